@@ -1,0 +1,247 @@
+package ticket
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"strings"
+
+	"github.com/jmoiron/sqlx"
+)
+
+// Delivery is one inbound message handed to Accept: the raw bytes exactly as received, the
+// envelope, and what the parser made of it (Msg nil and ParseErr set when it could not).
+type Delivery struct {
+	Raw      []byte
+	Env      Envelope
+	Msg      *Inbound
+	ParseErr error
+}
+
+// Receipt tells what Accept did with a delivery.
+type Receipt struct {
+	InboundID int64  // the stored raw message
+	Duplicate bool   // the same message was stored before; nothing new was done
+	State     string // "processed", "failed" or "pending"
+	TicketKey string // the ticket created or commented on, if any
+	CommentID int64  // the comment added, if any
+	Created   bool   // a new ticket was created
+	Err       string // why processing failed; the message stays stored
+}
+
+type intakeReq struct {
+	ctx  context.Context
+	d    Delivery
+	done chan intakeRes
+}
+
+type intakeRes struct {
+	r   Receipt
+	err error
+}
+
+// Accept stores a delivery durably and processes it, returning once both are committed.
+// Many concurrent calls are committed together in one transaction (group commit), each
+// message in its own savepoint: a message that fails to process is stored as failed with
+// its error, and the others go on. An error means nothing was stored (a temporary failure:
+// the sender should retry). A second delivery of the same message (same Message-ID from
+// the same sender, or the same bytes when there is no Message-ID) is a Duplicate.
+func (s *Service) Accept(ctx context.Context, d Delivery) (Receipt, error) {
+	req := &intakeReq{ctx: ctx, d: d, done: make(chan intakeRes, 1)}
+	select {
+	case s.reqs <- req:
+	case <-s.stop:
+		return Receipt{}, ErrClosed
+	case <-ctx.Done():
+		return Receipt{}, fmt.Errorf("ticket: accept: %w", ctx.Err())
+	}
+	// Once queued the request is always answered; wait for it even if ctx ends, so the
+	// caller never reports a failure for a message that was in fact committed.
+	res := <-req.done
+	return res.r, res.err
+}
+
+func (s *Service) committer() {
+	defer s.wg.Done()
+	for {
+		var first *intakeReq
+		select {
+		case first = <-s.reqs:
+		case <-s.stop:
+			// Answer what is queued, then stop.
+			for {
+				select {
+				case r := <-s.reqs:
+					s.commitBatch([]*intakeReq{r})
+				default:
+					return
+				}
+			}
+		}
+		batch := []*intakeReq{first}
+	fill:
+		for len(batch) < s.opt.MaxBatch {
+			select {
+			case r := <-s.reqs:
+				batch = append(batch, r)
+			default:
+				break fill
+			}
+		}
+		s.commitBatch(batch)
+	}
+}
+
+// commitBatch commits a batch; when the batch as a whole fails, each message is tried
+// alone so that one bad message cannot fail the others.
+func (s *Service) commitBatch(batch []*intakeReq) {
+	res, err := s.commit(context.Background(), batch)
+	if err != nil && len(batch) > 1 {
+		for _, r := range batch {
+			s.commitBatch([]*intakeReq{r})
+		}
+		return
+	}
+	for i, r := range batch {
+		if err != nil {
+			r.done <- intakeRes{err: err}
+			continue
+		}
+		r.done <- intakeRes{r: res[i]}
+	}
+	if err == nil && s.opt.OnOutbox != nil {
+		s.opt.OnOutbox()
+	}
+}
+
+func (s *Service) commit(ctx context.Context, batch []*intakeReq) ([]Receipt, error) {
+	tx, err := s.db.BeginTxx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("ticket: intake: begin: %w", err)
+	}
+	defer tx.Rollback()
+	out := make([]Receipt, len(batch))
+	for i, r := range batch {
+		rec, err := s.store(ctx, tx, r.d)
+		if err != nil {
+			return nil, err
+		}
+		if !rec.Duplicate {
+			s.processSaved(ctx, tx, &rec, r.d)
+		}
+		out[i] = rec
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("ticket: intake: commit: %w", err)
+	}
+	return out, nil
+}
+
+// DedupKey is the key that makes a second delivery of the same message a duplicate: the
+// Message-ID with the sender's address, else a hash of the bytes.
+func DedupKey(d Delivery) string {
+	if d.Msg != nil && d.Msg.MessageID != "" {
+		return "mid:" + strings.ToLower(d.Msg.From.Email) + ":" + d.Msg.MessageID
+	}
+	h := sha256.Sum256(d.Raw)
+	return "sha256:" + hex.EncodeToString(h[:])
+}
+
+func (s *Service) store(ctx context.Context, tx *sqlx.Tx, d Delivery) (Receipt, error) {
+	key := DedupKey(d)
+	mid := ""
+	if d.Msg != nil {
+		mid = d.Msg.MessageID
+	}
+	state, perr := "pending", ""
+	if d.Msg == nil {
+		state = "failed"
+		perr = "parse: unknown error"
+		if d.ParseErr != nil {
+			perr = "parse: " + d.ParseErr.Error()
+		}
+	}
+	var id int64
+	rows, err := tx.QueryxContext(ctx, s.q.InsertInbound, key, mid, d.Env.From, strings.Join(d.Env.Recipients, ","),
+		d.Env.Channel, d.Env.RemoteAddr, len(d.Raw), d.Raw, state, perr, s.now())
+	if err != nil {
+		return Receipt{}, fmt.Errorf("ticket: store inbound: %w", err)
+	}
+	inserted := rows.Next()
+	if inserted {
+		err = rows.Scan(&id)
+	}
+	if cerr := rows.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = rows.Err()
+	}
+	if err != nil {
+		return Receipt{}, fmt.Errorf("ticket: store inbound: %w", err)
+	}
+	if !inserted {
+		var prev struct {
+			ID        int64  `db:"id"`
+			State     string `db:"state"`
+			TicketID  *int64 `db:"ticket_id"`
+			CommentID *int64 `db:"comment_id"`
+		}
+		if err := tx.GetContext(ctx, &prev, s.q.InboundByDedup, key); err != nil {
+			return Receipt{}, fmt.Errorf("ticket: read duplicate inbound: %w", err)
+		}
+		rec := Receipt{InboundID: prev.ID, Duplicate: true, State: prev.State}
+		if prev.TicketID != nil {
+			var t Ticket
+			if err := tx.GetContext(ctx, &t, s.q.TicketByID, *prev.TicketID); err == nil {
+				rec.TicketKey = t.Key
+			}
+		}
+		if prev.CommentID != nil {
+			rec.CommentID = *prev.CommentID
+		}
+		return rec, nil
+	}
+	return Receipt{InboundID: id, State: state, Err: perr}, nil
+}
+
+// processSaved processes a stored message inside a savepoint; a failure (or a panic)
+// rolls back only this message's changes and records the error on its inbound row.
+func (s *Service) processSaved(ctx context.Context, tx *sqlx.Tx, rec *Receipt, d Delivery) {
+	if d.Msg == nil {
+		return
+	}
+	if _, err := tx.ExecContext(ctx, "SAVEPOINT msg"); err != nil {
+		rec.State, rec.Err = "failed", "savepoint: "+err.Error()
+		return
+	}
+	res, err := s.processGuarded(ctx, tx, rec.InboundID, d)
+	if err != nil {
+		if _, rerr := tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT msg"); rerr != nil {
+			s.log.Error("rollback to savepoint", slog.Any("error", rerr))
+		}
+		tx.ExecContext(ctx, "RELEASE SAVEPOINT msg")
+		rec.State, rec.Err = "failed", err.Error()
+		if _, uerr := tx.ExecContext(ctx, s.q.InboundFailed, err.Error(), s.now(), rec.InboundID); uerr != nil {
+			s.log.Error("record inbound failure", slog.Int64("inbound_id", rec.InboundID), slog.Any("error", uerr))
+		}
+		s.log.Warn("inbound message failed", slog.Int64("inbound_id", rec.InboundID), slog.Any("error", err))
+		return
+	}
+	tx.ExecContext(ctx, "RELEASE SAVEPOINT msg")
+	rec.State = "processed"
+	rec.TicketKey, rec.CommentID, rec.Created = res.key, res.commentID, res.created
+}
+
+func (s *Service) processGuarded(ctx context.Context, tx *sqlx.Tx, inboundID int64, d Delivery) (res processResult, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			s.log.Error("panic while processing inbound mail", slog.Int64("inbound_id", inboundID), slog.Any("panic", p), slog.String("stack", string(debug.Stack())))
+			err = fmt.Errorf("ticket: process inbound %d: panic: %v", inboundID, p)
+		}
+	}()
+	return s.process(ctx, tx, inboundID, d)
+}

@@ -1,0 +1,274 @@
+package ticket
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+)
+
+// notifyNewTicket queues the confirmation to the requester and a notification, with the
+// request's fields and files, to every agent.
+func (s *Service) notifyNewTicket(ctx context.Context, tx *sqlx.Tx, t *Ticket, requester User, inReplyTo string) error {
+	data, err := s.mailData(ctx, tx, t, nil)
+	if err != nil {
+		return err
+	}
+	var recent int
+	since := s.now().Add(-time.Hour)
+	if err := tx.GetContext(ctx, &recent, s.q.CountRecentOutbox, requester.Email, MailConfirmation, since); err != nil {
+		return fmt.Errorf("ticket: count confirmations: %w", err)
+	}
+	if recent >= s.opt.ConfirmationsPerHour {
+		s.log.Warn("confirmation rate limit reached; no confirmation sent", "ticket", t.Key, "limit_per_hour", s.opt.ConfirmationsPerHour)
+	} else if err := s.enqueue(ctx, tx, t, requester, MailConfirmation, data, inReplyTo); err != nil {
+		return err
+	}
+	staff, err := s.staff(ctx, tx)
+	if err != nil {
+		return err
+	}
+	agentData := data
+	agentData.Attachments, err = s.ticketFiles(ctx, tx, t.ID, nil)
+	if err != nil {
+		return err
+	}
+	for _, a := range staff {
+		if a.ID == requester.ID {
+			continue
+		}
+		if err := s.enqueue(ctx, tx, t, a, MailAgentNew, agentData, inReplyTo); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// notifyComment queues a comment's mail per the contract: an agent's public comment goes
+// to the requester and the participants; a customer's comment to the agents (the assignee
+// if there is one) and the other customer-side participants; an internal note to agents
+// only. Nobody is sent their own comment.
+func (s *Service) notifyComment(ctx context.Context, tx *sqlx.Tx, t *Ticket, author User, c *CommentView, old Status, inReplyTo string, files []Attachment) error {
+	data, err := s.mailData(ctx, tx, t, c)
+	if err != nil {
+		return err
+	}
+	data.OldStatus = old
+	data.Attachments = files
+	var to []User
+	seen := map[int64]bool{author.ID: true}
+	add := func(u User) {
+		if !seen[u.ID] {
+			seen[u.ID] = true
+			to = append(to, u)
+		}
+	}
+	parts, err := s.participants(ctx, tx, t.ID)
+	if err != nil {
+		return err
+	}
+	customerSide := func() error {
+		req, err := s.userByID(ctx, tx, t.RequesterID)
+		if err != nil {
+			return err
+		}
+		add(req)
+		for _, p := range parts {
+			if !p.Role.IsStaff() {
+				add(p)
+			}
+		}
+		return nil
+	}
+	agents := func() error {
+		if t.AssigneeID != nil {
+			a, err := s.userByID(ctx, tx, *t.AssigneeID)
+			if err != nil {
+				return err
+			}
+			add(a)
+		} else {
+			staff, err := s.staff(ctx, tx)
+			if err != nil {
+				return err
+			}
+			for _, a := range staff {
+				add(a)
+			}
+		}
+		for _, p := range parts {
+			if p.Role.IsStaff() {
+				add(p)
+			}
+		}
+		return nil
+	}
+	switch {
+	case c.Visibility == Internal:
+		err = agents()
+	case author.Role.IsStaff():
+		err = customerSide()
+		if err == nil {
+			for _, p := range parts { // staff participants follow the thread too
+				if p.Role.IsStaff() {
+					add(p)
+				}
+			}
+		}
+	default:
+		if err = agents(); err == nil {
+			err = customerSide()
+		}
+	}
+	if err != nil {
+		return err
+	}
+	for _, u := range to {
+		if c.Visibility == Internal && !u.Role.IsStaff() {
+			continue
+		}
+		if err := s.enqueue(ctx, tx, t, u, MailComment, data, inReplyTo); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Service) userByID(ctx context.Context, q sqlx.QueryerContext, id int64) (User, error) {
+	var u User
+	if err := sqlx.GetContext(ctx, q, &u, s.q.UserByID, id); err != nil {
+		return User{}, fmt.Errorf("ticket: read user #%d: %w", id, err)
+	}
+	return u, nil
+}
+
+func (s *Service) staff(ctx context.Context, q sqlx.QueryerContext) ([]User, error) {
+	var us []User
+	if err := sqlx.SelectContext(ctx, q, &us, s.q.StaffUsers); err != nil {
+		return nil, fmt.Errorf("ticket: read agents: %w", err)
+	}
+	return us, nil
+}
+
+// mailData builds the snapshot that a mail about t tells.
+func (s *Service) mailData(ctx context.Context, q sqlx.QueryerContext, t *Ticket, c *CommentView) (MailData, error) {
+	req, err := s.userByID(ctx, q, t.RequesterID)
+	if err != nil {
+		return MailData{}, err
+	}
+	tv := TicketView{
+		Key: t.Key, Summary: t.Summary, Description: t.Description, Status: t.Status,
+		Requester: Address{Name: req.Name, Email: req.Email}, UAI: t.UAI, URL: t.URL, Academie: t.Academie,
+		Components: t.Components, Phone: t.Phone, IncidentStart: t.IncidentStart, AffectedUsers: t.AffectedUsers,
+		RequestType: t.RequestType, Source: t.Source, CreatedAt: t.CreatedAt,
+	}
+	if t.UAI != "" {
+		var e Establishment
+		if err := sqlx.GetContext(ctx, q, &e, s.q.Establishment, t.UAI); err == nil {
+			tv.Establishment = e.Name
+			if tv.Academie == "" {
+				tv.Academie = e.Academie
+			}
+		}
+	}
+	return MailData{Ticket: tv, Comment: c, Link: s.link(t.Key), DeskName: s.desk.Name}, nil
+}
+
+// ticketFiles lists the files of a ticket's first message (commentID nil) or of a comment.
+func (s *Service) ticketFiles(ctx context.Context, q sqlx.QueryerContext, ticketID int64, commentID *int64) ([]Attachment, error) {
+	var rows []attachmentRow
+	if err := sqlx.SelectContext(ctx, q, &rows, s.q.Attachments, ticketID); err != nil {
+		return nil, fmt.Errorf("ticket: read attachments: %w", err)
+	}
+	var out []Attachment
+	for _, r := range rows {
+		if (commentID == nil) != (r.CommentID == nil) || (commentID != nil && *commentID != *r.CommentID) {
+			continue
+		}
+		out = append(out, r.attachment())
+	}
+	return out, nil
+}
+
+type attachmentRow struct {
+	CommentID   *int64 `db:"comment_id"`
+	Filename    string `db:"filename"`
+	ContentType string `db:"content_type"`
+	Size        int64  `db:"size"`
+	SHA256      string `db:"sha256"`
+	Inline      int    `db:"inline"`
+	ContentID   string `db:"content_id"`
+}
+
+func (r attachmentRow) attachment() Attachment {
+	return Attachment{Filename: r.Filename, ContentType: r.ContentType, Size: r.Size, SHA256: r.SHA256, Inline: r.Inline != 0, ContentID: r.ContentID}
+}
+
+// enqueue writes one outbox row for u, minting the mail's Message-ID and recording it in
+// the ticket's thread so that replies to it thread by References. Addresses that bounced
+// recently get nothing.
+func (s *Service) enqueue(ctx context.Context, tx *sqlx.Tx, t *Ticket, u User, kind MailKind, data MailData, inReplyTo string) error {
+	var bouncing int
+	if err := tx.GetContext(ctx, &bouncing, s.q.UserBouncing, u.Email, s.now()); err != nil {
+		return fmt.Errorf("ticket: check bounces: %w", err)
+	}
+	if bouncing > 0 {
+		s.log.Info("address is bouncing; mail not queued", "ticket", t.Key, "kind", string(kind))
+		return nil
+	}
+	var refs []string
+	if err := tx.SelectContext(ctx, &refs, s.q.ThreadLastMessages, t.ID); err != nil {
+		return fmt.Errorf("ticket: read thread: %w", err)
+	}
+	if inReplyTo == "" && len(refs) > 0 {
+		inReplyTo = refs[len(refs)-1]
+	}
+	if inReplyTo != "" && !contains(refs, inReplyTo) {
+		refs = append(refs, inReplyTo)
+	}
+	mid, err := s.newMessageID(t.Key)
+	if err != nil {
+		return err
+	}
+	payload, err := json.Marshal(data)
+	if err != nil {
+		return fmt.Errorf("ticket: encode mail data: %w", err)
+	}
+	lang := u.Lang
+	if lang != "en" {
+		lang = "fr"
+	}
+	tz := u.TimeZone
+	if tz == "" {
+		tz = "Europe/Paris"
+	}
+	now := s.now()
+	_, err = tx.ExecContext(ctx, s.q.InsertOutbox, kind, t.ID, t.Key, u.Email, u.Name, lang, tz, mid, inReplyTo,
+		strings.Join(refs, " "), s.ReplyAddress(t.Key, u.Email), string(payload), now, now)
+	if err != nil {
+		return fmt.Errorf("ticket: queue %s mail for %s: %w", kind, t.Key, err)
+	}
+	return s.addThreadMessage(ctx, tx, mid, t.ID)
+}
+
+func (s *Service) newMessageID(key string) (string, error) {
+	var b [10]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", fmt.Errorf("ticket: message id: %w", err)
+	}
+	return fmt.Sprintf("%s.%d.%s@%s", strings.ToLower(key), s.now().UnixMilli(), hex.EncodeToString(b[:]), s.domain), nil
+}
+
+func contains(xs []string, x string) bool {
+	for _, v := range xs {
+		if v == x {
+			return true
+		}
+	}
+	return false
+}

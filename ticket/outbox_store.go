@@ -1,0 +1,83 @@
+package ticket
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+)
+
+type outboxRow struct {
+	ID        int64     `db:"id"`
+	Kind      string    `db:"kind"`
+	TicketKey string    `db:"ticket_key"`
+	ToEmail   string    `db:"to_email"`
+	ToName    string    `db:"to_name"`
+	Lang      string    `db:"lang"`
+	TimeZone  string    `db:"time_zone"`
+	MessageID string    `db:"message_id"`
+	InReplyTo string    `db:"in_reply_to"`
+	Refs      string    `db:"refs"`
+	ReplyTo   string    `db:"reply_to"`
+	Data      string    `db:"data"`
+	Attempts  int       `db:"attempts"`
+	CreatedAt time.Time `db:"created_at"`
+}
+
+// ClaimOutbox claims up to limit pending mails that are due, for lease: no other worker
+// gets them until the lease ends or they are marked. The claim is one UPDATE … RETURNING,
+// so two workers (or instances) never claim the same row.
+func (s *Service) ClaimOutbox(ctx context.Context, limit int, lease time.Duration) ([]OutboxMail, error) {
+	now := s.now()
+	var rows []outboxRow
+	if err := s.db.SelectContext(ctx, &rows, s.q.OutboxClaim, now.Add(lease), now, now, limit); err != nil {
+		return nil, fmt.Errorf("ticket: claim outbox: %w", err)
+	}
+	out := make([]OutboxMail, 0, len(rows))
+	for _, r := range rows {
+		m := OutboxMail{
+			ID: r.ID, Kind: MailKind(r.Kind), TicketKey: r.TicketKey, To: Address{Name: r.ToName, Email: r.ToEmail},
+			Lang: r.Lang, TimeZone: r.TimeZone, MessageID: r.MessageID, InReplyTo: r.InReplyTo,
+			References: strings.Fields(r.Refs), ReplyTo: r.ReplyTo, Attempts: r.Attempts, CreatedAt: r.CreatedAt,
+		}
+		if err := json.Unmarshal([]byte(r.Data), &m.Data); err != nil {
+			return nil, fmt.Errorf("ticket: outbox row %d: decode data: %w", r.ID, err)
+		}
+		out = append(out, m)
+	}
+	return out, nil
+}
+
+// MarkSent records that the relay accepted mail id, with its answer.
+func (s *Service) MarkSent(ctx context.Context, id int64, response string) error {
+	if _, err := s.db.ExecContext(ctx, s.q.OutboxSent, response, s.now(), id); err != nil {
+		return fmt.Errorf("ticket: mark outbox %d sent: %w", id, err)
+	}
+	return nil
+}
+
+// MarkRetry schedules mail id again at next, after a temporary failure.
+func (s *Service) MarkRetry(ctx context.Context, id int64, next time.Time, errText string) error {
+	if _, err := s.db.ExecContext(ctx, s.q.OutboxRetry, next.UTC(), errText, id); err != nil {
+		return fmt.Errorf("ticket: reschedule outbox %d: %w", id, err)
+	}
+	return nil
+}
+
+// MarkFailed gives up on mail id after a permanent failure, keeping the reason.
+func (s *Service) MarkFailed(ctx context.Context, id int64, errText string) error {
+	if _, err := s.db.ExecContext(ctx, s.q.OutboxFailed, errText, id); err != nil {
+		return fmt.Errorf("ticket: mark outbox %d failed: %w", id, err)
+	}
+	return nil
+}
+
+// OutboxPending counts the mails waiting to be sent.
+func (s *Service) OutboxPending(ctx context.Context) (int, error) {
+	var n int
+	if err := s.db.GetContext(ctx, &n, s.q.OutboxPendingCount); err != nil {
+		return 0, fmt.Errorf("ticket: count outbox: %w", err)
+	}
+	return n, nil
+}

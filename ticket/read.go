@@ -1,0 +1,170 @@
+package ticket
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// Detail is a ticket as `guichet ticket show --json` and the API print it.
+type Detail struct {
+	Key           string          `json:"key"`
+	Summary       string          `json:"summary"`
+	Description   string          `json:"description"`
+	Status        Status          `json:"status"`
+	StatusLabel   string          `json:"status_label"`
+	Requester     string          `json:"requester"`
+	RequesterName string          `json:"requester_name"`
+	Participants  []string        `json:"participants"`
+	UAI           string          `json:"uai"`
+	URL           string          `json:"url"`
+	Academie      string          `json:"academie"`
+	Components    string          `json:"components"`
+	Phone         string          `json:"phone"`
+	IncidentStart string          `json:"incident_start"`
+	AffectedUsers string          `json:"affected_users"`
+	RequestType   string          `json:"request_type"`
+	Source        Source          `json:"source"`
+	Desk          string          `json:"desk"`
+	CreatedAt     time.Time       `json:"created_at"`
+	UpdatedAt     time.Time       `json:"updated_at"`
+	Attachments   []Attachment    `json:"attachments"`
+	Comments      []CommentDetail `json:"comments"`
+}
+
+// CommentDetail is one comment of a Detail.
+type CommentDetail struct {
+	ID          int64        `json:"id"`
+	Author      string       `json:"author"`
+	AuthorName  string       `json:"author_name"`
+	Body        string       `json:"body"`
+	Visibility  Visibility   `json:"visibility"`
+	Source      Source       `json:"source"`
+	Automatic   bool         `json:"automatic"`
+	CreatedAt   time.Time    `json:"created_at"`
+	Attachments []Attachment `json:"attachments"`
+}
+
+type commentRow struct {
+	ID          int64      `db:"id"`
+	AuthorEmail string     `db:"author_email"`
+	AuthorName  string     `db:"author_name"`
+	AuthorRole  Role       `db:"author_role"`
+	Body        string     `db:"body"`
+	Visibility  Visibility `db:"visibility"`
+	Source      Source     `db:"source"`
+	Automatic   int        `db:"automatic"`
+	CreatedAt   time.Time  `db:"created_at"`
+}
+
+// Get returns a ticket with its comments, participants and files; ErrNotFound if none.
+func (s *Service) Get(ctx context.Context, key string) (*Detail, error) {
+	t, err := s.ticketByKey(ctx, s.db, key)
+	if err != nil {
+		return nil, err
+	}
+	req, err := s.userByID(ctx, s.db, t.RequesterID)
+	if err != nil {
+		return nil, err
+	}
+	d := &Detail{
+		Key: t.Key, Summary: t.Summary, Description: t.Description, Status: t.Status, StatusLabel: t.Status.Label("fr"),
+		Requester: req.Email, RequesterName: req.Name, Participants: []string{}, UAI: t.UAI, URL: t.URL,
+		Academie: t.Academie, Components: t.Components, Phone: t.Phone, IncidentStart: t.IncidentStart,
+		AffectedUsers: t.AffectedUsers, RequestType: t.RequestType, Source: t.Source, Desk: s.desk.Key,
+		CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt, Attachments: []Attachment{}, Comments: []CommentDetail{},
+	}
+	ps, err := s.participants(ctx, s.db, t.ID)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range ps {
+		d.Participants = append(d.Participants, p.Email)
+	}
+	var files []attachmentRow
+	if err := s.db.SelectContext(ctx, &files, s.q.Attachments, t.ID); err != nil {
+		return nil, fmt.Errorf("ticket: read attachments of %s: %w", key, err)
+	}
+	byComment := map[int64][]Attachment{}
+	for _, f := range files {
+		if f.CommentID == nil {
+			d.Attachments = append(d.Attachments, f.attachment())
+		} else {
+			byComment[*f.CommentID] = append(byComment[*f.CommentID], f.attachment())
+		}
+	}
+	var cs []commentRow
+	if err := s.db.SelectContext(ctx, &cs, s.q.Comments, t.ID); err != nil {
+		return nil, fmt.Errorf("ticket: read comments of %s: %w", key, err)
+	}
+	for _, c := range cs {
+		as := byComment[c.ID]
+		if as == nil {
+			as = []Attachment{}
+		}
+		d.Comments = append(d.Comments, CommentDetail{
+			ID: c.ID, Author: c.AuthorEmail, AuthorName: c.AuthorName, Body: c.Body, Visibility: c.Visibility,
+			Source: c.Source, Automatic: c.Automatic != 0, CreatedAt: c.CreatedAt, Attachments: as,
+		})
+	}
+	return d, nil
+}
+
+// ListItem is one line of `guichet ticket list --json`.
+type ListItem struct {
+	Key       string    `db:"key" json:"key"`
+	Summary   string    `db:"summary" json:"summary"`
+	Status    Status    `db:"status" json:"status"`
+	Requester string    `db:"requester" json:"requester"`
+	Source    Source    `db:"source" json:"source"`
+	CreatedAt time.Time `db:"created_at" json:"created_at"`
+	UpdatedAt time.Time `db:"updated_at" json:"updated_at"`
+}
+
+// List returns up to limit tickets, most recently updated first.
+func (s *Service) List(ctx context.Context, limit int) ([]ListItem, error) {
+	if limit <= 0 {
+		limit = 1000
+	}
+	out := []ListItem{}
+	if err := s.db.SelectContext(ctx, &out, s.q.TicketList, limit); err != nil {
+		return nil, fmt.Errorf("ticket: list tickets: %w", err)
+	}
+	return out, nil
+}
+
+// InboundItem is one stored inbound message, for `guichet inbound list`.
+type InboundItem struct {
+	ID           int64     `db:"id" json:"id"`
+	MessageID    string    `db:"message_id" json:"message_id"`
+	EnvelopeFrom string    `db:"envelope_from" json:"envelope_from"`
+	Channel      string    `db:"channel" json:"channel"`
+	Size         int64     `db:"size" json:"size"`
+	State        string    `db:"state" json:"state"`
+	Error        string    `db:"error" json:"error"`
+	Attempts     int       `db:"attempts" json:"attempts"`
+	Automatic    string    `db:"automatic" json:"automatic"`
+	ReceivedAt   time.Time `db:"received_at" json:"received_at"`
+	TicketID     *int64    `db:"ticket_id" json:"-"`
+}
+
+// ListInbound returns stored inbound messages, newest first; state "" means all.
+func (s *Service) ListInbound(ctx context.Context, state string, limit int) ([]InboundItem, error) {
+	if limit <= 0 {
+		limit = 100
+	}
+	out := []InboundItem{}
+	if err := s.db.SelectContext(ctx, &out, s.q.InboundList, state, state, limit); err != nil {
+		return nil, fmt.Errorf("ticket: list inbound: %w", err)
+	}
+	return out, nil
+}
+
+// InboundRaw returns the raw bytes of a stored inbound message.
+func (s *Service) InboundRaw(ctx context.Context, id int64) ([]byte, error) {
+	var raw []byte
+	if err := s.db.GetContext(ctx, &raw, s.q.InboundRaw, id); err != nil {
+		return nil, fmt.Errorf("%w: inbound message %d", ErrNotFound, id)
+	}
+	return raw, nil
+}

@@ -1,0 +1,83 @@
+package ticket
+
+import (
+	"context"
+	"fmt"
+	"strings"
+)
+
+// ParseFunc turns a stored raw message back into an Inbound (mailin's parser).
+type ParseFunc func(ctx context.Context, raw []byte, env Envelope) (*Inbound, error)
+
+// RetryStats counts what Reprocess did.
+type RetryStats struct {
+	Tried, Processed, Failed int
+}
+
+// Reprocess processes again the stored messages that failed or were left pending, up to
+// maxAttempts tries each, one transaction per message. It runs at start-up so that a
+// message that failed for a reason since fixed (a bug, a full disk) is not left behind.
+func (s *Service) Reprocess(ctx context.Context, parse ParseFunc, maxAttempts int) (RetryStats, error) {
+	var st RetryStats
+	if maxAttempts <= 0 {
+		maxAttempts = 5
+	}
+	var rows []struct {
+		ID           int64  `db:"id"`
+		Raw          []byte `db:"raw"`
+		EnvelopeFrom string `db:"envelope_from"`
+		Recipients   string `db:"recipients"`
+		Channel      string `db:"channel"`
+		RemoteAddr   string `db:"remote_addr"`
+	}
+	if err := s.db.SelectContext(ctx, &rows, s.q.InboundToRetry, maxAttempts, 500); err != nil {
+		return st, fmt.Errorf("ticket: list messages to retry: %w", err)
+	}
+	for _, r := range rows {
+		st.Tried++
+		env := Envelope{From: r.EnvelopeFrom, Channel: r.Channel, RemoteAddr: r.RemoteAddr}
+		if r.Recipients != "" {
+			env.Recipients = strings.Split(r.Recipients, ",")
+		}
+		d := Delivery{Raw: r.Raw, Env: env}
+		d.Msg, d.ParseErr = parse(ctx, r.Raw, env)
+		rec, err := s.reprocessOne(ctx, r.ID, d)
+		if err != nil {
+			return st, err
+		}
+		if rec.State == "processed" {
+			st.Processed++
+		} else {
+			st.Failed++
+		}
+	}
+	if st.Processed > 0 && s.opt.OnOutbox != nil {
+		s.opt.OnOutbox()
+	}
+	return st, nil
+}
+
+func (s *Service) reprocessOne(ctx context.Context, id int64, d Delivery) (Receipt, error) {
+	tx, err := s.db.BeginTxx(ctx, nil)
+	if err != nil {
+		return Receipt{}, fmt.Errorf("ticket: retry inbound %d: %w", id, err)
+	}
+	defer tx.Rollback()
+	rec := Receipt{InboundID: id}
+	if d.Msg == nil {
+		msg := "parse: unknown error"
+		if d.ParseErr != nil {
+			msg = "parse: " + d.ParseErr.Error()
+		}
+		rec.State, rec.Err = "failed", msg
+		if _, err := tx.ExecContext(ctx, s.q.InboundFailed, msg, s.now(), id); err != nil {
+			return rec, fmt.Errorf("ticket: retry inbound %d: %w", id, err)
+		}
+	} else {
+		s.processSaved(ctx, tx, &rec, d)
+	}
+	if err := tx.Commit(); err != nil {
+		return rec, fmt.Errorf("ticket: retry inbound %d: commit: %w", id, err)
+	}
+	return rec, nil
+}

@@ -1,0 +1,152 @@
+package ticket
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+)
+
+// Sentinel errors of the domain; check them with errors.Is.
+var (
+	ErrNotFound = errors.New("ticket: not found")
+	ErrInvalid  = errors.New("ticket: invalid input")
+	ErrClosed   = errors.New("ticket: service closed")
+)
+
+// Options configures a Service.
+type Options struct {
+	DeskKey        string        // key of the default desk, e.g. "AURAN1"
+	DeskName       string        // its name, e.g. "Assistance ENT"
+	PublicURL      string        // base of links in mails, without trailing slash
+	SupportAddress string        // where customers write, e.g. support@localhost
+	Secret         []byte        // HMAC key of signed reply addresses
+	ReopenWindow   time.Duration // a customer reply on a closed ticket reopens it within this; default 14 days
+	// ConfirmationsPerHour caps confirmations to one sender per hour (default 10), so that
+	// a misbehaving mailer cannot make us flood a mailbox.
+	ConfirmationsPerHour int
+	BounceHold           time.Duration // how long a bouncing address gets no mail; default 24h
+	MaxBatch             int           // messages committed together at most; default 64
+	Logger               *slog.Logger
+	Now                  func() time.Time
+	// OnOutbox is called after a commit that added outbox rows (wake the sender).
+	OnOutbox func()
+}
+
+// Service is the one place where tickets change. It is safe for concurrent use.
+type Service struct {
+	db      *sqlx.DB
+	dialect Dialect
+	q       *queries
+	opt     Options
+	log     *slog.Logger
+	desk    Desk
+	domain  string
+	local   string
+
+	reqs      chan *intakeReq
+	stop      chan struct{}
+	wg        sync.WaitGroup
+	closeOnce sync.Once
+}
+
+// Desk is a service desk: a key prefix for its tickets and a name.
+type Desk struct {
+	ID   int64  `db:"id"`
+	Key  string `db:"key"`
+	Name string `db:"name"`
+}
+
+// NewService loads the queries, makes sure the default desk exists and starts the intake
+// committer. The schema must be up to date (see Migrate). Call Close when done.
+func NewService(ctx context.Context, db *sqlx.DB, opt Options) (*Service, error) {
+	if opt.DeskKey == "" {
+		opt.DeskKey, opt.DeskName = "AURAN1", "Assistance ENT"
+	}
+	opt.DeskKey = strings.ToUpper(opt.DeskKey)
+	if !deskKeyRe.MatchString(opt.DeskKey) {
+		return nil, fmt.Errorf("%w: desk key %q must be letters then letters or digits", ErrInvalid, opt.DeskKey)
+	}
+	if opt.SupportAddress == "" {
+		opt.SupportAddress = "support@localhost"
+	}
+	local, domain, ok := strings.Cut(strings.ToLower(opt.SupportAddress), "@")
+	if !ok || local == "" || domain == "" {
+		return nil, fmt.Errorf("%w: support address %q", ErrInvalid, opt.SupportAddress)
+	}
+	if len(opt.Secret) < 16 {
+		return nil, fmt.Errorf("%w: the signing secret needs at least 16 bytes", ErrInvalid)
+	}
+	if opt.ReopenWindow == 0 {
+		opt.ReopenWindow = 14 * 24 * time.Hour
+	}
+	if opt.ConfirmationsPerHour == 0 {
+		opt.ConfirmationsPerHour = 10
+	}
+	if opt.BounceHold == 0 {
+		opt.BounceHold = 24 * time.Hour
+	}
+	if opt.MaxBatch <= 0 {
+		opt.MaxBatch = 64
+	}
+	if opt.Logger == nil {
+		opt.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	opt.PublicURL = strings.TrimRight(opt.PublicURL, "/")
+	if err := CheckSchema(ctx, db); err != nil {
+		return nil, err
+	}
+	q, err := loadQueries(db)
+	if err != nil {
+		return nil, err
+	}
+	s := &Service{
+		db: db, dialect: DialectOf(db), q: q, opt: opt, log: opt.Logger,
+		domain: domain, local: local,
+		reqs: make(chan *intakeReq, 256), stop: make(chan struct{}),
+	}
+	if _, err := db.ExecContext(ctx, q.InsertDesk, opt.DeskKey, opt.DeskName); err != nil {
+		return nil, fmt.Errorf("ticket: create desk %s: %w", opt.DeskKey, err)
+	}
+	if err := db.GetContext(ctx, &s.desk, q.DeskByKey, opt.DeskKey); err != nil {
+		return nil, fmt.Errorf("ticket: read desk %s: %w", opt.DeskKey, err)
+	}
+	s.wg.Add(1)
+	go s.committer()
+	return s, nil
+}
+
+// Close stops the intake committer after the batches in flight; later Accept calls fail
+// with ErrClosed. It does not close the database.
+func (s *Service) Close() error {
+	s.closeOnce.Do(func() { close(s.stop) })
+	s.wg.Wait()
+	return nil
+}
+
+// Ping checks that the database answers.
+func (s *Service) Ping(ctx context.Context) error {
+	var one int
+	if err := s.db.GetContext(ctx, &one, s.q.Ping); err != nil {
+		return fmt.Errorf("ticket: ping database: %w", err)
+	}
+	return nil
+}
+
+// SupportAddress returns the configured support address.
+func (s *Service) SupportAddress() string { return s.opt.SupportAddress }
+
+// DefaultDesk returns the default desk.
+func (s *Service) DefaultDesk() Desk { return s.desk }
+
+func (s *Service) now() time.Time { return s.opt.Now().UTC() }
+
+func (s *Service) link(key string) string { return s.opt.PublicURL + "/requests/" + key }
