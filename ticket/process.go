@@ -228,12 +228,12 @@ func (s *Service) createFromMail(ctx context.Context, tx *sqlx.Tx, inboundID int
 
 // NewTicket holds the fields of a new ticket.
 type NewTicket struct {
-	Summary, Description, DescriptionHTML          string
-	UAI, URL, Academie, Components, Phone          string
-	IncidentStart, AffectedUsers, RequestType      string
-	Source                                         Source
-	LinkedTicketID                                 *int64
-	Attachments                                    []Attachment
+	Summary, Description, DescriptionHTML     string
+	UAI, URL, Academie, Components, Phone     string
+	IncidentStart, AffectedUsers, RequestType string
+	Source                                    Source
+	LinkedTicketID                            *int64
+	Attachments                               []Attachment
 }
 
 // insertTicket allocates the desk's next number and inserts the ticket with its files.

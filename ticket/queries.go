@@ -61,6 +61,8 @@ type queries struct {
 	OutboxFailed       string `query:"outbox-failed"`
 	OutboxPendingCount string `query:"outbox-pending-count"`
 	Ping               string `query:"ping"`
+	InsertSetting      string `query:"insert-setting"`
+	Setting            string `query:"setting"`
 }
 
 // parseQueries splits a file of "-- name: x" sections into a map.

@@ -160,3 +160,9 @@ SELECT COUNT(*) FROM outbox WHERE state = 'pending';
 
 -- name: ping
 SELECT 1;
+
+-- name: insert-setting
+INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING;
+
+-- name: setting
+SELECT value FROM settings WHERE name = ?;

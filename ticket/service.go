@@ -2,6 +2,8 @@ package ticket
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -79,7 +81,7 @@ func NewService(ctx context.Context, db *sqlx.DB, opt Options) (*Service, error)
 	if !ok || local == "" || domain == "" {
 		return nil, fmt.Errorf("%w: support address %q", ErrInvalid, opt.SupportAddress)
 	}
-	if len(opt.Secret) < 16 {
+	if len(opt.Secret) > 0 && len(opt.Secret) < 16 {
 		return nil, fmt.Errorf("%w: the signing secret needs at least 16 bytes", ErrInvalid)
 	}
 	if opt.ReopenWindow == 0 {
@@ -113,6 +115,11 @@ func NewService(ctx context.Context, db *sqlx.DB, opt Options) (*Service, error)
 		domain: domain, local: local,
 		reqs: make(chan *intakeReq, 256), stop: make(chan struct{}),
 	}
+	if len(s.opt.Secret) == 0 {
+		if s.opt.Secret, err = s.sharedSecret(ctx); err != nil {
+			return nil, err
+		}
+	}
 	if _, err := db.ExecContext(ctx, q.InsertDesk, opt.DeskKey, opt.DeskName); err != nil {
 		return nil, fmt.Errorf("ticket: create desk %s: %w", opt.DeskKey, err)
 	}
@@ -122,6 +129,23 @@ func NewService(ctx context.Context, db *sqlx.DB, opt Options) (*Service, error)
 	s.wg.Add(1)
 	go s.committer()
 	return s, nil
+}
+
+// sharedSecret returns the signing key kept in the database, creating it on first use, so
+// that every instance signs and checks reply addresses alike.
+func (s *Service) sharedSecret(ctx context.Context) ([]byte, error) {
+	var b [32]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return nil, fmt.Errorf("ticket: make signing key: %w", err)
+	}
+	if _, err := s.db.ExecContext(ctx, s.q.InsertSetting, "reply_secret", hex.EncodeToString(b[:])); err != nil {
+		return nil, fmt.Errorf("ticket: store signing key: %w", err)
+	}
+	var v string
+	if err := s.db.GetContext(ctx, &v, s.q.Setting, "reply_secret"); err != nil {
+		return nil, fmt.Errorf("ticket: read signing key: %w", err)
+	}
+	return hex.DecodeString(v)
 }
 
 // Close stops the intake committer after the batches in flight; later Accept calls fail
