@@ -248,7 +248,7 @@ func (s *Service) enqueue(ctx context.Context, tx *sqlx.Tx, t *Ticket, u User, k
 		tz = "Europe/Paris"
 	}
 	now := s.now()
-	_, err = tx.ExecContext(ctx, s.q.InsertOutbox, kind, t.ID, t.Key, u.Email, u.Name, lang, tz, mid, inReplyTo,
+	_, err = tx.ExecContext(ctx, s.q.InsertOutbox, kind, t.ID, t.Key, u.Email, u.Name, u.Role, lang, tz, mid, inReplyTo,
 		strings.Join(refs, " "), s.ReplyAddress(t.Key, u.Email), string(payload), now, now)
 	if err != nil {
 		return fmt.Errorf("ticket: queue %s mail for %s: %w", kind, t.Key, err)

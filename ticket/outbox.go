@@ -31,6 +31,7 @@ type OutboxMail struct {
 	Kind       MailKind
 	TicketKey  string
 	To         Address
+	ToRole     Role     // the recipient's role: agents get agent wording
 	Lang       string   // "fr" or "en"
 	TimeZone   string   // IANA name for dates in the mail
 	MessageID  string   // minted at enqueue time, without angle brackets

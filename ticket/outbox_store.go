@@ -14,6 +14,7 @@ type outboxRow struct {
 	TicketKey string    `db:"ticket_key"`
 	ToEmail   string    `db:"to_email"`
 	ToName    string    `db:"to_name"`
+	ToRole    string    `db:"to_role"`
 	Lang      string    `db:"lang"`
 	TimeZone  string    `db:"time_zone"`
 	MessageID string    `db:"message_id"`
@@ -37,9 +38,9 @@ func (s *Service) ClaimOutbox(ctx context.Context, limit int, lease time.Duratio
 	out := make([]OutboxMail, 0, len(rows))
 	for _, r := range rows {
 		m := OutboxMail{
-			ID: r.ID, Kind: MailKind(r.Kind), TicketKey: r.TicketKey, To: Address{Name: r.ToName, Email: r.ToEmail},
+			ID: r.ID, Kind: MailKind(r.Kind), TicketKey: r.TicketKey, To: Address{Name: r.ToName, Email: r.ToEmail}, ToRole: Role(r.ToRole),
 			Lang: r.Lang, TimeZone: r.TimeZone, MessageID: r.MessageID, InReplyTo: r.InReplyTo,
-			References: strings.Fields(r.Refs), ReplyTo: r.ReplyTo, Attempts: r.Attempts, CreatedAt: r.CreatedAt,
+			References: strings.Fields(r.Refs), ReplyTo: r.ReplyTo, Attempts: r.Attempts - 1, CreatedAt: r.CreatedAt,
 		}
 		if err := json.Unmarshal([]byte(r.Data), &m.Data); err != nil {
 			return nil, fmt.Errorf("ticket: outbox row %d: decode data: %w", r.ID, err)

@@ -132,8 +132,8 @@ SELECT ticket_id FROM thread_messages WHERE message_id = ?;
 SELECT message_id FROM thread_messages WHERE ticket_id = ? ORDER BY created_at, message_id LIMIT 20;
 
 -- name: insert-outbox
-INSERT INTO outbox (kind, ticket_id, ticket_key, to_email, to_name, lang, time_zone, message_id, in_reply_to, refs, reply_to, data, state, next_attempt_at, created_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?);
+INSERT INTO outbox (kind, ticket_id, ticket_key, to_email, to_name, to_role, lang, time_zone, message_id, in_reply_to, refs, reply_to, data, state, next_attempt_at, created_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?);
 
 -- name: count-recent-outbox
 SELECT COUNT(*) FROM outbox WHERE to_email = ? AND kind = ? AND created_at > ?;
@@ -144,7 +144,7 @@ SELECT to_email FROM outbox WHERE message_id = ?;
 -- name: outbox-claim
 UPDATE outbox SET claimed_until = ?, attempts = attempts + 1
 WHERE id IN (SELECT id FROM outbox WHERE state = 'pending' AND next_attempt_at <= ? AND (claimed_until IS NULL OR claimed_until < ?) ORDER BY id LIMIT ?)
-RETURNING id, kind, ticket_key, to_email, to_name, lang, time_zone, message_id, in_reply_to, refs, reply_to, data, attempts, created_at;
+RETURNING id, kind, ticket_key, to_email, to_name, to_role, lang, time_zone, message_id, in_reply_to, refs, reply_to, data, attempts, created_at;
 
 -- name: outbox-sent
 UPDATE outbox SET state = 'sent', response = ?, sent_at = ?, claimed_until = NULL WHERE id = ?;

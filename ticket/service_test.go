@@ -325,7 +325,7 @@ func TestOutboxClaimOnce(t *testing.T) {
 				t.Fatal(err)
 			}
 			c, _ := s.ClaimOutbox(ctx, 10, time.Minute)
-			if len(c) != 1 || c[0].ID != a[1].ID || c[0].Attempts != 2 {
+			if len(c) != 1 || c[0].ID != a[1].ID || c[0].Attempts != 1 {
 				t.Fatalf("retry claim: %+v", c)
 			}
 		})

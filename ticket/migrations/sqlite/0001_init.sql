@@ -126,6 +126,7 @@ CREATE TABLE outbox (
     ticket_key      TEXT NOT NULL,
     to_email        TEXT NOT NULL,
     to_name         TEXT NOT NULL DEFAULT '',
+    to_role         TEXT NOT NULL DEFAULT 'customer',
     lang            TEXT NOT NULL,
     time_zone       TEXT NOT NULL,
     message_id      TEXT NOT NULL UNIQUE,

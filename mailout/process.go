@@ -1,0 +1,92 @@
+package mailout
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/guichet/guichet/ticket"
+)
+
+// markTimeout bounds each write of a row's outcome.
+const markTimeout = 15 * time.Second
+
+// process renders, builds and sends one claimed row and records the outcome. A send
+// already started is not cut short by ctx: it ends within SendTimeout.
+func (w *Worker) process(ctx context.Context, m ticket.OutboxMail) {
+	log := w.log.With(slog.Int64("outbox_id", m.ID), slog.String("kind", string(m.Kind)),
+		slog.String("ticket", m.TicketKey), slog.Int("attempt", m.Attempts+1))
+	sendCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), w.opt.SendTimeout)
+	defer cancel()
+
+	reply, err := w.send(sendCtx, &m)
+	markCtx, cancelMark := context.WithTimeout(context.WithoutCancel(ctx), markTimeout)
+	defer cancelMark()
+	if err == nil {
+		if err := w.opt.Queue.MarkSent(markCtx, m.ID, reply); err != nil {
+			// The relay has the mail; the row stays claimed until its lease ends, and
+			// may then be sent again. Say so loudly.
+			log.Error("mail sent but not marked sent: it may be sent again when its lease expires",
+				slog.String("response", reply), slog.Any("error", err))
+			return
+		}
+		log.Info("mail sent", slog.String("response", reply))
+		return
+	}
+
+	errText := err.Error()
+	now := time.Now()
+	deadline := m.CreatedAt.Add(w.opt.MaxAge)
+	switch {
+	case !IsTemporary(err):
+		log.Warn("mail failed", slog.Any("error", err))
+		w.markFailed(markCtx, log, m.ID, errText)
+	case !m.CreatedAt.IsZero() && !now.Before(deadline):
+		log.Warn("mail failed: giving up", slog.Duration("max_age", w.opt.MaxAge), slog.Any("error", err))
+		w.markFailed(markCtx, log, m.ID, fmt.Sprintf("gave up after %s: %s", w.opt.MaxAge, errText))
+	default:
+		next := now.Add(w.opt.Backoff(m.Attempts + 1))
+		if !m.CreatedAt.IsZero() && next.After(deadline) {
+			next = deadline // one last try when the time is up
+		}
+		log.Warn("mail deferred", slog.Time("next", next), slog.Any("error", err))
+		if err := w.opt.Queue.MarkRetry(markCtx, m.ID, next, errText); err != nil {
+			log.Error("mark outbox row for retry", slog.Any("error", err))
+		}
+	}
+}
+
+func (w *Worker) markFailed(ctx context.Context, log *slog.Logger, id int64, errText string) {
+	if err := w.opt.Queue.MarkFailed(ctx, id, errText); err != nil {
+		log.Error("mark outbox row failed", slog.Any("error", err))
+	}
+}
+
+// send renders, builds and sends m, and returns the receiver's answer.
+func (w *Worker) send(ctx context.Context, m *ticket.OutboxMail) (string, error) {
+	if m.To.Email == "" {
+		return "", permanent(errors.New("mailout: mail has no recipient"))
+	}
+	r, err := w.opt.Templates.RenderMail(m)
+	if err != nil {
+		return "", permanent(fmt.Errorf("mailout: render: %w", err))
+	}
+	msg, err := BuildContext(ctx, m, r, BuildOptions{
+		From:       w.opt.From,
+		LoopHeader: w.opt.LoopHeader,
+		Blobs:      w.opt.Blobs,
+	})
+	if err != nil {
+		return "", err
+	}
+	to := []string{m.To.Email}
+	if rs, ok := w.opt.Sender.(ReplySender); ok {
+		return rs.SendReply(ctx, w.opt.From, to, msg)
+	}
+	if err := w.opt.Sender.Send(ctx, w.opt.From, to, msg); err != nil {
+		return "", err
+	}
+	return "sent", nil
+}

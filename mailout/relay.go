@@ -1,0 +1,328 @@
+package mailout
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/textproto"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/emersion/go-sasl"
+	"github.com/emersion/go-smtp"
+)
+
+// RelayOptions tune a RelaySender. The zero value is usable.
+type RelayOptions struct {
+	// TLSConfig is used for smtps and STARTTLS; its ServerName defaults to the relay's
+	// host. Tests pass one that trusts their self-signed certificate.
+	TLSConfig *tls.Config
+	// RequireTLS makes an smtp:// relay that does not offer STARTTLS an error.
+	RequireTLS bool
+	// LocalName is the name given in EHLO; "localhost" when empty.
+	LocalName string
+	// DialTimeout bounds the connection and TLS handshake; 30 s when zero.
+	DialTimeout time.Duration
+	// CommandTimeout bounds each command's answer; 1 min when zero.
+	CommandTimeout time.Duration
+	// SubmissionTimeout bounds the answer to the end of DATA; 5 min when zero.
+	SubmissionTimeout time.Duration
+}
+
+// RelaySender sends mail through an SMTP relay, one connection per message.
+type RelaySender struct {
+	addr     string // host:port
+	host     string
+	implicit bool // smtps: TLS from the first byte
+	user     string
+	pass     string
+	opt      RelayOptions
+}
+
+var _ ReplySender = (*RelaySender)(nil)
+
+// NewRelaySender returns a sender to the relay at rawURL: smtp://[user:pass@]host[:port]
+// (port 25 by default; STARTTLS when the relay offers it) or smtps://… (implicit TLS,
+// port 465 by default). With credentials it authenticates with AUTH PLAIN, which it only
+// does over TLS or to a loopback address.
+func NewRelaySender(rawURL string, opt RelayOptions) (*RelaySender, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, errors.New("mailout: relay: invalid URL") // the URL may hold a password
+	}
+	s := &RelaySender{opt: opt}
+	port := ""
+	switch u.Scheme {
+	case "smtp":
+		port = "25"
+	case "smtps":
+		port, s.implicit = "465", true
+	default:
+		return nil, fmt.Errorf("mailout: relay: unknown scheme %q (want smtp or smtps)", u.Scheme)
+	}
+	s.host = u.Hostname()
+	if s.host == "" {
+		return nil, errors.New("mailout: relay: URL has no host")
+	}
+	if u.Port() != "" {
+		port = u.Port()
+	}
+	s.addr = net.JoinHostPort(s.host, port)
+	if u.User != nil {
+		s.user = u.User.Username()
+		s.pass, _ = u.User.Password()
+	}
+	if s.opt.LocalName == "" {
+		s.opt.LocalName = "localhost"
+	}
+	if s.opt.DialTimeout <= 0 {
+		s.opt.DialTimeout = 30 * time.Second
+	}
+	if s.opt.CommandTimeout <= 0 {
+		s.opt.CommandTimeout = time.Minute
+	}
+	if s.opt.SubmissionTimeout <= 0 {
+		s.opt.SubmissionTimeout = 5 * time.Minute
+	}
+	return s, nil
+}
+
+// String describes the relay without its password.
+func (s *RelaySender) String() string {
+	scheme := "smtp"
+	if s.implicit {
+		scheme = "smtps"
+	}
+	u := url.URL{Scheme: scheme, Host: s.addr}
+	if s.user != "" {
+		u.User = url.User(s.user)
+	}
+	return u.String()
+}
+
+// Send implements Sender.
+func (s *RelaySender) Send(ctx context.Context, from string, to []string, msg []byte) error {
+	_, err := s.SendReply(ctx, from, to, msg)
+	return err
+}
+
+// SendReply sends msg and returns the relay's answer to the end of DATA, e.g.
+// "250 2.0.0 Ok: queued as 4F2A1". A negative answer is a *ReplyError.
+func (s *RelaySender) SendReply(ctx context.Context, from string, to []string, msg []byte) (string, error) {
+	if len(to) == 0 {
+		return "", permanent(errors.New("mailout: relay: no recipient"))
+	}
+	c, secure, err := s.connect(ctx)
+	if err != nil {
+		return "", ctxErr(ctx, err)
+	}
+	defer c.Close()
+	stop := context.AfterFunc(ctx, func() { c.Close() }) // unblocks any read or write
+	defer stop()
+
+	reply, err := s.transaction(c, secure, from, to, msg)
+	if err != nil {
+		return "", ctxErr(ctx, err)
+	}
+	_ = c.Quit() // the message is accepted; a failed QUIT changes nothing
+	return reply, nil
+}
+
+func (s *RelaySender) transaction(c *smtp.Client, secure bool, from string, to []string, msg []byte) (string, error) {
+	if s.user != "" {
+		if !secure && !isLoopback(s.host) {
+			return "", errors.New("mailout: relay: refusing AUTH over an unencrypted connection")
+		}
+		if !c.SupportsAuth(sasl.Plain) {
+			return "", errors.New("mailout: relay: AUTH PLAIN not offered")
+		}
+		if err := c.Auth(sasl.NewPlainClient("", s.user, s.pass)); err != nil {
+			return "", replyError("AUTH", err)
+		}
+	}
+	var opts *smtp.MailOptions
+	if !isASCII(from) || !allASCII(to) {
+		opts = &smtp.MailOptions{UTF8: true}
+	}
+	if err := c.Mail(from, opts); err != nil {
+		return "", replyError("MAIL", err)
+	}
+	for _, rcpt := range to {
+		if err := c.Rcpt(rcpt, nil); err != nil {
+			return "", replyError("RCPT", err)
+		}
+	}
+	w, err := c.Data()
+	if err != nil {
+		return "", replyError("DATA", err)
+	}
+	if _, err := w.Write(msg); err != nil {
+		return "", fmt.Errorf("mailout: relay DATA: %w", err)
+	}
+	resp, err := w.CloseWithResponse()
+	if err != nil {
+		return "", replyError("DATA", err)
+	}
+	return strings.TrimSpace("250 " + resp.StatusText), nil
+}
+
+// connect dials the relay and returns a client that said EHLO, over TLS when the URL
+// asks for it or the relay offers STARTTLS, and whether the session is encrypted.
+func (s *RelaySender) connect(ctx context.Context) (*smtp.Client, bool, error) {
+	dctx, cancel := context.WithTimeout(ctx, s.opt.DialTimeout)
+	defer cancel()
+	var d net.Dialer
+	conn, err := d.DialContext(dctx, "tcp", s.addr)
+	if err != nil {
+		return nil, false, fmt.Errorf("mailout: relay: %w", err)
+	}
+	secure := false
+	if s.implicit {
+		tc := tls.Client(conn, s.tlsConfig())
+		if err := tc.HandshakeContext(dctx); err != nil {
+			conn.Close()
+			return nil, false, fmt.Errorf("mailout: relay: TLS: %w", err)
+		}
+		conn, secure = tc, true
+	} else {
+		if conn, secure, err = s.startTLS(dctx, conn); err != nil {
+			conn.Close()
+			return nil, false, err
+		}
+	}
+	c := smtp.NewClient(conn)
+	c.CommandTimeout = s.opt.CommandTimeout
+	c.SubmissionTimeout = s.opt.SubmissionTimeout
+	if err := c.Hello(s.opt.LocalName); err != nil {
+		c.Close()
+		return nil, false, replyError("EHLO", err)
+	}
+	return c, secure, nil
+}
+
+// startTLS reads the greeting, says EHLO and, when the relay offers it, upgrades the
+// connection with STARTTLS. go-smtp's client cannot start TLS on a connection it already
+// greeted, so this first exchange is done here, and the connection is handed over with
+// the greeting replayed; the client then says EHLO again, as RFC 3207 requires after
+// STARTTLS (and as RFC 5321 allows on a plain session).
+func (s *RelaySender) startTLS(ctx context.Context, conn net.Conn) (net.Conn, bool, error) {
+	deadline, _ := ctx.Deadline()
+	conn.SetDeadline(deadline)
+	defer conn.SetDeadline(time.Time{})
+
+	// The relay sends nothing unasked, so the reader holds no byte past each reply.
+	tp := textproto.NewReader(bufio.NewReader(conn))
+	code, msg, err := tp.ReadResponse(220)
+	if err != nil {
+		return conn, false, exchangeError("GREETING", code, msg, err)
+	}
+	greeting := fmt.Sprintf("%d %s\r\n", code, strings.ReplaceAll(msg, "\n", " "))
+	if _, err := fmt.Fprintf(conn, "EHLO %s\r\n", s.opt.LocalName); err != nil {
+		return conn, false, fmt.Errorf("mailout: relay EHLO: %w", err)
+	}
+	code, msg, err = tp.ReadResponse(250)
+	if err != nil {
+		return conn, false, exchangeError("EHLO", code, msg, err)
+	}
+	offered := false
+	for _, line := range strings.Split(msg, "\n")[1:] {
+		if strings.EqualFold(strings.Fields(line + " x")[0], "STARTTLS") {
+			offered = true
+		}
+	}
+	if !offered {
+		if s.opt.RequireTLS {
+			return conn, false, errors.New("mailout: relay does not offer STARTTLS")
+		}
+		return &greetedConn{Conn: conn, r: io.MultiReader(strings.NewReader(greeting), conn)}, false, nil
+	}
+	if _, err := io.WriteString(conn, "STARTTLS\r\n"); err != nil {
+		return conn, false, fmt.Errorf("mailout: relay STARTTLS: %w", err)
+	}
+	if code, msg, err = tp.ReadResponse(220); err != nil {
+		return conn, false, exchangeError("STARTTLS", code, msg, err)
+	}
+	tc := tls.Client(conn, s.tlsConfig())
+	if err := tc.HandshakeContext(ctx); err != nil {
+		return conn, false, fmt.Errorf("mailout: relay: STARTTLS: %w", err)
+	}
+	return &greetedConn{Conn: tc, r: io.MultiReader(strings.NewReader(greeting), tc)}, true, nil
+}
+
+func (s *RelaySender) tlsConfig() *tls.Config {
+	cfg := &tls.Config{}
+	if s.opt.TLSConfig != nil {
+		cfg = s.opt.TLSConfig.Clone()
+	}
+	if cfg.ServerName == "" {
+		cfg.ServerName = s.host
+	}
+	return cfg
+}
+
+// exchangeError turns a reply read by net/textproto into a *ReplyError.
+func exchangeError(cmd string, code int, msg string, err error) error {
+	var te *textproto.Error
+	if !errors.As(err, &te) {
+		return fmt.Errorf("mailout: relay %s: %w", cmd, err)
+	}
+	return replyError(cmd, &smtp.SMTPError{Code: te.Code, Message: te.Msg, EnhancedCode: parseEnhanced(&te.Msg)})
+}
+
+// parseEnhanced takes an enhanced status code ("5.7.0 ") off the front of msg.
+func parseEnhanced(msg *string) smtp.EnhancedCode {
+	code, rest, _ := strings.Cut(*msg, " ")
+	var e smtp.EnhancedCode
+	if n, err := fmt.Sscanf(code, "%d.%d.%d", &e[0], &e[1], &e[2]); err != nil || n != 3 {
+		return smtp.EnhancedCodeNotSet
+	}
+	*msg = rest
+	return e
+}
+
+// greetedConn replays bytes already read (the greeting) before the connection's own.
+type greetedConn struct {
+	net.Conn
+	r io.Reader
+}
+
+func (c *greetedConn) Read(p []byte) (int, error) { return c.r.Read(p) }
+
+// ctxErr prefers the context's error when the context ended the exchange.
+func ctxErr(ctx context.Context, err error) error {
+	if ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
+		return fmt.Errorf("%w (%w)", ctx.Err(), err)
+	}
+	return err
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
+func allASCII(l []string) bool {
+	for _, s := range l {
+		if !isASCII(s) {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,205 @@
+package mailout
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/guichet/guichet/templates"
+	"github.com/guichet/guichet/ticket"
+)
+
+// Queue is the outbox as the worker sees it; the ticket store implements it.
+type Queue interface {
+	// ClaimOutbox returns up to limit pending rows that are due, claimed for lease: no
+	// other claim returns them before the lease ends or they are marked. OutboxMail's
+	// Attempts counts the sends tried before.
+	ClaimOutbox(ctx context.Context, limit int, lease time.Duration) ([]ticket.OutboxMail, error)
+	// MarkSent records that the row was accepted, with the receiver's answer.
+	MarkSent(ctx context.Context, id int64, response string) error
+	// MarkRetry counts a failed attempt, releases the claim and makes the row due again
+	// at next.
+	MarkRetry(ctx context.Context, id int64, next time.Time, errText string) error
+	// MarkFailed records that the row will never be sent, and why.
+	MarkFailed(ctx context.Context, id int64, errText string) error
+}
+
+// Options configure a Worker. Queue, Sender, Templates and From are required.
+type Options struct {
+	Queue     Queue
+	Sender    Sender
+	Templates *templates.Templates
+	Blobs     BlobReader // attachments; required when mails have some
+	From      string     // the support address: envelope sender and From
+	// LoopHeader names the loop header; DefaultLoopHeader when empty.
+	LoopHeader string
+	Logger     *slog.Logger // slog.Default() when nil
+	// Wake, when it receives, makes the worker look for mail at once.
+	Wake <-chan struct{}
+	// PollInterval is how often the worker looks for due mail without a wake-up; 2 s.
+	PollInterval time.Duration
+	// Concurrency is the number of mails sent at the same time; 4.
+	Concurrency int
+	// Lease is how long a claimed row stays out of other claims; 5 min. It must exceed
+	// SendTimeout.
+	Lease time.Duration
+	// SendTimeout bounds one render, build and send, and the end of Run waits at most
+	// this long for sends in flight; 2 min.
+	SendTimeout time.Duration
+	// MaxAge is how long temporary failures are retried, from the row's creation; 48 h.
+	MaxAge time.Duration
+	// Backoff gives the delay before retry number attempt; DefaultBackoff.
+	Backoff func(attempt int) time.Duration
+}
+
+// Worker sends the outbox's mail.
+type Worker struct {
+	opt  Options
+	log  *slog.Logger
+	slot chan struct{} // one token per send in flight
+	wg   sync.WaitGroup
+}
+
+// NewWorker returns a worker with opt's defaults filled in.
+func NewWorker(opt Options) *Worker {
+	if opt.Logger == nil {
+		opt.Logger = slog.Default()
+	}
+	if opt.LoopHeader == "" {
+		opt.LoopHeader = DefaultLoopHeader
+	}
+	if opt.PollInterval <= 0 {
+		opt.PollInterval = 2 * time.Second
+	}
+	if opt.Concurrency <= 0 {
+		opt.Concurrency = 4
+	}
+	if opt.SendTimeout <= 0 {
+		opt.SendTimeout = 2 * time.Minute
+	}
+	if opt.Lease <= 0 {
+		opt.Lease = max(5*time.Minute, 2*opt.SendTimeout)
+	}
+	if opt.MaxAge <= 0 {
+		opt.MaxAge = 48 * time.Hour
+	}
+	if opt.Backoff == nil {
+		opt.Backoff = DefaultBackoff
+	}
+	return &Worker{
+		opt:  opt,
+		log:  opt.Logger.With("component", "mailout"),
+		slot: make(chan struct{}, opt.Concurrency),
+	}
+}
+
+func (w *Worker) check() error {
+	if w.opt.Queue == nil || w.opt.Sender == nil || w.opt.Templates == nil || w.opt.From == "" {
+		return errors.New("mailout: worker needs Queue, Sender, Templates and From")
+	}
+	return nil
+}
+
+// Run sends due mail until ctx is done: it claims as many rows as it has free sending
+// slots, looks again at once while rows keep coming, and otherwise waits for Wake or
+// PollInterval. When ctx is done it claims nothing more and returns once the sends in
+// flight have finished (each bounded by SendTimeout). It returns nil then, and an error
+// only when the options are incomplete.
+func (w *Worker) Run(ctx context.Context) error {
+	if err := w.check(); err != nil {
+		return err
+	}
+	defer w.wg.Wait()
+	timer := time.NewTimer(w.opt.PollInterval)
+	defer timer.Stop()
+	for {
+		free := w.acquire(ctx)
+		if free == 0 {
+			return nil // ctx is done
+		}
+		rows, err := w.opt.Queue.ClaimOutbox(ctx, free, w.opt.Lease)
+		if err != nil && ctx.Err() == nil {
+			w.log.Error("claim outbox", slog.Any("error", err))
+		}
+		for i := len(rows); i < free; i++ {
+			<-w.slot // give back the slots that found no row
+		}
+		for _, m := range rows {
+			w.wg.Add(1)
+			go func() {
+				defer func() { <-w.slot; w.wg.Done() }()
+				w.process(ctx, m)
+			}()
+		}
+		if err == nil && len(rows) == free {
+			continue // more may be due
+		}
+		timer.Reset(w.opt.PollInterval)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-w.opt.Wake:
+		case <-timer.C:
+		}
+		timer.Stop() // since Go 1.23, Reset after Stop never sees a stale tick
+	}
+}
+
+// acquire waits for one free sending slot, takes every other free one, and returns how
+// many it took; 0 when ctx ended first.
+func (w *Worker) acquire(ctx context.Context) int {
+	select {
+	case <-ctx.Done():
+		return 0
+	case w.slot <- struct{}{}:
+	}
+	n := 1
+	for n < w.opt.Concurrency {
+		select {
+		case w.slot <- struct{}{}:
+			n++
+		default:
+			return n
+		}
+	}
+	return n
+}
+
+// Drain sends, now, every mail that is due, and returns when a claim finds none left
+// (mails that failed temporarily are due later, so they end the drain too). The commands
+// that change tickets outside serve, such as ingest, call it. It returns the first
+// queue error.
+func (w *Worker) Drain(ctx context.Context) error {
+	if err := w.check(); err != nil {
+		return err
+	}
+	seen := make(map[int64]bool)
+	for ctx.Err() == nil {
+		rows, err := w.opt.Queue.ClaimOutbox(ctx, w.opt.Concurrency, w.opt.Lease)
+		if err != nil {
+			return fmt.Errorf("mailout: drain: %w", err)
+		}
+		var wg sync.WaitGroup
+		fresh := 0
+		for _, m := range rows {
+			if seen[m.ID] {
+				continue // the queue gave it back: a mark failed; don't loop on it
+			}
+			seen[m.ID] = true
+			fresh++
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				w.process(ctx, m)
+			}()
+		}
+		wg.Wait()
+		if fresh == 0 {
+			return nil
+		}
+	}
+	return ctx.Err()
+}

@@ -1,0 +1,330 @@
+package mailout
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/guichet/guichet/ticket"
+)
+
+// logBuffer collects the worker's logs for inspection.
+type logBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func newTestWorker(t *testing.T, q Queue, s Sender, edit func(*Options)) (*Worker, *logBuffer) {
+	t.Helper()
+	logs := &logBuffer{}
+	opt := Options{
+		Queue:        q,
+		Sender:       s,
+		Templates:    mustTemplates(t),
+		Blobs:        blobs{},
+		From:         "support@localhost",
+		Logger:       slog.New(slog.NewTextHandler(logs, nil)),
+		PollInterval: 20 * time.Millisecond,
+	}
+	if edit != nil {
+		edit(&opt)
+	}
+	return NewWorker(opt), logs
+}
+
+func queued(n int) *fakeQueue {
+	q := &fakeQueue{}
+	for i := 1; i <= n; i++ {
+		m := sampleMail()
+		m.ID = int64(i)
+		m.CreatedAt = time.Now()
+		q.add(m)
+	}
+	return q
+}
+
+func TestDrainSends(t *testing.T) {
+	snk := startSink(t, sinkOptions{})
+	q := queued(6)
+	w, logs := newTestWorker(t, q, relay(t, "smtp://"+snk.Addr, RelayOptions{}), nil)
+	if err := w.Drain(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := len(snk.received()); got != 6 {
+		t.Fatalf("%d mails received, want 6", got)
+	}
+	for i := int64(1); i <= 6; i++ {
+		if r := q.row(i); r.state != ticket.OutboxSent || !strings.HasPrefix(r.response, "250") {
+			t.Errorf("row %d: %+v", i, r)
+		}
+	}
+	if strings.Contains(logs.String(), "Nous avons bien reçu") {
+		t.Error("a mail body was logged")
+	}
+}
+
+func TestRetryThenSent(t *testing.T) {
+	snk := startSink(t, sinkOptions{})
+	snk.dataErrs = []error{errTempfail}
+	q := queued(1)
+	var attempts []int
+	w, _ := newTestWorker(t, q, relay(t, "smtp://"+snk.Addr, RelayOptions{}), func(o *Options) {
+		o.Backoff = func(n int) time.Duration { attempts = append(attempts, n); return time.Minute }
+	})
+	before := time.Now()
+	if err := w.Drain(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	r := q.row(1)
+	if r.state != ticket.OutboxPending || r.retries != 1 || !strings.Contains(r.errText, "451 4.7.1 Greylisted, try later") {
+		t.Fatalf("after 451: %+v", r)
+	}
+	if r.next.Before(before.Add(time.Minute)) || r.next.After(time.Now().Add(time.Minute)) {
+		t.Errorf("next = %s", r.next)
+	}
+	if len(attempts) != 1 || attempts[0] != 1 {
+		t.Errorf("backoff called with %v", attempts)
+	}
+	// Not due yet: a drain sends nothing.
+	if err := w.Drain(context.Background()); err != nil || len(snk.received()) != 0 {
+		t.Fatalf("early drain: %v, %d received", err, len(snk.received()))
+	}
+	q.makeDue()
+	if err := w.Drain(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if r := q.row(1); r.state != ticket.OutboxSent || len(snk.received()) != 1 {
+		t.Errorf("after retry: %+v", r)
+	}
+}
+
+func TestPermanentFailure(t *testing.T) {
+	snk := startSink(t, sinkOptions{})
+	snk.rcptErr = errNoUser
+	q := queued(1)
+	w, _ := newTestWorker(t, q, relay(t, "smtp://"+snk.Addr, RelayOptions{}), nil)
+	if err := w.Drain(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	r := q.row(1)
+	if r.state != ticket.OutboxFailed || !strings.Contains(r.errText, "550 5.1.1 No such user here") {
+		t.Errorf("row = %+v", r)
+	}
+}
+
+func TestGiveUpAfterMaxAge(t *testing.T) {
+	q := &fakeQueue{}
+	m := sampleMail()
+	m.CreatedAt = time.Now().Add(-49 * time.Hour)
+	q.add(m)
+	temp := SenderFunc(func(context.Context, string, []string, []byte) error {
+		return &ReplyError{Command: "DATA", Code: 421, EnhancedCode: "4.3.2", Message: "shutting down"}
+	})
+	w, _ := newTestWorker(t, q, temp, nil)
+	if err := w.Drain(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	r := q.row(m.ID)
+	if r.state != ticket.OutboxFailed || !strings.Contains(r.errText, "gave up") || !strings.Contains(r.errText, "421 4.3.2") {
+		t.Errorf("row = %+v", r)
+	}
+
+	// Close to the limit, the retry is set at the limit.
+	q = &fakeQueue{}
+	m.CreatedAt = time.Now().Add(-48*time.Hour + 10*time.Second)
+	q.add(m)
+	w, _ = newTestWorker(t, q, temp, nil)
+	w.opt.Backoff = func(int) time.Duration { return time.Hour }
+	if err := w.Drain(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if r := q.row(m.ID); r.state != ticket.OutboxPending || r.next.After(m.CreatedAt.Add(48*time.Hour)) {
+		t.Errorf("row = %+v", r)
+	}
+}
+
+func TestRenderFailureIsPermanent(t *testing.T) {
+	q := &fakeQueue{}
+	m := sampleMail()
+	m.Kind = "nonsense"
+	q.add(m)
+	sent := 0
+	w, _ := newTestWorker(t, q, SenderFunc(func(context.Context, string, []string, []byte) error { sent++; return nil }), nil)
+	if err := w.Drain(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if r := q.row(m.ID); r.state != ticket.OutboxFailed || sent != 0 {
+		t.Errorf("row = %+v, sent %d", r, sent)
+	}
+}
+
+// TestMarkSentFails: the relay took the mail, the queue could not record it. The row is
+// neither retried nor failed, and the log says so.
+func TestMarkSentFails(t *testing.T) {
+	snk := startSink(t, sinkOptions{})
+	q := queued(1)
+	q.SentErr = errors.New("database is locked")
+	w, logs := newTestWorker(t, q, relay(t, "smtp://"+snk.Addr, RelayOptions{}), nil)
+	if err := w.Drain(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	r := q.row(1)
+	if r.state != ticket.OutboxPending || r.retries != 0 || len(snk.received()) != 1 {
+		t.Errorf("row = %+v, %d received", r, len(snk.received()))
+	}
+	if !strings.Contains(logs.String(), "level=ERROR") || !strings.Contains(logs.String(), "not marked sent") {
+		t.Errorf("logs:\n%s", logs)
+	}
+	// Still claimed: a second drain does not send it again.
+	if err := w.Drain(context.Background()); err != nil || len(snk.received()) != 1 {
+		t.Errorf("second drain: %v, %d received", err, len(snk.received()))
+	}
+}
+
+func TestDrainClaimError(t *testing.T) {
+	q := queued(1)
+	q.ClaimErr = errors.New("no database")
+	w, _ := newTestWorker(t, q, SenderFunc(func(context.Context, string, []string, []byte) error { return nil }), nil)
+	if err := w.Drain(context.Background()); err == nil {
+		t.Error("no error")
+	}
+}
+
+func TestRunWakesAndStops(t *testing.T) {
+	snk := startSink(t, sinkOptions{})
+	q := &fakeQueue{}
+	wake := make(chan struct{}, 1)
+	w, _ := newTestWorker(t, q, relay(t, "smtp://"+snk.Addr, RelayOptions{}), func(o *Options) {
+		o.Wake = wake
+		o.PollInterval = time.Hour // only the wake-up can find the mail
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx) }()
+
+	time.Sleep(50 * time.Millisecond)
+	m := sampleMail()
+	m.CreatedAt = time.Now()
+	q.add(m)
+	wake <- struct{}{}
+	waitFor(t, func() bool { return q.row(m.ID).state == ticket.OutboxSent })
+
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run did not stop")
+	}
+}
+
+// TestRunFinishesInFlight cancels Run while the relay is slow to answer DATA: the send
+// completes and is marked before Run returns.
+func TestRunFinishesInFlight(t *testing.T) {
+	snk := startSink(t, sinkOptions{})
+	snk.delay = 300 * time.Millisecond
+	q := queued(3)
+	w, _ := newTestWorker(t, q, relay(t, "smtp://"+snk.Addr, RelayOptions{}), nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx) }()
+	time.Sleep(100 * time.Millisecond) // the three sends are in flight
+	cancel()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run did not stop")
+	}
+	for i := int64(1); i <= 3; i++ {
+		if r := q.row(i); r.state != ticket.OutboxSent {
+			t.Errorf("row %d not sent: %+v", i, r)
+		}
+	}
+}
+
+func TestRunConcurrencyLimit(t *testing.T) {
+	var mu sync.Mutex
+	inFlight, peak := 0, 0
+	s := SenderFunc(func(context.Context, string, []string, []byte) error {
+		mu.Lock()
+		inFlight++
+		peak = max(peak, inFlight)
+		mu.Unlock()
+		time.Sleep(30 * time.Millisecond)
+		mu.Lock()
+		inFlight--
+		mu.Unlock()
+		return nil
+	})
+	q := queued(10)
+	w, _ := newTestWorker(t, q, s, func(o *Options) { o.Concurrency = 3 })
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx) }()
+	waitFor(t, func() bool {
+		for i := int64(1); i <= 10; i++ {
+			if q.row(i).state != ticket.OutboxSent {
+				return false
+			}
+		}
+		return true
+	})
+	cancel()
+	<-done
+	if peak > 3 || peak < 2 {
+		t.Errorf("peak concurrency %d, want 2..3", peak)
+	}
+}
+
+func TestRunNeedsOptions(t *testing.T) {
+	if err := NewWorker(Options{}).Run(context.Background()); err == nil {
+		t.Error("no error")
+	}
+}
+
+func TestDefaultBackoff(t *testing.T) {
+	for attempt, want := range map[int]time.Duration{1: 30 * time.Second, 2: time.Minute, 3: 2 * time.Minute, 20: time.Hour} {
+		for range 50 {
+			d := DefaultBackoff(attempt)
+			if d > want || d < want/2 {
+				t.Errorf("DefaultBackoff(%d) = %s, want in [%s, %s]", attempt, d, want/2, want)
+			}
+		}
+	}
+}
+
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met in time")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// The ticket package provides the queue and the blobs.
+var (
+	_ Queue      = (*ticket.Service)(nil)
+	_ BlobReader = (*ticket.Blobs)(nil)
+)

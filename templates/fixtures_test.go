@@ -1,0 +1,108 @@
+package templates
+
+import (
+	"time"
+
+	"github.com/guichet/guichet/ticket"
+)
+
+// created is 2026-11-28 12:21 UTC, 13:21 in Paris.
+var created = time.Date(2026, 11, 28, 12, 21, 0, 0, time.UTC)
+
+func sampleTicket() ticket.TicketView {
+	return ticket.TicketView{
+		Key:           "AURAN1-13",
+		Summary:       "Impossible d'accéder à l'ENT",
+		Description:   "Bonjour,\n\nDepuis ce matin, les élèves ne peuvent plus se connecter.\nMerci.",
+		Status:        ticket.StatusNew,
+		Requester:     ticket.Address{Name: "Élodie Martin", Email: "elodie.martin@ac-lyon.fr"},
+		UAI:           "0690026D",
+		Establishment: "Collège Jean Moulin",
+		URL:           "https://ent.example.fr/",
+		Academie:      "Lyon",
+		Components:    "Messagerie",
+		Phone:         "04 72 00 00 00",
+		IncidentStart: "ce matin, 8 h",
+		AffectedUsers: "Élèves de 4e",
+		RequestType:   "Incident",
+		Source:        ticket.SourceEmail,
+		CreatedAt:     created,
+	}
+}
+
+// fixtures are the sample mails of the golden tests, by case name; each is rendered in
+// every language.
+func fixtures() map[string]ticket.OutboxMail {
+	base := func(kind ticket.MailKind, to ticket.Address) ticket.OutboxMail {
+		return ticket.OutboxMail{
+			ID:        1,
+			Kind:      kind,
+			TicketKey: "AURAN1-13",
+			To:        to,
+			TimeZone:  "Europe/Paris",
+			MessageID: "guichet.1@localhost",
+			CreatedAt: created,
+			Data: ticket.MailData{
+				Ticket:   sampleTicket(),
+				Link:     "http://127.0.0.1:8080/requests/AURAN1-13",
+				DeskName: "Assistance ENT",
+			},
+		}
+	}
+	requester := ticket.Address{Name: "Élodie Martin", Email: "elodie.martin@ac-lyon.fr"}
+	agent := ticket.Address{Name: "Paul Agent", Email: "paul@support.example"}
+
+	confirmation := base(ticket.MailConfirmation, requester)
+
+	agentNew := base(ticket.MailAgentNew, agent)
+	agentNew.Data.Attachments = []ticket.Attachment{
+		{Filename: "capture écran.png", ContentType: "image/png", Size: 48213, SHA256: "aa"},
+		{Filename: "journal.txt", ContentType: "text/plain", Size: 312, SHA256: "bb"},
+	}
+
+	reply := base(ticket.MailComment, requester)
+	reply.Data.Ticket.Status = ticket.StatusWaitingUser
+	reply.Data.Comment = &ticket.CommentView{
+		Author:     agent,
+		AuthorRole: ticket.RoleAgent,
+		Body:       "Bonjour,\n\nPouvez-vous nous envoyer une capture d'écran ?\n\nPaul",
+		Visibility: ticket.Public,
+		CreatedAt:  created.Add(2 * time.Hour),
+	}
+
+	note := base(ticket.MailComment, ticket.Address{Name: "Anne Agent", Email: "anne@support.example"})
+	note.Data.Ticket.Status = ticket.StatusInProgress
+	note.Data.Comment = &ticket.CommentView{
+		Author:     agent,
+		AuthorRole: ticket.RoleAgent,
+		Body:       "Vu avec l'éditeur : correctif prévu demain.",
+		Visibility: ticket.Internal,
+		CreatedAt:  created.Add(3 * time.Hour),
+	}
+
+	customer := base(ticket.MailComment, agent)
+	customer.Data.Ticket.Status = ticket.StatusInProgress
+	customer.Data.Comment = &ticket.CommentView{
+		Author:     requester,
+		AuthorRole: ticket.RoleCustomer,
+		Body:       "Voici la capture demandée.",
+		Visibility: ticket.Public,
+		CreatedAt:  created.Add(4 * time.Hour),
+	}
+	customer.Data.Attachments = []ticket.Attachment{
+		{Filename: "capture.png", ContentType: "image/png", Size: 2 << 20, SHA256: "cc"},
+	}
+
+	status := base(ticket.MailStatus, requester)
+	status.Data.Ticket.Status = ticket.StatusWaitingUser
+	status.Data.OldStatus = ticket.StatusInProgress
+
+	return map[string]ticket.OutboxMail{
+		"confirmation":     confirmation,
+		"agent_new":        agentNew,
+		"comment_reply":    reply,
+		"comment_internal": note,
+		"comment_customer": customer,
+		"status":           status,
+	}
+}

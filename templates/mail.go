@@ -1,0 +1,183 @@
+package templates
+
+import (
+	"bytes"
+	"fmt"
+	htmltemplate "html/template"
+	"strings"
+	texttemplate "text/template"
+	"time"
+
+	"github.com/guichet/guichet/ticket"
+)
+
+// Rendered is a rendered mail: its subject and its two alternative bodies.
+type Rendered struct {
+	Subject string // one line, with the [#KEY] token
+	Text    string // text/plain part
+	HTML    string // text/html part
+}
+
+// MailView is the data given to mail templates.
+type MailView struct {
+	Kind        ticket.MailKind
+	Lang        string // "fr" or "en"
+	Key         string // the ticket key, e.g. AURAN1-13
+	Summary     string
+	To          ticket.Address
+	Ticket      ticket.TicketView
+	Comment     *ticket.CommentView // comment mails only
+	Status      string              // label of the ticket's status, in Lang
+	OldStatus   string              // label of the previous status, "" when unknown
+	Link        string              // the ticket's page on the portal
+	DeskName    string
+	Attachments []ticket.Attachment // files attached to the mail
+	Internal    bool                // the comment is an internal note
+	ByAgent     bool                // the comment's author is an agent
+
+	loc *time.Location // the recipient's time zone
+}
+
+// Date formats t in the recipient's time zone, French style in French
+// ("28/11/2026 13:21") and ISO style in English ("2026-11-28 13:21"). The zero time
+// gives "".
+func (v *MailView) Date(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	loc := v.loc
+	if loc == nil {
+		loc = location("")
+	}
+	if v.Lang == "en" {
+		return t.In(loc).Format("2006-01-02 15:04")
+	}
+	return t.In(loc).Format("02/01/2006 15:04")
+}
+
+// mailSet is the parsed templates of one kind in one language.
+type mailSet struct {
+	text *texttemplate.Template // defines "subject" and "text"
+	html *htmltemplate.Template // defines "base" and "content"
+}
+
+func parseMailSet(src *source, kind ticket.MailKind, lang string) (*mailSet, error) {
+	funcs := mailFuncs(lang)
+	name := fmt.Sprintf("mail/%s.%s", kind, lang)
+
+	text := texttemplate.New(name).Funcs(funcs)
+	for _, file := range []string{mailCommonText, name + ".txt"} {
+		body, origin, err := src.read(file)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := text.New(origin).Parse(body); err != nil {
+			return nil, fmt.Errorf("templates: parse %s: %w", origin, err)
+		}
+	}
+	html := htmltemplate.New(name).Funcs(htmltemplate.FuncMap(funcs))
+	for _, file := range []string{mailBase, mailCommonHTML, name + ".html"} {
+		body, origin, err := src.read(file)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := html.New(origin).Parse(body); err != nil {
+			return nil, fmt.Errorf("templates: parse %s: %w", origin, err)
+		}
+	}
+	for _, def := range []string{"subject", "text"} {
+		if text.Lookup(def) == nil {
+			return nil, fmt.Errorf("templates: %s.txt does not define %q", name, def)
+		}
+	}
+	for _, def := range []string{"base", "content"} {
+		if html.Lookup(def) == nil {
+			return nil, fmt.Errorf("templates: %s.html does not define %q", name, def)
+		}
+	}
+	return &mailSet{text: text, html: html}, nil
+}
+
+// RenderMail renders the subject and bodies of an outbound mail, in the recipient's
+// language (French when it has no templates) and time zone.
+func (t *Templates) RenderMail(m *ticket.OutboxMail) (Rendered, error) {
+	if m == nil {
+		return Rendered{}, fmt.Errorf("templates: render: no mail")
+	}
+	lang := normLang(m.Lang)
+	set, ok := t.mail[mailID{m.Kind, lang}]
+	if !ok {
+		return Rendered{}, fmt.Errorf("templates: render: no templates for mail kind %q", m.Kind)
+	}
+	if m.Kind == ticket.MailComment && m.Data.Comment == nil {
+		return Rendered{}, fmt.Errorf("templates: render %s: comment mail without a comment", m.TicketKey)
+	}
+	view := newMailView(m, lang)
+
+	var r Rendered
+	subject, err := execText(set.text, "subject", view)
+	if err != nil {
+		return Rendered{}, err
+	}
+	r.Subject = strings.Join(strings.Fields(subject), " ")
+	if token := "[#" + view.Key + "]"; !strings.Contains(r.Subject, token) {
+		r.Subject = strings.TrimSpace(token + " " + r.Subject)
+	}
+	if r.Text, err = execText(set.text, "text", view); err != nil {
+		return Rendered{}, err
+	}
+	r.Text = strings.TrimSpace(r.Text) + "\n"
+	if r.HTML, err = execHTML(set.html, view); err != nil {
+		return Rendered{}, err
+	}
+	return r, nil
+}
+
+func execText(set *texttemplate.Template, name string, view *MailView) (string, error) {
+	var b bytes.Buffer
+	if err := set.ExecuteTemplate(&b, name, view); err != nil {
+		return "", fmt.Errorf("templates: render %s %s: %w", set.Name(), name, err)
+	}
+	return b.String(), nil
+}
+
+func execHTML(set *htmltemplate.Template, view *MailView) (string, error) {
+	var b bytes.Buffer
+	if err := set.ExecuteTemplate(&b, "base", view); err != nil {
+		return "", fmt.Errorf("templates: render %s: %w", set.Name(), err)
+	}
+	return b.String(), nil
+}
+
+func newMailView(m *ticket.OutboxMail, lang string) *MailView {
+	d := m.Data
+	key := d.Ticket.Key
+	if key == "" {
+		key = m.TicketKey
+	}
+	v := &MailView{
+		Kind:        m.Kind,
+		Lang:        lang,
+		Key:         key,
+		Summary:     d.Ticket.Summary,
+		To:          m.To,
+		Ticket:      d.Ticket,
+		Comment:     d.Comment,
+		Status:      d.Ticket.Status.Label(lang),
+		Link:        d.Link,
+		DeskName:    d.DeskName,
+		Attachments: d.Attachments,
+		loc:         location(m.TimeZone),
+	}
+	if v.DeskName == "" {
+		v.DeskName = lookup(lang, "desk.default")
+	}
+	if d.OldStatus != "" {
+		v.OldStatus = d.OldStatus.Label(lang)
+	}
+	if c := d.Comment; c != nil {
+		v.Internal = c.Visibility == ticket.Internal
+		v.ByAgent = c.AuthorRole.IsStaff()
+	}
+	return v
+}

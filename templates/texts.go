@@ -1,0 +1,140 @@
+package templates
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+	_ "time/tzdata" // time zones for recipients, even where the system has none
+
+	"github.com/guichet/guichet/ticket"
+)
+
+// DefaultTimeZone is the zone of dates in mail when the recipient has none.
+const DefaultTimeZone = "Europe/Paris"
+
+// texts is the catalogue of short texts: key → {French, English}. Status labels are
+// ticket.Status.Label's.
+var texts = map[string][2]string{
+	"desk.default": {"Assistance", "Support"},
+
+	"field.key":            {"Référence", "Reference"},
+	"field.summary":        {"Objet de la demande", "Subject"},
+	"field.status":         {"Statut", "Status"},
+	"field.requester":      {"Demandeur", "Requester"},
+	"field.uai":            {"RNE/UAI", "RNE/UAI"},
+	"field.establishment":  {"Établissement", "School"},
+	"field.url":            {"URL", "URL"},
+	"field.academie":       {"Académie", "Académie"},
+	"field.components":     {"Composants", "Components"},
+	"field.phone":          {"Téléphone de contact", "Contact phone"},
+	"field.incident_start": {"Date de début de l'incident", "Incident start"},
+	"field.affected_users": {"Utilisateur(s) concerné(s)", "Affected user(s)"},
+	"field.request_type":   {"Type de demande", "Request type"},
+	"field.source":         {"Canal", "Channel"},
+	"field.created_at":     {"Créée le", "Created"},
+	"field.description":    {"Description", "Description"},
+	"field.attachments":    {"Pièces jointes", "Attachments"},
+
+	"source.email": {"E-mail", "Email"},
+	"source.web":   {"Portail", "Portal"},
+	"source.phone": {"Téléphone", "Phone"},
+
+	"mail.none":          {"—", "—"},
+	"mail.view_request":  {"Voir la demande", "View the request"},
+	"mail.reply_hint":    {"Répondez à ce message pour compléter votre demande.", "Reply to this message to add to your request."},
+	"mail.agent_hint":    {"Vous pouvez répondre au demandeur en répondant à ce message.", "You can answer the requester by replying to this message."},
+	"mail.internal_note": {"Note interne", "Internal note"},
+	"mail.internal_hint": {"Note interne : visible uniquement par les agents, le demandeur ne la reçoit pas.", "Internal note: visible to agents only, the requester does not receive it."},
+	"mail.automatic":     {"Ce message a été envoyé automatiquement par le service d'assistance.", "This message was sent automatically by the support desk."},
+}
+
+// T returns the text for key in lang ("fr", "en"; French for any other), the French text
+// when the language has none, and the key itself when the catalogue has no such text.
+func (t *Templates) T(lang, key string) string { return lookup(normLang(lang), key) }
+
+func lookup(lang, key string) string {
+	v, ok := texts[key]
+	if !ok {
+		return key
+	}
+	if lang == "en" && v[1] != "" {
+		return v[1]
+	}
+	return v[0]
+}
+
+// mailFuncs returns the template functions of one language.
+func mailFuncs(lang string) map[string]any {
+	return map[string]any{
+		"t":      func(key string) string { return lookup(lang, key) },
+		"status": func(s ticket.Status) string { return s.Label(lang) },
+		"source": func(s ticket.Source) string {
+			if s == "" {
+				return ""
+			}
+			return lookup(lang, "source."+string(s))
+		},
+		"size": func(n int64) string { return formatSize(lang, n) },
+		"label": func(key string) string {
+			if lang == "en" {
+				return lookup(lang, key) + ":"
+			}
+			return lookup(lang, key) + " :" // French typography: a space before the colon
+		},
+		"addr": formatAddress,
+		"list": func(v ...any) []any { return v },
+	}
+}
+
+// formatSize formats a file size for people: "12 Ko" in French, "12 KB" in English.
+func formatSize(lang string, n int64) string {
+	units := []string{"o", "Ko", "Mo", "Go"}
+	if lang == "en" {
+		units = []string{"B", "KB", "MB", "GB"}
+	}
+	if n < 1024 {
+		return fmt.Sprintf("%d %s", n, units[0])
+	}
+	f, i := float64(n), 0
+	for f >= 1024 && i < len(units)-1 {
+		f /= 1024
+		i++
+	}
+	s := fmt.Sprintf("%.1f %s", f, units[i])
+	if lang != "en" {
+		s = strings.Replace(s, ".", ",", 1)
+	}
+	return s
+}
+
+// locations caches loaded time zones: name → *time.Location.
+var locations sync.Map
+
+// location loads an IANA time zone, DefaultTimeZone when name is empty or unknown.
+func location(name string) *time.Location {
+	for _, n := range []string{name, DefaultTimeZone} {
+		if n == "" {
+			continue
+		}
+		if loc, ok := locations.Load(n); ok {
+			return loc.(*time.Location)
+		}
+		if loc, err := time.LoadLocation(n); err == nil {
+			locations.Store(n, loc)
+			return loc
+		}
+	}
+	return time.UTC
+}
+
+// formatAddress shows a mailbox to people: "Name <address>", or the bare address.
+func formatAddress(a ticket.Address) string {
+	switch {
+	case a.Name == "":
+		return a.Email
+	case a.Email == "":
+		return a.Name
+	}
+	return a.Name + " <" + a.Email + ">"
+}
