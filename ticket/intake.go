@@ -146,7 +146,11 @@ func DedupKey(d Delivery) string {
 	if d.Msg != nil && d.Msg.MessageID != "" {
 		return "mid:" + strings.ToLower(d.Msg.From.Email) + ":" + d.Msg.MessageID
 	}
-	h := sha256.Sum256(d.Raw)
+	body := d.Raw
+	if d.Env.TraceLen > 0 && d.Env.TraceLen <= len(body) {
+		body = body[d.Env.TraceLen:]
+	}
+	h := sha256.Sum256(body)
 	return "sha256:" + hex.EncodeToString(h[:])
 }
 

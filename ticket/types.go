@@ -125,6 +125,9 @@ type Envelope struct {
 	Recipients []string // RCPT TO
 	Channel    string   // "smtp", "lmtp", "ingest", "imap"
 	RemoteAddr string
+	// TraceLen is the length of the trace header (Received:) that the receiving listener
+	// put in front of the message; the content hash used for deduplication skips it.
+	TraceLen int
 }
 
 // Inbound is one parsed inbound mail, as mailin hands it to the Service.

@@ -1,0 +1,66 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/guichet/guichet/ticket"
+	"github.com/jmoiron/sqlx"
+)
+
+// app is the database and the ticket service, opened for one command.
+type app struct {
+	db    *sqlx.DB
+	svc   *ticket.Service
+	blobs *ticket.Blobs
+}
+
+// openApp creates the data folder, opens the database, applies pending migrations (so
+// that the embedded default starts with no setup; PostgreSQL instances take a lock) and
+// starts the ticket service. onOutbox is called when mail is queued.
+func openApp(ctx context.Context, e *env, onOutbox func()) (*app, error) {
+	c := e.cfg
+	if err := os.MkdirAll(c.DataDir, 0o750); err != nil {
+		return nil, exitError{exitTempFail, fmt.Errorf("create data folder: %w", err)}
+	}
+	db, _, err := ticket.Open(ctx, c.DB)
+	if err != nil {
+		return nil, exitError{exitTempFail, err}
+	}
+	applied, err := ticket.Migrate(ctx, db)
+	if err != nil {
+		db.Close()
+		return nil, exitError{exitTempFail, err}
+	}
+	if len(applied) > 0 {
+		e.log.Info("database migrated", "versions", fmt.Sprint(applied))
+	}
+	blobs, err := ticket.NewBlobs(filepath.Join(c.DataDir, "attachments"))
+	if err != nil {
+		db.Close()
+		return nil, exitError{exitTempFail, err}
+	}
+	key, name, _ := c.desk()
+	svc, err := ticket.NewService(ctx, db, ticket.Options{
+		DeskKey: key, DeskName: name, PublicURL: c.PublicURL, SupportAddress: c.SupportAddress,
+		ReopenWindow: c.ReopenWindow, Logger: e.log.With("component", "ticket"), OnOutbox: onOutbox,
+	})
+	if err != nil {
+		db.Close()
+		return nil, exitError{exitTempFail, err}
+	}
+	return &app{db: db, svc: svc, blobs: blobs}, nil
+}
+
+func (a *app) Close() {
+	a.svc.Close()
+	a.db.Close()
+}
+
+func (a *app) supportDomain() string {
+	_, d, _ := strings.Cut(a.svc.SupportAddress(), "@")
+	return d
+}

@@ -1,0 +1,227 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// Config is every setting of every command, filled from flags, then from GUICHET_* env
+// variables for the flags not given, then checked by Validate.
+type Config struct {
+	DataDir        string
+	DB             string
+	Redis          string
+	SMTPAddr       string
+	LMTP           bool
+	HTTPAddr       string
+	PublicURL      string
+	SupportAddress string
+	Desk           string
+	Relay          string
+	RelayInsecure  bool
+	IMAP           multiFlag
+	TLSCert        string
+	TLSKey         string
+	TemplatesDir   string
+	MaxMessageSize int64
+	ReopenWindow   time.Duration
+	LogLevel       string
+	LogFormat      string
+	ShutdownGrace  time.Duration
+
+	// Command-specific options.
+	JSON          bool
+	Name          string
+	Role          string
+	UAI           string
+	Academie      string
+	Lang          string
+	PasswordStdin bool
+	Failed        bool
+	Limit         int
+	NoSend        bool
+}
+
+type multiFlag []string
+
+func (m *multiFlag) String() string { return strings.Join(*m, ",") }
+func (m *multiFlag) Set(v string) error {
+	*m = append(*m, v)
+	return nil
+}
+
+// flags registers every flag on a new FlagSet for command name.
+func (c *Config) flags(name string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.StringVar(&c.DataDir, "data-dir", "./guichet-data", "folder of the SQLite database, attachments and sent mail")
+	fs.StringVar(&c.DB, "db", "", "database: a SQLite file path (default <data-dir>/guichet.db) or postgres://…")
+	fs.StringVar(&c.Redis, "redis", "", "redis://… for multi-instance coordination")
+	fs.StringVar(&c.SMTPAddr, "smtp-addr", "127.0.0.1:2525", "inbound SMTP listener")
+	fs.BoolVar(&c.LMTP, "lmtp", false, "speak LMTP instead of SMTP on --smtp-addr")
+	fs.StringVar(&c.HTTPAddr, "http-addr", "127.0.0.1:8080", "portal, API, /healthz, /metrics")
+	fs.StringVar(&c.PublicURL, "public-url", "", "base of links in mails (default http://<http-addr>)")
+	fs.StringVar(&c.SupportAddress, "support-address", "support@localhost", "where customers write")
+	fs.StringVar(&c.Desk, "desk", "AURAN1=Assistance ENT", "key and name of the default desk")
+	fs.StringVar(&c.Relay, "relay", "", "outbound relay smtp://[user:pass@]host:port or smtps://…; none writes .eml files to <data-dir>/sent")
+	fs.BoolVar(&c.RelayInsecure, "relay-insecure-skip-verify", false, "do not verify the relay's TLS certificate (tests only)")
+	fs.Var(&c.IMAP, "imap", "IMAP mailbox imaps://user:pass@host:port/INBOX (repeatable)")
+	fs.StringVar(&c.TLSCert, "tls-cert", "", "certificate file for SMTP STARTTLS")
+	fs.StringVar(&c.TLSKey, "tls-key", "", "key file for SMTP STARTTLS")
+	fs.StringVar(&c.TemplatesDir, "templates-dir", "", "folder of templates that replace the embedded ones")
+	fs.Int64Var(&c.MaxMessageSize, "max-message-size", 25<<20, "largest inbound message in bytes")
+	fs.DurationVar(&c.ReopenWindow, "reopen-window", 14*24*time.Hour, "a reply reopens a closed ticket within this")
+	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&c.LogFormat, "log-format", "text", "text or json")
+	fs.DurationVar(&c.ShutdownGrace, "shutdown-grace", 30*time.Second, "how long to drain on SIGTERM")
+	switch name {
+	case "ticket list", "ticket show", "inspect", "inbound list", "user add", "establishment add":
+		fs.BoolVar(&c.JSON, "json", false, "print JSON")
+	}
+	switch name {
+	case "user add", "establishment add":
+		fs.StringVar(&c.Name, "name", "", "display name")
+		fs.StringVar(&c.UAI, "uai", "", "establishment UAI (RNE)")
+	}
+	switch name {
+	case "user add":
+		fs.StringVar(&c.Role, "role", "customer", "customer, agent or admin")
+		fs.StringVar(&c.Lang, "lang", "fr", "fr or en")
+		fs.BoolVar(&c.PasswordStdin, "password-stdin", false, "read a password from the first line of stdin")
+	case "establishment add":
+		fs.StringVar(&c.Academie, "academie", "", "académie")
+	case "inbound list":
+		fs.BoolVar(&c.Failed, "failed", false, "only messages that failed to process")
+		fs.IntVar(&c.Limit, "limit", 100, "at most this many")
+	case "ticket list":
+		fs.IntVar(&c.Limit, "limit", 1000, "at most this many")
+	case "ingest":
+		fs.BoolVar(&c.NoSend, "no-send", false, "leave the mail it causes to the running server")
+	}
+	return fs
+}
+
+// parseArgs parses flags that may stand before, between or after positional arguments,
+// then fills the flags not given from GUICHET_<FLAG> variables.
+func parseArgs(fs *flag.FlagSet, args []string, getenv func(string) string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			break
+		}
+		if rest[0] == "--" {
+			pos = append(pos, rest[1:]...)
+			break
+		}
+		pos = append(pos, rest[0])
+		args = rest[1:]
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	var err error
+	fs.VisitAll(func(f *flag.Flag) {
+		if set[f.Name] || err != nil {
+			return
+		}
+		env := "GUICHET_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		v := getenv(env)
+		if v == "" {
+			return
+		}
+		if f.Name == "imap" {
+			for _, u := range strings.Fields(strings.ReplaceAll(v, ",", " ")) {
+				if e := f.Value.Set(u); e != nil {
+					err = fmt.Errorf("%s: %w", env, e)
+				}
+			}
+			return
+		}
+		if e := f.Value.Set(v); e != nil {
+			err = fmt.Errorf("%s=%q: %w", env, v, e)
+		}
+	})
+	return pos, err
+}
+
+// Validate checks the settings and fills the derived defaults.
+func (c *Config) Validate() error {
+	if c.DataDir == "" {
+		return errors.New("--data-dir must not be empty")
+	}
+	if c.DB == "" {
+		c.DB = filepath.Join(c.DataDir, "guichet.db")
+	}
+	if c.PublicURL == "" {
+		c.PublicURL = "http://" + c.HTTPAddr
+	}
+	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("--public-url %q: an http:// or https:// URL expected", c.PublicURL)
+	}
+	if !strings.Contains(c.SupportAddress, "@") {
+		return fmt.Errorf("--support-address %q: an address expected", c.SupportAddress)
+	}
+	if _, _, err := c.desk(); err != nil {
+		return err
+	}
+	for _, a := range []struct{ flag, v string }{{"--smtp-addr", c.SMTPAddr}, {"--http-addr", c.HTTPAddr}} {
+		if _, _, err := net.SplitHostPort(a.v); err != nil {
+			return fmt.Errorf("%s %q: host:port expected", a.flag, a.v)
+		}
+	}
+	if c.Relay != "" {
+		u, err := url.Parse(c.Relay)
+		if err != nil || (u.Scheme != "smtp" && u.Scheme != "smtps") || u.Host == "" {
+			return fmt.Errorf("--relay: smtp://[user:pass@]host:port or smtps://… expected")
+		}
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		return errors.New("--tls-cert and --tls-key go together")
+	}
+	if c.MaxMessageSize < 1024 {
+		return fmt.Errorf("--max-message-size %d: too small", c.MaxMessageSize)
+	}
+	return nil
+}
+
+// desk splits --desk KEY=Name.
+func (c *Config) desk() (key, name string, err error) {
+	key, name, ok := strings.Cut(c.Desk, "=")
+	key, name = strings.ToUpper(strings.TrimSpace(key)), strings.TrimSpace(name)
+	if !ok || key == "" || name == "" {
+		return "", "", fmt.Errorf("--desk %q: KEY=Name expected, e.g. AURAN1=Assistance ENT", c.Desk)
+	}
+	return key, name, nil
+}
+
+// redacted returns a copy safe to log: passwords in URLs are hidden.
+func (c Config) redacted() Config {
+	hide := func(s string) string {
+		u, err := url.Parse(s)
+		if err != nil || u.User == nil {
+			return s
+		}
+		if _, ok := u.User.Password(); ok {
+			u.User = url.UserPassword(u.User.Username(), "xxxxx")
+		}
+		return u.String()
+	}
+	c.DB, c.Redis, c.Relay = hide(c.DB), hide(c.Redis), hide(c.Relay)
+	imap := make(multiFlag, len(c.IMAP))
+	for i, v := range c.IMAP {
+		imap[i] = hide(v)
+	}
+	c.IMAP = imap
+	return c
+}
+
+func getenv(k string) string { return os.Getenv(k) }

@@ -1,0 +1,99 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/guichet/guichet/mailin"
+	"github.com/guichet/guichet/ticket"
+)
+
+// cmdIngest stores one message read from stdin, for an MTA's pipe transport. Exit codes
+// follow sysexits: 0 stored, 65 refused (empty or too big: the MTA bounces it), 75 a
+// temporary failure (the MTA keeps it and tries again).
+func cmdIngest(ctx context.Context, e *env) error {
+	max := e.cfg.MaxMessageSize
+	raw, err := io.ReadAll(io.LimitReader(e.io.Stdin, max+1))
+	if err != nil {
+		return exitError{exitTempFail, fmt.Errorf("read message: %w", err)}
+	}
+	if int64(len(raw)) > max {
+		return exitError{exitDataErr, fmt.Errorf("message larger than %d bytes refused", max)}
+	}
+	if len(raw) == 0 {
+		return exitError{exitDataErr, errors.New("empty message refused")}
+	}
+	a, err := openApp(ctx, e, nil)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	in := newIntake(e, a)
+	env := ticket.Envelope{Channel: "ingest", From: e.io.Getenv("SENDER"), Recipients: nil}
+	if r := e.io.Getenv("RECIPIENT"); r != "" {
+		env.Recipients = []string{r}
+	}
+	if err := in.Deliver(ctx, raw, env); err != nil {
+		if errors.Is(err, mailin.ErrRefused) {
+			return exitError{exitDataErr, err}
+		}
+		return exitError{exitTempFail, err}
+	}
+	if !e.cfg.NoSend {
+		sendCtx, cancel := context.WithTimeout(ctx, 20*time.Second)
+		defer cancel()
+		if err := sendQueued(sendCtx, e, a); err != nil {
+			// The message is stored; the server's sender will deliver the mail later.
+			e.log.Warn("mail queued but not sent yet", "error", err)
+		}
+	}
+	return nil
+}
+
+// newIntake builds the intake of app a: parse, then store and process.
+func newIntake(e *env, a *app) *mailin.Intake {
+	return mailin.NewIntake(a.svc, a.blobs, mailin.ParseOptions{
+		LoopValue: a.svc.SupportAddress(), SupportAddresses: []string{a.svc.SupportAddress()},
+	}, e.log.With("component", "intake"))
+}
+
+func cmdInspect(ctx context.Context, e *env) error {
+	var r io.Reader = e.io.Stdin
+	if len(e.args) > 1 {
+		return usageError{"usage: guichet inspect [--json] [FILE]"}
+	}
+	if len(e.args) == 1 && e.args[0] != "-" {
+		f, err := os.Open(e.args[0])
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		r = f
+	}
+	raw, err := io.ReadAll(io.LimitReader(r, e.cfg.MaxMessageSize+1))
+	if err != nil {
+		return fmt.Errorf("read message: %w", err)
+	}
+	res, err := mailin.Inspect(ctx, raw, mailin.ParseOptions{LoopValue: e.cfg.SupportAddress, SupportAddresses: []string{e.cfg.SupportAddress}})
+	if err != nil {
+		return exitError{exitDataErr, err}
+	}
+	if e.cfg.JSON {
+		return printJSON(e, res)
+	}
+	w := e.io.Stdout
+	fmt.Fprintf(w, "From:       %s <%s>\nSubject:    %s\nSummary:    %s\nMessage-ID: %s\nThread key: %s\n", res.From.Name, res.From.Email, res.Subject, res.Summary, res.MessageID, res.ThreadKey)
+	fmt.Fprintf(w, "Automatic:  %v %s\n", res.Automatic.Value, res.Automatic.Reason)
+	for _, a := range res.Attachments {
+		fmt.Fprintf(w, "Attachment: %s (%s, %d bytes, inline=%v)\n", a.Filename, a.ContentType, a.Size, a.Inline)
+	}
+	for _, wn := range res.Warnings {
+		fmt.Fprintf(w, "Warning:    %s\n", wn)
+	}
+	fmt.Fprintf(w, "\n--- visible ---\n%s\n", res.Visible)
+	return nil
+}

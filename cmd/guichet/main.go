@@ -1,0 +1,183 @@
+// Command guichet is the Guichet helpdesk gateway: `guichet serve` runs it; the other
+// subcommands administer it (migrate, user, establishment, ticket, inbound, ingest,
+// inspect, version). Run `guichet help` for the list.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"strings"
+	"syscall"
+
+	_ "github.com/emersion/go-message/charset" // every charset that mail uses
+)
+
+// sysexits codes, for the MTA pipe transport and scripts.
+const (
+	exitOK       = 0
+	exitUsage    = 64
+	exitDataErr  = 65
+	exitSoftware = 70
+	exitTempFail = 75
+)
+
+const usage = `guichet: an email-driven helpdesk gateway
+
+Usage:
+  guichet serve [flags]                      run SMTP intake, the outbox sender and the web portal
+  guichet ingest [flags] < message.eml       store one message from an MTA pipe (exit 0 stored, 75 retry, 65 refused)
+  guichet inspect [--json] [FILE]            show what Guichet makes of a message, storing nothing
+  guichet migrate [flags]                    apply database migrations
+  guichet user add EMAIL --name N --role customer|agent|admin [--uai UAI] [--password-stdin]
+  guichet establishment add UAI --name N [--academie A]
+  guichet ticket list [--json]
+  guichet ticket show KEY [--json]
+  guichet inbound list [--failed] [--json]   stored inbound messages (failed ones with their error)
+  guichet version
+
+Every flag also reads GUICHET_<FLAG> (e.g. GUICHET_SMTP_ADDR). Run 'guichet serve -h' for flags.
+`
+
+// IO is where a command reads and writes.
+type IO struct {
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
+	Getenv         func(string) string
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], IO{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv}, stop)
+	os.Exit(code)
+}
+
+// usageError is a mistake in the command line: exit 64 with the message.
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+// exitError carries a specific exit code.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e exitError) Error() string { return e.err.Error() }
+func (e exitError) Unwrap() error { return e.err }
+
+// run executes one command and returns its exit code. stopSignals, when not nil, restores
+// default signal handling so that a second signal kills the process.
+func run(ctx context.Context, args []string, sio IO, stopSignals func()) int {
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		fmt.Fprint(sio.Stdout, usage)
+		return exitOK
+	}
+	name, rest := args[0], args[1:]
+	switch name {
+	case "user", "establishment", "ticket", "inbound":
+		if len(rest) == 0 || strings.HasPrefix(rest[0], "-") {
+			fmt.Fprintf(sio.Stderr, "guichet %s: a subcommand is needed\n\n%s", name, usage)
+			return exitUsage
+		}
+		name, rest = name+" "+rest[0], rest[1:]
+	}
+	cmd, ok := commands[name]
+	if !ok {
+		fmt.Fprintf(sio.Stderr, "guichet: unknown command %q\n\n%s", name, usage)
+		return exitUsage
+	}
+	var cfg Config
+	fs := cfg.flags(name)
+	fs.SetOutput(sio.Stderr)
+	pos, err := parseArgs(fs, rest, sio.Getenv)
+	if errors.Is(err, flag.ErrHelp) {
+		return exitOK
+	}
+	if err != nil {
+		fmt.Fprintf(sio.Stderr, "guichet %s: %v\n", name, err)
+		return exitUsage
+	}
+	if err := cfg.Validate(); err != nil {
+		fmt.Fprintf(sio.Stderr, "guichet %s: %v\n", name, err)
+		return exitUsage
+	}
+	log := newLogger(sio.Stderr, cfg.LogLevel, cfg.LogFormat)
+	env := &env{cfg: cfg, args: pos, io: sio, log: log, stopSignals: stopSignals}
+	err = cmd(ctx, env)
+	if err == nil {
+		return exitOK
+	}
+	fmt.Fprintf(sio.Stderr, "guichet %s: %v\n", name, err)
+	var ue usageError
+	var ee exitError
+	switch {
+	case errors.As(err, &ue):
+		return exitUsage
+	case errors.As(err, &ee):
+		return ee.code
+	}
+	return 1
+}
+
+// env is what a command gets: its settings, positional arguments, streams and logger.
+type env struct {
+	cfg         Config
+	args        []string
+	io          IO
+	log         *slog.Logger
+	stopSignals func()
+}
+
+var commands = map[string]func(context.Context, *env) error{
+	"serve":             cmdServe,
+	"ingest":            cmdIngest,
+	"inspect":           cmdInspect,
+	"migrate":           cmdMigrate,
+	"user add":          cmdUserAdd,
+	"establishment add": cmdEstablishmentAdd,
+	"ticket list":       cmdTicketList,
+	"ticket show":       cmdTicketShow,
+	"inbound list":      cmdInboundList,
+	"version":           cmdVersion,
+}
+
+func newLogger(w io.Writer, level, format string) *slog.Logger {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		lv = slog.LevelInfo
+	}
+	opt := &slog.HandlerOptions{Level: lv}
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opt))
+	}
+	return slog.New(slog.NewTextHandler(w, opt))
+}
+
+// Version is set at build time with -ldflags "-X main.Version=…"; else the module's.
+var Version = ""
+
+func cmdVersion(ctx context.Context, e *env) error {
+	v := Version
+	if v == "" {
+		v = "devel"
+		if bi, ok := debug.ReadBuildInfo(); ok {
+			if bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+				v = bi.Main.Version
+			}
+			for _, s := range bi.Settings {
+				if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+					v += " " + s.Value[:12]
+				}
+			}
+		}
+	}
+	fmt.Fprintf(e.io.Stdout, "guichet %s\n", v)
+	return nil
+}

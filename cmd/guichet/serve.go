@@ -1,0 +1,166 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"time"
+
+	"github.com/guichet/guichet/coord"
+	"github.com/guichet/guichet/mailin"
+	"github.com/guichet/guichet/mailout"
+	"github.com/guichet/guichet/templates"
+	"github.com/guichet/guichet/web"
+)
+
+// cmdServe runs the gateway: SMTP (or LMTP) intake, the outbox sender and the HTTP side,
+// until SIGINT or SIGTERM. Shutdown goes in reverse: listeners first (SMTP sessions in
+// flight end in 250 or 4xx), then the sender, then the database.
+func cmdServe(ctx context.Context, e *env) error {
+	c := e.cfg
+	var wake coord.Signal
+	a, err := openApp(ctx, e, wake.Notify)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	intake := newIntake(e, a)
+	if st, err := a.svc.Reprocess(ctx, intake.Parse, 5); err != nil {
+		e.log.Error("retrying stored messages failed", slog.Any("error", err))
+	} else if st.Tried > 0 {
+		e.log.Info("stored messages retried", "tried", st.Tried, "processed", st.Processed, "failed", st.Failed)
+	}
+
+	worker, err := newWorker(e, a, wake.C())
+	if err != nil {
+		return err
+	}
+	var tlsConfig *tls.Config
+	if c.TLSCert != "" {
+		cert, err := tls.LoadX509KeyPair(c.TLSCert, c.TLSKey)
+		if err != nil {
+			return fmt.Errorf("load --tls-cert/--tls-key: %w", err)
+		}
+		tlsConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
+	smtpSrv, err := mailin.NewSMTPServer(mailin.SMTPOptions{
+		Addr: c.SMTPAddr, LMTP: c.LMTP, Domain: a.supportDomain(),
+		SupportAddresses: []string{a.svc.SupportAddress()}, MaxMessageBytes: c.MaxMessageSize,
+		TLSConfig: tlsConfig, Logger: e.log, Deliverer: intake,
+	})
+	if err != nil {
+		return err
+	}
+	smtpLn, err := net.Listen("tcp", c.SMTPAddr)
+	if err != nil {
+		return fmt.Errorf("listen for SMTP on %s: %w", c.SMTPAddr, err)
+	}
+	httpLn, err := net.Listen("tcp", c.HTTPAddr)
+	if err != nil {
+		smtpLn.Close()
+		return fmt.Errorf("listen for HTTP on %s: %w", c.HTTPAddr, err)
+	}
+	httpSrv := &http.Server{
+		Handler: web.New(web.Options{
+			Checks:  map[string]web.Pinger{"database": a.svc},
+			Metrics: newMetrics(a.svc, intake),
+			Logger:  e.log.With("component", "web"),
+		}),
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(e.log.Handler(), slog.LevelWarn),
+	}
+
+	errc := make(chan error, 3)
+	go func() { errc <- wrapServe("smtp", smtpSrv.Serve(smtpLn)) }()
+	go func() { errc <- wrapServe("http", httpSrv.Serve(httpLn)) }()
+	workerCtx, stopWorker := context.WithCancel(context.WithoutCancel(ctx))
+	workerDone := make(chan error, 1)
+	go func() { workerDone <- worker.Run(workerCtx) }()
+	proto := "SMTP"
+	if c.LMTP {
+		proto = "LMTP"
+	}
+	e.log.Info("guichet is running", "smtp", smtpLn.Addr().String(), "protocol", proto, "http", httpLn.Addr().String(),
+		"support_address", a.svc.SupportAddress(), "db", c.redacted().DB, "relay", relayName(c))
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+		e.log.Info("shutting down")
+	case runErr = <-errc:
+		e.log.Error("listener stopped", slog.Any("error", runErr))
+	}
+	if e.stopSignals != nil {
+		e.stopSignals() // a second signal kills the process
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), c.ShutdownGrace)
+	defer cancel()
+	if err := smtpSrv.Shutdown(sctx); err != nil {
+		e.log.Warn("SMTP shutdown", slog.Any("error", err))
+	}
+	if err := httpSrv.Shutdown(sctx); err != nil {
+		e.log.Warn("HTTP shutdown", slog.Any("error", err))
+	}
+	stopWorker()
+	select {
+	case <-workerDone:
+	case <-sctx.Done():
+		e.log.Warn("outbox sender did not stop in time")
+	}
+	e.log.Info("stopped")
+	return runErr
+}
+
+func wrapServe(what string, err error) error {
+	if err == nil || errors.Is(err, http.ErrServerClosed) || errors.Is(err, net.ErrClosed) {
+		return nil
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
+
+func relayName(c Config) string {
+	if c.Relay == "" {
+		return "files in " + filepath.Join(c.DataDir, "sent")
+	}
+	return c.redacted().Relay
+}
+
+// newWorker builds the outbox sender: the relay when --relay is set, else .eml files.
+func newWorker(e *env, a *app, wake <-chan struct{}) (*mailout.Worker, error) {
+	tpl, err := templates.New(e.cfg.TemplatesDir)
+	if err != nil {
+		return nil, err
+	}
+	var sender mailout.Sender
+	if e.cfg.Relay != "" {
+		ro := mailout.RelayOptions{LocalName: a.supportDomain()}
+		if e.cfg.RelayInsecure {
+			ro.TLSConfig = &tls.Config{InsecureSkipVerify: true} // #nosec G402: an explicit test-only flag
+		}
+		rs, err := mailout.NewRelaySender(e.cfg.Relay, ro)
+		if err != nil {
+			return nil, err
+		}
+		sender = rs
+	} else {
+		sender = mailout.NewDirSender(filepath.Join(e.cfg.DataDir, "sent"))
+	}
+	return mailout.NewWorker(mailout.Options{
+		Queue: a.svc, Sender: sender, Templates: tpl, Blobs: a.blobs, From: a.svc.SupportAddress(),
+		Logger: e.log, Wake: wake,
+	}), nil
+}
+
+// sendQueued sends the mail that is due now (used by ingest, which has no running sender).
+func sendQueued(ctx context.Context, e *env, a *app) error {
+	w, err := newWorker(e, a, nil)
+	if err != nil {
+		return err
+	}
+	return w.Drain(ctx)
+}

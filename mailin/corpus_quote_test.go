@@ -1,0 +1,141 @@
+package mailin
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"unicode"
+)
+
+// replyCase is one reply-stripping expectation of the text corpora.
+type replyCase struct {
+	File               *string           `json:"file"`
+	Inline             string            `json:"inline_input"`
+	Visible            *string           `json:"expected_visible_text"`
+	VisibleTrimmed     *string           `json:"expected_visible_text_trimmed"`
+	VisibleDerived     *string           `json:"expected_visible_text_derived"`
+	TemplateSubstitute map[string]string `json:"template_substitute"`
+	RequiresCustomRule any               `json:"requires_custom_rule"`
+	Fragments          struct {
+		EqualsTrimmed map[string]string `json:"equals_trimmed"`
+	} `json:"fragments"`
+}
+
+// want returns the expected visible text of a case, if the case gives one.
+func (c replyCase) want() (string, bool) {
+	for _, p := range []*string{c.Visible, c.VisibleTrimmed, c.VisibleDerived} {
+		if p != nil {
+			return *p, true
+		}
+	}
+	if s, ok := c.Fragments.EqualsTrimmed["0"]; ok {
+		return s, true
+	}
+	return "", false
+}
+
+// runReplyCorpus scores VisibleText against the exact expectations of a text corpus.
+func runReplyCorpus(t *testing.T, name string, cases []replyCase, floor float64) {
+	dir := corporaDir(t, name)
+	sc := newScore(name)
+	for _, c := range cases {
+		want, ok := c.want()
+		if !ok || c.RequiresCustomRule != nil {
+			continue
+		}
+		body := c.Inline
+		if c.File != nil {
+			b, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(*c.File)))
+			if err != nil {
+				t.Errorf("%s: %v", *c.File, err)
+				continue
+			}
+			body = string(b)
+		}
+		for k, v := range c.TemplateSubstitute {
+			body = strings.ReplaceAll(body, k, v)
+		}
+		got := VisibleText(body)
+		file := ""
+		if c.File != nil {
+			file = *c.File
+		}
+		sc.add("visible_exact", strings.TrimSpace(got) == strings.TrimSpace(strings.ReplaceAll(want, "\r\n", "\n")), file, got, want)
+	}
+	sc.report(t, map[string]float64{"visible_exact": floor})
+}
+
+func TestCorpusGitHubReplies(t *testing.T) {
+	dir := corporaDir(t, "github-email_reply_parser")
+	var cases []replyCase
+	loadJSON(t, filepath.Join(dir, "expected.json"), &cases)
+	runReplyCorpus(t, "github-email_reply_parser", cases, quoteFloors["github"])
+}
+
+func TestCorpusCrispReplies(t *testing.T) {
+	dir := corporaDir(t, "crisp-oss-email-reply-parser")
+	var exp struct{ Cases []replyCase }
+	loadJSON(t, filepath.Join(dir, "expected.json"), &exp)
+	runReplyCorpus(t, "crisp-oss-email-reply-parser", exp.Cases, quoteFloors["crisp"])
+}
+
+func TestCorpusWilldurandReplies(t *testing.T) {
+	dir := corporaDir(t, "willdurand-EmailReplyParser")
+	var exp struct{ Cases []replyCase }
+	loadJSON(t, filepath.Join(dir, "expected.json"), &exp)
+	runReplyCorpus(t, "willdurand-EmailReplyParser", exp.Cases, quoteFloors["willdurand"])
+}
+
+// TestCorpusTalonReplies scores full .eml replies (through Parse), plain inline cases
+// (exact after trimming) and HTML cases (through HTMLToText, all whitespace ignored).
+func TestCorpusTalonReplies(t *testing.T) {
+	dir := corporaDir(t, "mailgun-talon")
+	var cases []struct {
+		Kind     string  `json:"kind"`
+		File     *string `json:"file"`
+		Reply    string  `json:"expected_reply"`
+		ReplyTxt string  `json:"expected_reply_text"`
+		Input    string  `json:"input"`
+		Expected string  `json:"expected"`
+	}
+	loadJSON(t, filepath.Join(dir, "expected.json"), &cases)
+	sc := newScore("mailgun-talon")
+	noSpace := func(s string) string {
+		return strings.Map(func(r rune) rune {
+			if unicode.IsSpace(r) {
+				return -1
+			}
+			return r
+		}, s)
+	}
+	for _, c := range cases {
+		switch c.Kind {
+		case "eml_plain_reply":
+			in := mustParse(t, filepath.Join(dir, filepath.FromSlash(*c.File)))
+			sc.add("eml_visible_exact", strings.TrimSpace(in.Visible) == c.Reply, *c.File, in.Visible)
+		case "inline_extract_from_plain":
+			got := VisibleText(c.Input)
+			sc.add("plain_visible_exact", strings.TrimSpace(got) == strings.TrimSpace(c.Expected), c.Input, got, c.Expected)
+		case "inline_extract_from_html":
+			got := VisibleText(HTMLToText(c.Input))
+			sc.add("html_visible_text", noSpace(got) == noSpace(HTMLToText(c.Expected)), c.Input, got)
+		case "html_reply_to_text":
+			b, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(*c.File)))
+			if err != nil {
+				t.Error(err)
+				continue
+			}
+			got := VisibleText(HTMLToText(string(b)))
+			sc.add("html_file_visible", noSpace(got) == noSpace(c.ReplyTxt), *c.File, got)
+		}
+	}
+	sc.report(t, talonFloors)
+}
+
+// Floors for the reply corpora (percent): the rates reached.
+var (
+	quoteFloors = map[string]float64{"github": 88.8, "crisp": 91.5, "willdurand": 85.7}
+	talonFloors = map[string]float64{"eml_visible_exact": 75.0, "html_file_visible": 100,
+		"html_visible_text": 78.9, "plain_visible_exact": 69.2}
+)

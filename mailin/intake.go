@@ -1,0 +1,81 @@
+package mailin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/guichet/guichet/ticket"
+)
+
+// Acceptor stores and processes one delivery; *ticket.Service is one.
+type Acceptor interface {
+	// Accept returns nil once the raw message is durably stored.
+	Accept(ctx context.Context, d ticket.Delivery) (ticket.Receipt, error)
+}
+
+// Intake is the Deliverer behind every inbound channel (SMTP, LMTP, ingest, IMAP): it
+// parses a message where it arrived (in the session's goroutine, so parsing runs in
+// parallel) and hands raw bytes and parse result to the Acceptor, which stores both in
+// one commit. A message that cannot be parsed is stored all the same, marked failed.
+type Intake struct {
+	acc   Acceptor
+	blobs BlobWriter
+	opt   ParseOptions
+	log   *slog.Logger
+	// OnReceipt, when set, is called with each receipt (metrics, logs).
+	OnReceipt func(ticket.Envelope, ticket.Receipt)
+}
+
+// NewIntake returns an Intake storing through acc, attachments through blobs.
+func NewIntake(acc Acceptor, blobs BlobWriter, opt ParseOptions, log *slog.Logger) *Intake {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Intake{acc: acc, blobs: blobs, opt: opt, log: log}
+}
+
+var _ Deliverer = (*Intake)(nil)
+
+// Deliver parses raw and stores it; see Deliverer. An empty message is refused.
+func (i *Intake) Deliver(ctx context.Context, raw []byte, env ticket.Envelope) error {
+	if len(raw) == 0 {
+		return Refuse("empty message")
+	}
+	msg, perr := i.Parse(ctx, raw, env)
+	if errors.Is(perr, ErrStore) {
+		// Could not write an attachment (disk full?): try again later rather than store
+		// a message whose files are missing.
+		return perr
+	}
+	rec, err := i.acc.Accept(ctx, ticket.Delivery{Raw: raw, Env: env, Msg: msg, ParseErr: perr})
+	if err != nil {
+		return fmt.Errorf("mailin: store message: %w", err)
+	}
+	attrs := []any{slog.String("channel", env.Channel), slog.Int64("inbound_id", rec.InboundID), slog.Int("size", len(raw)), slog.String("state", rec.State)}
+	if rec.TicketKey != "" {
+		attrs = append(attrs, slog.String("ticket", rec.TicketKey), slog.Bool("created", rec.Created))
+	}
+	if rec.Duplicate {
+		attrs = append(attrs, slog.Bool("duplicate", true))
+	}
+	if rec.Err != "" {
+		i.log.Warn("message stored but not processed", append(attrs, slog.String("error", rec.Err))...)
+	} else {
+		i.log.Info("message taken", attrs...)
+	}
+	if i.OnReceipt != nil {
+		i.OnReceipt(env, rec)
+	}
+	return nil
+}
+
+// Parse parses raw as received with env; it is also the ticket.ParseFunc used to retry
+// stored messages.
+func (i *Intake) Parse(ctx context.Context, raw []byte, env ticket.Envelope) (*ticket.Inbound, error) {
+	opt := i.opt
+	opt.EnvelopeFrom = env.From
+	opt.HasEnvelope = env.Channel == "smtp" || env.Channel == "lmtp"
+	return Parse(ctx, raw, i.blobs, opt)
+}
