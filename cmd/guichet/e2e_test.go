@@ -344,3 +344,29 @@ func TestFlagsAnywhereAndEnv(t *testing.T) {
 	}
 	_ = fmt.Sprint()
 }
+
+func TestEndToEndNoMessageIDAndEnglish(t *testing.T) {
+	h := startHarness(t)
+	if code, _, errs := h.cli("", "user", "add", "tom@school.test", "--name", "Tom Smith", "--lang", "en"); code != 0 {
+		t.Fatalf("user add: %s", errs)
+	}
+	// Without a Message-ID, the same bytes delivered twice are one message.
+	noID := "From: Tom Smith <tom@school.test>\nTo: support@localhost\nSubject: Cannot log in\n\nMy password is refused.\n"
+	for i := 0; i < 2; i++ {
+		if err := h.send("tom@school.test", noID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	msgs := h.sink.WaitFor(2, 10*time.Second)
+	time.Sleep(200 * time.Millisecond)
+	if l := h.list(); len(l) != 1 {
+		t.Fatalf("%d tickets from one message delivered twice", len(l))
+	}
+	conf := mailTo(h.sink.Messages(), "tom@school.test")
+	if len(conf) != 1 {
+		t.Fatalf("%d confirmations, want 1 (%d mails in all)", len(conf), len(msgs))
+	}
+	if !bytes.Contains(conf[0].Data, []byte("We have received your request")) {
+		t.Fatalf("confirmation to an English user is not in English:\n%s", conf[0].Data)
+	}
+}

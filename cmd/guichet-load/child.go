@@ -1,0 +1,146 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// child is a process started by the load command; its output is kept (the tail of it)
+// for error reports.
+type child struct {
+	name string
+	cmd  *exec.Cmd
+	out  *tail
+	done chan struct{}
+	err  error
+}
+
+// startChild starts bin with args. When ready is set, the child must print a line
+// "listening ADDR" on stdout first, and startChild returns that address.
+func startChild(name, bin string, ready bool, args ...string) (*child, string, error) {
+	c := &child{name: name, cmd: exec.Command(bin, args...), out: &tail{max: 64 << 10}, done: make(chan struct{})}
+	// Die with us, even on SIGKILL; in a group of its own, so that a terminal's Ctrl-C
+	// reaches us only and we stop the children in order.
+	c.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
+	c.cmd.Stderr = c.out
+	stdout, err := c.cmd.StdoutPipe()
+	if err != nil {
+		return nil, "", err
+	}
+	if err := c.cmd.Start(); err != nil {
+		return nil, "", fmt.Errorf("start %s: %w", name, err)
+	}
+	addrc := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			line := sc.Text()
+			if a, ok := strings.CutPrefix(line, "listening "); ok {
+				select {
+				case addrc <- a:
+				default:
+				}
+			}
+			c.out.Write([]byte(line + "\n"))
+		}
+		io.Copy(io.Discard, stdout)
+		c.err = c.cmd.Wait()
+		close(c.done)
+	}()
+	if !ready {
+		return c, "", nil
+	}
+	select {
+	case a := <-addrc:
+		return c, a, nil
+	case <-c.done:
+		return nil, "", fmt.Errorf("%s exited before listening: %v\n%s", name, c.err, c.out)
+	case <-time.After(10 * time.Second):
+		c.stop()
+		return nil, "", fmt.Errorf("%s did not listen within 10 s\n%s", name, c.out)
+	}
+}
+
+// stop sends SIGTERM, then SIGKILL after 15 s, and waits for the exit.
+func (c *child) stop() error {
+	if c == nil {
+		return nil
+	}
+	select {
+	case <-c.done:
+		return c.err
+	default:
+	}
+	c.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-c.done:
+	case <-time.After(15 * time.Second):
+		c.cmd.Process.Kill()
+		<-c.done
+		return fmt.Errorf("%s did not stop within 15 s; killed", c.name)
+	}
+	var ee *exec.ExitError
+	if errors.As(c.err, &ee) && ee.Exited() && ee.ExitCode() != 0 {
+		return fmt.Errorf("%s exited with %d\n%s", c.name, ee.ExitCode(), c.out)
+	}
+	return nil
+}
+
+// peakRSS returns the child's peak resident set size (VmHWM) in bytes, 0 if unknown.
+func (c *child) peakRSS() int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", c.cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	for line := range strings.SplitSeq(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
+}
+
+// tail keeps the last max bytes written to it.
+type tail struct {
+	mu  sync.Mutex
+	max int
+	b   []byte
+}
+
+func (t *tail) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.b = append(t.b, p...)
+	if len(t.b) > t.max {
+		t.b = append([]byte(nil), t.b[len(t.b)-t.max:]...)
+	}
+	return len(p), nil
+}
+
+func (t *tail) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return string(bytes.TrimSpace(t.b))
+}
+
+// freeAddr returns a loopback address that was free a moment ago.
+func freeAddr() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer l.Close()
+	return l.Addr().String(), nil
+}
