@@ -1,7 +1,8 @@
 package ticket
 
 import (
-	_ "embed"
+	"embed"
+	"io/fs"
 	"fmt"
 	"reflect"
 	"strings"
@@ -9,12 +10,12 @@ import (
 	"github.com/jmoiron/sqlx"
 )
 
-//go:embed queries.sql
-var queriesSQL string
+//go:embed queries*.sql
+var queryFS embed.FS
 
-// queries holds every statement of the store, rebound for the driver. Each field names its
-// query in queries.sql; Load fails when one is missing or when the file has one no field
-// uses, so a typo fails at start-up rather than at the first mail.
+// queries holds the core statements of the store, rebound for the driver. Each field
+// names its query in queries.sql (see bindQueries). Other areas keep their statements in
+// queries_<area>.sql with a struct of their own, bound together with this one.
 type queries struct {
 	DeskByKey          string `query:"desk-by-key"`
 	DeskByID           string `query:"desk-by-id"`
@@ -106,28 +107,78 @@ func parseQueries(src string) (map[string]string, error) {
 	return out, nil
 }
 
-// loadQueries fills q from queries.sql, rebinding placeholders for db's driver.
-func loadQueries(db *sqlx.DB) (*queries, error) {
-	m, err := parseQueries(queriesSQL)
+// allQueries reads every queries*.sql file into one map; a name defined twice is an error.
+func allQueries() (map[string]string, error) {
+	files, err := fs.Glob(queryFS, "queries*.sql")
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("ticket: list query files: %w", err)
 	}
-	q := &queries{}
-	v := reflect.ValueOf(q).Elem()
-	used := map[string]bool{}
-	for i := 0; i < v.NumField(); i++ {
-		name := v.Type().Field(i).Tag.Get("query")
-		s, ok := m[name]
-		if !ok {
-			return nil, fmt.Errorf("ticket: query %q missing from queries.sql", name)
+	all := map[string]string{}
+	for _, f := range files {
+		b, err := queryFS.ReadFile(f)
+		if err != nil {
+			return nil, fmt.Errorf("ticket: read %s: %w", f, err)
 		}
-		used[name] = true
-		v.Field(i).SetString(db.Rebind(s))
+		m, err := parseQueries(string(b))
+		if err != nil {
+			return nil, fmt.Errorf("%w (in %s)", err, f)
+		}
+		for k, v := range m {
+			if _, dup := all[k]; dup {
+				return nil, fmt.Errorf("ticket: query %q defined twice (in %s)", k, f)
+			}
+			all[k] = v
+		}
+	}
+	return all, nil
+}
+
+// bindQueries fills the string fields of each struct in dsts from the query named by
+// their `query` tag, rebound for db's driver. It fails when a field names no query, or
+// when a query is used by no field, so a typo fails at start-up rather than at the
+// first mail. A name may carry a dialect variant: "claim@postgres" is used instead of
+// "claim" on PostgreSQL.
+func bindQueries(db *sqlx.DB, dsts ...any) error {
+	m, err := allQueries()
+	if err != nil {
+		return err
+	}
+	dialect := string(DialectOf(db))
+	used := map[string]bool{}
+	for _, dst := range dsts {
+		v := reflect.ValueOf(dst).Elem()
+		for i := 0; i < v.NumField(); i++ {
+			name := v.Type().Field(i).Tag.Get("query")
+			if name == "" {
+				continue
+			}
+			s, ok := m[name]
+			if !ok {
+				return fmt.Errorf("ticket: query %q missing from queries*.sql", name)
+			}
+			used[name] = true
+			for _, d := range []Dialect{SQLite, Postgres} {
+				used[name+"@"+string(d)] = true
+			}
+			if variant, ok := m[name+"@"+dialect]; ok {
+				s = variant
+			}
+			v.Field(i).SetString(db.Rebind(s))
+		}
 	}
 	for name := range m {
 		if !used[name] {
-			return nil, fmt.Errorf("ticket: query %q in queries.sql has no field", name)
+			return fmt.Errorf("ticket: query %q in queries*.sql is used by no field", name)
 		}
+	}
+	return nil
+}
+
+// loadQueries binds the core queries.
+func loadQueries(db *sqlx.DB) (*queries, error) {
+	q := &queries{}
+	if err := bindQueries(db, q); err != nil {
+		return nil, err
 	}
 	return q, nil
 }

@@ -146,6 +146,14 @@ UPDATE outbox SET claimed_until = ?, attempts = attempts + 1
 WHERE id IN (SELECT id FROM outbox WHERE state = 'pending' AND next_attempt_at <= ? AND (claimed_until IS NULL OR claimed_until < ?) ORDER BY id LIMIT ?)
 RETURNING id, kind, ticket_key, to_email, to_name, to_role, lang, time_zone, message_id, in_reply_to, refs, reply_to, data, attempts, created_at;
 
+-- PostgreSQL re-checks the outer WHERE of the query above only on the row it updates, not
+-- the subquery: two instances could claim one row. SKIP LOCKED makes each claim its own.
+-- name: outbox-claim@postgres
+UPDATE outbox SET claimed_until = ?, attempts = attempts + 1
+WHERE id IN (SELECT id FROM outbox WHERE state = 'pending' AND next_attempt_at <= ? AND (claimed_until IS NULL OR claimed_until < ?)
+             ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED)
+RETURNING id, kind, ticket_key, to_email, to_name, to_role, lang, time_zone, message_id, in_reply_to, refs, reply_to, data, attempts, created_at;
+
 -- name: outbox-sent
 UPDATE outbox SET state = 'sent', response = ?, sent_at = ?, claimed_until = NULL WHERE id = ?;
 

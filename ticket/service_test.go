@@ -353,3 +353,49 @@ func TestReplyAddress(t *testing.T) {
 		t.Fatal("token accepted for another ticket")
 	}
 }
+
+func TestOutboxConcurrentClaims(t *testing.T) {
+	for name, open := range stores(t) {
+		t.Run(name, func(t *testing.T) {
+			db := open(t)
+			s := newTestService(t, db, nil)
+			const n = 60
+			for i := 0; i < n; i++ {
+				accept(t, s, testMail(fmt.Sprintf("u%d@ecole.test", i), "Demande", fmt.Sprintf("cc%d@x", i)))
+			}
+			var mu sync.Mutex
+			seen := map[int64]int{}
+			var wg sync.WaitGroup
+			for w := 0; w < 6; w++ {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for {
+						rows, err := s.ClaimOutbox(context.Background(), 4, time.Minute)
+						if err != nil {
+							t.Error(err)
+							return
+						}
+						if len(rows) == 0 {
+							return
+						}
+						mu.Lock()
+						for _, r := range rows {
+							seen[r.ID]++
+						}
+						mu.Unlock()
+					}
+				}()
+			}
+			wg.Wait()
+			if len(seen) != n {
+				t.Fatalf("claimed %d distinct rows, want %d", len(seen), n)
+			}
+			for id, c := range seen {
+				if c != 1 {
+					t.Fatalf("row %d claimed %d times", id, c)
+				}
+			}
+		})
+	}
+}
