@@ -2,8 +2,8 @@ package ticket
 
 import (
 	"embed"
-	"io/fs"
 	"fmt"
+	"io/fs"
 	"reflect"
 	"strings"
 
