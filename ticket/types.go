@@ -152,6 +152,32 @@ type Inbound struct {
 	Bounce      *Bounce   // set for delivery status notifications
 	Attachments []Attachment
 	Warnings    []string // what could not be read (broken part, unknown charset, ...)
+	Auth        Auth     // sender authentication: DKIM, SPF, DMARC
+}
+
+// AuthVerdict sums up what sender authentication says of a mail's From.
+type AuthVerdict string
+
+// Verdicts of sender authentication.
+const (
+	// AuthPass: an aligned DKIM signature or a DMARC pass: proof that the From domain
+	// sent it.
+	AuthPass AuthVerdict = "pass"
+	// AuthNone: no proof either way (no signature, no result, neutral, temporary errors).
+	AuthNone AuthVerdict = "none"
+	// AuthFail: evidence of forgery: DMARC fail, or DKIM and SPF both failing.
+	AuthFail AuthVerdict = "fail"
+)
+
+// Auth records the sender-authentication results of one mail.
+type Auth struct {
+	Verdict    AuthVerdict `json:"verdict"`
+	DKIM       string      `json:"dkim,omitempty"`        // pass, fail, none, neutral, temperror, permerror, policy
+	DKIMDomain string      `json:"dkim_domain,omitempty"` // d= of the signature that passed (or failed)
+	SPF        string      `json:"spf,omitempty"`
+	SPFDomain  string      `json:"spf_domain,omitempty"` // the MAIL FROM (or HELO) domain checked
+	DMARC      string      `json:"dmarc,omitempty"`
+	Source     string      `json:"source,omitempty"` // "authentication-results" (our authserv-id) or "dkim-check" (our own)
 }
 
 // Bounce is what a delivery status notification says.
