@@ -2,7 +2,6 @@ package ticket
 
 import (
 	"context"
-	"database/sql"
 	"embed"
 	"errors"
 	"fmt"
@@ -139,13 +138,13 @@ func Migrate(ctx context.Context, db *sqlx.DB) ([]int, error) {
 	if _, err := conn.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMP NOT NULL)`); err != nil {
 		return nil, fmt.Errorf("ticket: migrate: version table: %w", err)
 	}
-	cur, err := currentVersion(ctx, conn)
+	done, err := appliedVersions(ctx, conn)
 	if err != nil {
 		return nil, err
 	}
 	var applied []int
 	for _, m := range ms {
-		if m.version <= cur {
+		if done[m.version] {
 			continue
 		}
 		if err := applyMigration(ctx, conn, m); err != nil {
@@ -156,12 +155,19 @@ func Migrate(ctx context.Context, db *sqlx.DB) ([]int, error) {
 	return applied, nil
 }
 
-func currentVersion(ctx context.Context, q sqlx.QueryerContext) (int, error) {
-	var v sql.NullInt64
-	if err := sqlx.GetContext(ctx, q, &v, `SELECT MAX(version) FROM schema_migrations`); err != nil {
-		return 0, fmt.Errorf("ticket: read schema version: %w", err)
+// appliedVersions lists the migrations already applied. Every missing one is applied,
+// not only those above the highest, so that migrations written on parallel branches all
+// land.
+func appliedVersions(ctx context.Context, q sqlx.QueryerContext) (map[int]bool, error) {
+	var vs []int
+	if err := sqlx.SelectContext(ctx, q, &vs, `SELECT version FROM schema_migrations`); err != nil {
+		return nil, fmt.Errorf("ticket: read schema versions: %w", err)
 	}
-	return int(v.Int64), nil
+	done := map[int]bool{}
+	for _, v := range vs {
+		done[v] = true
+	}
+	return done, nil
 }
 
 func applyMigration(ctx context.Context, conn *sqlx.Conn, m migration) error {
@@ -188,12 +194,14 @@ func CheckSchema(ctx context.Context, db *sqlx.DB) error {
 	if err != nil {
 		return err
 	}
-	var v sql.NullInt64
-	if err := db.GetContext(ctx, &v, `SELECT MAX(version) FROM schema_migrations`); err != nil {
+	done, err := appliedVersions(ctx, db)
+	if err != nil {
 		return fmt.Errorf("%w (%v)", ErrSchemaOutdated, err)
 	}
-	if len(ms) > 0 && int(v.Int64) < ms[len(ms)-1].version {
-		return ErrSchemaOutdated
+	for _, m := range ms {
+		if !done[m.version] {
+			return fmt.Errorf("%w: migration %s not applied", ErrSchemaOutdated, m.name)
+		}
 	}
 	return nil
 }

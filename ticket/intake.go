@@ -237,6 +237,9 @@ func (s *Service) processSaved(ctx context.Context, tx *sqlx.Tx, rec *Receipt, d
 	}
 	tx.ExecContext(ctx, "RELEASE SAVEPOINT msg")
 	rec.State = "processed"
+	if res.state != "" {
+		rec.State = res.state
+	}
 	rec.TicketKey, rec.CommentID, rec.Created = res.key, res.commentID, res.created
 }
 

@@ -14,7 +14,7 @@ import (
 
 // notifyNewTicket queues the confirmation to the requester and a notification, with the
 // request's fields and files, to every agent.
-func (s *Service) notifyNewTicket(ctx context.Context, tx *sqlx.Tx, t *Ticket, requester User, inReplyTo string) error {
+func (s *Service) notifyNewTicket(ctx context.Context, tx *sqlx.Tx, t *Ticket, requester, creator User, inReplyTo string) error {
 	data, err := s.mailData(ctx, tx, t, nil)
 	if err != nil {
 		return err
@@ -39,7 +39,7 @@ func (s *Service) notifyNewTicket(ctx context.Context, tx *sqlx.Tx, t *Ticket, r
 		return err
 	}
 	for _, a := range staff {
-		if a.ID == requester.ID {
+		if a.ID == requester.ID || a.ID == creator.ID {
 			continue
 		}
 		if err := s.enqueue(ctx, tx, t, a, MailAgentNew, agentData, inReplyTo); err != nil {
@@ -213,17 +213,41 @@ func (r attachmentRow) attachment() Attachment {
 // the ticket's thread so that replies to it thread by References. Addresses that bounced
 // recently get nothing.
 func (s *Service) enqueue(ctx context.Context, tx *sqlx.Tx, t *Ticket, u User, kind MailKind, data MailData, inReplyTo string) error {
+	_, err := s.enqueueID(ctx, tx, t, u, kind, data, inReplyTo)
+	return err
+}
+
+// enqueueID is enqueue returning the queued mail's Message-ID ("" when none was queued).
+func (s *Service) enqueueID(ctx context.Context, tx *sqlx.Tx, t *Ticket, u User, kind MailKind, data MailData, inReplyTo string) (string, error) {
 	var bouncing int
 	if err := tx.GetContext(ctx, &bouncing, s.q.UserBouncing, u.Email, s.now()); err != nil {
-		return fmt.Errorf("ticket: check bounces: %w", err)
+		return "", fmt.Errorf("ticket: check bounces: %w", err)
 	}
 	if bouncing > 0 {
 		s.log.Info("address is bouncing; mail not queued", "ticket", t.Key, "kind", string(kind))
-		return nil
+		return "", nil
 	}
+	if kind != MailConfirmation && kind != MailNotice {
+		if muted, err := s.isMuted(ctx, tx, t.ID, u.ID); err != nil {
+			return "", err
+		} else if muted {
+			return "", nil
+		}
+	}
+	// A cap per ticket and recipient stops ping-pong with a mailer we failed to
+	// recognise as automatic.
+	var recent int
+	if err := tx.GetContext(ctx, &recent, s.cq.CountRecentToTkt, t.ID, u.Email, s.now().Add(-s.opt.TicketCapWindow)); err != nil {
+		return "", fmt.Errorf("ticket: count recent mail: %w", err)
+	}
+	if recent >= s.opt.TicketCap {
+		s.log.Warn("mail cap per ticket and recipient reached; mail not queued", "ticket", t.Key, "kind", string(kind), "cap", s.opt.TicketCap)
+		return "", nil
+	}
+	data.StopLink = s.StopLink(t.Key, u.Email)
 	var refs []string
 	if err := tx.SelectContext(ctx, &refs, s.q.ThreadLastMessages, t.ID); err != nil {
-		return fmt.Errorf("ticket: read thread: %w", err)
+		return "", fmt.Errorf("ticket: read thread: %w", err)
 	}
 	if inReplyTo == "" && len(refs) > 0 {
 		inReplyTo = refs[len(refs)-1]
@@ -233,11 +257,11 @@ func (s *Service) enqueue(ctx context.Context, tx *sqlx.Tx, t *Ticket, u User, k
 	}
 	mid, err := s.newMessageID(t.Key)
 	if err != nil {
-		return err
+		return "", err
 	}
 	payload, err := json.Marshal(data)
 	if err != nil {
-		return fmt.Errorf("ticket: encode mail data: %w", err)
+		return "", fmt.Errorf("ticket: encode mail data: %w", err)
 	}
 	lang := u.Lang
 	if lang != "en" {
@@ -251,9 +275,9 @@ func (s *Service) enqueue(ctx context.Context, tx *sqlx.Tx, t *Ticket, u User, k
 	_, err = tx.ExecContext(ctx, s.q.InsertOutbox, kind, t.ID, t.Key, u.Email, u.Name, u.Role, lang, tz, mid, inReplyTo,
 		strings.Join(refs, " "), s.ReplyAddress(t.Key, u.Email), string(payload), now, now)
 	if err != nil {
-		return fmt.Errorf("ticket: queue %s mail for %s: %w", kind, t.Key, err)
+		return "", fmt.Errorf("ticket: queue %s mail for %s: %w", kind, t.Key, err)
 	}
-	return s.addThreadMessage(ctx, tx, mid, t.ID)
+	return mid, s.addThreadMessage(ctx, tx, mid, t.ID)
 }
 
 func (s *Service) newMessageID(key string) (string, error) {

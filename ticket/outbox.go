@@ -11,6 +11,7 @@ const (
 	MailAgentNew     MailKind = "agent_new"    // to agents, about a new ticket
 	MailComment      MailKind = "comment"      // a comment, to those who should read it
 	MailStatus       MailKind = "status"       // a status change
+	MailNotice       MailKind = "notice"       // to one agent: a command refused, a mail held
 )
 
 // OutboxState is where an outbox row stands.
@@ -51,6 +52,8 @@ type MailData struct {
 	Link        string       `json:"link"` // the ticket's page on the portal
 	DeskName    string       `json:"desk_name"`
 	Attachments []Attachment `json:"attachments,omitempty"` // files to attach (agent notifications)
+	StopLink    string       `json:"stop_link,omitempty"`   // stops mail about this ticket to this recipient
+	Notice      string       `json:"notice,omitempty"`      // for MailNotice: what the agent is told
 }
 
 // TicketView is the part of a ticket that mail shows.

@@ -15,6 +15,7 @@ type processResult struct {
 	key       string
 	commentID int64
 	created   bool
+	state     string // "processed" when empty; "held" or "refused"
 }
 
 // threadMatch tells which rule of the contract found a message's ticket.
@@ -26,52 +27,6 @@ const (
 	matchReferences threadMatch = "references"
 	matchBareKey    threadMatch = "bare_key"
 )
-
-// process applies one stored, parsed message: a comment on the ticket it belongs to, or a
-// new ticket. It runs inside the intake transaction.
-func (s *Service) process(ctx context.Context, tx *sqlx.Tx, inboundID int64, d Delivery) (processResult, error) {
-	m := d.Msg
-	from := m.From
-	if NormalizeEmail(from.Email) == "" {
-		from = Address{Email: d.Env.From}
-	}
-	if NormalizeEmail(from.Email) == "" {
-		return processResult{}, fmt.Errorf("%w: the message has no sender address", ErrInvalid)
-	}
-	if m.Bounce != nil {
-		if err := s.recordBounce(ctx, tx, m.Bounce); err != nil {
-			return processResult{}, err
-		}
-	}
-	author, err := s.ensureUser(ctx, tx, from)
-	if err != nil {
-		return processResult{}, err
-	}
-	t, how, err := s.thread(ctx, tx, d, author)
-	if err != nil {
-		return processResult{}, err
-	}
-	if m.Automatic {
-		return s.automatic(ctx, tx, inboundID, t, author, m)
-	}
-	if t != nil {
-		allowed, err := s.mayComment(ctx, tx, t, author)
-		if err != nil {
-			return processResult{}, err
-		}
-		if !allowed {
-			s.log.Info("mail from a stranger to a ticket opens a new ticket", "ticket", t.Key, "match", string(how))
-			t = nil
-		}
-	}
-	if t == nil {
-		return s.createFromMail(ctx, tx, inboundID, author, m, nil)
-	}
-	if t.Status == StatusClosed && !author.Role.IsStaff() && t.ClosedAt != nil && s.now().Sub(*t.ClosedAt) > s.opt.ReopenWindow {
-		return s.createFromMail(ctx, tx, inboundID, author, m, t)
-	}
-	return s.commentFromMail(ctx, tx, inboundID, t, author, m)
-}
 
 // thread finds the ticket a message belongs to, in the contract's order.
 func (s *Service) thread(ctx context.Context, tx *sqlx.Tx, d Delivery, author User) (*Ticket, threadMatch, error) {
@@ -197,14 +152,14 @@ func (s *Service) participants(ctx context.Context, q sqlx.QueryerContext, ticke
 	return us, nil
 }
 
-func (s *Service) createFromMail(ctx context.Context, tx *sqlx.Tx, inboundID int64, author User, m *Inbound, linked *Ticket) (processResult, error) {
+func (s *Service) createFromMail(ctx context.Context, tx *sqlx.Tx, inboundID int64, author User, d Delivery, linked *Ticket) (processResult, error) {
+	m := d.Msg
 	summary := strings.TrimSpace(m.Summary)
 	if summary == "" {
 		summary = "(sans objet)"
 	}
-	desc := strings.TrimSpace(m.Text)
 	nt := NewTicket{
-		Summary: summary, Description: desc, DescriptionHTML: m.HTML, UAI: author.UAI,
+		Summary: summary, Description: strings.TrimSpace(m.Text), DescriptionHTML: m.HTML, UAI: author.UAI,
 		Source: SourceEmail, Attachments: m.Attachments,
 	}
 	if linked != nil {
@@ -214,10 +169,18 @@ func (s *Service) createFromMail(ctx context.Context, tx *sqlx.Tx, inboundID int
 	if err != nil {
 		return processResult{}, err
 	}
+	if linked != nil {
+		if err := s.event(ctx, tx, linked.ID, author.ID, "followed_by", t.Key); err != nil {
+			return processResult{}, err
+		}
+	}
 	if err := s.addThreadMessage(ctx, tx, m.MessageID, t.ID); err != nil {
 		return processResult{}, err
 	}
-	if err := s.notifyNewTicket(ctx, tx, t, author, m.MessageID); err != nil {
+	if err := s.addCcParticipants(ctx, tx, t, author, m); err != nil {
+		return processResult{}, err
+	}
+	if err := s.notifyNewTicket(ctx, tx, t, author, author, m.MessageID); err != nil {
 		return processResult{}, err
 	}
 	if err := s.inboundDone(ctx, tx, inboundID, "", t.ID, 0); err != nil {

@@ -4,8 +4,6 @@
 -- name: desk-by-key
 SELECT id, key, name FROM desks WHERE key = ?;
 
--- name: desk-by-id
-SELECT id, key, name FROM desks WHERE id = ?;
 
 -- name: insert-desk
 INSERT INTO desks (key, name) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET name = excluded.name;
@@ -112,7 +110,7 @@ INSERT INTO comments (ticket_id, author_id, body, body_html, visibility, source,
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id;
 
 -- name: comments
-SELECT c.id, u.email AS author_email, u.name AS author_name, u.role AS author_role, c.body, c.visibility, c.source, c.automatic, c.created_at
+SELECT c.id, u.email AS author_email, u.name AS author_name, u.role AS author_role, c.body, c.visibility, c.source, c.automatic, c.verified, c.created_at
 FROM comments c JOIN users u ON u.id = c.author_id WHERE c.ticket_id = ? ORDER BY c.id;
 
 -- name: insert-attachment
@@ -138,8 +136,6 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?);
 -- name: count-recent-outbox
 SELECT COUNT(*) FROM outbox WHERE to_email = ? AND kind = ? AND created_at > ?;
 
--- name: outbox-by-message-id
-SELECT to_email FROM outbox WHERE message_id = ?;
 
 -- name: outbox-claim
 UPDATE outbox SET claimed_until = ?, attempts = attempts + 1

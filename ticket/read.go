@@ -30,6 +30,18 @@ type Detail struct {
 	UpdatedAt     time.Time       `json:"updated_at"`
 	Attachments   []Attachment    `json:"attachments"`
 	Comments      []CommentDetail `json:"comments"`
+	Events        []Event         `json:"events"`
+	Assignee      string          `json:"assignee,omitempty"`
+}
+
+// Event is activity that is not a comment: a status change, a participant added or
+// refused, a bounce, a held message.
+type Event struct {
+	ID        int64     `db:"id" json:"-"`
+	Kind      string    `db:"kind" json:"kind"`
+	Detail    string    `db:"detail" json:"detail"`
+	Actor     string    `db:"actor" json:"actor,omitempty"`
+	CreatedAt time.Time `db:"created_at" json:"created_at"`
 }
 
 // CommentDetail is one comment of a Detail.
@@ -41,6 +53,7 @@ type CommentDetail struct {
 	Visibility  Visibility   `json:"visibility"`
 	Source      Source       `json:"source"`
 	Automatic   bool         `json:"automatic"`
+	Verified    bool         `json:"verified"` // the author's identity was proven
 	CreatedAt   time.Time    `json:"created_at"`
 	Attachments []Attachment `json:"attachments"`
 }
@@ -54,6 +67,7 @@ type commentRow struct {
 	Visibility  Visibility `db:"visibility"`
 	Source      Source     `db:"source"`
 	Automatic   int        `db:"automatic"`
+	Verified    int        `db:"verified"`
 	CreatedAt   time.Time  `db:"created_at"`
 }
 
@@ -104,8 +118,17 @@ func (s *Service) Get(ctx context.Context, key string) (*Detail, error) {
 		}
 		d.Comments = append(d.Comments, CommentDetail{
 			ID: c.ID, Author: c.AuthorEmail, AuthorName: c.AuthorName, Body: c.Body, Visibility: c.Visibility,
-			Source: c.Source, Automatic: c.Automatic != 0, CreatedAt: c.CreatedAt, Attachments: as,
+			Source: c.Source, Automatic: c.Automatic != 0, Verified: c.Verified != 0, CreatedAt: c.CreatedAt, Attachments: as,
 		})
+	}
+	d.Events = []Event{}
+	if err := s.db.SelectContext(ctx, &d.Events, s.cq.Events, t.ID); err != nil {
+		return nil, fmt.Errorf("ticket: read events of %s: %w", key, err)
+	}
+	if t.AssigneeID != nil {
+		if a, err := s.userByID(ctx, s.db, *t.AssigneeID); err == nil {
+			d.Assignee = a.Email
+		}
 	}
 	return d, nil
 }

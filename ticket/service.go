@@ -32,10 +32,19 @@ type Options struct {
 	// ConfirmationsPerHour caps confirmations to one sender per hour (default 10), so that
 	// a misbehaving mailer cannot make us flood a mailbox.
 	ConfirmationsPerHour int
-	BounceHold           time.Duration // how long a bouncing address gets no mail; default 24h
-	MaxBatch             int           // messages committed together at most; default 64
-	Logger               *slog.Logger
-	Now                  func() time.Time
+	BounceHold           time.Duration // how long a bouncing address gets no mail; default 60 days
+	// TicketCap caps the mails to one recipient about one ticket within TicketCapWindow
+	// (default 10 in 10 minutes): past it, mail is stored but not sent.
+	TicketCap       int
+	TicketCapWindow time.Duration
+	MaxBatch        int // messages committed together at most; default 64
+	// SenderPolicy: PolicyDefault or PolicyStrict (hold every mail without proof).
+	SenderPolicy SenderPolicy
+	// CommentAddress turns an agent's mail sent to it into an internal note; default
+	// support+note@ the support domain.
+	CommentAddress string
+	Logger         *slog.Logger
+	Now            func() time.Time
 	// OnOutbox is called after a commit that added outbox rows (wake the sender).
 	OnOutbox func()
 }
@@ -45,11 +54,15 @@ type Service struct {
 	db      *sqlx.DB
 	dialect Dialect
 	q       *queries
+	cq      *changeQueries
+	iq      *imapQueries
 	opt     Options
 	log     *slog.Logger
 	desk    Desk
 	domain  string
 	local   string
+	// commentAddress is Options.CommentAddress, normalised.
+	commentAddress string
 
 	reqs      chan *intakeReq
 	stop      chan struct{}
@@ -91,7 +104,25 @@ func NewService(ctx context.Context, db *sqlx.DB, opt Options) (*Service, error)
 		opt.ConfirmationsPerHour = 10
 	}
 	if opt.BounceHold == 0 {
-		opt.BounceHold = 24 * time.Hour
+		opt.BounceHold = 60 * 24 * time.Hour
+	}
+	if opt.TicketCap == 0 {
+		opt.TicketCap = 10
+	}
+	if opt.TicketCapWindow == 0 {
+		opt.TicketCapWindow = 10 * time.Minute
+	}
+	if opt.SenderPolicy == "" {
+		opt.SenderPolicy = PolicyDefault
+	}
+	if opt.SenderPolicy != PolicyDefault && opt.SenderPolicy != PolicyStrict {
+		return nil, fmt.Errorf("%w: sender policy %q (default or strict)", ErrInvalid, opt.SenderPolicy)
+	}
+	if opt.CommentAddress == "" {
+		opt.CommentAddress = local + "+note@" + domain
+	}
+	if NormalizeEmail(opt.CommentAddress) == "" {
+		return nil, fmt.Errorf("%w: comment address %q", ErrInvalid, opt.CommentAddress)
 	}
 	if opt.MaxBatch <= 0 {
 		opt.MaxBatch = 64
@@ -106,16 +137,17 @@ func NewService(ctx context.Context, db *sqlx.DB, opt Options) (*Service, error)
 	if err := CheckSchema(ctx, db); err != nil {
 		return nil, err
 	}
-	q, err := loadQueries(db)
-	if err != nil {
-		return nil, err
-	}
 	s := &Service{
-		db: db, dialect: DialectOf(db), q: q, opt: opt, log: opt.Logger,
-		domain: domain, local: local,
+		db: db, dialect: DialectOf(db), opt: opt, log: opt.Logger,
+		domain: domain, local: local, commentAddress: NormalizeEmail(opt.CommentAddress),
 		reqs: make(chan *intakeReq, 256), stop: make(chan struct{}),
 	}
+	if err := s.bindAll(); err != nil {
+		return nil, err
+	}
+	q := s.q
 	if len(s.opt.Secret) == 0 {
+		var err error
 		if s.opt.Secret, err = s.sharedSecret(ctx); err != nil {
 			return nil, err
 		}

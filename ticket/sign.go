@@ -4,6 +4,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base32"
+	"net/url"
 	"regexp"
 	"strings"
 )
@@ -63,4 +64,19 @@ func (s *Service) VerifyReplyAddress(addr, sender string) (string, bool) {
 	}
 	want := s.replyToken(key, sender)
 	return key, hmac.Equal([]byte(tok), []byte(want))
+}
+
+// StopToken signs the link that stops mail about ticket key to email.
+func (s *Service) StopToken(key, email string) string {
+	return s.replyToken("stop:"+key, email)
+}
+
+// VerifyStopToken checks a StopToken in constant time.
+func (s *Service) VerifyStopToken(key, email, token string) bool {
+	return hmac.Equal([]byte(token), []byte(s.StopToken(key, email)))
+}
+
+// StopLink is the link, in every notification, that stops mail about a ticket.
+func (s *Service) StopLink(key, email string) string {
+	return s.opt.PublicURL + "/requests/" + strings.ToUpper(key) + "/stop?a=" + url.QueryEscape(NormalizeEmail(email)) + "&t=" + s.StopToken(key, email)
 }
