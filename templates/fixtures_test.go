@@ -53,14 +53,17 @@ func fixtures() map[string]ticket.OutboxMail {
 	agent := ticket.Address{Name: "Paul Agent", Email: "paul@support.example"}
 
 	confirmation := base(ticket.MailConfirmation, requester)
+	confirmation.ToRole = ticket.RoleCustomer
 
 	agentNew := base(ticket.MailAgentNew, agent)
+	agentNew.ToRole = ticket.RoleAgent
 	agentNew.Data.Attachments = []ticket.Attachment{
 		{Filename: "capture écran.png", ContentType: "image/png", Size: 48213, SHA256: "aa"},
 		{Filename: "journal.txt", ContentType: "text/plain", Size: 312, SHA256: "bb"},
 	}
 
 	reply := base(ticket.MailComment, requester)
+	reply.ToRole = ticket.RoleCustomer
 	reply.Data.Ticket.Status = ticket.StatusWaitingUser
 	reply.Data.Comment = &ticket.CommentView{
 		Author:     agent,
@@ -71,6 +74,7 @@ func fixtures() map[string]ticket.OutboxMail {
 	}
 
 	note := base(ticket.MailComment, ticket.Address{Name: "Anne Agent", Email: "anne@support.example"})
+	note.ToRole = ticket.RoleAgent
 	note.Data.Ticket.Status = ticket.StatusInProgress
 	note.Data.Comment = &ticket.CommentView{
 		Author:     agent,
@@ -81,6 +85,7 @@ func fixtures() map[string]ticket.OutboxMail {
 	}
 
 	customer := base(ticket.MailComment, agent)
+	customer.ToRole = ticket.RoleAgent
 	customer.Data.Ticket.Status = ticket.StatusInProgress
 	customer.Data.Comment = &ticket.CommentView{
 		Author:     requester,
@@ -94,8 +99,40 @@ func fixtures() map[string]ticket.OutboxMail {
 	}
 
 	status := base(ticket.MailStatus, requester)
+	status.ToRole = ticket.RoleCustomer
 	status.Data.Ticket.Status = ticket.StatusWaitingUser
 	status.Data.OldStatus = ticket.StatusInProgress
+
+	// A customer participant is sent the requester's comment, with a stop link.
+	participant := base(ticket.MailComment, ticket.Address{Name: "Marc Durand", Email: "marc.durand@ac-lyon.fr"})
+	participant.ToRole = ticket.RoleCustomer
+	participant.Data.Ticket.Status = ticket.StatusInProgress
+	participant.Data.Comment = customer.Data.Comment
+	participant.Data.StopLink = "http://127.0.0.1:8080/stop/AURAN1-13/bWFyYy5kdXJhbmQ.k3j4h5"
+
+	// An agent's public answer, sent to an agent who follows the ticket as a participant.
+	agentReply := base(ticket.MailComment, ticket.Address{Name: "Anne Agent", Email: "anne@support.example"})
+	agentReply.ToRole = ticket.RoleAdmin
+	agentReply.Data.Ticket.Status = ticket.StatusWaitingUser
+	agentReply.Data.Comment = reply.Data.Comment
+	agentReply.Data.StopLink = "http://127.0.0.1:8080/stop/AURAN1-13/YW5uZQ.m5n6p7"
+
+	statusAgent := base(ticket.MailStatus, agent)
+	statusAgent.ToRole = ticket.RoleAgent
+	statusAgent.Data.Ticket.Status = ticket.StatusClosed
+	statusAgent.Data.OldStatus = ticket.StatusWaitingUser
+
+	refused := base(ticket.MailNotice, agent)
+	refused.ToRole = ticket.RoleAgent
+	refused.Data.Ticket.Status = ticket.StatusInProgress
+	refused.Data.Notice = "Votre message n'a pas été appliqué : commande inconnue « #foo »."
+	refused.Data.StopLink = "http://127.0.0.1:8080/stop/AURAN1-13/cGF1bA.q8r9s0"
+
+	held := base(ticket.MailNotice, agent)
+	held.ToRole = ticket.RoleAgent
+	held.Data.Ticket.Status = ticket.StatusInProgress
+	held.Data.Notice = "Un message envoyé en votre nom a été retenu faute de preuve d'expéditeur.\r\n" +
+		"Répondez à ce message pour le confirmer.\n\n<De : paul@support.example>"
 
 	return map[string]ticket.OutboxMail{
 		"confirmation":     confirmation,
@@ -104,5 +141,10 @@ func fixtures() map[string]ticket.OutboxMail {
 		"comment_internal": note,
 		"comment_customer": customer,
 		"status":           status,
+		"status_agent":     statusAgent,
+		"comment_stop":     participant,
+		"comment_agent":    agentReply,
+		"notice_refused":   refused,
+		"notice_held":      held,
 	}
 }

@@ -27,6 +27,7 @@ type MailView struct {
 	To          ticket.Address
 	Ticket      ticket.TicketView
 	Comment     *ticket.CommentView // comment mails only
+	Notice      string              // notice mails only: what the agent is told, plain text
 	Status      string              // label of the ticket's status, in Lang
 	OldStatus   string              // label of the previous status, "" when unknown
 	Link        string              // the ticket's page on the portal
@@ -34,6 +35,8 @@ type MailView struct {
 	Attachments []ticket.Attachment // files attached to the mail
 	Internal    bool                // the comment is an internal note
 	ByAgent     bool                // the comment's author is an agent
+	ToAgent     bool                // the recipient is an agent or an admin: agent wording
+	StopLink    string              // stops mail about this ticket to the recipient, "" for none
 
 	loc *time.Location // the recipient's time zone
 }
@@ -112,6 +115,9 @@ func (t *Templates) RenderMail(m *ticket.OutboxMail) (Rendered, error) {
 	if m.Kind == ticket.MailComment && m.Data.Comment == nil {
 		return Rendered{}, fmt.Errorf("templates: render %s: comment mail without a comment", m.TicketKey)
 	}
+	if m.Kind == ticket.MailNotice && strings.TrimSpace(m.Data.Notice) == "" {
+		return Rendered{}, fmt.Errorf("templates: render %s: notice mail without a notice", m.TicketKey)
+	}
 	view := newMailView(m, lang)
 
 	var r Rendered
@@ -163,10 +169,13 @@ func newMailView(m *ticket.OutboxMail, lang string) *MailView {
 		To:          m.To,
 		Ticket:      d.Ticket,
 		Comment:     d.Comment,
+		Notice:      strings.TrimSpace(strings.ReplaceAll(d.Notice, "\r\n", "\n")),
 		Status:      d.Ticket.Status.Label(lang),
 		Link:        d.Link,
 		DeskName:    d.DeskName,
 		Attachments: d.Attachments,
+		ToAgent:     m.ToRole.IsStaff(),
+		StopLink:    d.StopLink,
 		loc:         location(m.TimeZone),
 	}
 	if v.DeskName == "" {

@@ -16,7 +16,13 @@
 //
 // mail/common.txt and mail/common.html hold partials shared by every kind. The data given
 // to the templates is described by MailView; the functions are t (a catalogue text, see
-// T), date (a time in the recipient's zone), status, source and size.
+// T), label (the same followed by a colon), date (a time in the recipient's zone), status,
+// statuses (every status code), source, size, addr, list and lines (plain text cut into
+// lines, for HTML).
+//
+// Mail to agents (MailView.ToAgent) says what a reply does and lists the command lines a
+// reply may start with (partial "agent_hint"); mail to customers never mentions commands.
+// Every footer carries MailView.StopLink when there is one.
 //
 // # Rendering
 //
@@ -49,6 +55,7 @@ var MailKinds = []ticket.MailKind{
 	ticket.MailAgentNew,
 	ticket.MailComment,
 	ticket.MailStatus,
+	ticket.MailNotice,
 }
 
 // Shared mail files, parsed into every mail template set.

@@ -213,6 +213,142 @@ func TestRenderErrors(t *testing.T) {
 	if _, err := tm.RenderMail(&m); err == nil {
 		t.Error("comment without comment: no error")
 	}
+	m = fixtures()["notice_refused"]
+	m.Data.Notice = " \n "
+	if _, err := tm.RenderMail(&m); err == nil {
+		t.Error("notice without notice: no error")
+	}
+}
+
+// TestStopLink checks that the footer of every mail, text and HTML, carries the stop link
+// when there is one, and only then.
+func TestStopLink(t *testing.T) {
+	tm := mustNew(t, "")
+	const link = "http://127.0.0.1:8080/stop/AURAN1-13/x.y"
+	want := map[string]string{
+		"fr": "Ne plus recevoir de messages pour cette demande : ",
+		"en": "Stop receiving mail about this request: ",
+	}
+	for name, m := range fixtures() {
+		for _, lang := range Langs {
+			m.Lang = lang
+			m.Data.StopLink = ""
+			r, err := tm.RenderMail(&m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.Contains(r.Text, want[lang]) || strings.Contains(r.HTML, "/stop/") {
+				t.Errorf("%s.%s: stop link without StopLink", name, lang)
+			}
+			m.Data.StopLink = link
+			if r, err = tm.RenderMail(&m); err != nil {
+				t.Fatal(err)
+			}
+			if !strings.HasSuffix(r.Text, "\n"+want[lang]+link+"\n") {
+				t.Errorf("%s.%s: text does not end with the stop link:\n%s", name, lang, r.Text)
+			}
+			if !strings.Contains(r.HTML, want[lang]+`<a href="`+link+`"`) {
+				t.Errorf("%s.%s: HTML lacks the stop link:\n%s", name, lang, r.HTML)
+			}
+		}
+	}
+	m := fixtures()["comment_stop"]
+	m.Data.StopLink = "javascript:alert(1)"
+	r, err := tm.RenderMail(&m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(r.HTML, `href="javascript:`) {
+		t.Errorf("unsafe stop link kept:\n%s", r.HTML)
+	}
+}
+
+var commands = map[string][]string{
+	"fr": {"#note", "#statut <code>", "#fermer", "#assigner <adresse|moi>", "#participant <adresse>"},
+	"en": {"#note", "#status <code>", "#close", "#assign <address|me>", "#participant <address>"},
+}
+
+// TestAgentWording checks that comment and status mails to agents say who wrote, that a
+// reply answers the requester, and which commands a reply may start with; and that no
+// mail to a customer mentions a command.
+func TestAgentWording(t *testing.T) {
+	tm := mustNew(t, "")
+	replyAnswers := map[string]string{
+		"fr": "Répondre à ce message répond au demandeur (Élodie Martin <elodie.martin@ac-lyon.fr>).",
+		"en": "Replying to this message answers the requester (Élodie Martin <elodie.martin@ac-lyon.fr>).",
+	}
+	for name, m := range fixtures() {
+		for _, lang := range Langs {
+			m.Lang = lang
+			r, err := tm.RenderMail(&m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			html := strings.ReplaceAll(strings.ReplaceAll(r.HTML, "&lt;", "<"), "&gt;", ">")
+			switch {
+			case !m.ToRole.IsStaff():
+				for _, cmd := range []string{"#note", "#stat", "#fermer", "#close", "#assign", "#participant"} {
+					if strings.Contains(r.Text, cmd) || strings.Contains(r.HTML, cmd) {
+						t.Errorf("%s.%s: mail to a customer mentions %s:\n%s", name, lang, cmd, r.Text)
+					}
+				}
+			case m.Kind == ticket.MailComment || m.Kind == ticket.MailStatus || m.Kind == ticket.MailAgentNew:
+				for _, want := range append([]string{replyAnswers[lang]}, commands[lang]...) {
+					if !strings.Contains(r.Text, want) || !strings.Contains(html, want) {
+						t.Errorf("%s.%s: mail to an agent lacks %q:\n%s", name, lang, want, r.Text)
+					}
+				}
+				if c := m.Data.Comment; c != nil && !strings.Contains(r.Text, c.Author.Email) {
+					t.Errorf("%s.%s: mail to an agent does not say who wrote:\n%s", name, lang, r.Text)
+				}
+			case m.Kind == ticket.MailNotice:
+				if strings.Contains(r.Text, replyAnswers[lang]) {
+					t.Errorf("%s.%s: a notice says a reply answers the requester:\n%s", name, lang, r.Text)
+				}
+			}
+		}
+	}
+}
+
+func TestNotice(t *testing.T) {
+	tm := mustNew(t, "")
+	m := fixtures()["notice_held"]
+	for lang, subject := range map[string]string{
+		"fr": "[#AURAN1-13] Message retenu ou commande refusée : Impossible d'accéder à l'ENT",
+		"en": "[#AURAN1-13] Held message or refused command: Impossible d'accéder à l'ENT",
+	} {
+		m.Lang = lang
+		r, err := tm.RenderMail(&m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Subject != subject {
+			t.Errorf("%s subject = %q, want %q", lang, r.Subject, subject)
+		}
+		text := "Un message envoyé en votre nom a été retenu faute de preuve d'expéditeur.\n" +
+			"Répondez à ce message pour le confirmer.\n\n<De : paul@support.example>\n"
+		if !strings.Contains(r.Text, text) || strings.Contains(r.Text, "\r") {
+			t.Errorf("%s text lacks the notice:\n%q", lang, r.Text)
+		}
+		html := "Un message envoyé en votre nom a été retenu faute de preuve d&#39;expéditeur.<br>" +
+			"Répondez à ce message pour le confirmer.<br><br>&lt;De : paul@support.example&gt;</p>"
+		if !strings.Contains(r.HTML, html) {
+			t.Errorf("%s HTML lacks the escaped notice:\n%s", lang, r.HTML)
+		}
+		for _, want := range []string{"AURAN1-13", m.Data.Link} {
+			if !strings.Contains(r.Text, want) || !strings.Contains(r.HTML, want) {
+				t.Errorf("%s notice lacks %q", lang, want)
+			}
+		}
+	}
+	m.Data.Notice = "<script>alert(1)</script>"
+	r, err := tm.RenderMail(&m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(r.HTML, "<script>") {
+		t.Errorf("notice not escaped:\n%s", r.HTML)
+	}
 }
 
 func TestOverride(t *testing.T) {

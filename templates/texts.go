@@ -47,6 +47,14 @@ var texts = map[string][2]string{
 	"mail.internal_note": {"Note interne", "Internal note"},
 	"mail.internal_hint": {"Note interne : visible uniquement par les agents, le demandeur ne la reçoit pas.", "Internal note: visible to agents only, the requester does not receive it."},
 	"mail.automatic":     {"Ce message a été envoyé automatiquement par le service d'assistance.", "This message was sent automatically by the support desk."},
+	"mail.stop":          {"Ne plus recevoir de messages pour cette demande", "Stop receiving mail about this request"},
+
+	// Agent wording: what a reply does, and the command lines it may start with. Mail to
+	// customers never shows these.
+	"mail.agent_reply":    {"Répondre à ce message répond au demandeur", "Replying to this message answers the requester"},
+	"mail.agent_note":     {"Une ligne #note en tête de la réponse en fait une note interne, que le demandeur ne reçoit pas.", "A line #note at the top of your reply makes it an internal note, which the requester does not receive."},
+	"mail.agent_commands": {"Commandes, une par ligne en tête de la réponse : #statut <code>, #fermer, #assigner <adresse|moi>, #participant <adresse>.", "Commands, one per line at the top of your reply: #status <code>, #close, #assign <address|me>, #participant <address>."},
+	"mail.status_codes":   {"Codes de statut", "Status codes"},
 }
 
 // T returns the text for key in lang ("fr", "en"; French for any other), the French text
@@ -82,8 +90,10 @@ func mailFuncs(lang string) map[string]any {
 			}
 			return lookup(lang, key) + " :" // French typography: a space before the colon
 		},
-		"addr": formatAddress,
-		"list": func(v ...any) []any { return v },
+		"addr":     formatAddress,
+		"list":     func(v ...any) []any { return v },
+		"lines":    splitLines,
+		"statuses": func() []ticket.Status { return ticket.Statuses },
 	}
 }
 
@@ -137,4 +147,10 @@ func formatAddress(a ticket.Address) string {
 		return a.Name
 	}
 	return a.Name + " <" + a.Email + ">"
+}
+
+// splitLines cuts plain text into its lines, for HTML that shows them with <br>.
+func splitLines(s string) []string {
+	s = strings.ReplaceAll(s, "\r\n", "\n")
+	return strings.Split(strings.ReplaceAll(s, "\r", "\n"), "\n")
 }
