@@ -43,14 +43,16 @@ func newTransferDecoder(enc string, r io.Reader) (d transferDecoder, known bool)
 }
 
 // base64Decoder decodes base64, skipping characters outside the alphabet (and
-// recording them), and restarting after padding (concatenated chunks).
+// recording them), and restarting after padding (concatenated chunks). It filters each
+// chunk read into the alphabet, then decodes whole quads at once.
 type base64Decoder struct {
 	src   *bufio.Reader
-	quad  []byte
-	out   []byte
+	quad  []byte // alphabet characters not decoded yet
+	out   []byte // decoded bytes not returned yet
 	junk  int
 	eof   bool
 	inBuf [4096]byte
+	buf   []byte // backing array of out, reused once out is drained
 }
 
 func (d *base64Decoder) broken() bool { return d.junk > 0 }
@@ -60,31 +62,28 @@ func (d *base64Decoder) Read(p []byte) (int, error) {
 		if d.eof {
 			return 0, io.EOF
 		}
+		if d.buf == nil {
+			d.buf = make([]byte, 0, len(d.inBuf)*3/4+3)
+			d.quad = make([]byte, 0, len(d.inBuf)+4)
+		}
+		d.out = d.buf[:0]
 		n, err := d.src.Read(d.inBuf[:])
 		for _, c := range d.inBuf[:n] {
 			switch {
 			case c >= 'A' && c <= 'Z', c >= 'a' && c <= 'z', c >= '0' && c <= '9', c == '+', c == '/':
 				d.quad = append(d.quad, c)
-				if len(d.quad) == 4 {
-					d.flush()
-				}
 			case c == '=':
 				d.flush()
 			case c == ' ', c == '\t', c == '\r', c == '\n':
-			case c == '-' || c == '_': // base64url in the wild
-				if c == '-' {
-					c = '+'
-				} else {
-					c = '/'
-				}
-				d.quad = append(d.quad, c)
-				if len(d.quad) == 4 {
-					d.flush()
-				}
+			case c == '-': // base64url in the wild
+				d.quad = append(d.quad, '+')
+			case c == '_':
+				d.quad = append(d.quad, '/')
 			default:
 				d.junk++
 			}
 		}
+		d.decodeQuads()
 		if err != nil {
 			d.flush()
 			d.eof = true
@@ -105,7 +104,24 @@ func (d *base64Decoder) drain(p []byte, err error) (int, error) {
 	return n, nil
 }
 
+// decodeQuads decodes the whole quads pending and keeps the rest (up to 3 characters).
+func (d *base64Decoder) decodeQuads() {
+	whole := len(d.quad) / 4 * 4
+	if whole == 0 {
+		return
+	}
+	n := len(d.out)
+	d.out = append(d.out, make([]byte, whole/4*3)...) // within buf's capacity
+	// Every character is in the alphabet and the length is a multiple of 4: no error.
+	m, _ := base64.RawStdEncoding.Decode(d.out[n:], d.quad[:whole])
+	d.out = d.out[:n+m]
+	d.quad = d.quad[:copy(d.quad, d.quad[whole:])]
+}
+
+// flush decodes every pending character: the whole quads, then a partial one (a single
+// character left over is junk).
 func (d *base64Decoder) flush() {
+	d.decodeQuads()
 	if len(d.quad) == 0 {
 		return
 	}

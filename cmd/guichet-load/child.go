@@ -112,21 +112,39 @@ func (c *child) peakRSS() int64 {
 	return 0
 }
 
-// tail keeps the last max bytes written to it.
+// tail keeps the last max bytes written to it, and counts the log lines at level ERROR
+// (slog's text or JSON format), keeping the first.
 type tail struct {
-	mu  sync.Mutex
-	max int
-	b   []byte
+	mu       sync.Mutex
+	max      int
+	b        []byte
+	errors   int
+	firstErr string
 }
 
 func (t *tail) Write(p []byte) (int, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	for line := range strings.SplitSeq(string(p), "\n") {
+		if strings.Contains(line, "level=ERROR") || strings.Contains(line, `"level":"ERROR"`) {
+			if t.errors == 0 {
+				t.firstErr = line
+			}
+			t.errors++
+		}
+	}
 	t.b = append(t.b, p...)
 	if len(t.b) > t.max {
 		t.b = append([]byte(nil), t.b[len(t.b)-t.max:]...)
 	}
 	return len(p), nil
+}
+
+// errorLines returns the count of ERROR lines and the first one.
+func (t *tail) errorLines() (int, string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.errors, t.firstErr
 }
 
 func (t *tail) String() string {

@@ -20,6 +20,7 @@ import (
 func runSink(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("sink", flag.ContinueOnError)
 	addr := fs.String("addr", "127.0.0.1:0", "listen address")
+	delay := fs.Duration("delay", 0, "wait this long before answering each message's data")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -29,7 +30,7 @@ func runSink(ctx context.Context, args []string) error {
 	}
 	var count atomic.Int64
 	srv := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) {
-		return &sinkSession{count: &count}, nil
+		return &sinkSession{count: &count, delay: *delay}, nil
 	}))
 	srv.Domain = "localhost"
 	srv.MaxMessageBytes = 25 << 20 // mailin.DefaultMaxMessageBytes and the rest below
@@ -51,7 +52,10 @@ func runSink(ctx context.Context, args []string) error {
 }
 
 // sinkSession accepts every envelope and discards the data.
-type sinkSession struct{ count *atomic.Int64 }
+type sinkSession struct {
+	count *atomic.Int64
+	delay time.Duration
+}
 
 func (s *sinkSession) Mail(string, *smtp.MailOptions) error { return nil }
 func (s *sinkSession) Rcpt(string, *smtp.RcptOptions) error { return nil }
@@ -64,5 +68,6 @@ func (s *sinkSession) Data(r io.Reader) error {
 		return err
 	}
 	s.count.Add(1)
+	time.Sleep(s.delay)
 	return nil
 }

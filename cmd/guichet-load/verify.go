@@ -67,3 +67,22 @@ func waitDrained(ctx context.Context, db *sql.DB, wait time.Duration) (dbCounts,
 		time.Sleep(100 * time.Millisecond)
 	}
 }
+
+// waitProcessed waits until total inbound messages are processed (or wait has passed),
+// and returns how long that took after the drive: zero when they already were.
+func waitProcessed(ctx context.Context, db *sql.DB, total int, wait time.Duration) (time.Duration, error) {
+	start := time.Now()
+	for first := true; ; first = false {
+		var n int
+		if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM inbound WHERE state = 'processed'`).Scan(&n); err != nil {
+			return 0, fmt.Errorf("verify: count processed: %w", err)
+		}
+		if n >= total && first {
+			return 0, nil
+		}
+		if n >= total || time.Since(start) > wait || ctx.Err() != nil {
+			return time.Since(start), nil
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

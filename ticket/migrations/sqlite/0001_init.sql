@@ -122,7 +122,7 @@ CREATE INDEX inbound_state ON inbound (state, id);
 CREATE TABLE outbox (
     id              INTEGER PRIMARY KEY,
     kind            TEXT NOT NULL,
-    ticket_id       INTEGER NOT NULL REFERENCES tickets(id),
+    ticket_id       INTEGER REFERENCES tickets(id), -- NULL for mail about no ticket (sign-in links)
     ticket_key      TEXT NOT NULL,
     to_email        TEXT NOT NULL,
     to_name         TEXT NOT NULL DEFAULT '',
