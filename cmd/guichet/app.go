@@ -46,7 +46,7 @@ func openApp(ctx context.Context, e *env, onOutbox func()) (*app, error) {
 	key, name, _ := c.desk()
 	svc, err := ticket.NewService(ctx, db, ticket.Options{
 		DeskKey: key, DeskName: name, PublicURL: c.PublicURL, SupportAddress: c.SupportAddress,
-		ReopenWindow: c.ReopenWindow, Logger: e.log.With("component", "ticket"), OnOutbox: onOutbox,
+		ReopenWindow: c.ReopenWindow, SenderPolicy: ticket.SenderPolicy(c.SenderPolicy), CommentAddress: c.CommentAddress, Logger: e.log.With("component", "ticket"), OnOutbox: onOutbox,
 	})
 	if err != nil {
 		db.Close()

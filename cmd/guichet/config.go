@@ -32,6 +32,10 @@ type Config struct {
 	TemplatesDir   string
 	MaxMessageSize int64
 	ReopenWindow   time.Duration
+	SenderPolicy   string
+	CommentAddress string
+	AuthServID     string
+	CheckDKIM      bool
 	LogLevel       string
 	LogFormat      string
 	ShutdownGrace  time.Duration
@@ -77,6 +81,10 @@ func (c *Config) flags(name string) *flag.FlagSet {
 	fs.StringVar(&c.TemplatesDir, "templates-dir", "", "folder of templates that replace the embedded ones")
 	fs.Int64Var(&c.MaxMessageSize, "max-message-size", 25<<20, "largest inbound message in bytes")
 	fs.DurationVar(&c.ReopenWindow, "reopen-window", 14*24*time.Hour, "a reply reopens a closed ticket within this")
+	fs.StringVar(&c.SenderPolicy, "sender-policy", "default", "default (mail without proof is accepted, marked unverified) or strict (held)")
+	fs.StringVar(&c.CommentAddress, "comment-address", "", "an agent's mail to this address becomes an internal note (default support+note@<support domain>)")
+	fs.StringVar(&c.AuthServID, "authserv-id", "", "authserv-id of the upstream MTA's Authentication-Results to trust (default the support domain)")
+	fs.BoolVar(&c.CheckDKIM, "check-dkim", true, "verify DKIM signatures when no trusted Authentication-Results is present")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&c.LogFormat, "log-format", "text", "text or json")
 	fs.DurationVar(&c.ShutdownGrace, "shutdown-grace", 30*time.Second, "how long to drain on SIGTERM")
@@ -186,6 +194,12 @@ func (c *Config) Validate() error {
 	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		return errors.New("--tls-cert and --tls-key go together")
+	}
+	if c.SenderPolicy != "default" && c.SenderPolicy != "strict" {
+		return fmt.Errorf("--sender-policy %q: default or strict", c.SenderPolicy)
+	}
+	if c.AuthServID == "" {
+		_, c.AuthServID, _ = strings.Cut(c.SupportAddress, "@")
 	}
 	if c.MaxMessageSize < 1024 {
 		return fmt.Errorf("--max-message-size %d: too small", c.MaxMessageSize)
