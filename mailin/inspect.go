@@ -24,6 +24,7 @@ type InspectResult struct {
 	Attachments []InspectAttachment `json:"attachments"`
 	Warnings    []string            `json:"warnings"`
 	Bounce      *ticket.Bounce      `json:"bounce,omitempty"`
+	Auth        ticket.Auth         `json:"auth"`
 }
 
 // InspectAutomatic tells whether a mail is automatic, and why.
@@ -58,6 +59,7 @@ func NewInspectResult(in *ticket.Inbound) *InspectResult {
 		Automatic: InspectAutomatic{Value: in.Automatic, Reason: in.AutoReason},
 		Text:      in.Text, Visible: in.Visible, HTML: in.HTML,
 		Attachments: []InspectAttachment{}, Warnings: in.Warnings, Bounce: in.Bounce,
+		Auth: in.Auth,
 	}
 	if r.Warnings == nil {
 		r.Warnings = []string{}

@@ -75,6 +75,14 @@ type ParseOptions struct {
 	// HasEnvelope tells that EnvelopeFrom is known, so that an empty one means a
 	// bounce (MAIL FROM:<>).
 	HasEnvelope bool
+	// AuthServID is our authserv-id: only the Authentication-Results fields that our
+	// MTA added under this id count (see trustedResults for the rule). Empty: none do.
+	AuthServID string
+	// CheckDKIM verifies DKIM signatures ourselves when the mail has no
+	// Authentication-Results of ours.
+	CheckDKIM bool
+	// LookupTXT looks up DNS TXT records for CheckDKIM (nil: net.DefaultResolver).
+	LookupTXT func(ctx context.Context, domain string) ([]string, error)
 }
 
 func (o ParseOptions) withDefaults() ParseOptions {
@@ -129,6 +137,7 @@ func Parse(ctx context.Context, raw []byte, blobs BlobWriter, opt ParseOptions) 
 	if in.Bounce != nil && !in.Automatic {
 		in.Automatic, in.AutoReason = true, "dsn"
 	}
+	in.Auth = checkAuth(ctx, raw, in.From.Email, opt)
 	in.Attachments = w.attachments
 	in.Warnings = append(in.Warnings, w.warnings...)
 	return in, nil

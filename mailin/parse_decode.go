@@ -57,6 +57,27 @@ type base64Decoder struct {
 
 func (d *base64Decoder) broken() bool { return d.junk > 0 }
 
+// Classes of bytes in base64 text.
+const (
+	b64Junk = iota
+	b64Alphabet
+	b64Space
+	b64Pad
+	b64Minus
+	b64Underscore
+)
+
+var b64Class = func() (t [256]uint8) {
+	for _, c := range []byte("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/") {
+		t[c] = b64Alphabet
+	}
+	for _, c := range []byte(" \t\r\n") {
+		t[c] = b64Space
+	}
+	t['='], t['-'], t['_'] = b64Pad, b64Minus, b64Underscore
+	return t
+}()
+
 func (d *base64Decoder) Read(p []byte) (int, error) {
 	for len(d.out) == 0 {
 		if d.eof {
@@ -68,21 +89,28 @@ func (d *base64Decoder) Read(p []byte) (int, error) {
 		}
 		d.out = d.buf[:0]
 		n, err := d.src.Read(d.inBuf[:])
+		q, j := d.quad[:cap(d.quad)], len(d.quad)
 		for _, c := range d.inBuf[:n] {
-			switch {
-			case c >= 'A' && c <= 'Z', c >= 'a' && c <= 'z', c >= '0' && c <= '9', c == '+', c == '/':
-				d.quad = append(d.quad, c)
-			case c == '=':
+			switch b64Class[c] {
+			case b64Alphabet:
+				q[j] = c
+				j++
+			case b64Space:
+			case b64Pad:
+				d.quad = q[:j]
 				d.flush()
-			case c == ' ', c == '\t', c == '\r', c == '\n':
-			case c == '-': // base64url in the wild
-				d.quad = append(d.quad, '+')
-			case c == '_':
-				d.quad = append(d.quad, '/')
+				j = 0
+			case b64Minus: // base64url in the wild
+				q[j] = '+'
+				j++
+			case b64Underscore:
+				q[j] = '/'
+				j++
 			default:
 				d.junk++
 			}
 		}
+		d.quad = q[:j]
 		d.decodeQuads()
 		if err != nil {
 			d.flush()

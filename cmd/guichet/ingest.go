@@ -56,9 +56,15 @@ func cmdIngest(ctx context.Context, e *env) error {
 
 // newIntake builds the intake of app a: parse, then store and process.
 func newIntake(e *env, a *app) *mailin.Intake {
-	return mailin.NewIntake(a.svc, a.blobs, mailin.ParseOptions{
-		LoopValue: a.svc.SupportAddress(), SupportAddresses: []string{a.svc.SupportAddress()},
-	}, e.log.With("component", "intake"))
+	return mailin.NewIntake(a.svc, a.blobs, parseOptions(e.cfg), e.log.With("component", "intake"))
+}
+
+// parseOptions are the parser's settings from the configuration.
+func parseOptions(c Config) mailin.ParseOptions {
+	return mailin.ParseOptions{
+		LoopValue: c.SupportAddress, SupportAddresses: []string{c.SupportAddress},
+		AuthServID: c.AuthServID, CheckDKIM: c.CheckDKIM,
+	}
 }
 
 func cmdInspect(ctx context.Context, e *env) error {
@@ -78,7 +84,7 @@ func cmdInspect(ctx context.Context, e *env) error {
 	if err != nil {
 		return fmt.Errorf("read message: %w", err)
 	}
-	res, err := mailin.Inspect(ctx, raw, mailin.ParseOptions{LoopValue: e.cfg.SupportAddress, SupportAddresses: []string{e.cfg.SupportAddress}})
+	res, err := mailin.Inspect(ctx, raw, parseOptions(e.cfg))
 	if err != nil {
 		return exitError{exitDataErr, err}
 	}
