@@ -34,7 +34,8 @@ func (s *Service) process(ctx context.Context, tx *sqlx.Tx, inboundID int64, d D
 	if NormalizeEmail(from.Email) == "" {
 		return processResult{}, fmt.Errorf("%w: the message has no sender address", ErrInvalid)
 	}
-	if auth, err := json.Marshal(m.Auth); err == nil {
+	if a := m.Auth; a.DKIM != "" || a.SPF != "" || a.DMARC != "" {
+		auth, _ := json.Marshal(a)
 		if _, err := tx.ExecContext(ctx, s.cq.SetInboundAuth, string(auth), inboundID); err != nil {
 			return processResult{}, fmt.Errorf("ticket: record authentication: %w", err)
 		}
@@ -204,7 +205,11 @@ func (s *Service) enqueueNotice(ctx context.Context, tx *sqlx.Tx, t *Ticket, age
 		return "", err
 	}
 	data.Notice = notice
-	return s.enqueueID(ctx, tx, t, agent, MailNotice, data, "")
+	th, err := s.threadOf(ctx, tx, t, "")
+	if err != nil {
+		return "", err
+	}
+	return s.enqueueID(ctx, tx, t, agent, MailNotice, data, th)
 }
 
 // ourAddress reports whether addr is the support address or one of its +extensions.

@@ -35,23 +35,9 @@ type changeQueries struct {
 	OutboxBounced      string `query:"outbox-bounced"`
 }
 
-// inTx runs fn in a transaction and wakes the outbox sender after the commit.
+// inTx runs fn as one write of the committer (see write).
 func (s *Service) inTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
-	tx, err := s.db.BeginTxx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("ticket: begin: %w", err)
-	}
-	defer tx.Rollback()
-	if err := fn(tx); err != nil {
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("ticket: commit: %w", err)
-	}
-	if s.opt.OnOutbox != nil {
-		s.opt.OnOutbox()
-	}
-	return nil
+	return s.write(ctx, func(ctx context.Context, tx *sqlx.Tx) error { return fn(tx) })
 }
 
 // UserByEmail returns the user with that address; ErrNotFound if none.
@@ -212,11 +198,15 @@ func (s *Service) notifyStatus(ctx context.Context, tx *sqlx.Tx, t *Ticket, acto
 	if err != nil {
 		return err
 	}
+	th, err := s.threadOf(ctx, tx, t, "")
+	if err != nil {
+		return err
+	}
 	for _, u := range to {
 		if u.ID == actor.ID {
 			continue
 		}
-		if err := s.enqueue(ctx, tx, t, u, MailStatus, data, ""); err != nil {
+		if err := s.enqueue(ctx, tx, t, u, MailStatus, data, th); err != nil {
 			return err
 		}
 	}

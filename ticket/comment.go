@@ -238,6 +238,7 @@ func (s *Service) recordBounce(ctx context.Context, tx *sqlx.Tx, b *Bounce) erro
 	if _, err := tx.ExecContext(ctx, s.q.SetBouncing, until, row.To); err != nil {
 		return fmt.Errorf("ticket: mark %s bouncing: %w", row.To, err)
 	}
+	s.forgetStaff()
 	s.log.Info("address bounced; holding mail to it", "until", until)
 	return s.event(ctx, tx, row.TicketID, 0, "bounce", row.To+" "+b.Status)
 }

@@ -88,7 +88,7 @@ func (s *Service) CreateTicket(ctx context.Context, creator User, req TicketRequ
 				return err
 			}
 		}
-		return s.notifyNewTicket(ctx, tx, t, requester, creator, "")
+		return s.notifyNewTicket(ctx, tx, t, requester, creator, "", req.Attachments)
 	})
 	if err != nil {
 		return nil, err

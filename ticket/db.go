@@ -2,6 +2,7 @@ package ticket
 
 import (
 	"context"
+	"database/sql"
 	"embed"
 	"errors"
 	"fmt"
@@ -15,7 +16,7 @@ import (
 
 	_ "github.com/jackc/pgx/v5/stdlib" // PostgreSQL driver "pgx"
 	"github.com/jmoiron/sqlx"
-	_ "modernc.org/sqlite" // SQLite driver "sqlite", no cgo
+	"modernc.org/sqlite" // SQLite, no cgo
 )
 
 //go:embed migrations
@@ -62,10 +63,8 @@ func Open(ctx context.Context, dsn string) (*sqlx.DB, Dialect, error) {
 	if err != nil {
 		return nil, "", fmt.Errorf("ticket: sqlite path %q: %w", path, err)
 	}
-	db, err := sqlx.Open("sqlite", "file:"+abs+"?"+q.Encode())
-	if err != nil {
-		return nil, "", fmt.Errorf("ticket: open sqlite %s: %w", abs, err)
-	}
+	connector := &stmtCacheConnector{dsn: "file:" + abs + "?" + q.Encode(), drv: &sqlite.Driver{}}
+	db := sqlx.NewDb(sql.OpenDB(connector), "sqlite")
 	db.SetMaxOpenConns(8)
 	db.SetConnMaxIdleTime(5 * time.Minute)
 	if err := db.PingContext(ctx); err != nil {

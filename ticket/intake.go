@@ -32,9 +32,12 @@ type Receipt struct {
 	Err       string // why processing failed; the message stays stored
 }
 
+// intakeReq is one write for the committer: a delivery to store and process, or (fn set)
+// another change, run in its own savepoint.
 type intakeReq struct {
 	ctx  context.Context
 	d    Delivery
+	fn   func(ctx context.Context, tx *sqlx.Tx) error
 	done chan intakeRes
 }
 
@@ -50,18 +53,31 @@ type intakeRes struct {
 // the sender should retry). A second delivery of the same message (same Message-ID from
 // the same sender, or the same bytes when there is no Message-ID) is a Duplicate.
 func (s *Service) Accept(ctx context.Context, d Delivery) (Receipt, error) {
-	req := &intakeReq{ctx: ctx, d: d, done: make(chan intakeRes, 1)}
+	res := s.submit(ctx, &intakeReq{ctx: ctx, d: d, done: make(chan intakeRes, 1)})
+	return res.r, res.err
+}
+
+// write runs fn in the committer's next transaction, in a savepoint of its own, and
+// returns fn's error (or the commit's). Every write of the Service goes through the
+// committer: one writer, group-committed, so that SQLite's writers never sleep in its
+// busy handler waiting for each other, and a change and its outbox rows commit together.
+// fn may run more than once (when a batch fails as a whole it is retried alone) and
+// must not call write itself.
+func (s *Service) write(ctx context.Context, fn func(ctx context.Context, tx *sqlx.Tx) error) error {
+	return s.submit(ctx, &intakeReq{ctx: ctx, fn: fn, done: make(chan intakeRes, 1)}).err
+}
+
+func (s *Service) submit(ctx context.Context, req *intakeReq) intakeRes {
 	select {
 	case s.reqs <- req:
 	case <-s.stop:
-		return Receipt{}, ErrClosed
+		return intakeRes{err: ErrClosed}
 	case <-ctx.Done():
-		return Receipt{}, fmt.Errorf("ticket: accept: %w", ctx.Err())
+		return intakeRes{err: fmt.Errorf("ticket: write: %w", ctx.Err())}
 	}
 	// Once queued the request is always answered; wait for it even if ctx ends, so the
-	// caller never reports a failure for a message that was in fact committed.
-	res := <-req.done
-	return res.r, res.err
+	// caller never reports a failure for a change that was in fact committed.
+	return <-req.done
 }
 
 func (s *Service) committer() {
@@ -110,21 +126,25 @@ func (s *Service) commitBatch(batch []*intakeReq) {
 			r.done <- intakeRes{err: err}
 			continue
 		}
-		r.done <- intakeRes{r: res[i]}
+		r.done <- res[i]
 	}
 	if err == nil && s.opt.OnOutbox != nil {
 		s.opt.OnOutbox()
 	}
 }
 
-func (s *Service) commit(ctx context.Context, batch []*intakeReq) ([]Receipt, error) {
+func (s *Service) commit(ctx context.Context, batch []*intakeReq) ([]intakeRes, error) {
 	tx, err := s.db.BeginTxx(ctx, nil)
 	if err != nil {
 		return nil, fmt.Errorf("ticket: intake: begin: %w", err)
 	}
 	defer tx.Rollback()
-	out := make([]Receipt, len(batch))
+	out := make([]intakeRes, len(batch))
 	for i, r := range batch {
+		if r.fn != nil {
+			out[i].err = s.runOp(ctx, tx, r.fn)
+			continue
+		}
 		rec, err := s.store(ctx, tx, r.d)
 		if err != nil {
 			return nil, err
@@ -132,12 +152,32 @@ func (s *Service) commit(ctx context.Context, batch []*intakeReq) ([]Receipt, er
 		if !rec.Duplicate {
 			s.processSaved(ctx, tx, &rec, r.d)
 		}
-		out[i] = rec
+		out[i].r = rec
 	}
 	if err := tx.Commit(); err != nil {
 		return nil, fmt.Errorf("ticket: intake: commit: %w", err)
 	}
 	return out, nil
+}
+
+// runOp runs one write in a savepoint; its failure rolls back only its own changes.
+func (s *Service) runOp(ctx context.Context, tx *sqlx.Tx, fn func(ctx context.Context, tx *sqlx.Tx) error) (err error) {
+	if _, err := tx.ExecContext(ctx, "SAVEPOINT op"); err != nil {
+		return fmt.Errorf("ticket: savepoint: %w", err)
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			s.log.Error("panic in a write", slog.Any("panic", p), slog.String("stack", string(debug.Stack())))
+			err = fmt.Errorf("ticket: write: panic: %v", p)
+		}
+		if err != nil {
+			if _, rerr := tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT op"); rerr != nil {
+				s.log.Error("rollback to savepoint", slog.Any("error", rerr))
+			}
+		}
+		tx.ExecContext(ctx, "RELEASE SAVEPOINT op")
+	}()
+	return fn(ctx, tx)
 }
 
 // DedupKey is the key that makes a second delivery of the same message a duplicate: the

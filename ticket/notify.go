@@ -14,11 +14,12 @@ import (
 
 // notifyNewTicket queues the confirmation to the requester and a notification, with the
 // request's fields and files, to every agent.
-func (s *Service) notifyNewTicket(ctx context.Context, tx *sqlx.Tx, t *Ticket, requester, creator User, inReplyTo string) error {
-	data, err := s.mailData(ctx, tx, t, nil)
+func (s *Service) notifyNewTicket(ctx context.Context, tx *sqlx.Tx, t *Ticket, requester, creator User, inReplyTo string, files []Attachment) error {
+	data, err := s.mailDataFor(ctx, tx, t, nil, &requester)
 	if err != nil {
 		return err
 	}
+	th := newThread(inReplyTo)
 	var recent int
 	since := s.now().Add(-time.Hour)
 	if err := tx.GetContext(ctx, &recent, s.q.CountRecentOutbox, requester.Email, MailConfirmation, since); err != nil {
@@ -26,7 +27,7 @@ func (s *Service) notifyNewTicket(ctx context.Context, tx *sqlx.Tx, t *Ticket, r
 	}
 	if recent >= s.opt.ConfirmationsPerHour {
 		s.log.Warn("confirmation rate limit reached; no confirmation sent", "ticket", t.Key, "limit_per_hour", s.opt.ConfirmationsPerHour)
-	} else if err := s.enqueue(ctx, tx, t, requester, MailConfirmation, data, inReplyTo); err != nil {
+	} else if err := s.enqueue(ctx, tx, t, requester, MailConfirmation, data, th); err != nil {
 		return err
 	}
 	staff, err := s.staff(ctx, tx)
@@ -34,15 +35,12 @@ func (s *Service) notifyNewTicket(ctx context.Context, tx *sqlx.Tx, t *Ticket, r
 		return err
 	}
 	agentData := data
-	agentData.Attachments, err = s.ticketFiles(ctx, tx, t.ID, nil)
-	if err != nil {
-		return err
-	}
+	agentData.Attachments = files
 	for _, a := range staff {
 		if a.ID == requester.ID || a.ID == creator.ID {
 			continue
 		}
-		if err := s.enqueue(ctx, tx, t, a, MailAgentNew, agentData, inReplyTo); err != nil {
+		if err := s.enqueue(ctx, tx, t, a, MailAgentNew, agentData, th); err != nil {
 			return err
 		}
 	}
@@ -60,6 +58,10 @@ func (s *Service) notifyComment(ctx context.Context, tx *sqlx.Tx, t *Ticket, aut
 	}
 	data.OldStatus = old
 	data.Attachments = files
+	th, err := s.threadOf(ctx, tx, t, inReplyTo)
+	if err != nil {
+		return err
+	}
 	var to []User
 	seen := map[int64]bool{author.ID: true}
 	add := func(u User) {
@@ -132,7 +134,7 @@ func (s *Service) notifyComment(ctx context.Context, tx *sqlx.Tx, t *Ticket, aut
 		if c.Visibility == Internal && !u.Role.IsStaff() {
 			continue
 		}
-		if err := s.enqueue(ctx, tx, t, u, MailComment, data, inReplyTo); err != nil {
+		if err := s.enqueue(ctx, tx, t, u, MailComment, data, th); err != nil {
 			return err
 		}
 	}
@@ -148,18 +150,44 @@ func (s *Service) userByID(ctx context.Context, q sqlx.QueryerContext, id int64)
 }
 
 func (s *Service) staff(ctx context.Context, q sqlx.QueryerContext) ([]User, error) {
+	s.staffMu.Lock()
+	defer s.staffMu.Unlock()
+	if s.staffCache != nil && s.now().Sub(s.staffAt) < staffCacheTTL {
+		return s.staffCache, nil
+	}
 	var us []User
 	if err := sqlx.SelectContext(ctx, q, &us, s.q.StaffUsers); err != nil {
 		return nil, fmt.Errorf("ticket: read agents: %w", err)
 	}
+	s.staffCache, s.staffAt = us, s.now()
 	return us, nil
+}
+
+// staffCacheTTL is how long the list of agents is reused: it is read for every new
+// ticket, and changes seldom (AddUser on this instance resets it at once).
+const staffCacheTTL = 2 * time.Second
+
+func (s *Service) forgetStaff() {
+	s.staffMu.Lock()
+	s.staffCache = nil
+	s.staffMu.Unlock()
 }
 
 // mailData builds the snapshot that a mail about t tells.
 func (s *Service) mailData(ctx context.Context, q sqlx.QueryerContext, t *Ticket, c *CommentView) (MailData, error) {
-	req, err := s.userByID(ctx, q, t.RequesterID)
-	if err != nil {
-		return MailData{}, err
+	return s.mailDataFor(ctx, q, t, c, nil)
+}
+
+// mailDataFor is mailData with the requester already at hand (nil: read it).
+func (s *Service) mailDataFor(ctx context.Context, q sqlx.QueryerContext, t *Ticket, c *CommentView, requester *User) (MailData, error) {
+	var req User
+	if requester != nil {
+		req = *requester
+	} else {
+		var err error
+		if req, err = s.userByID(ctx, q, t.RequesterID); err != nil {
+			return MailData{}, err
+		}
 	}
 	tv := TicketView{
 		Key: t.Key, Summary: t.Summary, Description: t.Description, Status: t.Status,
@@ -209,45 +237,20 @@ func (r attachmentRow) attachment() Attachment {
 	return Attachment{Filename: r.Filename, ContentType: r.ContentType, Size: r.Size, SHA256: r.SHA256, Inline: r.Inline != 0, ContentID: r.ContentID}
 }
 
-// enqueue writes one outbox row for u, minting the mail's Message-ID and recording it in
-// the ticket's thread so that replies to it thread by References. Addresses that bounced
-// recently get nothing.
-func (s *Service) enqueue(ctx context.Context, tx *sqlx.Tx, t *Ticket, u User, kind MailKind, data MailData, inReplyTo string) error {
-	_, err := s.enqueueID(ctx, tx, t, u, kind, data, inReplyTo)
-	return err
+// mailThread is how the mails of one change thread: the mail they answer and the
+// References they carry. fresh marks a ticket created in this very change: nobody has
+// muted it or been mailed about it yet, so those checks are skipped.
+type mailThread struct {
+	inReplyTo string
+	refs      []string
+	fresh     bool
 }
 
-// enqueueID is enqueue returning the queued mail's Message-ID ("" when none was queued).
-func (s *Service) enqueueID(ctx context.Context, tx *sqlx.Tx, t *Ticket, u User, kind MailKind, data MailData, inReplyTo string) (string, error) {
-	var bouncing int
-	if err := tx.GetContext(ctx, &bouncing, s.q.UserBouncing, u.Email, s.now()); err != nil {
-		return "", fmt.Errorf("ticket: check bounces: %w", err)
-	}
-	if bouncing > 0 {
-		s.log.Info("address is bouncing; mail not queued", "ticket", t.Key, "kind", string(kind))
-		return "", nil
-	}
-	if kind != MailConfirmation && kind != MailNotice {
-		if muted, err := s.isMuted(ctx, tx, t.ID, u.ID); err != nil {
-			return "", err
-		} else if muted {
-			return "", nil
-		}
-	}
-	// A cap per ticket and recipient stops ping-pong with a mailer we failed to
-	// recognise as automatic.
-	var recent int
-	if err := tx.GetContext(ctx, &recent, s.cq.CountRecentToTkt, t.ID, u.Email, s.now().Add(-s.opt.TicketCapWindow)); err != nil {
-		return "", fmt.Errorf("ticket: count recent mail: %w", err)
-	}
-	if recent >= s.opt.TicketCap {
-		s.log.Warn("mail cap per ticket and recipient reached; mail not queued", "ticket", t.Key, "kind", string(kind), "cap", s.opt.TicketCap)
-		return "", nil
-	}
-	data.StopLink = s.StopLink(t.Key, u.Email)
+// threadOf reads t's thread once for all the mails of a change.
+func (s *Service) threadOf(ctx context.Context, tx *sqlx.Tx, t *Ticket, inReplyTo string) (mailThread, error) {
 	var refs []string
 	if err := tx.SelectContext(ctx, &refs, s.q.ThreadLastMessages, t.ID); err != nil {
-		return "", fmt.Errorf("ticket: read thread: %w", err)
+		return mailThread{}, fmt.Errorf("ticket: read thread: %w", err)
 	}
 	if inReplyTo == "" && len(refs) > 0 {
 		inReplyTo = refs[len(refs)-1]
@@ -255,6 +258,56 @@ func (s *Service) enqueueID(ctx context.Context, tx *sqlx.Tx, t *Ticket, u User,
 	if inReplyTo != "" && !contains(refs, inReplyTo) {
 		refs = append(refs, inReplyTo)
 	}
+	return mailThread{inReplyTo: inReplyTo, refs: refs}, nil
+}
+
+// newThread is the thread of a ticket created from the mail inReplyTo (may be empty).
+func newThread(inReplyTo string) mailThread {
+	th := mailThread{inReplyTo: inReplyTo, fresh: true}
+	if inReplyTo != "" {
+		th.refs = []string{inReplyTo}
+	}
+	return th
+}
+
+// enqueue writes one outbox row for u, minting the mail's Message-ID (replies to it are
+// threaded through the outbox's message_id). Addresses that bounced recently, muted
+// participants and recipients past the per-ticket cap get nothing.
+func (s *Service) enqueue(ctx context.Context, tx *sqlx.Tx, t *Ticket, u User, kind MailKind, data MailData, th mailThread) error {
+	_, err := s.enqueueID(ctx, tx, t, u, kind, data, th)
+	return err
+}
+
+// enqueueID is enqueue returning the queued mail's Message-ID ("" when none was queued).
+func (s *Service) enqueueID(ctx context.Context, tx *sqlx.Tx, t *Ticket, u User, kind MailKind, data MailData, th mailThread) (string, error) {
+	if u.BouncingUntil != nil && u.BouncingUntil.After(s.now()) {
+		s.log.Info("address is bouncing; mail not queued", "ticket", t.Key, "kind", string(kind))
+		return "", nil
+	}
+	to := u.Email
+	if u.NotifyEmail != "" {
+		to = u.NotifyEmail // a confirmed notification address
+	}
+	if !th.fresh {
+		if kind != MailConfirmation && kind != MailNotice {
+			if muted, err := s.isMuted(ctx, tx, t.ID, u.ID); err != nil {
+				return "", err
+			} else if muted {
+				return "", nil
+			}
+		}
+		// A cap per ticket and recipient stops ping-pong with a mailer we failed to
+		// recognise as automatic.
+		var recent int
+		if err := tx.GetContext(ctx, &recent, s.cq.CountRecentToTkt, t.ID, to, s.now().Add(-s.opt.TicketCapWindow)); err != nil {
+			return "", fmt.Errorf("ticket: count recent mail: %w", err)
+		}
+		if recent >= s.opt.TicketCap {
+			s.log.Warn("mail cap per ticket and recipient reached; mail not queued", "ticket", t.Key, "kind", string(kind), "cap", s.opt.TicketCap)
+			return "", nil
+		}
+	}
+	data.StopLink = s.StopLink(t.Key, u.Email)
 	mid, err := s.newMessageID(t.Key)
 	if err != nil {
 		return "", err
@@ -272,12 +325,12 @@ func (s *Service) enqueueID(ctx context.Context, tx *sqlx.Tx, t *Ticket, u User,
 		tz = "Europe/Paris"
 	}
 	now := s.now()
-	_, err = tx.ExecContext(ctx, s.q.InsertOutbox, kind, t.ID, t.Key, u.Email, u.Name, u.Role, lang, tz, mid, inReplyTo,
-		strings.Join(refs, " "), s.ReplyAddress(t.Key, u.Email), string(payload), now, now)
+	_, err = tx.ExecContext(ctx, s.q.InsertOutbox, kind, t.ID, t.Key, to, u.Name, u.Role, lang, tz, mid, th.inReplyTo,
+		strings.Join(th.refs, " "), s.ReplyAddress(t.Key, u.Email), string(payload), now, now)
 	if err != nil {
 		return "", fmt.Errorf("ticket: queue %s mail for %s: %w", kind, t.Key, err)
 	}
-	return mid, s.addThreadMessage(ctx, tx, mid, t.ID)
+	return mid, nil
 }
 
 func (s *Service) newMessageID(key string) (string, error) {

@@ -12,6 +12,11 @@ const (
 	MailComment      MailKind = "comment"      // a comment, to those who should read it
 	MailStatus       MailKind = "status"       // a status change
 	MailNotice       MailKind = "notice"       // to one agent: a command refused, a mail held
+	// MailSignIn carries a sign-in link (MailData.Link); it is about no ticket.
+	MailSignIn MailKind = "signin"
+	// MailConfirmAddress asks to confirm a new notification address (MailData.Link); it
+	// is about no ticket.
+	MailConfirmAddress MailKind = "confirm_address"
 )
 
 // OutboxState is where an outbox row stands.

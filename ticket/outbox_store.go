@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/jmoiron/sqlx"
 )
 
 type outboxRow struct {
@@ -30,9 +32,13 @@ type outboxRow struct {
 // gets them until the lease ends or they are marked. The claim is one UPDATE … RETURNING,
 // so two workers (or instances) never claim the same row.
 func (s *Service) ClaimOutbox(ctx context.Context, limit int, lease time.Duration) ([]OutboxMail, error) {
-	now := s.now()
 	var rows []outboxRow
-	if err := s.db.SelectContext(ctx, &rows, s.q.OutboxClaim, now.Add(lease), now, now, limit); err != nil {
+	err := s.write(ctx, func(ctx context.Context, tx *sqlx.Tx) error {
+		now := s.now()
+		rows = rows[:0]
+		return tx.SelectContext(ctx, &rows, s.q.OutboxClaim, now.Add(lease), now, now, limit)
+	})
+	if err != nil {
 		return nil, fmt.Errorf("ticket: claim outbox: %w", err)
 	}
 	out := make([]OutboxMail, 0, len(rows))
@@ -52,7 +58,10 @@ func (s *Service) ClaimOutbox(ctx context.Context, limit int, lease time.Duratio
 
 // MarkSent records that the relay accepted mail id, with its answer.
 func (s *Service) MarkSent(ctx context.Context, id int64, response string) error {
-	if _, err := s.db.ExecContext(ctx, s.q.OutboxSent, response, s.now(), id); err != nil {
+	if err := s.write(ctx, func(ctx context.Context, tx *sqlx.Tx) error {
+		_, err := tx.ExecContext(ctx, s.q.OutboxSent, response, s.now(), id)
+		return err
+	}); err != nil {
 		return fmt.Errorf("ticket: mark outbox %d sent: %w", id, err)
 	}
 	return nil
@@ -60,7 +69,10 @@ func (s *Service) MarkSent(ctx context.Context, id int64, response string) error
 
 // MarkRetry schedules mail id again at next, after a temporary failure.
 func (s *Service) MarkRetry(ctx context.Context, id int64, next time.Time, errText string) error {
-	if _, err := s.db.ExecContext(ctx, s.q.OutboxRetry, next.UTC(), errText, id); err != nil {
+	if err := s.write(ctx, func(ctx context.Context, tx *sqlx.Tx) error {
+		_, err := tx.ExecContext(ctx, s.q.OutboxRetry, next.UTC(), errText, id)
+		return err
+	}); err != nil {
 		return fmt.Errorf("ticket: reschedule outbox %d: %w", id, err)
 	}
 	return nil
@@ -68,7 +80,10 @@ func (s *Service) MarkRetry(ctx context.Context, id int64, next time.Time, errTe
 
 // MarkFailed gives up on mail id after a permanent failure, keeping the reason.
 func (s *Service) MarkFailed(ctx context.Context, id int64, errText string) error {
-	if _, err := s.db.ExecContext(ctx, s.q.OutboxFailed, errText, id); err != nil {
+	if err := s.write(ctx, func(ctx context.Context, tx *sqlx.Tx) error {
+		_, err := tx.ExecContext(ctx, s.q.OutboxFailed, errText, id)
+		return err
+	}); err != nil {
 		return fmt.Errorf("ticket: mark outbox %d failed: %w", id, err)
 	}
 	return nil

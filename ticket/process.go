@@ -70,7 +70,7 @@ func (s *Service) thread(ctx context.Context, tx *sqlx.Tx, d Delivery, author Us
 			continue
 		}
 		var tid int64
-		err := tx.GetContext(ctx, &tid, s.q.ThreadMessage, id)
+		err := tx.GetContext(ctx, &tid, s.q.ThreadMessage, id, id)
 		if errors.Is(err, sql.ErrNoRows) {
 			continue
 		}
@@ -180,7 +180,7 @@ func (s *Service) createFromMail(ctx context.Context, tx *sqlx.Tx, inboundID int
 	if err := s.addCcParticipants(ctx, tx, t, author, m); err != nil {
 		return processResult{}, err
 	}
-	if err := s.notifyNewTicket(ctx, tx, t, author, author, m.MessageID); err != nil {
+	if err := s.notifyNewTicket(ctx, tx, t, author, author, m.MessageID, m.Attachments); err != nil {
 		return processResult{}, err
 	}
 	if err := s.inboundDone(ctx, tx, inboundID, "", t.ID, 0); err != nil {

@@ -29,12 +29,11 @@ type queries struct {
 	InboundRaw         string `query:"inbound-raw"`
 	UserByEmail        string `query:"user-by-email"`
 	UserByID           string `query:"user-by-id"`
-	InsertUser         string `query:"insert-user"`
+	EnsureUser         string `query:"ensure-user"`
 	UpsertUser         string `query:"upsert-user"`
-	FillUserName       string `query:"fill-user-name"`
+	UserBouncing       string `query:"user-bouncing"`
 	StaffUsers         string `query:"staff-users"`
 	SetBouncing        string `query:"set-bouncing"`
-	UserBouncing       string `query:"user-bouncing"`
 	UpsertEstab        string `query:"upsert-establishment"`
 	Establishment      string `query:"establishment"`
 	InsertTicket       string `query:"insert-ticket"`
@@ -175,6 +174,6 @@ func bindQueries(db *sqlx.DB, dsts ...any) error {
 // bindAll binds every query struct of the Service in one call, so that a query used by
 // none of them is caught. Add a new area's struct here.
 func (s *Service) bindAll() error {
-	s.q, s.cq, s.iq = &queries{}, &changeQueries{}, &imapQueries{}
-	return bindQueries(s.db, s.q, s.cq, s.iq)
+	s.q, s.cq, s.iq, s.wq = &queries{}, &changeQueries{}, &imapQueries{}, &webQueries{}
+	return bindQueries(s.db, s.q, s.cq, s.iq, s.wq)
 }

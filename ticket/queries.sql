@@ -38,25 +38,23 @@ FROM inbound WHERE (? = '' OR state = ?) ORDER BY id DESC LIMIT ?;
 SELECT raw FROM inbound WHERE id = ?;
 
 -- name: user-by-email
-SELECT id, email, name, role, uai, lang, time_zone, created_at FROM users WHERE email = ?;
+SELECT id, email, name, role, uai, lang, time_zone, created_at, bouncing_until, notify_email FROM users WHERE email = ?;
 
 -- name: user-by-id
-SELECT id, email, name, role, uai, lang, time_zone, created_at FROM users WHERE id = ?;
+SELECT id, email, name, role, uai, lang, time_zone, created_at, bouncing_until, notify_email FROM users WHERE id = ?;
 
--- name: insert-user
+-- name: ensure-user
 INSERT INTO users (email, name, role, uai, lang, time_zone, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)
-ON CONFLICT (email) DO NOTHING;
+ON CONFLICT (email) DO UPDATE SET name = CASE WHEN users.name = '' THEN excluded.name ELSE users.name END
+RETURNING id, email, name, role, uai, lang, time_zone, created_at, bouncing_until, notify_email;
 
 -- name: upsert-user
 INSERT INTO users (email, name, role, uai, lang, time_zone, password_hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (email) DO UPDATE SET name = excluded.name, role = excluded.role, uai = excluded.uai,
   lang = excluded.lang, password_hash = CASE WHEN excluded.password_hash = '' THEN users.password_hash ELSE excluded.password_hash END;
 
--- name: fill-user-name
-UPDATE users SET name = ? WHERE id = ? AND name = '';
-
 -- name: staff-users
-SELECT id, email, name, role, uai, lang, time_zone, created_at FROM users WHERE role IN ('agent', 'admin') ORDER BY id;
+SELECT id, email, name, role, uai, lang, time_zone, created_at, bouncing_until, notify_email FROM users WHERE role IN ('agent', 'admin') ORDER BY id;
 
 -- name: set-bouncing
 UPDATE users SET bouncing_until = ? WHERE email = ?;
@@ -102,7 +100,7 @@ UPDATE tickets SET updated_at = ? WHERE id = ?;
 INSERT INTO participants (ticket_id, user_id, added_at) VALUES (?, ?, ?) ON CONFLICT (ticket_id, user_id) DO NOTHING;
 
 -- name: participants
-SELECT u.id, u.email, u.name, u.role, u.uai, u.lang, u.time_zone, u.created_at
+SELECT u.id, u.email, u.name, u.role, u.uai, u.lang, u.time_zone, u.created_at, u.bouncing_until, u.notify_email
 FROM participants p JOIN users u ON u.id = p.user_id WHERE p.ticket_id = ? ORDER BY p.added_at, u.id;
 
 -- name: insert-comment
@@ -124,7 +122,9 @@ SELECT comment_id, filename, content_type, size, sha256, inline, content_id FROM
 INSERT INTO thread_messages (message_id, ticket_id, created_at) VALUES (?, ?, ?) ON CONFLICT (message_id) DO NOTHING;
 
 -- name: thread-message
-SELECT ticket_id FROM thread_messages WHERE message_id = ?;
+SELECT ticket_id FROM thread_messages WHERE message_id = ?
+UNION ALL SELECT ticket_id FROM outbox WHERE message_id = ? AND ticket_id IS NOT NULL
+LIMIT 1;
 
 -- name: thread-last-messages
 SELECT message_id FROM thread_messages WHERE ticket_id = ? ORDER BY created_at, message_id LIMIT 20;
@@ -139,7 +139,7 @@ SELECT COUNT(*) FROM outbox WHERE to_email = ? AND kind = ? AND created_at > ?;
 
 -- name: outbox-claim
 UPDATE outbox SET claimed_until = ?, attempts = attempts + 1
-WHERE id IN (SELECT id FROM outbox WHERE state = 'pending' AND next_attempt_at <= ? AND (claimed_until IS NULL OR claimed_until < ?) ORDER BY id LIMIT ?)
+WHERE id IN (SELECT id FROM outbox WHERE state = 'pending' AND next_attempt_at <= ? AND (claimed_until IS NULL OR claimed_until < ?) ORDER BY next_attempt_at, id LIMIT ?)
 RETURNING id, kind, ticket_key, to_email, to_name, to_role, lang, time_zone, message_id, in_reply_to, refs, reply_to, data, attempts, created_at;
 
 -- PostgreSQL re-checks the outer WHERE of the query above only on the row it updates, not
@@ -147,7 +147,7 @@ RETURNING id, kind, ticket_key, to_email, to_name, to_role, lang, time_zone, mes
 -- name: outbox-claim@postgres
 UPDATE outbox SET claimed_until = ?, attempts = attempts + 1
 WHERE id IN (SELECT id FROM outbox WHERE state = 'pending' AND next_attempt_at <= ? AND (claimed_until IS NULL OR claimed_until < ?)
-             ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED)
+             ORDER BY next_attempt_at, id LIMIT ? FOR UPDATE SKIP LOCKED)
 RETURNING id, kind, ticket_key, to_email, to_name, to_role, lang, time_zone, message_id, in_reply_to, refs, reply_to, data, attempts, created_at;
 
 -- name: outbox-sent

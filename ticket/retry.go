@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"strings"
+
+	"github.com/jmoiron/sqlx"
 )
 
 // ParseFunc turns a stored raw message back into an Inbound (mailin's parser).
@@ -58,26 +60,23 @@ func (s *Service) Reprocess(ctx context.Context, parse ParseFunc, maxAttempts in
 }
 
 func (s *Service) reprocessOne(ctx context.Context, id int64, d Delivery) (Receipt, error) {
-	tx, err := s.db.BeginTxx(ctx, nil)
-	if err != nil {
-		return Receipt{}, fmt.Errorf("ticket: retry inbound %d: %w", id, err)
-	}
-	defer tx.Rollback()
 	rec := Receipt{InboundID: id}
-	if d.Msg == nil {
-		msg := "parse: unknown error"
-		if d.ParseErr != nil {
-			msg = "parse: " + d.ParseErr.Error()
+	err := s.write(ctx, func(ctx context.Context, tx *sqlx.Tx) error {
+		rec = Receipt{InboundID: id}
+		if d.Msg == nil {
+			msg := "parse: unknown error"
+			if d.ParseErr != nil {
+				msg = "parse: " + d.ParseErr.Error()
+			}
+			rec.State, rec.Err = "failed", msg
+			_, err := tx.ExecContext(ctx, s.q.InboundFailed, msg, s.now(), id)
+			return err
 		}
-		rec.State, rec.Err = "failed", msg
-		if _, err := tx.ExecContext(ctx, s.q.InboundFailed, msg, s.now(), id); err != nil {
-			return rec, fmt.Errorf("ticket: retry inbound %d: %w", id, err)
-		}
-	} else {
 		s.processSaved(ctx, tx, &rec, d)
-	}
-	if err := tx.Commit(); err != nil {
-		return rec, fmt.Errorf("ticket: retry inbound %d: commit: %w", id, err)
+		return nil
+	})
+	if err != nil {
+		return rec, fmt.Errorf("ticket: retry inbound %d: %w", id, err)
 	}
 	return rec, nil
 }

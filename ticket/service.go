@@ -56,6 +56,7 @@ type Service struct {
 	q       *queries
 	cq      *changeQueries
 	iq      *imapQueries
+	wq      *webQueries
 	opt     Options
 	log     *slog.Logger
 	desk    Desk
@@ -63,6 +64,10 @@ type Service struct {
 	local   string
 	// commentAddress is Options.CommentAddress, normalised.
 	commentAddress string
+
+	staffMu    sync.Mutex
+	staffCache []User
+	staffAt    time.Time
 
 	reqs      chan *intakeReq
 	stop      chan struct{}

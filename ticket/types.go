@@ -224,6 +224,10 @@ type User struct {
 	Lang      string    `db:"lang"`
 	TimeZone  string    `db:"time_zone"`
 	CreatedAt time.Time `db:"created_at"`
+	// BouncingUntil: mail to this address bounced; none goes to it before this time.
+	BouncingUntil *time.Time `db:"bouncing_until"`
+	// NotifyEmail is a confirmed address that gets the user's mail instead of Email.
+	NotifyEmail string `db:"notify_email"`
 }
 
 // Establishment is a school, known by its UAI (RNE).

@@ -42,19 +42,10 @@ func (s *Service) ensureUser(ctx context.Context, tx *sqlx.Tx, addr Address) (Us
 	if email == "" {
 		return User{}, fmt.Errorf("%w: address %q", ErrInvalid, addr.Email)
 	}
-	name := cleanName(addr.Name)
-	if _, err := tx.ExecContext(ctx, s.q.InsertUser, email, name, RoleCustomer, "", "fr", "Europe/Paris", s.now()); err != nil {
-		return User{}, fmt.Errorf("ticket: create user %s: %w", email, err)
-	}
-	u, err := s.userByEmail(ctx, tx, email)
+	var u User
+	err := tx.GetContext(ctx, &u, s.q.EnsureUser, email, cleanName(addr.Name), RoleCustomer, "", "fr", "Europe/Paris", s.now())
 	if err != nil {
-		return User{}, err
-	}
-	if u.Name == "" && name != "" {
-		if _, err := tx.ExecContext(ctx, s.q.FillUserName, name, u.ID); err != nil {
-			return User{}, fmt.Errorf("ticket: name user %s: %w", email, err)
-		}
-		u.Name = name
+		return User{}, fmt.Errorf("ticket: create user %s: %w", email, err)
 	}
 	return u, nil
 }
@@ -121,6 +112,7 @@ func (s *Service) AddUser(ctx context.Context, nu NewUser) (User, error) {
 	if _, err := s.db.ExecContext(ctx, s.q.UpsertUser, email, cleanName(nu.Name), nu.Role, nu.UAI, nu.Lang, "Europe/Paris", hash, s.now()); err != nil {
 		return User{}, fmt.Errorf("ticket: save user %s: %w", email, err)
 	}
+	s.forgetStaff()
 	return s.userByEmail(ctx, s.db, email)
 }
 

@@ -1,0 +1,203 @@
+package ticket
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Scopes of the requests list (Filter.Scope).
+const (
+	ScopeMine          = "mine"          // created by (asked by) the user
+	ScopeParticipant   = "participant"   // where the user is a participant
+	ScopeEstablishment = "establishment" // every request of the user's establishment (UAI)
+	ScopeAll           = "all"           // everything the user may see (the default)
+	ScopeAssigned      = "assigned"      // agents: assigned to the user
+	ScopeUnassigned    = "unassigned"    // agents: assigned to nobody
+)
+
+// Filter selects and pages the requests list.
+type Filter struct {
+	// Scope is one of the Scope constants; "" means ScopeAll. Customers may use mine,
+	// participant, establishment and all (the three together); agents also assigned and
+	// unassigned, and all is then every ticket.
+	Scope  string
+	Status []Status // any of these; none means every status
+	Type   string   // request type, exactly
+	// Q searches the summary, the description and the comments the user may read
+	// (words, each a prefix, all required; case and, on SQLite, accents ignored), and
+	// matches a ticket key exactly.
+	Q      string
+	Cursor string // Page.Next or Page.Prev of an earlier page; "" for the first page
+	Limit  int    // rows per page: default 25, at most 100
+}
+
+// ListRow is one line of the requests list.
+type ListRow struct {
+	ID           int64     `db:"id" json:"-"`
+	Type         string    `db:"request_type" json:"type"`
+	Key          string    `db:"key" json:"key"`
+	Summary      string    `db:"summary" json:"summary"`
+	Desk         string    `db:"desk" json:"desk"`
+	Status       Status    `db:"status" json:"status"`
+	StatusLabel  string    `db:"-" json:"status_label"`
+	Creator      string    `db:"-" json:"creator"` // the requester's name, else address
+	CreatorName  string    `db:"creator_name" json:"-"`
+	CreatorEmail string    `db:"creator_email" json:"creator_email"`
+	CreatedAt    time.Time `db:"created_at" json:"created_at"`
+	UpdatedAt    time.Time `db:"updated_at" json:"updated_at"`
+}
+
+// Page is one page of the requests list, newest activity first. From and To are the
+// 1-based positions of its first and last rows among Total ("1-3 de 3"); both are 0
+// when the page is empty. Next and Prev are opaque cursors, "" at either end.
+type Page struct {
+	Items []ListRow `json:"items"`
+	Total int       `json:"total"`
+	From  int       `json:"from"`
+	To    int       `json:"to"`
+	Next  string    `json:"next,omitempty"`
+	Prev  string    `json:"prev,omitempty"`
+}
+
+// Search returns one page of the tickets u may see that match f. Access is part of the
+// query's WHERE clause: a customer's search never returns another's ticket. Paging is
+// by keyset on (updated_at, id), so a deep page costs what the first one does. Bad
+// scopes, statuses or cursors give ErrInvalid.
+func (s *Service) Search(ctx context.Context, u User, f Filter) (Page, error) {
+	if f.Limit <= 0 {
+		f.Limit = 25
+	}
+	if f.Limit > 100 {
+		f.Limit = 100
+	}
+	w, err := s.searchWhere(u, f)
+	if err != nil {
+		return Page{}, err
+	}
+	cur, err := decodeCursor(f.Cursor)
+	if err != nil {
+		return Page{}, err
+	}
+	rows, err := s.searchRows(ctx, w, cur, f.Limit+1)
+	if err != nil {
+		return Page{}, err
+	}
+	var total int
+	if err := s.db.GetContext(ctx, &total, s.db.Rebind("SELECT COUNT(*) FROM tickets t WHERE "+w.sql()), w.args...); err != nil {
+		return Page{}, fmt.Errorf("ticket: count tickets: %w", err)
+	}
+	more := len(rows) > f.Limit
+	if more {
+		rows = rows[:f.Limit]
+	}
+	// start is the 0-based position of the page's first row; a backward page came
+	// nearest first and is turned around.
+	start, hasNext, hasPrev := 0, more, cur != nil
+	if cur != nil && !cur.Back {
+		start = cur.Pos
+	}
+	if cur != nil && cur.Back {
+		slices.Reverse(rows)
+		hasNext, hasPrev = true, more
+		if more {
+			start = max(cur.Pos, 0)
+		}
+	}
+	p := Page{Total: total, Items: rows}
+	for i := range p.Items {
+		r := &p.Items[i]
+		r.StatusLabel = r.Status.Label("fr")
+		r.Creator = r.CreatorName
+		if r.Creator == "" {
+			r.Creator = r.CreatorEmail
+		}
+	}
+	if n := len(rows); n > 0 {
+		first, last := rows[0], rows[n-1]
+		if hasNext {
+			p.Next = encodeCursor(cursor{At: last.UpdatedAt, ID: last.ID, Pos: start + n})
+		}
+		if hasPrev {
+			p.Prev = encodeCursor(cursor{At: first.UpdatedAt, ID: first.ID, Pos: max(start-f.Limit, 0), Back: true})
+		}
+		p.From, p.To = start+1, start+n
+		if p.Total < p.To { // rows came or went between the two queries
+			p.Total = p.To
+		}
+	}
+	if p.Items == nil {
+		p.Items = []ListRow{}
+	}
+	return p, nil
+}
+
+// searchRows runs the list query for one page (limit rows), after the cursor.
+func (s *Service) searchRows(ctx context.Context, w *where, cur *cursor, limit int) ([]ListRow, error) {
+	cond, args := w.sql(), slices.Clone(w.args)
+	order := "DESC"
+	if cur != nil {
+		op := "<"
+		if cur.Back {
+			op, order = ">", "ASC"
+		}
+		cond += " AND (t.updated_at, t.id) " + op + " (?, ?)"
+		args = append(args, cur.At, cur.ID)
+	}
+	q := `SELECT t.id, t.request_type, t.key, t.summary, d.name AS desk, t.status, u.name AS creator_name,
+  u.email AS creator_email, t.created_at, t.updated_at
+FROM tickets t JOIN desks d ON d.id = t.desk_id JOIN users u ON u.id = t.requester_id
+WHERE ` + cond + ` ORDER BY t.updated_at ` + order + `, t.id ` + order + ` LIMIT ?`
+	args = append(args, limit)
+	var rows []ListRow
+	if err := s.db.SelectContext(ctx, &rows, s.db.Rebind(q), args...); err != nil {
+		return nil, fmt.Errorf("ticket: list tickets: %w", err)
+	}
+	return rows, nil
+}
+
+// RequestTypes lists the request types in use, in order.
+func (s *Service) RequestTypes(ctx context.Context) ([]string, error) {
+	out := []string{}
+	if err := s.db.SelectContext(ctx, &out, s.wq.RequestTypes); err != nil {
+		return nil, fmt.Errorf("ticket: list request types: %w", err)
+	}
+	return out, nil
+}
+
+// publicEvents are the event kinds that customers see.
+var publicEvents = []string{"status", "participant_added", "participant_removed", "followed_by"}
+
+// DetailFor returns ticket key as u may see it: ErrNotFound when u may not see it (the
+// same answer as for a missing ticket). Customers get neither internal comments nor
+// the events of internal kinds (assignment, held mail, bounces, …), nor the assignee.
+func (s *Service) DetailFor(ctx context.Context, u User, key string) (*Detail, error) {
+	if _, err := s.visibleTicket(ctx, s.db, strings.ToUpper(strings.TrimSpace(key)), u); err != nil {
+		return nil, err
+	}
+	d, err := s.Get(ctx, strings.ToUpper(strings.TrimSpace(key)))
+	if err != nil {
+		return nil, err
+	}
+	if u.Role.IsStaff() {
+		return d, nil
+	}
+	comments := d.Comments[:0]
+	for _, c := range d.Comments {
+		if c.Visibility == Public {
+			comments = append(comments, c)
+		}
+	}
+	d.Comments = comments
+	events := d.Events[:0]
+	for _, e := range d.Events {
+		if slices.Contains(publicEvents, e.Kind) {
+			events = append(events, e)
+		}
+	}
+	d.Events = events
+	d.Assignee = ""
+	return d, nil
+}
