@@ -12,8 +12,17 @@ import (
 // acquireScript takes the lease KEYS[1] for holder ARGV[1] for ARGV[2] ms and, only
 // then, draws the next fencing token from KEYS[2]; 0 when the lease is held. Both in one
 // script, so tokens grow in the order the lease changes hands.
+//
+// The fence counter starts from Redis's clock in microseconds when it does not exist,
+// so that a Redis that lost its data (or an instance moving from in-process
+// coordination to Redis) still hands out tokens above those already stored with the
+// guarded data.
 var acquireScript = redis.NewScript(`
 if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
+	if redis.call('EXISTS', KEYS[2]) == 0 then
+		local t = redis.call('TIME')
+		redis.call('SET', KEYS[2], t[1] .. string.format('%06d', tonumber(t[2])))
+	end
 	return redis.call('INCR', KEYS[2])
 end
 return 0
