@@ -118,6 +118,9 @@ func (t *Templates) RenderMail(m *ticket.OutboxMail) (Rendered, error) {
 	if m.Kind == ticket.MailNotice && strings.TrimSpace(m.Data.Notice) == "" {
 		return Rendered{}, fmt.Errorf("templates: render %s: notice mail without a notice", m.TicketKey)
 	}
+	if (m.Kind == ticket.MailSignIn || m.Kind == ticket.MailConfirmAddress) && m.Data.Link == "" {
+		return Rendered{}, fmt.Errorf("templates: render %s mail without a link", m.Kind)
+	}
 	view := newMailView(m, lang)
 
 	var r Rendered
@@ -126,7 +129,7 @@ func (t *Templates) RenderMail(m *ticket.OutboxMail) (Rendered, error) {
 		return Rendered{}, err
 	}
 	r.Subject = strings.Join(strings.Fields(subject), " ")
-	if token := "[#" + view.Key + "]"; !strings.Contains(r.Subject, token) {
+	if token := "[#" + view.Key + "]"; view.Key != "" && !strings.Contains(r.Subject, token) { // mail about no ticket has no token
 		r.Subject = strings.TrimSpace(token + " " + r.Subject)
 	}
 	if r.Text, err = execText(set.text, "text", view); err != nil {

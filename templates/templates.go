@@ -56,6 +56,8 @@ var MailKinds = []ticket.MailKind{
 	ticket.MailComment,
 	ticket.MailStatus,
 	ticket.MailNotice,
+	ticket.MailSignIn,
+	ticket.MailConfirmAddress,
 }
 
 // Shared mail files, parsed into every mail template set.
@@ -133,7 +135,7 @@ func (s *source) checkOverrides() error {
 			if d.IsDir() || strings.HasPrefix(path.Base(name), ".") {
 				return nil
 			}
-			if _, err := fs.Stat(embedded, name); err != nil {
+			if _, err := fs.Stat(embedded, name); err != nil && !webFileExists(name) {
 				return fmt.Errorf("templates: override %s matches no embedded template", name)
 			}
 			return nil

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jmoiron/sqlx"
 	"golang.org/x/crypto/bcrypt"
 )
 
@@ -36,7 +35,6 @@ type webQueries struct {
 	SetAvatar          string `query:"set-avatar"`
 	SetPendingNotify   string `query:"set-pending-notify"`
 	ConfirmNotify      string `query:"confirm-notify"`
-	NotifyEmail        string `query:"notify-email"`
 	ConfirmNotifyReset string `query:"confirm-notify-reset"`
 	InsertSession      string `query:"insert-session"`
 	Session            string `query:"session"`
@@ -55,12 +53,12 @@ type webQueries struct {
 	RequestTypes       string `query:"request-types"`
 }
 
-// Account is a user with the profile fields that only the portal shows.
+// Account is a user with the profile fields that only the portal shows. The confirmed
+// notification address is User.NotifyEmail.
 type Account struct {
 	User
 	AvatarSHA256       string `db:"avatar_sha256"` // "" for none; the image is in Blobs under this hash
 	AvatarType         string `db:"avatar_type"`
-	NotifyEmail        string `db:"notify_email"`         // confirmed notification address; "" means the login address
 	PendingNotifyEmail string `db:"pending_notify_email"` // waiting for confirmation
 	HasPassword        bool   `db:"has_password"`
 }
@@ -186,18 +184,4 @@ func (s *Service) SetAvatar(ctx context.Context, u User, contentType, sha256 str
 		return fmt.Errorf("ticket: set avatar of #%d: %w", u.ID, err)
 	}
 	return nil
-}
-
-// deliveryAddress is where mail for u goes: their confirmed notification address, else
-// their login address.
-func (s *Service) deliveryAddress(ctx context.Context, q sqlx.QueryerContext, u User) (string, error) {
-	var addr string
-	err := sqlx.GetContext(ctx, q, &addr, s.wq.NotifyEmail, u.ID)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return "", fmt.Errorf("ticket: read notification address of #%d: %w", u.ID, err)
-	}
-	if addr == "" {
-		return u.Email, nil
-	}
-	return addr, nil
 }

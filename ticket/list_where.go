@@ -124,7 +124,10 @@ func (s *Service) textWhere(w *where, q string, staff bool) {
 		fts[i] = `"` + x + `"*`
 	}
 	query := strings.Join(fts, " ")
-	w.add(`t.id IN (SELECT rowid FROM tickets_fts WHERE tickets_fts MATCH ?
+	// "+" keeps SQLite from driving the query by this set: a common word matches a large
+	// part of the tickets, and walking tickets_updated while probing the set finds a page
+	// sooner than sorting the set. A scope set, when there is one, still drives.
+	w.add(`+t.id IN (SELECT rowid FROM tickets_fts WHERE tickets_fts MATCH ?
   UNION SELECT c.ticket_id FROM comments c WHERE c.id IN (SELECT rowid FROM comments_fts WHERE comments_fts MATCH ?)`+vis+`
   UNION SELECT id FROM tickets WHERE key = ?)`, query, query, key)
 }

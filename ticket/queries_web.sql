@@ -2,7 +2,7 @@
 -- the fixed parts of the requests list (its WHERE clause is built in list.go).
 
 -- name: account
-SELECT id, email, name, role, uai, lang, time_zone, created_at, avatar_sha256, avatar_type, notify_email,
+SELECT id, email, name, role, uai, lang, time_zone, created_at, bouncing_until, notify_email, avatar_sha256, avatar_type,
   pending_notify_email, CASE WHEN password_hash <> '' THEN 1 ELSE 0 END AS has_password
 FROM users WHERE id = ?;
 
@@ -29,9 +29,6 @@ UPDATE users SET notify_email = pending_notify_email, pending_notify_email = '',
   pending_notify_expires = NULL
 WHERE pending_notify_hash = ? AND pending_notify_expires > ? AND pending_notify_email <> ''
 RETURNING id;
-
--- name: notify-email
-SELECT notify_email FROM users WHERE id = ?;
 
 -- name: insert-session
 INSERT INTO sessions (token_hash, user_id, created_at, expires_at, last_seen) VALUES (?, ?, ?, ?, ?);
@@ -65,7 +62,7 @@ DELETE FROM signin_links WHERE expires_at <= ?;
 INSERT INTO api_tokens (user_id, name, token_hash, created_at) VALUES (?, ?, ?, ?) RETURNING id;
 
 -- name: api-token-user
-SELECT a.id AS token_id, u.id, u.email, u.name, u.role, u.uai, u.lang, u.time_zone, u.created_at
+SELECT a.id AS token_id, u.id, u.email, u.name, u.role, u.uai, u.lang, u.time_zone, u.created_at, u.bouncing_until, u.notify_email
 FROM api_tokens a JOIN users u ON u.id = a.user_id WHERE a.token_hash = ? AND a.revoked_at IS NULL;
 
 -- name: touch-api-token

@@ -50,6 +50,9 @@ func benchSQLite(b *testing.B) *sqlx.DB {
 		var n int
 		if db.Get(&n, "SELECT COUNT(*) FROM tickets"); n == benchTickets {
 			b.Logf("sqlite: reusing %s", path)
+			if _, err := Migrate(ctx, db); err != nil {
+				b.Fatal(err)
+			}
 			return db
 		}
 	}

@@ -1,13 +1,30 @@
-// Package web serves Guichet's HTTP side: health and metrics now, the portal and the JSON
-// API as they are built. Handlers hang off one Handler struct on a stdlib ServeMux with
-// method patterns.
+// Package web serves Guichet's HTTP side: the portal's pages, the JSON API, health and
+// metrics. Handlers hang off one Handler struct on a stdlib ServeMux with method
+// patterns; each page has its own small file.
+//
+// # Portal
+//
+// Pages are server-rendered HTML (templates.Web) that work without JavaScript; a small
+// embedded script adds drag and drop and pasted screenshots to file inputs. Every page
+// but sign-in, the stop link, health, metrics and static files needs a session: an
+// HttpOnly, SameSite=Lax cookie (Secure when PublicURL is https) holding a token the
+// ticket service checks. State-changing routes are wrapped in
+// http.CrossOriginProtection. Every response carries a strict Content-Security-Policy;
+// nothing is ever fetched from elsewhere.
+//
+// Access rules live in the ticket service's queries: a ticket, comment or attachment the
+// user may not see answers the same 404 as one that does not exist.
 package web
 
 import (
 	"context"
+	"crypto/rand"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
+
+	"github.com/guichet/guichet/templates"
 )
 
 // Pinger answers whether a dependency (the database, Redis) is up.
@@ -15,17 +32,64 @@ type Pinger interface {
 	Ping(ctx context.Context) error
 }
 
+// Limiter counts events per key (coord.Limiter's Allow).
+type Limiter interface {
+	Allow(ctx context.Context, key string, limit int, window time.Duration) (bool, error)
+}
+
 // Options configures the web handler.
 type Options struct {
 	Checks  map[string]Pinger // checked by /healthz, by name
 	Metrics http.Handler      // served at /metrics
 	Logger  *slog.Logger
+
+	// Portal is the ticket service behind the pages; without it no page is served.
+	Portal Portal
+	// Tickets is the ticket service behind the JSON API (/api/v1/); without it the API
+	// is not served.
+	Tickets Tickets
+	// Blobs keeps attachment and avatar content.
+	Blobs Blobs
+	// Pages are the parsed page templates; templates.NewWeb("") when nil.
+	Pages *templates.Web
+	// Limiter rate-limits sign-in attempts (per address and per client IP). Without
+	// one, or when it fails, sign-in is not limited (fail open, logged).
+	Limiter Limiter
+	// PublicURL is the portal's base URL; https makes the session cookie Secure.
+	PublicURL string
+	// Academies lists the choices of the form's "Académie" field.
+	Academies []string
+	// Components lists the choices of the form's "Composants" field per desk key; the
+	// entry "" is used for desks without their own list.
+	Components map[string][]string
+	// RequestTypes lists the choices of the form's request type; the first is the default.
+	RequestTypes []string
+	// MaxUpload caps the files of one form, in bytes (default 20 MiB).
+	MaxUpload int64
+	// Secret signs files kept across a form that had errors; random when empty (then a
+	// form re-sent to another instance loses them).
+	Secret []byte
+	// SessionTTL is how long a session lasts without use (default 12 hours).
+	SessionTTL time.Duration
+	// LoginLimit is the sign-in attempts allowed per address and per IP in
+	// LoginWindow (default 10 in 15 minutes).
+	LoginLimit  int
+	LoginWindow time.Duration
 }
+
+// Defaults of Options.
+var (
+	DefaultAcademies    = []string{"Clermont-Ferrand", "Grenoble", "Lyon"}
+	DefaultRequestTypes = []string{"Incident", "Demande d'assistance", "Demande d'information"}
+)
 
 // Handler is Guichet's HTTP handler.
 type Handler struct {
-	opt Options
-	mux *http.ServeMux
+	opt    Options
+	mux    *http.ServeMux
+	pages  *templates.Web
+	csrf   *http.CrossOriginProtection
+	secure bool // session cookie Secure
 }
 
 // New builds the handler and its routes.
@@ -33,17 +97,68 @@ func New(opt Options) *Handler {
 	if opt.Logger == nil {
 		opt.Logger = slog.New(slog.DiscardHandler)
 	}
-	h := &Handler{opt: opt, mux: http.NewServeMux()}
+	if opt.Academies == nil {
+		opt.Academies = DefaultAcademies
+	}
+	if opt.RequestTypes == nil {
+		opt.RequestTypes = DefaultRequestTypes
+	}
+	if opt.MaxUpload <= 0 {
+		opt.MaxUpload = 20 << 20
+	}
+	if len(opt.Secret) == 0 {
+		opt.Secret = make([]byte, 32)
+		rand.Read(opt.Secret)
+	}
+	if opt.SessionTTL <= 0 {
+		opt.SessionTTL = 12 * time.Hour
+	}
+	if opt.LoginLimit <= 0 {
+		opt.LoginLimit = 10
+	}
+	if opt.LoginWindow <= 0 {
+		opt.LoginWindow = 15 * time.Minute
+	}
+	h := &Handler{
+		opt: opt, mux: http.NewServeMux(), csrf: http.NewCrossOriginProtection(),
+		secure: strings.HasPrefix(strings.ToLower(opt.PublicURL), "https://"),
+	}
+	h.csrf.SetDenyHandler(http.HandlerFunc(h.crossOrigin))
 	h.mux.HandleFunc("GET /healthz", h.healthz)
 	if opt.Metrics != nil {
 		h.mux.Handle("GET /metrics", opt.Metrics)
 	}
+	if opt.Portal != nil {
+		h.pages = opt.Pages
+		if h.pages == nil {
+			p, err := templates.NewWeb("")
+			if err != nil {
+				panic(err) // the embedded templates are tested; this is a build error
+			}
+			h.pages = p
+		}
+		h.portalRoutes()
+	}
+	if opt.Tickets != nil {
+		h.apiRoutes()
+	}
 	return h
+}
+
+// securityHeaders are set on every response.
+var securityHeaders = map[string]string{
+	"Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; " +
+		"frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+	"X-Content-Type-Options": "nosniff",
+	"Referrer-Policy":        "same-origin",
+	"X-Frame-Options":        "DENY",
 }
 
 // ServeHTTP implements http.Handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("X-Content-Type-Options", "nosniff")
+	for k, v := range securityHeaders {
+		w.Header().Set(k, v)
+	}
 	h.mux.ServeHTTP(w, r)
 }
 

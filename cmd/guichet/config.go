@@ -39,6 +39,7 @@ type Config struct {
 	LogLevel       string
 	LogFormat      string
 	ShutdownGrace  time.Duration
+	OutboxLease    time.Duration
 
 	// Command-specific options.
 	JSON          bool
@@ -88,8 +89,9 @@ func (c *Config) flags(name string) *flag.FlagSet {
 	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&c.LogFormat, "log-format", "text", "text or json")
 	fs.DurationVar(&c.ShutdownGrace, "shutdown-grace", 30*time.Second, "how long to drain on SIGTERM")
+	fs.DurationVar(&c.OutboxLease, "outbox-lease", 5*time.Minute, "how long a claimed outbox mail stays claimed; if its instance dies, another sends it after this (keep it above the 2 min send timeout)")
 	switch name {
-	case "ticket list", "ticket show", "inspect", "inbound list", "user add", "establishment add":
+	case "ticket list", "ticket show", "inspect", "inbound list", "user add", "establishment add", "token create":
 		fs.BoolVar(&c.JSON, "json", false, "print JSON")
 	}
 	switch name {
@@ -109,6 +111,8 @@ func (c *Config) flags(name string) *flag.FlagSet {
 		fs.IntVar(&c.Limit, "limit", 100, "at most this many")
 	case "ticket list":
 		fs.IntVar(&c.Limit, "limit", 1000, "at most this many")
+	case "token create":
+		fs.StringVar(&c.Name, "name", "", "a name for the token, to tell it apart")
 	case "ingest":
 		fs.BoolVar(&c.NoSend, "no-send", false, "leave the mail it causes to the running server")
 	}

@@ -40,6 +40,7 @@ Usage:
   guichet ticket list [--json]
   guichet ticket show KEY [--json]
   guichet inbound list [--failed] [--json]   stored inbound messages (failed ones with their error)
+  guichet token create EMAIL [--name N]      print a new API token for that user
   guichet version
 
 Every flag also reads GUICHET_<FLAG> (e.g. GUICHET_SMTP_ADDR). Run 'guichet serve -h' for flags.
@@ -81,7 +82,7 @@ func run(ctx context.Context, args []string, sio IO, stopSignals func()) int {
 	}
 	name, rest := args[0], args[1:]
 	switch name {
-	case "user", "establishment", "ticket", "inbound":
+	case "user", "establishment", "ticket", "inbound", "token":
 		if len(rest) == 0 || strings.HasPrefix(rest[0], "-") {
 			fmt.Fprintf(sio.Stderr, "guichet %s: a subcommand is needed\n\n%s", name, usage)
 			return exitUsage
@@ -145,6 +146,7 @@ var commands = map[string]func(context.Context, *env) error{
 	"ticket list":       cmdTicketList,
 	"ticket show":       cmdTicketShow,
 	"inbound list":      cmdInboundList,
+	"token create":      cmdTokenCreate,
 	"version":           cmdVersion,
 }
 

@@ -12,10 +12,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
-// newMetrics registers Guichet's metrics on a registry of its own and returns its handler.
-func newMetrics(svc *ticket.Service, in *mailin.Intake) http.Handler {
+// newMetrics registers Guichet's metrics, and extra ones (the coordination's), on a
+// registry of its own and returns its handler.
+func newMetrics(svc *ticket.Service, in *mailin.Intake, extra ...prometheus.Collector) http.Handler {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(extra...)
 	taken := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "guichet_mail_taken_total", Help: "Inbound messages stored, by channel and outcome.",
 	}, []string{"channel", "outcome"})

@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/guichet/guichet/coord"
 	"github.com/guichet/guichet/mailin"
 	"github.com/guichet/guichet/mailout"
 	"github.com/guichet/guichet/templates"
@@ -23,12 +22,19 @@ import (
 // flight end in 250 or 4xx), then the sender, then the database.
 func cmdServe(ctx context.Context, e *env) error {
 	c := e.cfg
-	var wake coord.Signal
-	a, err := openApp(ctx, e, wake.Notify)
+	cs, closeCoord, err := newCoord(ctx, e)
 	if err != nil {
 		return err
 	}
+	// Mail queued here or on another instance wakes the sender at once.
+	outboxWake, raiseOutbox := cs.signal("outbox")
+	a, err := openApp(ctx, e, raiseOutbox)
+	if err != nil {
+		closeCoord()
+		return err
+	}
 	defer a.Close()
+	defer closeCoord() // before the database
 	intake := newIntake(e, a)
 	if st, err := a.svc.Reprocess(ctx, intake.Parse, 5); err != nil {
 		e.log.Error("retrying stored messages failed", slog.Any("error", err))
@@ -36,7 +42,7 @@ func cmdServe(ctx context.Context, e *env) error {
 		e.log.Info("stored messages retried", "tried", st.Tried, "processed", st.Processed, "failed", st.Failed)
 	}
 
-	worker, err := newWorker(e, a, wake.C())
+	worker, err := newWorker(e, a, outboxWake)
 	if err != nil {
 		return err
 	}
@@ -65,11 +71,18 @@ func cmdServe(ctx context.Context, e *env) error {
 		smtpLn.Close()
 		return fmt.Errorf("listen for HTTP on %s: %w", c.HTTPAddr, err)
 	}
+	pages, err := templates.NewWeb(c.TemplatesDir)
+	if err != nil {
+		smtpLn.Close()
+		httpLn.Close()
+		return err
+	}
 	httpSrv := &http.Server{
 		Handler: web.New(web.Options{
-			Checks:  map[string]web.Pinger{"database": a.svc},
-			Metrics: newMetrics(a.svc, intake),
+			Checks:  cs.checks(map[string]web.Pinger{"database": a.svc}),
+			Metrics: newMetrics(a.svc, intake, cs.collectors()...),
 			Logger:  e.log.With("component", "web"),
+			Portal:  a.svc, Blobs: a.blobs, Pages: pages, Limiter: cs.Limiter, PublicURL: c.PublicURL,
 		}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(e.log.Handler(), slog.LevelWarn),
@@ -81,6 +94,10 @@ func cmdServe(ctx context.Context, e *env) error {
 	workerCtx, stopWorker := context.WithCancel(context.WithoutCancel(ctx))
 	workerDone := make(chan error, 1)
 	go func() { workerDone <- worker.Run(workerCtx) }()
+	stopIMAP, err := startIMAP(e, a, intake, cs.Locker)
+	if err != nil {
+		errc <- err // ends the run like a failed listener
+	}
 	proto := "SMTP"
 	if c.LMTP {
 		proto = "LMTP"
@@ -106,6 +123,7 @@ func cmdServe(ctx context.Context, e *env) error {
 	if err := httpSrv.Shutdown(sctx); err != nil {
 		e.log.Warn("HTTP shutdown", slog.Any("error", err))
 	}
+	stopIMAP(sctx)
 	stopWorker()
 	select {
 	case <-workerDone:
@@ -152,7 +170,7 @@ func newWorker(e *env, a *app, wake <-chan struct{}) (*mailout.Worker, error) {
 	}
 	return mailout.NewWorker(mailout.Options{
 		Queue: a.svc, Sender: sender, Templates: tpl, Blobs: a.blobs, From: a.svc.SupportAddress(),
-		Logger: e.log, Wake: wake,
+		Logger: e.log, Wake: wake, Lease: e.cfg.OutboxLease,
 	}), nil
 }
 

@@ -1,0 +1,221 @@
+package web
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"net/http/httptest"
+	"net/textproto"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/guichet/guichet/ticket"
+)
+
+// portalFixture is a portal on a fresh SQLite database: Jeanne and Paul at 0690026D,
+// Eve at 0380001V, the agent Alice; Jeanne's ticket with a file, Eve's with a file and
+// an internal note that carries a file.
+type portalFixture struct {
+	h           *Handler
+	svc         *ticket.Service
+	blobs       *ticket.Blobs
+	lim         *fakeLimiter
+	jeanneKey   string
+	eveKey      string
+	jeanneFile  string // sha256 of the file of Jeanne's ticket
+	internalSum string // sha256 of the file of the internal note on Eve's ticket
+	users       map[string]ticket.User
+}
+
+const testPassword = "motdepasse-1"
+
+// fakeLimiter counts per key; err, when set, is returned instead.
+type fakeLimiter struct {
+	mu    sync.Mutex
+	n     map[string]int
+	err   error
+	calls int
+}
+
+func (l *fakeLimiter) Allow(ctx context.Context, key string, limit int, window time.Duration) (bool, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.calls++
+	if l.err != nil {
+		return false, l.err
+	}
+	l.n[key]++
+	return l.n[key] <= limit, nil
+}
+
+func newPortal(t *testing.T, opt Options) *portalFixture {
+	t.Helper()
+	ctx := context.Background()
+	dir := t.TempDir()
+	db, _, err := ticket.Open(ctx, filepath.Join(dir, "g.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if _, err := ticket.Migrate(ctx, db); err != nil {
+		t.Fatal(err)
+	}
+	svc, err := ticket.NewService(ctx, db, ticket.Options{PublicURL: "http://127.0.0.1:8080", Secret: []byte("0123456789abcdef0123")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { svc.Close() })
+	blobs, err := ticket.NewBlobs(filepath.Join(dir, "blobs"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &portalFixture{svc: svc, blobs: blobs, lim: &fakeLimiter{n: map[string]int{}}, users: map[string]ticket.User{}}
+	for _, nu := range []ticket.NewUser{
+		{Email: "jeanne@ecole.test", Name: "Jeanne Martin", UAI: "0690026D", Password: testPassword},
+		{Email: "paul@ecole.test", Name: "Paul Durand", UAI: "0690026D", Password: testPassword},
+		{Email: "eve@ailleurs.test", Name: "Eve", UAI: "0380001V", Password: testPassword},
+		{Email: "alice@support.test", Name: "Alice Agent", Role: ticket.RoleAgent, Password: testPassword},
+	} {
+		u, err := svc.AddUser(ctx, nu)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.users[strings.Split(nu.Email, "@")[0]] = u
+	}
+	put := func(content string) ticket.Attachment {
+		sum, n, err := blobs.PutBlob(ctx, strings.NewReader(content))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ticket.Attachment{Filename: "note.txt", ContentType: "text/plain", Size: n, SHA256: sum}
+	}
+	ja := put("le fichier de Jeanne")
+	tj, err := svc.CreateTicket(ctx, f.users["jeanne"], ticket.TicketRequest{NewTicket: ticket.NewTicket{
+		Summary: "Wifi en panne", Description: "Salle 12\nDepuis lundi", UAI: "0690026D", RequestType: "Incident",
+		Attachments: []ticket.Attachment{ja}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	te, err := svc.CreateTicket(ctx, f.users["eve"], ticket.TicketRequest{NewTicket: ticket.NewTicket{
+		Summary: "Imprimante", Description: "Bourrage", UAI: "0380001V", Attachments: []ticket.Attachment{put("le fichier d'Eve")}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ia := put("pièce de la note interne")
+	if _, err := svc.AddComment(ctx, f.users["alice"], te.Key, ticket.CommentInput{Body: "secret interne", Visibility: ticket.Internal,
+		Attachments: []ticket.Attachment{ia}}); err != nil {
+		t.Fatal(err)
+	}
+	f.jeanneKey, f.eveKey, f.jeanneFile, f.internalSum = tj.Key, te.Key, ja.SHA256, ia.SHA256
+	opt.Portal, opt.Blobs = svc, blobs
+	if opt.Limiter == nil {
+		opt.Limiter = f.lim
+	}
+	if opt.Components == nil {
+		opt.Components = map[string][]string{"": {"ENT", "Messagerie", "Pronote"}}
+	}
+	f.h = New(opt)
+	return f
+}
+
+// do sends a request as the holder of cookie (none when nil); form is sent
+// url-encoded for POST.
+func (f *portalFixture) do(t *testing.T, cookie *http.Cookie, method, target string, form url.Values, hdr ...string) *httptest.ResponseRecorder {
+	t.Helper()
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	r := httptest.NewRequest(method, target, body)
+	if form != nil {
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		r.Header.Set(hdr[i], hdr[i+1])
+	}
+	if cookie != nil {
+		r.AddCookie(cookie)
+	}
+	w := httptest.NewRecorder()
+	f.h.ServeHTTP(w, r)
+	return w
+}
+
+// upload posts a multipart form with files (name → content) in field "attachments".
+func (f *portalFixture) upload(t *testing.T, cookie *http.Cookie, target string, form url.Values, field string, files map[string]string) *httptest.ResponseRecorder {
+	t.Helper()
+	var b bytes.Buffer
+	mw := multipart.NewWriter(&b)
+	for k, vs := range form {
+		for _, v := range vs {
+			mw.WriteField(k, v)
+		}
+	}
+	for name, content := range files {
+		hdr := textproto.MIMEHeader{}
+		hdr.Set("Content-Disposition", `form-data; name="`+field+`"; filename="`+name+`"`)
+		hdr.Set("Content-Type", "application/octet-stream")
+		p, _ := mw.CreatePart(hdr)
+		p.Write([]byte(content))
+	}
+	mw.Close()
+	r := httptest.NewRequest("POST", target, &b)
+	r.Header.Set("Content-Type", mw.FormDataContentType())
+	if cookie != nil {
+		r.AddCookie(cookie)
+	}
+	w := httptest.NewRecorder()
+	f.h.ServeHTTP(w, r)
+	return w
+}
+
+// login signs in who ("jeanne", "alice", …) and returns the session cookie.
+func (f *portalFixture) login(t *testing.T, who string) *http.Cookie {
+	t.Helper()
+	w := f.do(t, nil, "POST", "/login", url.Values{"email": {who + emailDomain(who)}, "password": {testPassword}})
+	if w.Code != http.StatusSeeOther {
+		t.Fatalf("login %s: %d %s", who, w.Code, w.Body)
+	}
+	for _, c := range w.Result().Cookies() {
+		if c.Name == sessionCookie {
+			return c
+		}
+	}
+	t.Fatalf("login %s: no session cookie", who)
+	return nil
+}
+
+func emailDomain(who string) string {
+	switch who {
+	case "eve":
+		return "@ailleurs.test"
+	case "alice":
+		return "@support.test"
+	}
+	return "@ecole.test"
+}
+
+// outboxLinks returns the links of queued mail of kind to address.
+func (f *portalFixture) outboxLinks(t *testing.T, kind ticket.MailKind, to string) []string {
+	t.Helper()
+	ms, err := f.svc.ClaimOutbox(context.Background(), 100, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, m := range ms {
+		if m.Kind == kind && m.To.Email == to {
+			out = append(out, m.Data.Link)
+		}
+	}
+	return out
+}
+
+var errLimiter = errors.New("redis: connection refused")

@@ -1,0 +1,119 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/guichet/guichet/ticket"
+)
+
+// sessionCookie names the cookie holding the session token.
+const sessionCookie = "guichet_session"
+
+type userKey struct{}
+
+// currentUser returns the signed-in user of r, set by h.user or h.optionalUser.
+func currentUser(r *http.Request) (ticket.User, bool) {
+	u, ok := r.Context().Value(userKey{}).(ticket.User)
+	return u, ok
+}
+
+// sessionUser reads the session cookie; ok is false without a valid session.
+func (h *Handler) sessionUser(r *http.Request) (ticket.User, bool) {
+	c, err := r.Cookie(sessionCookie)
+	if err != nil || c.Value == "" {
+		return ticket.User{}, false
+	}
+	u, err := h.opt.Portal.SessionUser(r.Context(), c.Value)
+	if err != nil {
+		if !errors.Is(err, ticket.ErrNotFound) {
+			h.opt.Logger.Error("read session", slog.Any("error", err))
+		}
+		return ticket.User{}, false
+	}
+	return u, true
+}
+
+// user lets signed-in users through; others are sent to /login?next=<this page> (or
+// get 401 for a POST, whose form would be lost anyway).
+func (h *Handler) user(next http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		u, ok := h.sessionUser(r)
+		if !ok {
+			if r.Method != http.MethodGet && r.Method != http.MethodHead {
+				h.fail(w, r, http.StatusUnauthorized, "login.required")
+				return
+			}
+			http.Redirect(w, r, "/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+			return
+		}
+		next(w, r.WithContext(withUser(r.Context(), u)))
+	})
+}
+
+// agent lets agents and admins through; customers get a 404, as for a page that does
+// not exist.
+func (h *Handler) agent(next http.HandlerFunc) http.Handler {
+	return h.user(func(w http.ResponseWriter, r *http.Request) {
+		if u, _ := currentUser(r); !u.Role.IsStaff() {
+			h.fail(w, r, http.StatusNotFound, "error.not_found")
+			return
+		}
+		next(w, r)
+	})
+}
+
+// post wraps a state-changing route: cross-origin browser requests are refused.
+func (h *Handler) post(next http.Handler) http.Handler { return h.csrf.Handler(next) }
+
+// crossOrigin answers a request refused by CrossOriginProtection.
+func (h *Handler) crossOrigin(w http.ResponseWriter, r *http.Request) {
+	h.opt.Logger.Warn("cross-origin request refused", "path", r.URL.Path, "origin", r.Header.Get("Origin"),
+		"sec_fetch_site", r.Header.Get("Sec-Fetch-Site"))
+	h.fail(w, r, http.StatusForbidden, "error.forbidden")
+}
+
+// startSession opens a session for u and sets its cookie.
+func (h *Handler) startSession(w http.ResponseWriter, r *http.Request, u ticket.User) error {
+	token, err := h.opt.Portal.NewSession(r.Context(), u.ID, h.opt.SessionTTL)
+	if err != nil {
+		return err
+	}
+	http.SetCookie(w, &http.Cookie{
+		Name: sessionCookie, Value: token, Path: "/", HttpOnly: true, Secure: h.secure,
+		SameSite: http.SameSiteLaxMode, MaxAge: int(ticket.SessionMaxAge.Seconds()),
+	})
+	return nil
+}
+
+func (h *Handler) clearSession(w http.ResponseWriter) {
+	http.SetCookie(w, &http.Cookie{
+		Name: sessionCookie, Value: "", Path: "/", HttpOnly: true, Secure: h.secure,
+		SameSite: http.SameSiteLaxMode, MaxAge: -1,
+	})
+}
+
+// safeNext keeps a redirect target on this site: a path, not //host or a URL.
+func safeNext(next string) string {
+	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") ||
+		strings.ContainsAny(next, "\r\n") {
+		return "/"
+	}
+	return next
+}
+
+func withUser(ctx context.Context, u ticket.User) context.Context {
+	return context.WithValue(ctx, userKey{}, u)
+}
+
+// optionalUser adds the signed-in user, if any, to r's context.
+func (h *Handler) optionalUser(r *http.Request) *http.Request {
+	if u, ok := h.sessionUser(r); ok {
+		return r.WithContext(withUser(r.Context(), u))
+	}
+	return r
+}
