@@ -82,7 +82,7 @@ func cmdServe(ctx context.Context, e *env) error {
 			Checks:  cs.checks(map[string]web.Pinger{"database": a.svc}),
 			Metrics: newMetrics(a.svc, intake, cs.collectors()...),
 			Logger:  e.log.With("component", "web"),
-			Portal:  a.svc, Blobs: a.blobs, Pages: pages, Limiter: cs.Limiter, PublicURL: c.PublicURL,
+			Portal:  a.svc, Tickets: a.svc, Blobs: a.blobs, Pages: pages, Limiter: cs.Limiter, PublicURL: c.PublicURL,
 		}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(e.log.Handler(), slog.LevelWarn),
