@@ -84,15 +84,22 @@ func TestServeWithRedis(t *testing.T) {
 // starting (degraded, /healthz 503 "redis"); a malformed URL is a usage error.
 func TestServeRedisDownAtStart(t *testing.T) {
 	dead := freeAddr(t) // nothing listens there
-	httpAddr := freeAddr(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
-	logs := &bytes.Buffer{}
-	sio := IO{Stdin: strings.NewReader(""), Stdout: io.Discard, Stderr: logs, Getenv: func(string) string { return "" }}
+	logs := &syncBuffer{}
+	ready := make(chan string, 1)
+	sio := IO{Stdin: strings.NewReader(""), Stdout: io.Discard, Stderr: logs, Getenv: func(string) string { return "" },
+		Ready: func(_, httpAddr string) { ready <- httpAddr }}
 	go func() {
-		done <- run(ctx, []string{"serve", "--data-dir", t.TempDir(), "--smtp-addr", freeAddr(t), "--http-addr", httpAddr,
+		done <- run(ctx, []string{"serve", "--data-dir", t.TempDir(), "--smtp-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0",
 			"--redis", "redis://" + dead, "--log-level", "error"}, sio, nil)
 	}()
+	var httpAddr string
+	select {
+	case httpAddr = <-ready:
+	case <-time.After(20 * time.Second):
+		t.Fatalf("serve did not start listening:\n%s", logs)
+	}
 	deadline := time.Now().Add(15 * time.Second)
 	for {
 		resp, err := http.Get("http://" + httpAddr + "/healthz")

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -29,6 +30,24 @@ type harness struct {
 	stop     context.CancelFunc
 	done     chan int
 	extra    []string
+}
+
+// syncBuffer is a bytes.Buffer safe for a writer and a reader in two goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 func freeAddr(t *testing.T) string {
@@ -55,18 +74,25 @@ func startHarness(t *testing.T, extra ...string) *harness {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { sink.Close() })
-	h := &harness{t: t, dataDir: t.TempDir(), smtpAddr: freeAddr(t), httpAddr: freeAddr(t), sink: sink, done: make(chan int, 1), extra: extra}
+	h := &harness{t: t, dataDir: t.TempDir(), sink: sink, done: make(chan int, 1), extra: extra}
 	if code, _, errs := h.cli("", "user", "add", "alice@support.test", "--name", "Alice Agent", "--role", "agent"); code != 0 {
 		t.Fatalf("user add: %d %s", code, errs)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	h.stop = cancel
-	args := append([]string{"serve", "--data-dir", h.dataDir, "--smtp-addr", h.smtpAddr, "--http-addr", h.httpAddr,
+	args := append([]string{"serve", "--data-dir", h.dataDir, "--smtp-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0",
 		"--relay", "smtp://" + sink.Addr(), "--log-level", "warn"}, extra...)
-	logs := &bytes.Buffer{}
-	go func() {
-		h.done <- run(ctx, args, IO{Stdin: strings.NewReader(""), Stdout: io.Discard, Stderr: logs, Getenv: func(string) string { return "" }}, nil)
-	}()
+	logs := &syncBuffer{}
+	ready := make(chan [2]string, 1)
+	sio := IO{Stdin: strings.NewReader(""), Stdout: io.Discard, Stderr: logs, Getenv: func(string) string { return "" },
+		Ready: func(smtpAddr, httpAddr string) { ready <- [2]string{smtpAddr, httpAddr} }}
+	go func() { h.done <- run(ctx, args, sio, nil) }()
+	select {
+	case a := <-ready:
+		h.smtpAddr, h.httpAddr = a[0], a[1]
+	case <-time.After(20 * time.Second):
+		t.Fatalf("serve did not start listening:\n%s", logs)
+	}
 	t.Cleanup(func() {
 		cancel()
 		select {

@@ -51,6 +51,9 @@ type IO struct {
 	Stdin          io.Reader
 	Stdout, Stderr io.Writer
 	Getenv         func(string) string
+	// Ready, when set, is told the SMTP and HTTP addresses `serve` listens on once it
+	// does (tests start it on port 0).
+	Ready func(smtpAddr, httpAddr string)
 }
 
 func main() {

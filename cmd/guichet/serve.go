@@ -98,6 +98,9 @@ func cmdServe(ctx context.Context, e *env) error {
 	if err != nil {
 		errc <- err // ends the run like a failed listener
 	}
+	if e.io.Ready != nil {
+		e.io.Ready(smtpLn.Addr().String(), httpLn.Addr().String())
+	}
 	proto := "SMTP"
 	if c.LMTP {
 		proto = "LMTP"
