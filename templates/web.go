@@ -208,7 +208,10 @@ func webFuncs(lang string) htmltemplate.FuncMap {
 		},
 		"size":  func(n int64) string { return formatSize(lang, n) },
 		"lines": splitLines,
-		"list":  func(v ...any) []any { return v },
+		// sanitized marks HTML that the mail parser already sanitised (bluemonday) as
+		// safe to show; nothing else may go through it.
+		"sanitized": func(s string) htmltemplate.HTML { return htmltemplate.HTML(s) },
+		"list":      func(v ...any) []any { return v },
 		"dict": func(kv ...any) (map[string]any, error) {
 			if len(kv)%2 != 0 {
 				return nil, fmt.Errorf("dict: odd number of arguments")

@@ -133,6 +133,7 @@ var webTexts = map[string][2]string{
 	"ticket.automatic":        {"Message automatique", "Automatic message"},
 	"ticket.download":         {"Télécharger %s", "Download %s"},
 	"ticket.original":         {"Voir le message d'origine", "View the original message"},
+	"ticket.html":             {"Afficher le message mis en forme", "Show the formatted message"},
 	"ticket.status_change":    {"Changer le statut", "Change the status"},
 	"ticket.status_new":       {"Nouveau statut", "New status"},
 	"ticket.apply":            {"Appliquer", "Apply"},

@@ -193,6 +193,7 @@ func (s *Service) DetailFor(ctx context.Context, u User, key string) (*Detail, e
 	comments := d.Comments[:0]
 	for _, c := range d.Comments {
 		if c.Visibility == Public {
+			c.InboundID = 0 // the stored mail is for agents
 			comments = append(comments, c)
 		}
 	}

@@ -312,3 +312,27 @@ func TestCreateTicketFromWebAndPhone(t *testing.T) {
 		t.Fatal("status change not mailed to requester and participant")
 	}
 }
+
+func TestCommentHTMLAndOriginal(t *testing.T) {
+	f := newRulesFixture(t, openSQLite(t), nil)
+	ctx := context.Background()
+	d := testMail("jeanne@ecole.test", "Re: [#"+f.key+"]", "html1@x")
+	d.Msg.ThreadKey, d.Msg.HTML = f.key, "<p>Toujours <b>en panne</b></p>"
+	r := accept(t, f.s, d)
+	det, err := f.s.DetailFor(ctx, f.agent, f.key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := det.Comments[len(det.Comments)-1]
+	if c.HTML != "<p>Toujours <b>en panne</b></p>" || c.InboundID != r.InboundID {
+		t.Fatalf("agent's view of a mail comment: html %q inbound %d (want %d)", c.HTML, c.InboundID, r.InboundID)
+	}
+	jeanne, _ := f.s.UserByEmail(ctx, "jeanne@ecole.test")
+	det, err = f.s.DetailFor(ctx, jeanne, f.key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := det.Comments[len(det.Comments)-1]; c.InboundID != 0 || c.HTML == "" {
+		t.Fatalf("customer's view: inbound %d html %q", c.InboundID, c.HTML)
+	}
+}

@@ -108,7 +108,7 @@ INSERT INTO comments (ticket_id, author_id, body, body_html, visibility, source,
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id;
 
 -- name: comments
-SELECT c.id, u.email AS author_email, u.name AS author_name, u.role AS author_role, c.body, c.visibility, c.source, c.automatic, c.verified, c.created_at
+SELECT c.id, u.email AS author_email, u.name AS author_name, u.role AS author_role, c.body, c.body_html, c.inbound_id, c.visibility, c.source, c.automatic, c.verified, c.created_at
 FROM comments c JOIN users u ON u.id = c.author_id WHERE c.ticket_id = ? ORDER BY c.id;
 
 -- name: insert-attachment

@@ -46,14 +46,19 @@ type Event struct {
 
 // CommentDetail is one comment of a Detail.
 type CommentDetail struct {
-	ID          int64        `json:"id"`
-	Author      string       `json:"author"`
-	AuthorName  string       `json:"author_name"`
-	Body        string       `json:"body"`
-	Visibility  Visibility   `json:"visibility"`
-	Source      Source       `json:"source"`
-	Automatic   bool         `json:"automatic"`
-	Verified    bool         `json:"verified"` // the author's identity was proven
+	ID         int64      `json:"id"`
+	Author     string     `json:"author"`
+	AuthorName string     `json:"author_name"`
+	Body       string     `json:"body"`
+	Visibility Visibility `json:"visibility"`
+	Source     Source     `json:"source"`
+	Automatic  bool       `json:"automatic"`
+	Verified   bool       `json:"verified"` // the author's identity was proven
+	// HTML is the sanitised HTML of a comment that came as HTML mail (with its quoted
+	// history); Body is what the author wrote.
+	HTML string `json:"html,omitempty"`
+	// InboundID is the stored mail the comment came from (agents may view it raw).
+	InboundID   int64        `json:"inbound_id,omitempty"`
 	CreatedAt   time.Time    `json:"created_at"`
 	Attachments []Attachment `json:"attachments"`
 }
@@ -68,6 +73,8 @@ type commentRow struct {
 	Source      Source     `db:"source"`
 	Automatic   int        `db:"automatic"`
 	Verified    int        `db:"verified"`
+	BodyHTML    string     `db:"body_html"`
+	InboundID   *int64     `db:"inbound_id"`
 	CreatedAt   time.Time  `db:"created_at"`
 }
 
@@ -118,7 +125,7 @@ func (s *Service) Get(ctx context.Context, key string) (*Detail, error) {
 		}
 		d.Comments = append(d.Comments, CommentDetail{
 			ID: c.ID, Author: c.AuthorEmail, AuthorName: c.AuthorName, Body: c.Body, Visibility: c.Visibility,
-			Source: c.Source, Automatic: c.Automatic != 0, Verified: c.Verified != 0, CreatedAt: c.CreatedAt, Attachments: as,
+			Source: c.Source, Automatic: c.Automatic != 0, Verified: c.Verified != 0, HTML: c.BodyHTML, InboundID: deref(c.InboundID), CreatedAt: c.CreatedAt, Attachments: as,
 		})
 	}
 	d.Events = []Event{}
@@ -190,4 +197,11 @@ func (s *Service) InboundRaw(ctx context.Context, id int64) ([]byte, error) {
 		return nil, fmt.Errorf("%w: inbound message %d", ErrNotFound, id)
 	}
 	return raw, nil
+}
+
+func deref(p *int64) int64 {
+	if p == nil {
+		return 0
+	}
+	return *p
 }

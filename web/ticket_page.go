@@ -51,6 +51,7 @@ type activityView struct {
 	Internal, Automatic, Verified bool
 	Attachments                   []fileView
 	InboundID                     int64
+	HTML                          string // sanitised HTML of a mail comment
 }
 
 // ticketPage shows a ticket to someone who may see it; anyone else gets the 404 of a
@@ -126,7 +127,7 @@ func (h *Handler) ticketView(d *ticket.Detail, u ticket.User, lang string) *tick
 			continue // DetailFor already drops them; never show one by mistake
 		}
 		a := activityView{Kind: "comment", ID: c.ID, At: c.CreatedAt, Author: c.AuthorName, Body: c.Body,
-			Source: c.Source, Internal: c.Visibility == ticket.Internal, Automatic: c.Automatic, Verified: c.Verified}
+			Source: c.Source, Internal: c.Visibility == ticket.Internal, Automatic: c.Automatic, Verified: c.Verified, InboundID: c.InboundID, HTML: c.HTML}
 		if a.Author == "" {
 			a.Author = c.Author
 		}
