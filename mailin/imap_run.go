@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"sync/atomic"
 	"time"
 
 	"github.com/guichet/guichet/ticket"
@@ -36,6 +37,17 @@ type IMAPPoller struct {
 
 	minBackoff, maxBackoff time.Duration // reconnect and retry pauses; tests shorten them
 	sawSTARTTLS            bool          // the server offered STARTTLS once: always use it
+	lastSync               atomic.Int64  // Unix nanoseconds of the last complete sync
+}
+
+// LastSync is when the poller last read the mailbox to its end (zero before the first
+// time): its age is the IMAP lag that metrics show.
+func (p *IMAPPoller) LastSync() time.Time {
+	n := p.lastSync.Load()
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n)
 }
 
 // errLeaseLost ends a session whose lease could not be renewed or whose cursor was
@@ -138,6 +150,7 @@ func (p *IMAPPoller) session(ctx context.Context, lease Lease) error {
 			return err
 		}
 		fails = 0
+		p.lastSync.Store(time.Now().UnixNano())
 		if err := p.wait(sctx, c); err != nil {
 			if sctx.Err() != nil {
 				return context.Cause(sctx)

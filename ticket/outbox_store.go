@@ -88,12 +88,3 @@ func (s *Service) MarkFailed(ctx context.Context, id int64, errText string) erro
 	}
 	return nil
 }
-
-// OutboxPending counts the mails waiting to be sent.
-func (s *Service) OutboxPending(ctx context.Context) (int, error) {
-	var n int
-	if err := s.db.GetContext(ctx, &n, s.q.OutboxPendingCount); err != nil {
-		return 0, fmt.Errorf("ticket: count outbox: %w", err)
-	}
-	return n, nil
-}

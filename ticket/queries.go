@@ -57,8 +57,11 @@ type queries struct {
 	OutboxSent         string `query:"outbox-sent"`
 	OutboxRetry        string `query:"outbox-retry"`
 	OutboxFailed       string `query:"outbox-failed"`
-	OutboxPendingCount string `query:"outbox-pending-count"`
 	Ping               string `query:"ping"`
+	StatsInbound       string `query:"stats-inbound"`
+	StatsOutbox        string `query:"stats-outbox"`
+	StatsRetrying      string `query:"stats-outbox-retrying"`
+	StatsTickets       string `query:"stats-tickets"`
 	InsertSetting      string `query:"insert-setting"`
 	Setting            string `query:"setting"`
 }

@@ -159,9 +159,6 @@ UPDATE outbox SET next_attempt_at = ?, last_error = ?, claimed_until = NULL WHER
 -- name: outbox-failed
 UPDATE outbox SET state = 'failed', last_error = ?, claimed_until = NULL WHERE id = ?;
 
--- name: outbox-pending-count
-SELECT COUNT(*) FROM outbox WHERE state = 'pending';
-
 -- name: ping
 SELECT 1;
 
@@ -170,3 +167,15 @@ INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING;
 
 -- name: setting
 SELECT value FROM settings WHERE name = ?;
+
+-- name: stats-inbound
+SELECT state, COUNT(*) AS n FROM inbound GROUP BY state;
+
+-- name: stats-outbox
+SELECT state, COUNT(*) AS n, MIN(created_at) AS oldest FROM outbox GROUP BY state;
+
+-- name: stats-outbox-retrying
+SELECT COUNT(*) FROM outbox WHERE state = 'pending' AND last_error <> '';
+
+-- name: stats-tickets
+SELECT status AS state, COUNT(*) AS n FROM tickets GROUP BY status;

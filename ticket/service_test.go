@@ -399,3 +399,24 @@ func TestOutboxConcurrentClaims(t *testing.T) {
 		})
 	}
 }
+
+func TestStats(t *testing.T) {
+	for name, open := range stores(t) {
+		t.Run(name, func(t *testing.T) {
+			db := open(t)
+			s := newTestService(t, db, nil)
+			accept(t, s, testMail("a@ecole.test", "Un", "s1@x"))
+			accept(t, s, Delivery{Raw: []byte("x"), Env: Envelope{Channel: "test"}, ParseErr: fmt.Errorf("broken")})
+			st, err := s.Stats(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st.Inbound["processed"] != 1 || st.Inbound["failed"] != 1 || st.Outbox["pending"] != 1 || st.TicketsByStatus[StatusNew] != 1 {
+				t.Fatalf("stats %+v", st)
+			}
+			if st.OldestPending < 0 || st.OldestPending > time.Minute {
+				t.Fatalf("oldest pending %v", st.OldestPending)
+			}
+		})
+	}
+}

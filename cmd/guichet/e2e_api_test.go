@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -37,6 +38,18 @@ func TestEndToEndAPI(t *testing.T) {
 	}
 	if resp, _ := get("/api/v1/tickets", ""); resp.StatusCode != 401 {
 		t.Fatalf("without a token: %d", resp.StatusCode)
+	}
+	// The metrics count what the store holds.
+	mresp, err := http.Get("http://" + h.httpAddr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mb, _ := io.ReadAll(mresp.Body)
+	mresp.Body.Close()
+	for _, want := range []string{`guichet_tickets{status="new"} 1`, `guichet_inbound_messages{state="processed"} 1`, `guichet_mail_taken_total{channel="smtp",outcome="ticket_created"} 1`, "guichet_outbox_oldest_pending_seconds", "guichet_stats_up 1"} {
+		if !strings.Contains(string(mb), want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
 	}
 	resp, m := get("/api/v1/tickets/AURAN1-1", token)
 	if resp.StatusCode != 200 || m["key"] != "AURAN1-1" || m["summary"] != "Par l'API" || m["status"] != "new" {

@@ -12,15 +12,9 @@ import (
 	"github.com/guichet/guichet/mailin"
 )
 
-// startIMAP starts one poller per --imap URL, delivering into d, keeping cursors in the
-// database and taking the mailbox leases from locker. The pollers run until the returned
-// function is called; it waits for them until its context ends. On an error no poller is
-// left running and the returned function does nothing.
-func startIMAP(e *env, a *app, d mailin.Deliverer, locker coord.Locker) (stop func(context.Context), err error) {
-	noop := func(context.Context) {}
-	if len(e.cfg.IMAP) == 0 {
-		return noop, nil
-	}
+// newIMAPPollers builds one poller per --imap URL, delivering into d, keeping cursors in
+// the database and taking the mailbox leases from locker.
+func newIMAPPollers(e *env, a *app, d mailin.Deliverer, locker coord.Locker) ([]*mailin.IMAPPoller, error) {
 	lk := imapLocker(locker)
 	var pollers []*mailin.IMAPPoller
 	for i, u := range e.cfg.IMAP {
@@ -30,10 +24,16 @@ func startIMAP(e *env, a *app, d mailin.Deliverer, locker coord.Locker) (stop fu
 		})
 		if err != nil {
 			// The error names no password; the URL shown is redacted.
-			return noop, fmt.Errorf("--imap %s: %w", e.cfg.redacted().IMAP[i], err)
+			return nil, fmt.Errorf("--imap %s: %w", e.cfg.redacted().IMAP[i], err)
 		}
 		pollers = append(pollers, p)
 	}
+	return pollers, nil
+}
+
+// runIMAP runs the pollers until the returned function is called; it waits for them
+// until its context ends.
+func runIMAP(e *env, pollers []*mailin.IMAPPoller) (stop func(context.Context)) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	for _, p := range pollers {
@@ -55,7 +55,7 @@ func startIMAP(e *env, a *app, d mailin.Deliverer, locker coord.Locker) (stop fu
 		case <-sctx.Done():
 			e.log.Warn("IMAP pollers did not stop in time")
 		}
-	}, nil
+	}
 }
 
 // imapLocker adapts a coord.Locker to the mailin.Locker of the pollers.

@@ -14,7 +14,7 @@ import (
 
 // newMetrics registers Guichet's metrics, and extra ones (the coordination's), on a
 // registry of its own and returns its handler.
-func newMetrics(svc *ticket.Service, in *mailin.Intake, extra ...prometheus.Collector) http.Handler {
+func newMetrics(svc *ticket.Service, in *mailin.Intake, pollers []*mailin.IMAPPoller, extra ...prometheus.Collector) http.Handler {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	reg.MustRegister(extra...)
@@ -34,16 +34,61 @@ func newMetrics(svc *ticket.Service, in *mailin.Intake, extra ...prometheus.Coll
 		}
 		taken.WithLabelValues(env.Channel, outcome).Inc()
 	}
-	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-		Name: "guichet_outbox_pending", Help: "Outbound mails waiting to be sent.",
-	}, func() float64 {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		n, err := svc.OutboxPending(ctx)
-		if err != nil {
-			return -1
-		}
-		return float64(n)
-	}))
+	reg.MustRegister(&statsCollector{svc: svc})
+	for _, p := range pollers {
+		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name:        "guichet_imap_last_sync_timestamp_seconds",
+			Help:        "When the IMAP poller last read its mailbox to the end (0 before the first time); now minus this is the IMAP lag.",
+			ConstLabels: prometheus.Labels{"mailbox": p.Mailbox()},
+		}, func() float64 {
+			t := p.LastSync()
+			if t.IsZero() {
+				return 0
+			}
+			return float64(t.UnixNano()) / 1e9
+		}))
+	}
 	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
+}
+
+// statsCollector reads the store's counts at each scrape.
+type statsCollector struct {
+	svc *ticket.Service
+}
+
+var (
+	descInbound = prometheus.NewDesc("guichet_inbound_messages", "Stored inbound messages by state (failed and held ones need an operator).", []string{"state"}, nil)
+	descOutbox  = prometheus.NewDesc("guichet_outbox_messages", "Outbound mails by state; failed ones were refused by the relay or given up.", []string{"state"}, nil)
+	descRetry   = prometheus.NewDesc("guichet_outbox_retrying", "Pending mails whose last send failed temporarily.", nil, nil)
+	descAge     = prometheus.NewDesc("guichet_outbox_oldest_pending_seconds", "Age of the oldest pending outbound mail.", nil, nil)
+	descTickets = prometheus.NewDesc("guichet_tickets", "Tickets by status.", []string{"status"}, nil)
+	descUp      = prometheus.NewDesc("guichet_stats_up", "1 when the store's counts could be read.", nil, nil)
+)
+
+func (c *statsCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{descInbound, descOutbox, descRetry, descAge, descTickets, descUp} {
+		ch <- d
+	}
+}
+
+func (c *statsCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	st, err := c.svc.Stats(ctx)
+	if err != nil {
+		ch <- prometheus.MustNewConstMetric(descUp, prometheus.GaugeValue, 0)
+		return
+	}
+	ch <- prometheus.MustNewConstMetric(descUp, prometheus.GaugeValue, 1)
+	for _, state := range []string{"processed", "failed", "held", "refused", "pending"} {
+		ch <- prometheus.MustNewConstMetric(descInbound, prometheus.GaugeValue, float64(st.Inbound[state]), state)
+	}
+	for _, state := range []string{"pending", "sent", "failed"} {
+		ch <- prometheus.MustNewConstMetric(descOutbox, prometheus.GaugeValue, float64(st.Outbox[state]), state)
+	}
+	ch <- prometheus.MustNewConstMetric(descRetry, prometheus.GaugeValue, float64(st.OutboxRetrying))
+	ch <- prometheus.MustNewConstMetric(descAge, prometheus.GaugeValue, st.OldestPending.Seconds())
+	for _, status := range ticket.Statuses {
+		ch <- prometheus.MustNewConstMetric(descTickets, prometheus.GaugeValue, float64(st.TicketsByStatus[status]), string(status))
+	}
 }

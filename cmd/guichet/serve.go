@@ -71,6 +71,12 @@ func cmdServe(ctx context.Context, e *env) error {
 		smtpLn.Close()
 		return fmt.Errorf("listen for HTTP on %s: %w", c.HTTPAddr, err)
 	}
+	pollers, err := newIMAPPollers(e, a, intake, cs.Locker)
+	if err != nil {
+		smtpLn.Close()
+		httpLn.Close()
+		return err
+	}
 	pages, err := templates.NewWeb(c.TemplatesDir)
 	if err != nil {
 		smtpLn.Close()
@@ -80,7 +86,7 @@ func cmdServe(ctx context.Context, e *env) error {
 	httpSrv := &http.Server{
 		Handler: web.New(web.Options{
 			Checks:  cs.checks(map[string]web.Pinger{"database": a.svc}),
-			Metrics: newMetrics(a.svc, intake, cs.collectors()...),
+			Metrics: newMetrics(a.svc, intake, pollers, cs.collectors()...),
 			Logger:  e.log.With("component", "web"),
 			Portal:  a.svc, Tickets: a.svc, Blobs: a.blobs, Pages: pages, Limiter: cs.Limiter, PublicURL: c.PublicURL,
 		}),
@@ -94,10 +100,7 @@ func cmdServe(ctx context.Context, e *env) error {
 	workerCtx, stopWorker := context.WithCancel(context.WithoutCancel(ctx))
 	workerDone := make(chan error, 1)
 	go func() { workerDone <- worker.Run(workerCtx) }()
-	stopIMAP, err := startIMAP(e, a, intake, cs.Locker)
-	if err != nil {
-		errc <- err // ends the run like a failed listener
-	}
+	stopIMAP := runIMAP(e, pollers)
 	if e.io.Ready != nil {
 		e.io.Ready(smtpLn.Addr().String(), httpLn.Addr().String())
 	}
