@@ -54,7 +54,9 @@ func Open(ctx context.Context, dsn string) (*sqlx.DB, Dialect, error) {
 	}
 	path := strings.TrimPrefix(dsn, "sqlite://")
 	q := url.Values{}
-	for _, p := range []string{"journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(10000)", "foreign_keys(1)"} {
+	// Checkpoints run in the background (Service.checkpointer), not in the commit of
+	// whichever write crosses the WAL's size limit.
+	for _, p := range []string{"journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(10000)", "foreign_keys(1)", "wal_autocheckpoint(0)"} {
 		q.Add("_pragma", p)
 	}
 	q.Set("_txlock", "immediate")

@@ -165,6 +165,10 @@ func NewService(ctx context.Context, db *sqlx.DB, opt Options) (*Service, error)
 	}
 	s.wg.Add(1)
 	go s.committer()
+	if s.dialect == SQLite {
+		s.wg.Add(1)
+		go s.checkpointer()
+	}
 	return s, nil
 }
 
@@ -211,3 +215,27 @@ func (s *Service) DefaultDesk() Desk { return s.desk }
 func (s *Service) now() time.Time { return s.opt.Now().UTC() }
 
 func (s *Service) link(key string) string { return s.opt.PublicURL + "/requests/" + key }
+
+// checkpointer copies the SQLite WAL back into the database every second, off the
+// committer's path (automatic checkpoints are off, see Open). PASSIVE never blocks
+// writers; a TRUNCATE now and then keeps the WAL file from growing without end.
+func (s *Service) checkpointer() {
+	defer s.wg.Done()
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for n := 1; ; n++ {
+		select {
+		case <-s.stop:
+			s.db.Exec("PRAGMA wal_checkpoint(PASSIVE)")
+			return
+		case <-tick.C:
+		}
+		mode := "PASSIVE"
+		if n%60 == 0 {
+			mode = "TRUNCATE"
+		}
+		if _, err := s.db.Exec("PRAGMA wal_checkpoint(" + mode + ")"); err != nil {
+			s.log.Warn("WAL checkpoint failed", slog.Any("error", err))
+		}
+	}
+}
