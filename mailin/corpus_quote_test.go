@@ -5,7 +5,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 	"unicode"
 )
 
@@ -72,11 +71,9 @@ func runReplyCorpus(t *testing.T, name string, cases []replyCase, floor float64)
 		for k, v := range c.TemplateSubstitute {
 			body = strings.ReplaceAll(body, k, v)
 		}
-		start := time.Now()
+		// Speed cases ("performance") are measured by BenchmarkVisibleTextLongQuote,
+		// not timed here: a loaded machine or -race would make a time limit flaky.
 		got := VisibleText(body)
-		if d := time.Since(start); c.Performance != nil && d > time.Second {
-			t.Errorf("%s: VisibleText took %v, want under 1s", *c.File, d)
-		}
 		file := ""
 		if c.File != nil {
 			file = *c.File

@@ -1,6 +1,9 @@
 package mailin
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestVisibleText(t *testing.T) {
 	tests := []struct{ name, in, want string }{
@@ -44,5 +47,18 @@ func TestVisibleText(t *testing.T) {
 				t.Errorf("got %q, want %q", got, tt.want)
 			}
 		})
+	}
+}
+
+// BenchmarkVisibleTextLongQuote measures the stripper on a reply quoting 750 KB, the
+// corpus case that naive regular expressions make quadratic.
+func BenchmarkVisibleTextLongQuote(b *testing.B) {
+	body := "Thanks, that works.\n\nOn Tue, Nov 3, 2026 at 10:00, Someone <someone@example.org> wrote:\n" +
+		strings.Repeat("> "+strings.Repeat("quoted text ", 8)+"\n", 7500)
+	b.SetBytes(int64(len(body)))
+	for b.Loop() {
+		if got := VisibleText(body); got != "Thanks, that works." {
+			b.Fatalf("visible %q", got)
+		}
 	}
 }
