@@ -84,7 +84,7 @@ func TestRedisDown(t *testing.T) {
 		if err := e.a.Notify(ctx, "outbox"); err == nil {
 			t.Fatal("Notify without a server: no error")
 		}
-		if d := time.Since(start); d > 3*time.Second {
+		if d := time.Since(start); d > 6*time.Second { // a bound (it must not hang), with slack
 			t.Errorf("Notify took %v", d)
 		}
 	})
@@ -96,7 +96,7 @@ func TestRedisDown(t *testing.T) {
 		if err != nil || c == nil {
 			t.Fatalf("Subscribe without a server = %v, %v; want a channel", c, err)
 		}
-		if d := time.Since(start); d > subscribeWait+time.Second {
+		if d := time.Since(start); d > subscribeWait+4*time.Second {
 			t.Errorf("Subscribe took %v", d)
 		}
 		m2 := miniredis.NewMiniRedis()

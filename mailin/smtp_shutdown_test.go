@@ -116,7 +116,7 @@ func TestSMTPShutdownDeadline(t *testing.T) {
 	if err := srv.Shutdown(ctx); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Shutdown: %v, want deadline exceeded", err)
 	}
-	if d := time.Since(start); d > 200*time.Millisecond+shutdownGrace+500*time.Millisecond {
+	if d := time.Since(start); d > 200*time.Millisecond+shutdownGrace+3*time.Second { // a bound, with slack for a loaded machine
 		t.Errorf("Shutdown took %v", d)
 	}
 	// The delivery was canceled and the client got a temporary failure, not a reset.
