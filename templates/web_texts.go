@@ -106,6 +106,7 @@ var webTexts = map[string][2]string{
 	"list.search_hint":    {"Dans l'objet, la description et les commentaires.", "In the subject, description and comments."},
 	"list.apply":          {"Filtrer", "Filter"},
 	"list.range":          {"%d-%d de %d", "%d-%d of %d"},
+	"list.range_more":     {"%d-%d de plus de %d", "%d-%d of more than %d"},
 	"list.next":           {"Suivant", "Next"},
 	"list.prev":           {"Précédent", "Previous"},
 	"list.first":          {"Début", "First"},

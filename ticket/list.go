@@ -56,10 +56,13 @@ type ListRow struct {
 type Page struct {
 	Items []ListRow `json:"items"`
 	Total int       `json:"total"`
-	From  int       `json:"from"`
-	To    int       `json:"to"`
-	Next  string    `json:"next,omitempty"`
-	Prev  string    `json:"prev,omitempty"`
+	// TotalCapped: more than Total tickets match (the count stops at
+	// Options.ListCountCap, so a search over a million tickets stays fast).
+	TotalCapped bool   `json:"total_capped,omitempty"`
+	From        int    `json:"from"`
+	To          int    `json:"to"`
+	Next        string `json:"next,omitempty"`
+	Prev        string `json:"prev,omitempty"`
 }
 
 // Search returns one page of the tickets u may see that match f. Access is part of the
@@ -88,7 +91,8 @@ func (s *Service) Search(ctx context.Context, u User, f Filter) (Page, error) {
 	var total int
 	// The count has no page to find early: there the text set may drive (see textWhere).
 	count := strings.ReplaceAll(w.sql(), "+t.id IN", "t.id IN")
-	if err := s.db.GetContext(ctx, &total, s.db.Rebind("SELECT COUNT(*) FROM tickets t WHERE "+count), w.args...); err != nil {
+	capped := fmt.Sprintf("SELECT COUNT(*) FROM (SELECT 1 FROM tickets t WHERE %s LIMIT %d) c", count, s.opt.ListCountCap+1)
+	if err := s.db.GetContext(ctx, &total, s.db.Rebind(capped), w.args...); err != nil {
 		return Page{}, fmt.Errorf("ticket: count tickets: %w", err)
 	}
 	more := len(rows) > f.Limit
@@ -109,6 +113,9 @@ func (s *Service) Search(ctx context.Context, u User, f Filter) (Page, error) {
 		}
 	}
 	p := Page{Total: total, Items: rows}
+	if total > s.opt.ListCountCap {
+		p.Total, p.TotalCapped = s.opt.ListCountCap, true
+	}
 	for i := range p.Items {
 		r := &p.Items[i]
 		r.StatusLabel = r.Status.Label("fr")
@@ -126,8 +133,11 @@ func (s *Service) Search(ctx context.Context, u User, f Filter) (Page, error) {
 			p.Prev = encodeCursor(cursor{At: first.UpdatedAt, ID: first.ID, Pos: max(start-f.Limit, 0), Back: true})
 		}
 		p.From, p.To = start+1, start+n
-		if p.Total < p.To { // rows came or went between the two queries
+		if p.Total < p.To { // rows came or went between the two queries, or the count was capped
 			p.Total = p.To
+			if !hasNext {
+				p.TotalCapped = false // this page ends the list: the count is exact
+			}
 		}
 	}
 	if p.Items == nil {

@@ -38,6 +38,9 @@ type Options struct {
 	TicketCap       int
 	TicketCapWindow time.Duration
 	MaxBatch        int // messages committed together at most; default 64
+	// ListCountCap is where the requests list stops counting matches ("1-25 de plus de
+	// 10000"); default 10000.
+	ListCountCap int
 	// SenderPolicy: PolicyDefault or PolicyStrict (hold every mail without proof).
 	SenderPolicy SenderPolicy
 	// CommentAddress turns an agent's mail sent to it into an internal note; default
@@ -128,6 +131,9 @@ func NewService(ctx context.Context, db *sqlx.DB, opt Options) (*Service, error)
 	}
 	if NormalizeEmail(opt.CommentAddress) == "" {
 		return nil, fmt.Errorf("%w: comment address %q", ErrInvalid, opt.CommentAddress)
+	}
+	if opt.ListCountCap <= 0 {
+		opt.ListCountCap = 10000
 	}
 	if opt.MaxBatch <= 0 {
 		opt.MaxBatch = 64

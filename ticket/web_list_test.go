@@ -271,3 +271,31 @@ func TestDetailFor(t *testing.T) {
 		})
 	}
 }
+
+func TestSearchCountCap(t *testing.T) {
+	db := openSQLite(t)
+	ctx := context.Background()
+	if _, err := Migrate(ctx, db); err != nil {
+		t.Fatal(err)
+	}
+	s, err := NewService(ctx, db, Options{PublicURL: "http://x", Secret: []byte("0123456789abcdef"), ListCountCap: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	agent, _ := s.AddUser(ctx, NewUser{Email: "a@support.test", Role: RoleAgent})
+	for i := 0; i < 5; i++ {
+		accept(t, s, testMail(fmt.Sprintf("u%d@ecole.test", i), "Demande", fmt.Sprintf("cap%d@x", i)))
+	}
+	p, err := s.Search(ctx, agent, Filter{Limit: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Total != 3 || !p.TotalCapped || p.From != 1 || p.To != 2 || len(p.Items) != 2 {
+		t.Fatalf("capped page: total %d capped %v %d-%d", p.Total, p.TotalCapped, p.From, p.To)
+	}
+	p, _ = s.Search(ctx, agent, Filter{Limit: 10, Status: []Status{StatusNew}, Q: "Demande"})
+	if p.Total != 5 || p.TotalCapped || len(p.Items) != 5 {
+		t.Fatalf("a page that ends the list has the exact count: total %d capped %v items %d", p.Total, p.TotalCapped, len(p.Items))
+	}
+}

@@ -16,6 +16,7 @@ type listView struct {
 	Types                  []string
 	Rows                   []ticket.ListRow
 	From, To, Total        int
+	TotalCapped            bool
 	PrevURL, NextURL       string
 }
 
@@ -67,7 +68,7 @@ func (h *Handler) requests(w http.ResponseWriter, r *http.Request) {
 		h.failErr(w, r, err)
 		return
 	}
-	v.Rows, v.From, v.To, v.Total = page.Items, page.From, page.To, page.Total
+	v.Rows, v.From, v.To, v.Total, v.TotalCapped = page.Items, page.From, page.To, page.Total, page.TotalCapped
 	link := func(cursor string) string {
 		if cursor == "" {
 			return ""
