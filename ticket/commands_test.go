@@ -3,6 +3,8 @@ package ticket
 import (
 	"fmt"
 	"testing"
+
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 func TestParseCommands(t *testing.T) {
@@ -45,5 +47,23 @@ func TestParseCommands(t *testing.T) {
 				t.Errorf("errors %v, want %d", errs, tc.errs)
 			}
 		})
+	}
+}
+
+func TestIsRetryable(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		want bool
+	}{
+		{nil, false},
+		{fmt.Errorf("ticket: x: %w", &pgconn.PgError{Code: "40P01"}), true},
+		{&pgconn.PgError{Code: "40001"}, true},
+		{&pgconn.PgError{Code: "23505"}, false},
+		{fmt.Errorf("sqlite: database is locked (5) (SQLITE_BUSY)"), true},
+		{ErrInvalid, false},
+	} {
+		if got := isRetryable(tc.err); got != tc.want {
+			t.Errorf("isRetryable(%v) = %v, want %v", tc.err, got, tc.want)
+		}
 	}
 }

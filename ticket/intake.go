@@ -4,11 +4,14 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
 	"runtime/debug"
 	"strings"
+	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jmoiron/sqlx"
 )
 
@@ -112,7 +115,9 @@ func (s *Service) committer() {
 }
 
 // commitBatch commits a batch; when the batch as a whole fails, each message is tried
-// alone so that one bad message cannot fail the others.
+// alone so that one bad message cannot fail the others. A write that lost a deadlock
+// or a serialization conflict (PostgreSQL, several instances) is tried again, alone, a
+// few times before its error is returned.
 func (s *Service) commitBatch(batch []*intakeReq) {
 	res, err := s.commit(context.Background(), batch)
 	if err != nil && len(batch) > 1 {
@@ -120,6 +125,11 @@ func (s *Service) commitBatch(batch []*intakeReq) {
 			s.commitBatch([]*intakeReq{r})
 		}
 		return
+	}
+	for try := 1; err != nil && isRetryable(err) && try <= 4; try++ {
+		s.log.Info("write lost a lock conflict; trying again", "try", try, slog.Any("error", err))
+		time.Sleep(time.Duration(try*try) * 5 * time.Millisecond)
+		res, err = s.commit(context.Background(), batch)
 	}
 	for i, r := range batch {
 		if err != nil {
@@ -133,6 +143,9 @@ func (s *Service) commitBatch(batch []*intakeReq) {
 	}
 }
 
+// commit runs a batch in one transaction: the other writes first (outbox claims and
+// marks, web changes), then the deliveries. Taking the outbox rows' locks before the
+// desk counter's, in every instance, keeps two instances from deadlocking on them.
 func (s *Service) commit(ctx context.Context, batch []*intakeReq) ([]intakeRes, error) {
 	tx, err := s.db.BeginTxx(ctx, nil)
 	if err != nil {
@@ -141,8 +154,16 @@ func (s *Service) commit(ctx context.Context, batch []*intakeReq) ([]intakeRes, 
 	defer tx.Rollback()
 	out := make([]intakeRes, len(batch))
 	for i, r := range batch {
+		if r.fn == nil {
+			continue
+		}
+		out[i].err = s.runOp(ctx, tx, r.fn)
+		if isRetryable(out[i].err) {
+			return nil, out[i].err // the whole batch again: its locks are tangled
+		}
+	}
+	for i, r := range batch {
 		if r.fn != nil {
-			out[i].err = s.runOp(ctx, tx, r.fn)
 			continue
 		}
 		rec, err := s.store(ctx, tx, r.d)
@@ -150,7 +171,9 @@ func (s *Service) commit(ctx context.Context, batch []*intakeReq) ([]intakeRes, 
 			return nil, err
 		}
 		if !rec.Duplicate {
-			s.processSaved(ctx, tx, &rec, r.d)
+			if err := s.processSaved(ctx, tx, &rec, r.d); err != nil {
+				return nil, err
+			}
 		}
 		out[i].r = rec
 	}
@@ -158,6 +181,23 @@ func (s *Service) commit(ctx context.Context, batch []*intakeReq) ([]intakeRes, 
 		return nil, fmt.Errorf("ticket: intake: commit: %w", err)
 	}
 	return out, nil
+}
+
+// isRetryable reports a failure that trying again can cure: a PostgreSQL deadlock,
+// serialization failure or lock timeout, or SQLite being busy.
+func isRetryable(err error) bool {
+	if err == nil {
+		return false
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		switch pe.Code {
+		case "40P01", "40001", "55P03":
+			return true
+		}
+	}
+	msg := err.Error()
+	return strings.Contains(msg, "SQLITE_BUSY") || strings.Contains(msg, "database is locked")
 }
 
 // runOp runs one write in a savepoint; its failure rolls back only its own changes.
@@ -254,15 +294,21 @@ func (s *Service) store(ctx context.Context, tx *sqlx.Tx, d Delivery) (Receipt, 
 
 // processSaved processes a stored message inside a savepoint; a failure (or a panic)
 // rolls back only this message's changes and records the error on its inbound row.
-func (s *Service) processSaved(ctx context.Context, tx *sqlx.Tx, rec *Receipt, d Delivery) {
+//
+// A failure that trying again can cure (see isRetryable) is returned instead: the caller
+// runs the batch again rather than leave the message failed until the next start.
+func (s *Service) processSaved(ctx context.Context, tx *sqlx.Tx, rec *Receipt, d Delivery) error {
 	if d.Msg == nil {
-		return
+		return nil
 	}
 	if _, err := tx.ExecContext(ctx, "SAVEPOINT msg"); err != nil {
 		rec.State, rec.Err = "failed", "savepoint: "+err.Error()
-		return
+		return nil
 	}
 	res, err := s.processGuarded(ctx, tx, rec.InboundID, d)
+	if isRetryable(err) {
+		return err
+	}
 	if err != nil {
 		if _, rerr := tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT msg"); rerr != nil {
 			s.log.Error("rollback to savepoint", slog.Any("error", rerr))
@@ -273,7 +319,7 @@ func (s *Service) processSaved(ctx context.Context, tx *sqlx.Tx, rec *Receipt, d
 			s.log.Error("record inbound failure", slog.Int64("inbound_id", rec.InboundID), slog.Any("error", uerr))
 		}
 		s.log.Warn("inbound message failed", slog.Int64("inbound_id", rec.InboundID), slog.Any("error", err))
-		return
+		return nil
 	}
 	tx.ExecContext(ctx, "RELEASE SAVEPOINT msg")
 	rec.State = "processed"
@@ -281,6 +327,7 @@ func (s *Service) processSaved(ctx context.Context, tx *sqlx.Tx, rec *Receipt, d
 		rec.State = res.state
 	}
 	rec.TicketKey, rec.CommentID, rec.Created = res.key, res.commentID, res.created
+	return nil
 }
 
 func (s *Service) processGuarded(ctx context.Context, tx *sqlx.Tx, inboundID int64, d Delivery) (res processResult, err error) {

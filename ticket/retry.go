@@ -72,8 +72,7 @@ func (s *Service) reprocessOne(ctx context.Context, id int64, d Delivery) (Recei
 			_, err := tx.ExecContext(ctx, s.q.InboundFailed, msg, s.now(), id)
 			return err
 		}
-		s.processSaved(ctx, tx, &rec, d)
-		return nil
+		return s.processSaved(ctx, tx, &rec, d)
 	})
 	if err != nil {
 		return rec, fmt.Errorf("ticket: retry inbound %d: %w", id, err)

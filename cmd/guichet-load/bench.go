@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -31,7 +32,10 @@ func runSize(ctx context.Context, c config, self, label string, size int) (row, 
 	rand.Read(tb[:])
 	msgs := makeMessages("load-"+hex.EncodeToString(tb[:]), 0, n+w, size)
 	warm, meas := msgs[n:], msgs[:n]
-	r := row{Size: label, Bytes: size, Conns: c.conns, N: n, Warmup: w, Target: targetRatioSmall}
+	r := row{Size: label, Bytes: size, Conns: c.conns, N: n, Warmup: w, Target: targetRatioSmall, DB: "sqlite", Instances: c.instances}
+	if c.db != "" {
+		r.DB = "postgres"
+	}
 	if size > 16<<10 {
 		r.Target = targetRatioLarge
 	}
@@ -41,7 +45,7 @@ func runSize(ctx context.Context, c config, self, label string, size int) (row, 
 	if err != nil {
 		return r, err
 	}
-	sr, err := measure(ctx, c, addr, warm, meas)
+	sr, err := measure(ctx, c, []string{addr}, warm, meas)
 	rss := sink.peakRSS()
 	if serr := sink.stop(); err == nil {
 		err = serr
@@ -58,25 +62,27 @@ func runSize(ctx context.Context, c config, self, label string, size int) (row, 
 	return r, nil
 }
 
-// measure drives addr with warm, then with meas, under c.timeout each.
-func measure(ctx context.Context, c config, addr string, warm, meas []message) (driveResult, error) {
+// measure drives addrs with warm, then with meas, under c.timeout each.
+func measure(ctx context.Context, c config, addrs []string, warm, meas []message) (driveResult, error) {
 	wctx, cancel := context.WithTimeout(ctx, c.timeout)
-	wr := drive(wctx, addr, rcpt, warm, c.conns)
+	wr := drive(wctx, addrs, rcpt, warm, c.conns)
 	cancel()
 	if wr.Failed > 0 || ctx.Err() != nil {
 		return wr, fmt.Errorf("warm-up: %d failed: %s %v", wr.Failed, wr.FirstErr, ctx.Err())
 	}
 	mctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
-	res := drive(mctx, addr, rcpt, meas, c.conns)
+	res := drive(mctx, addrs, rcpt, meas, c.conns)
 	if ctx.Err() != nil {
 		return res, ctx.Err()
 	}
 	return res, nil
 }
 
-// runGuichet starts the relay sink and `guichet serve`, drives it, and verifies and fills
-// r's Guichet side, counts and drain time.
+// runGuichet starts the relay sink and c.instances `guichet serve` processes (on a fresh
+// SQLite data folder, or a fresh PostgreSQL database with --db), drives them, the
+// connections split between them, and verifies and fills r's Guichet side, counts and
+// drain time.
 func runGuichet(ctx context.Context, c config, self, label string, warm, meas []message, r *row) (driveResult, error) {
 	dir, err := os.MkdirTemp("", "guichet-load-*")
 	if err != nil {
@@ -87,9 +93,29 @@ func runGuichet(ctx context.Context, c config, self, label string, warm, meas []
 	} else {
 		progress("%s: data folder %s kept", label, dir)
 	}
-	args := []string{"--data-dir", dir, "--log-level", "warn"}
+	common := []string{"--log-level", "warn"}
+	var pg *pgDatabase
+	if c.db != "" {
+		if pg, err = newPGDatabase(c.db); err != nil {
+			return driveResult{}, err
+		}
+		defer func() { // after the servers stopped
+			if c.keep {
+				progress("%s: database %s kept", label, pg.name)
+				pg.admin.Close()
+			} else if err := pg.drop(); err != nil {
+				progress("%s: %v", label, err)
+			}
+		}()
+		common = append(common, "--db", pg.url)
+	}
+	if c.redis != "" {
+		common = append(common, "--redis", c.redis)
+	}
+	dataDir := func(i int) string { return filepath.Join(dir, fmt.Sprintf("instance%d", i+1)) }
 	for i := range c.agents {
-		ua := append([]string{"user", "add", fmt.Sprintf("agent%d@localhost", i+1), "--name", fmt.Sprintf("Agent %d", i+1), "--role", "agent"}, args...)
+		ua := append([]string{"user", "add", fmt.Sprintf("agent%d@localhost", i+1), "--name", fmt.Sprintf("Agent %d", i+1), "--role", "agent",
+			"--data-dir", dataDir(0)}, common...)
 		ch, _, err := startChild("guichet user add", c.bin, false, ua...)
 		if err != nil {
 			return driveResult{}, err
@@ -106,27 +132,47 @@ func runGuichet(ctx context.Context, c config, self, label string, warm, meas []
 			return driveResult{}, err
 		}
 		defer relay.stop()
-		args = append(args, "--relay", "smtp://"+raddr)
+		common = append(common, "--relay", "smtp://"+raddr)
 	}
-	smtpAddr, err1 := freeAddr()
-	httpAddr, err2 := freeAddr()
-	if err := errors.Join(err1, err2); err != nil {
-		return driveResult{}, err
+	var (
+		srvs      []*child
+		smtpAddrs []string
+	)
+	defer func() {
+		for _, s := range srvs {
+			s.stop()
+		}
+	}()
+	// One after the other: the first applies the migrations.
+	for i := range c.instances {
+		smtpAddr, err1 := freeAddr()
+		httpAddr, err2 := freeAddr()
+		if err := errors.Join(err1, err2); err != nil {
+			return driveResult{}, err
+		}
+		args := append([]string{"serve", "--data-dir", dataDir(i), "--smtp-addr", smtpAddr, "--http-addr", httpAddr}, common...)
+		srv, _, err := startChild(fmt.Sprintf("guichet serve #%d", i+1), c.bin, false, args...)
+		if err != nil {
+			return driveResult{}, err
+		}
+		srvs = append(srvs, srv)
+		if err := waitHealthy(ctx, srv, httpAddr); err != nil {
+			return driveResult{}, err
+		}
+		smtpAddrs = append(smtpAddrs, smtpAddr)
 	}
-	srv, _, err := startChild("guichet serve", c.bin, false, append([]string{"serve", "--smtp-addr", smtpAddr, "--http-addr", httpAddr}, args...)...)
+	progress("%s: guichet (%s, %d instance(s)): %d warm-up + %d messages over %d connections",
+		label, r.DB, c.instances, len(warm), len(meas), c.conns)
+	res, err := measure(ctx, c, smtpAddrs, warm, meas)
 	if err != nil {
-		return driveResult{}, err
+		return res, fmt.Errorf("guichet: %w\n%s", err, srvs[0].out)
 	}
-	defer srv.stop()
-	if err := waitHealthy(ctx, srv, httpAddr); err != nil {
-		return driveResult{}, err
+	var db *sql.DB
+	if pg != nil {
+		db, err = pg.open()
+	} else {
+		db, err = openRO(filepath.Join(dataDir(0), "guichet.db"))
 	}
-	progress("%s: guichet: %d warm-up + %d messages over %d connections", label, len(warm), len(meas), c.conns)
-	res, err := measure(ctx, c, smtpAddr, warm, meas)
-	if err != nil {
-		return res, fmt.Errorf("guichet: %w\n%s", err, srv.out)
-	}
-	db, err := openRO(filepath.Join(dir, "guichet.db"))
 	if err != nil {
 		return res, err
 	}
@@ -142,17 +188,27 @@ func runGuichet(ctx context.Context, c config, self, label string, warm, meas []
 	}
 	r.Committed = res.Failed == 0 && r.Counts.Inbound == total && r.Counts.Processed == total &&
 		r.Counts.Tickets == total && r.Counts.Confirmations == total
-	r.Guichet = sideOf(res, srv.peakRSS())
+	var rss int64 // the largest instance's
+	for _, s := range srvs {
+		rss = max(rss, s.peakRSS())
+	}
+	r.Guichet = sideOf(res, rss)
 	if r.Committed {
 		r.Guichet.E2ERate = float64(res.OK) / (res.Elapsed + e2e).Seconds()
 	}
 	if relay != nil {
 		r.RelayRSS = relay.peakRSS()
 	}
-	if err := srv.stop(); err != nil {
-		progress("%s: %v", label, err)
+	for _, s := range srvs {
+		if err := s.stop(); err != nil {
+			progress("%s: %v", label, err)
+		}
+		n, first := s.out.errorLines()
+		if r.LogErrors == 0 {
+			r.FirstLog = first
+		}
+		r.LogErrors += n
 	}
-	r.LogErrors, r.FirstLog = srv.out.errorLines()
 	return res, nil
 }
 

@@ -27,10 +27,10 @@ func (r driveResult) rate() float64 {
 	return float64(r.OK) / r.Elapsed.Seconds()
 }
 
-// drive sends msgs to addr over conns connections, each reusing its session (MAIL, RCPT,
-// DATA, again), and measures each message from the end of its data (the final ".") to
-// the reply. It stops at ctx's end.
-func drive(ctx context.Context, addr, rcpt string, msgs []message, conns int) driveResult {
+// drive sends msgs to addrs over conns connections, connection k to addrs[k mod
+// len(addrs)], each reusing its session (MAIL, RCPT, DATA, again), and measures each
+// message from the end of its data (the final ".") to the reply. It stops at ctx's end.
+func drive(ctx context.Context, addrs []string, rcpt string, msgs []message, conns int) driveResult {
 	var (
 		next  atomic.Int64
 		mu    sync.Mutex
@@ -46,7 +46,8 @@ func drive(ctx context.Context, addr, rcpt string, msgs []message, conns int) dr
 		}
 		mu.Unlock()
 	}
-	for range conns {
+	for k := range conns {
+		addr := addrs[k%len(addrs)]
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

@@ -2,15 +2,19 @@
 // reads and discards each message, in the same run and with the same client.
 //
 // For each message size it starts, as child processes, a discard sink (this binary in
-// `sink` mode), then `guichet serve` on a fresh SQLite data folder whose --relay is a
-// second discard sink (so the outbox worker really sends while intake runs), and drives
-// each with N unique messages over C connections that reuse their SMTP session. It
-// measures the rate and, per message, the time from the end of the data (".") to the
-// reply; then checks in Guichet's database that every message is a processed ticket
-// with its confirmation in the outbox, and reads the children's peak RSS (VmHWM). The
+// `sink` mode), then `guichet serve` on a fresh SQLite data folder (with --db, on a fresh
+// PostgreSQL database; with --instances 2, two processes sharing it and --redis) whose
+// --relay is a second discard sink (so the outbox worker really sends while intake
+// runs), and drives each with N unique messages over C connections that reuse their
+// SMTP session, split between the instances. It measures the rate and, per message, the
+// time from the end of the data (".") to the reply; then checks in Guichet's database
+// (SQLite or PostgreSQL) that every message is a processed ticket with its confirmation
+// in the outbox, and reads the children's peak RSS (VmHWM; the largest instance's). The
 // rate counts only when every message was committed.
 //
 //	go run ./cmd/guichet-load --bin /tmp/guichet [--messages N] [--conns 8] [--sizes 2k,200k] [--json]
+//	go run ./cmd/guichet-load --bin /tmp/guichet --db postgres://postgres@127.0.0.1/test?sslmode=disable \
+//		--redis redis://127.0.0.1:6379/0 --instances 2
 //	go run ./cmd/guichet-load sink [--addr 127.0.0.1:0]
 //
 // Everything listens on loopback; children die with this process.
@@ -48,6 +52,9 @@ func main() {
 // config is the command line.
 type config struct {
 	bin       string
+	db        string
+	redis     string
+	instances int
 	messages  int
 	conns     int
 	sizes     []int
@@ -66,6 +73,9 @@ func parseFlags(args []string) (config, error) {
 	var c config
 	fs := flag.NewFlagSet("guichet-load", flag.ContinueOnError)
 	fs.StringVar(&c.bin, "bin", "", "the guichet binary (go build -o /tmp/guichet ./cmd/guichet)")
+	fs.StringVar(&c.db, "db", "", "postgres://… server on which each run gets a fresh database (dropped after); default SQLite in a fresh data folder")
+	fs.StringVar(&c.redis, "redis", "", "redis://… passed to every instance (required with --instances above 1)")
+	fs.IntVar(&c.instances, "instances", 1, "guichet serve processes sharing the database and Redis; the connections are split between them")
 	fs.IntVar(&c.messages, "messages", 0, "messages measured per size (default 2000 up to 16k, 400 above)")
 	fs.IntVar(&c.conns, "conns", 8, "concurrent SMTP connections")
 	sizes := fs.String("sizes", "2k,200k", "message sizes, comma-separated (k = 1024 bytes)")
@@ -82,6 +92,18 @@ func parseFlags(args []string) (config, error) {
 	}
 	if c.bin == "" {
 		return c, errors.New("--bin is required (go build -o /tmp/guichet ./cmd/guichet)")
+	}
+	if c.db != "" && !isPostgres(c.db) {
+		return c, errors.New("--db: a postgres://… URL expected (SQLite is the default)")
+	}
+	if c.instances < 1 || c.instances > 8 {
+		return c, errors.New("--instances must be between 1 and 8")
+	}
+	if c.instances > 1 && (c.db == "" || c.redis == "") {
+		return c, errors.New("--instances above 1 needs --db postgres://… and --redis redis://…")
+	}
+	if c.conns < c.instances {
+		return c, errors.New("--conns must be at least --instances")
 	}
 	if c.conns < 1 || c.messages < 0 || c.messages > 100000 {
 		return c, errors.New("--conns must be at least 1 and --messages at most 100000")

@@ -51,6 +51,8 @@ func pct(l []time.Duration, p float64) time.Duration {
 // row is one size's result.
 type row struct {
 	Size      string        `json:"size"`
+	DB        string        `json:"database"`
+	Instances int           `json:"instances"`
 	Bytes     int           `json:"bytes"`
 	Conns     int           `json:"conns"`
 	N         int           `json:"messages"`
@@ -92,14 +94,14 @@ func (r *row) judge() {
 
 func printTable(w io.Writer, rows []row) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "size\tconns\tN\tsink msg/s\tguichet msg/s (250/e2e)\tratio\tsink p50/p99/max ms\tguichet p50/p99/max ms\tsink RSS MB\tguichet RSS MB\tcommitted\tresult\t")
+	fmt.Fprintln(tw, "size\tdb\tinst\tconns\tN\tsink msg/s\tguichet msg/s (250/e2e)\tratio\tsink p50/p99/max ms\tguichet p50/p99/max ms\tsink RSS MB\tguichet RSS MB\tcommitted\tresult\t")
 	for _, r := range rows {
 		res := "PASS"
 		if !r.Pass {
 			res = "FAIL (" + strings.Join(r.Misses, ", ") + ")"
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%.0f\t%.0f/%.0f\t%.2f\t%s\t%s\t%.1f\t%.1f\t%d/%d\t%s\t\n",
-			r.Size, r.Conns, r.N, r.Sink.Rate, r.Guichet.Rate, r.Guichet.E2ERate, r.Ratio, lats(r.Sink), lats(r.Guichet),
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%.0f\t%.0f/%.0f\t%.2f\t%s\t%s\t%.1f\t%.1f\t%d/%d\t%s\t\n",
+			r.Size, r.DB, r.Instances, r.Conns, r.N, r.Sink.Rate, r.Guichet.Rate, r.Guichet.E2ERate, r.Ratio, lats(r.Sink), lats(r.Guichet),
 			mb(r.Sink.PeakRSS), mb(r.Guichet.PeakRSS), r.Counts.Confirmations, r.N+r.Warmup, res)
 	}
 	tw.Flush()
