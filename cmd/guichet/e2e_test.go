@@ -22,7 +22,7 @@ import (
 
 // harness runs `guichet serve` in-process on free loopback ports, with a relay sink.
 type harness struct {
-	t        *testing.T
+	t        testing.TB
 	dataDir  string
 	smtpAddr string
 	httpAddr string
@@ -50,7 +50,7 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -67,7 +67,7 @@ func (h *harness) cli(stdin string, args ...string) (int, string, string) {
 	return code, out.String(), errb.String()
 }
 
-func startHarness(t *testing.T, extra ...string) *harness {
+func startHarness(t testing.TB, extra ...string) *harness {
 	t.Helper()
 	sink, err := smtpsink.Start(false)
 	if err != nil {
