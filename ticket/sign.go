@@ -80,3 +80,11 @@ func (s *Service) VerifyStopToken(key, email, token string) bool {
 func (s *Service) StopLink(key, email string) string {
 	return s.opt.PublicURL + "/requests/" + strings.ToUpper(key) + "/stop?a=" + url.QueryEscape(NormalizeEmail(email)) + "&t=" + s.StopToken(key, email)
 }
+
+// Key derives a key for purpose from the shared signing secret, so that every instance
+// signs alike (the portal's kept form files, say).
+func (s *Service) Key(purpose string) []byte {
+	m := hmac.New(sha256.New, s.opt.Secret)
+	m.Write([]byte("guichet key: " + purpose))
+	return m.Sum(nil)
+}

@@ -33,6 +33,9 @@ type Config struct {
 	MaxMessageSize int64
 	ReopenWindow   time.Duration
 	SenderPolicy   string
+	Academies      string
+	Components     string
+	RequestTypes   string
 	CommentAddress string
 	AuthServID     string
 	CheckDKIM      bool
@@ -82,6 +85,9 @@ func (c *Config) flags(name string) *flag.FlagSet {
 	fs.StringVar(&c.TemplatesDir, "templates-dir", "", "folder of templates that replace the embedded ones")
 	fs.Int64Var(&c.MaxMessageSize, "max-message-size", 25<<20, "largest inbound message in bytes")
 	fs.DurationVar(&c.ReopenWindow, "reopen-window", 14*24*time.Hour, "a reply reopens a closed ticket within this")
+	fs.StringVar(&c.Academies, "academies", "Clermont-Ferrand,Grenoble,Lyon", "choices of the request form's Académie field, comma-separated")
+	fs.StringVar(&c.Components, "components", "ENT,Messagerie,Pronote,Espace de stockage,Annuaire", "choices of the request form's Composants field for the default desk, comma-separated")
+	fs.StringVar(&c.RequestTypes, "request-types", "Incident,Demande d'assistance,Demande d'information", "request types of the form, comma-separated; the first is the default")
 	fs.StringVar(&c.SenderPolicy, "sender-policy", "default", "default (mail without proof is accepted, marked unverified) or strict (held)")
 	fs.StringVar(&c.CommentAddress, "comment-address", "", "an agent's mail to this address becomes an internal note (default support+note@<support domain>)")
 	fs.StringVar(&c.AuthServID, "authserv-id", "", "authserv-id of the upstream MTA's Authentication-Results to trust (default the support domain)")
@@ -243,3 +249,14 @@ func (c Config) redacted() Config {
 }
 
 func getenv(k string) string { return os.Getenv(k) }
+
+// list splits a comma-separated flag value, dropping empty items.
+func list(v string) []string {
+	var out []string
+	for _, p := range strings.Split(v, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}

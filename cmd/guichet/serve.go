@@ -89,6 +89,8 @@ func cmdServe(ctx context.Context, e *env) error {
 			Metrics: newMetrics(a.svc, intake, pollers, cs.collectors()...),
 			Logger:  e.log.With("component", "web"),
 			Portal:  a.svc, Tickets: a.svc, Blobs: a.blobs, Pages: pages, Limiter: cs.Limiter, PublicURL: c.PublicURL,
+			Academies: list(c.Academies), RequestTypes: list(c.RequestTypes),
+			Components: map[string][]string{"": list(c.Components)}, Secret: a.svc.Key("web-form"),
 		}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(e.log.Handler(), slog.LevelWarn),
