@@ -33,6 +33,7 @@ type changeQueries struct {
 	CountRecentToTkt   string `query:"count-recent-to-ticket"`
 	InboundSetState    string `query:"inbound-set-state"`
 	OutboxBounced      string `query:"outbox-bounced"`
+	ClaimRetry         string `query:"claim-retry"`
 }
 
 // inTx runs fn as one write of the committer (see write).

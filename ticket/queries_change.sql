@@ -58,3 +58,6 @@ UPDATE inbound SET state = ?, error = ?, ticket_id = ?, comment_id = ?, attempts
 
 -- name: outbox-bounced
 SELECT to_email, ticket_id FROM outbox WHERE message_id = ?;
+
+-- name: claim-retry
+UPDATE inbound SET state = state WHERE id = ? AND state IN ('pending', 'failed');

@@ -63,6 +63,17 @@ func (s *Service) reprocessOne(ctx context.Context, id int64, d Delivery) (Recei
 	rec := Receipt{InboundID: id}
 	err := s.write(ctx, func(ctx context.Context, tx *sqlx.Tx) error {
 		rec = Receipt{InboundID: id}
+		// Claim the row: another instance retrying it at the same time waits on this
+		// row lock, then finds it no longer failed and leaves it.
+		res, err := tx.ExecContext(ctx, s.cq.ClaimRetry, id)
+		if err != nil {
+			return fmt.Errorf("ticket: claim inbound %d: %w", id, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			rec.State = "processed"
+			rec.Duplicate = true // done elsewhere meanwhile
+			return nil
+		}
 		if d.Msg == nil {
 			msg := "parse: unknown error"
 			if d.ParseErr != nil {

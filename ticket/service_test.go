@@ -420,3 +420,41 @@ func TestStats(t *testing.T) {
 		})
 	}
 }
+
+// TestReprocessOnce: two instances retrying the same failed message at start-up make
+// one ticket.
+func TestReprocessOnce(t *testing.T) {
+	for name, open := range stores(t) {
+		t.Run(name, func(t *testing.T) {
+			db := open(t)
+			a := newTestService(t, db, nil)
+			b, err := NewService(context.Background(), db, Options{PublicURL: "http://x", Secret: []byte("0123456789abcdef0123")})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer b.Close()
+			for i := 0; i < 10; i++ {
+				accept(t, a, Delivery{Raw: []byte(fmt.Sprintf("m%d", i)), Env: Envelope{Channel: "test"}, ParseErr: fmt.Errorf("broken")})
+			}
+			parse := func(ctx context.Context, raw []byte, env Envelope) (*Inbound, error) {
+				return &Inbound{From: Address{Email: "x@ecole.test"}, MessageID: string(raw), Summary: "Réparé", Text: string(raw)}, nil
+			}
+			var wg sync.WaitGroup
+			for _, s := range []*Service{a, b} {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					if _, err := s.Reprocess(context.Background(), parse, 5); err != nil {
+						t.Error(err)
+					}
+				}()
+			}
+			wg.Wait()
+			var n int
+			db.Get(&n, "SELECT COUNT(*) FROM tickets")
+			if n != 10 {
+				t.Fatalf("%d tickets from 10 messages retried by two instances", n)
+			}
+		})
+	}
+}
