@@ -207,22 +207,6 @@ func (s *Service) mailDataFor(ctx context.Context, q sqlx.QueryerContext, t *Tic
 	return MailData{Ticket: tv, Comment: c, Link: s.link(t.Key), DeskName: s.desk.Name}, nil
 }
 
-// ticketFiles lists the files of a ticket's first message (commentID nil) or of a comment.
-func (s *Service) ticketFiles(ctx context.Context, q sqlx.QueryerContext, ticketID int64, commentID *int64) ([]Attachment, error) {
-	var rows []attachmentRow
-	if err := sqlx.SelectContext(ctx, q, &rows, s.q.Attachments, ticketID); err != nil {
-		return nil, fmt.Errorf("ticket: read attachments: %w", err)
-	}
-	var out []Attachment
-	for _, r := range rows {
-		if (commentID == nil) != (r.CommentID == nil) || (commentID != nil && *commentID != *r.CommentID) {
-			continue
-		}
-		out = append(out, r.attachment())
-	}
-	return out, nil
-}
-
 type attachmentRow struct {
 	CommentID   *int64 `db:"comment_id"`
 	Filename    string `db:"filename"`

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net"
 	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -247,8 +246,6 @@ func (c Config) redacted() Config {
 	c.IMAP = imap
 	return c
 }
-
-func getenv(k string) string { return os.Getenv(k) }
 
 // list splits a comma-separated flag value, dropping empty items.
 func list(v string) []string {
