@@ -3,7 +3,6 @@ package mailin
 import (
 	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
 	"encoding/hex"
 	"maps"
 	"net/url"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
+	"github.com/guichet/guichet/internal/testimap"
 )
 
 // dovecot is a folder of its own on the server of GUICHET_TEST_IMAP, removed at the end.
@@ -36,30 +36,8 @@ func newDovecot(t *testing.T) *dovecot {
 	if err != nil {
 		t.Fatal("GUICHET_TEST_IMAP: unreadable URL")
 	}
-	tc := &tls.Config{InsecureSkipVerify: true} // #nosec G402: a loopback test server
-	if ca := os.Getenv("GUICHET_TEST_IMAP_CA"); ca != "" {
-		pem, err := os.ReadFile(ca)
-		if err != nil {
-			t.Fatal(err)
-		}
-		pool := x509.NewCertPool()
-		pool.AppendCertsFromPEM(pem)
-		tc = &tls.Config{RootCAs: pool}
-	}
-	opts := &imapclient.Options{TLSConfig: tc}
-	var c *imapclient.Client
-	if u.Scheme == "imaps" {
-		c, err = imapclient.DialTLS(u.Host, opts)
-	} else {
-		c, err = imapclient.DialStartTLS(u.Host, opts)
-	}
-	if err != nil {
-		t.Fatalf("connect to %s: %v", u.Host, err)
-	}
-	pass, _ := u.User.Password()
-	if err := c.Login(u.User.Username(), pass).Wait(); err != nil {
-		t.Fatalf("login: %v", err)
-	}
+	tc := testimap.TLSConfig(t)
+	c := testimap.Dial(t, raw)
 	l, err := c.List("", "", nil).Collect()
 	if err != nil || len(l) == 0 {
 		t.Fatalf("list: %v", err)

@@ -3,8 +3,6 @@ package multitest
 import (
 	"context"
 	"crypto/rand"
-	"crypto/tls"
-	"crypto/x509"
 	"database/sql"
 	"encoding/hex"
 	"net/url"
@@ -17,6 +15,7 @@ import (
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
+	"github.com/guichet/guichet/internal/testimap"
 	_ "github.com/jackc/pgx/v5/stdlib" // driver "pgx", to create the run's database and check it
 	"github.com/redis/go-redis/v9"
 )
@@ -119,39 +118,13 @@ type mailbox struct {
 
 func newMailbox(t *testing.T, base, tag string) *mailbox {
 	t.Helper()
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal("GUICHET_TEST_IMAP: unreadable URL")
-	}
-	tc := &tls.Config{InsecureSkipVerify: true} // #nosec G402: a loopback test server
-	if ca := os.Getenv("GUICHET_TEST_IMAP_CA"); ca != "" {
-		pem, err := os.ReadFile(ca)
-		if err != nil {
-			t.Fatal(err)
-		}
-		pool := x509.NewCertPool()
-		pool.AppendCertsFromPEM(pem)
-		tc = &tls.Config{RootCAs: pool}
-	}
-	opts := &imapclient.Options{TLSConfig: tc}
-	var c *imapclient.Client
-	if u.Scheme == "imaps" {
-		c, err = imapclient.DialTLS(u.Host, opts)
-	} else {
-		c, err = imapclient.DialStartTLS(u.Host, opts)
-	}
-	if err != nil {
-		t.Fatalf("imap: connect to %s: %v", u.Host, err)
-	}
-	pass, _ := u.User.Password()
-	if err := c.Login(u.User.Username(), pass).Wait(); err != nil {
-		t.Fatalf("imap: login: %v", err)
-	}
+	c := testimap.Dial(t, base)
 	m := &mailbox{t: t, c: c, folder: "guichet-multi-" + tag, tag: tag}
 	if err := c.Create(m.folder, nil).Wait(); err != nil {
 		t.Fatalf("imap: create %s: %v", m.folder, err)
 	}
 	t.Cleanup(m.cleanup)
+	u, _ := url.Parse(base) // Dial has read it
 	u.Path = "/" + m.folder
 	q := u.Query()
 	q.Set("tls_skip_verify", "true") // guichet has no CA option: the server's certificate is self-signed
