@@ -190,10 +190,11 @@ var publicEvents = []string{"status", "participant_added", "participant_removed"
 // same answer as for a missing ticket). Customers get neither internal comments nor
 // the events of internal kinds (assignment, held mail, bounces, …), nor the assignee.
 func (s *Service) DetailFor(ctx context.Context, u User, key string) (*Detail, error) {
-	if _, err := s.visibleTicket(ctx, s.db, strings.ToUpper(strings.TrimSpace(key)), u); err != nil {
+	t, err := s.visibleTicket(ctx, s.db, strings.ToUpper(strings.TrimSpace(key)), u)
+	if err != nil {
 		return nil, err
 	}
-	d, err := s.Get(ctx, strings.ToUpper(strings.TrimSpace(key)))
+	d, err := s.detail(ctx, t)
 	if err != nil {
 		return nil, err
 	}

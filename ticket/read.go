@@ -84,6 +84,12 @@ func (s *Service) Get(ctx context.Context, key string) (*Detail, error) {
 	if err != nil {
 		return nil, err
 	}
+	return s.detail(ctx, t)
+}
+
+// detail reads the rest of a ticket already at hand.
+func (s *Service) detail(ctx context.Context, t *Ticket) (*Detail, error) {
+	key := t.Key
 	req, err := s.userByID(ctx, s.db, t.RequesterID)
 	if err != nil {
 		return nil, err
