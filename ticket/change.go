@@ -220,17 +220,22 @@ func (s *Service) customerSide(ctx context.Context, q sqlx.QueryerContext, t *Ti
 	if err != nil {
 		return nil, err
 	}
-	out := []User{req}
 	ps, err := s.participants(ctx, q, t.ID)
 	if err != nil {
 		return nil, err
 	}
-	for _, p := range ps {
-		if p.ID != req.ID && !p.Role.IsStaff() {
+	return customerSideOf(req, ps), nil
+}
+
+// customerSideOf is the requester followed by the participants who are not agents.
+func customerSideOf(requester User, participants []User) []User {
+	out := []User{requester}
+	for _, p := range participants {
+		if p.ID != requester.ID && !p.Role.IsStaff() {
 			out = append(out, p)
 		}
 	}
-	return out, nil
+	return out
 }
 
 func (s *Service) event(ctx context.Context, tx *sqlx.Tx, ticketID, actorID int64, kind, detail string) error {

@@ -79,11 +79,8 @@ func (s *Service) notifyComment(ctx context.Context, tx *sqlx.Tx, t *Ticket, aut
 		if err != nil {
 			return err
 		}
-		add(req)
-		for _, p := range parts {
-			if !p.Role.IsStaff() {
-				add(p)
-			}
+		for _, u := range customerSideOf(req, parts) {
+			add(u)
 		}
 		return nil
 	}
