@@ -169,6 +169,13 @@ func isAttribution(s string) bool {
 	if len(s) > 400 {
 		return false
 	}
+	// Every pattern below is anchored at the end: a header ends with a colon, or (wroteRe
+	// only) with a verb. Most lines end with neither, and the patterns are costly on
+	// prose ("Le … 14 h." makes wroteMidRe backtrack), so look at the end first.
+	t := strings.TrimRight(s, " \t\r\n\f")
+	if !strings.HasSuffix(t, ":") && !strings.HasSuffix(t, "：") {
+		return endsWithVerb(t) && looksLikeHeader(s)
+	}
 	if wroteRe.MatchString(s) && looksLikeHeader(s) {
 		return true
 	}
@@ -177,6 +184,39 @@ func isAttribution(s string) bool {
 	}
 	return len(s) < 300 && addrColonRe.MatchString(s) && strings.ContainsAny(s, "0123456789") &&
 		headerKind(s) == 0
+}
+
+// wroteVerbList is wroteVerbs as plain lower-case strings.
+var wroteVerbList = func() []string {
+	var vs []string
+	for v := range strings.SplitSeq(wroteVerbs, "|") {
+		vs = append(vs, strings.ToLower(strings.NewReplacer(`\(`, "(", `\)`, ")").Replace(v)))
+	}
+	return vs
+}()
+
+// endsWithVerb reports whether t ends with one of the verbs of wroteRe: what wroteRe
+// matches in a line that does not end with a colon, without its cost.
+func endsWithVerb(t string) bool {
+	lt := strings.ToLower(tail(t, 64))
+	for _, v := range wroteVerbList {
+		if strings.HasSuffix(lt, v) {
+			return true
+		}
+	}
+	return false
+}
+
+// tail returns the last n bytes of s or a little more, cut at a rune boundary.
+func tail(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	i := len(s) - n
+	for i > 0 && !utf8.RuneStart(s[i]) {
+		i--
+	}
+	return s[i:]
 }
 
 // looksLikeHeader rejects sentences that merely end with "wrote:": a quote header

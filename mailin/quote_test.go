@@ -62,3 +62,17 @@ func BenchmarkVisibleTextLongQuote(b *testing.B) {
 		}
 	}
 }
+
+// TestEndsWithVerb checks the shortcut of isAttribution against wroteRe itself.
+func TestEndsWithVerb(t *testing.T) {
+	for _, l := range []string{
+		"On Mon, 10 Mar 2025, Camille <c@d.fr> wrote", "Le 10 mars 2025, Camille a écrit",
+		"Am 10.03.2025 schrieb", "W dniu 10.03.2025 Jan napisał(a)", "10 марта 2025 г., Иван написал",
+		"Le problème est apparu après la mise à jour de jeudi, vers 14 h.", "I wrote this myself.",
+		"Ce qu'il a ÉCRIT", "Camille WROTE", "2025/3/10 小明 写道", "rewrote", "",
+	} {
+		if got, want := endsWithVerb(l), wroteRe.MatchString(l); got != want {
+			t.Errorf("endsWithVerb(%q) = %v, wroteRe says %v", l, got, want)
+		}
+	}
+}
