@@ -15,6 +15,12 @@ type Acceptor interface {
 	Accept(ctx context.Context, d ticket.Delivery) (ticket.Receipt, error)
 }
 
+// Receiver stores a delivery and leaves its processing for later; *ticket.Service is one.
+type Receiver interface {
+	// Receive returns once the raw message is durably stored; processing follows.
+	Receive(ctx context.Context, d ticket.Delivery) (ticket.Receipt, error)
+}
+
 // Intake is the Deliverer behind every inbound channel (SMTP, LMTP, ingest, IMAP): it
 // parses a message where it arrived (in the session's goroutine, so parsing runs in
 // parallel) and hands raw bytes and parse result to the Acceptor, which stores both in
@@ -26,6 +32,11 @@ type Intake struct {
 	log   *slog.Logger
 	// OnReceipt, when set, is called with each receipt (metrics, logs).
 	OnReceipt func(ticket.Envelope, ticket.Receipt)
+	// Queue, when the Acceptor is also a Receiver, stores each message and answers
+	// without waiting for its processing (the ticket, the mail it causes), which
+	// follows in the committer's next transactions: a sender's 250 waits only for the
+	// raw message's commit.
+	Queue bool
 }
 
 // NewIntake returns an Intake storing through acc, attachments through blobs.
@@ -49,7 +60,14 @@ func (i *Intake) Deliver(ctx context.Context, raw []byte, env ticket.Envelope) e
 		// a message whose files are missing.
 		return perr
 	}
-	rec, err := i.acc.Accept(ctx, ticket.Delivery{Raw: raw, Env: env, Msg: msg, ParseErr: perr})
+	d := ticket.Delivery{Raw: raw, Env: env, Msg: msg, ParseErr: perr}
+	var rec ticket.Receipt
+	var err error
+	if r, ok := i.acc.(Receiver); ok && i.Queue {
+		rec, err = r.Receive(ctx, d)
+	} else {
+		rec, err = i.acc.Accept(ctx, d)
+	}
 	if err != nil {
 		return fmt.Errorf("mailin: store message: %w", err)
 	}

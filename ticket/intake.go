@@ -35,13 +35,17 @@ type Receipt struct {
 	Err       string // why processing failed; the message stays stored
 }
 
-// intakeReq is one write for the committer: a delivery to store and process, or (fn set)
-// another change, run in its own savepoint.
+// intakeReq is one write for the committer: a delivery to store and process (queue set:
+// to store, and queue for processing), or (fn set) another change, run in its own
+// savepoint.
 type intakeReq struct {
-	ctx  context.Context
-	d    Delivery
-	fn   func(ctx context.Context, tx *sqlx.Tx) error
-	done chan intakeRes
+	ctx    context.Context
+	d      Delivery
+	queue  bool
+	weight int64 // the backlog room it took (queue)
+	fn     func(ctx context.Context, tx *sqlx.Tx) error
+	lazy   bool // a background write (the outbox's claims and marks) that may wait a little
+	done   chan intakeRes
 }
 
 type intakeRes struct {
@@ -55,6 +59,7 @@ type intakeRes struct {
 // its error, and the others go on. An error means nothing was stored (a temporary failure:
 // the sender should retry). A second delivery of the same message (same Message-ID from
 // the same sender, or the same bytes when there is no Message-ID) is a Duplicate.
+// Receive is the same with the processing done after the commit.
 func (s *Service) Accept(ctx context.Context, d Delivery) (Receipt, error) {
 	res := s.submit(ctx, &intakeReq{ctx: ctx, d: d, done: make(chan intakeRes, 1)})
 	return res.r, res.err
@@ -70,12 +75,30 @@ func (s *Service) write(ctx context.Context, fn func(ctx context.Context, tx *sq
 	return s.submit(ctx, &intakeReq{ctx: ctx, fn: fn, done: make(chan intakeRes, 1)}).err
 }
 
+// writeLazy is write for background work that nobody waits on: the committer may hold
+// it up to lazyLinger so that it shares a transaction (and its fsync) with others.
+func (s *Service) writeLazy(ctx context.Context, fn func(ctx context.Context, tx *sqlx.Tx) error) error {
+	return s.submit(ctx, &intakeReq{ctx: ctx, fn: fn, lazy: true, done: make(chan intakeRes, 1)}).err
+}
+
+// lazyLinger is how long a transaction of background writes alone waits for company.
+// Without it the outbox sender's claims and marks, which come one by one, would each
+// cost a commit of their own: several per mail received.
+const lazyLinger = 2 * time.Millisecond
+
 func (s *Service) submit(ctx context.Context, req *intakeReq) intakeRes {
+	// The read lock keeps Close from stopping the committer between the check and the
+	// send: a request sent is always answered.
+	s.closeMu.RLock()
+	if s.closed {
+		s.closeMu.RUnlock()
+		return intakeRes{err: ErrClosed}
+	}
 	select {
 	case s.reqs <- req:
-	case <-s.stop:
-		return intakeRes{err: ErrClosed}
+		s.closeMu.RUnlock()
 	case <-ctx.Done():
+		s.closeMu.RUnlock()
 		return intakeRes{err: fmt.Errorf("ticket: write: %w", ctx.Err())}
 	}
 	// Once queued the request is always answered; wait for it even if ctx ends, so the
@@ -83,24 +106,29 @@ func (s *Service) submit(ctx context.Context, req *intakeReq) intakeRes {
 	return <-req.done
 }
 
+// committer is the one writer. Each transaction takes the writes waiting (up to
+// MaxBatch), then processes queued messages for a time slice, then commits.
 func (s *Service) committer() {
 	defer s.wg.Done()
 	for {
 		var first *intakeReq
-		select {
-		case first = <-s.reqs:
-		case <-s.stop:
-			// Answer what is queued, then stop.
-			for {
-				select {
-				case r := <-s.reqs:
-					s.commitBatch([]*intakeReq{r})
-				default:
-					return
-				}
+		if len(s.queue) > 0 {
+			select {
+			case first = <-s.reqs:
+			default: // nothing waits: a transaction of queued messages alone
+			}
+		} else {
+			select {
+			case first = <-s.reqs:
+			case <-s.stop:
+				s.drain()
+				return
 			}
 		}
-		batch := []*intakeReq{first}
+		var batch []*intakeReq
+		if first != nil {
+			batch = append(batch, first)
+		}
 	fill:
 		for len(batch) < s.opt.MaxBatch {
 			select {
@@ -110,31 +138,111 @@ func (s *Service) committer() {
 				break fill
 			}
 		}
+		if len(s.queue) == 0 && allLazy(batch) {
+			batch = s.linger(batch)
+		}
 		s.commitBatch(batch)
 	}
 }
 
-// commitBatch commits a batch; when the batch as a whole fails, each message is tried
-// alone so that one bad message cannot fail the others. A write that lost a deadlock
-// or a serialization conflict (PostgreSQL, several instances) is tried again, alone, a
-// few times before its error is returned.
-func (s *Service) commitBatch(batch []*intakeReq) {
-	res, err := s.commit(context.Background(), batch)
-	if err != nil && len(batch) > 1 {
-		for _, r := range batch {
-			s.commitBatch([]*intakeReq{r})
+func allLazy(batch []*intakeReq) bool {
+	for _, r := range batch {
+		if !r.lazy {
+			return false
 		}
+	}
+	return len(batch) > 0
+}
+
+// linger waits up to lazyLinger for more writes to join a batch of background ones, and
+// stops waiting as soon as one that someone waits for arrives.
+func (s *Service) linger(batch []*intakeReq) []*intakeReq {
+	t := time.NewTimer(lazyLinger)
+	defer t.Stop()
+	for len(batch) < s.opt.MaxBatch {
+		select {
+		case r := <-s.reqs:
+			batch = append(batch, r)
+			if !r.lazy {
+				return batch
+			}
+		case <-t.C:
+			return batch
+		case <-s.stop:
+			return batch
+		}
+	}
+	return batch
+}
+
+// drain answers the writes still waiting and processes the queued messages, then
+// returns: Close leaves nothing stored unprocessed that it could process.
+func (s *Service) drain() {
+	for {
+		select {
+		case r := <-s.reqs:
+			s.commitBatch([]*intakeReq{r})
+			continue
+		default:
+		}
+		if len(s.queue) == 0 {
+			return
+		}
+		s.commitBatch(nil)
+	}
+}
+
+// commitBatch commits a batch, with queued messages processed after it; when the batch
+// as a whole fails, each write is tried alone so that one bad message cannot fail the
+// others. A write that lost a deadlock or a serialization conflict (PostgreSQL, several
+// instances) is tried again, alone, a few times before its error is returned.
+func (s *Service) commitBatch(batch []*intakeReq) {
+	res, done, err := s.commit(context.Background(), batch, len(s.queue) > 0)
+	if err != nil && len(batch) > 0 && (len(batch) > 1 || len(s.queue) > 0) {
+		for _, r := range batch {
+			s.commitAlone(r)
+		}
+		return
+	}
+	if err != nil && len(batch) == 0 {
+		s.queueFailed(err)
 		return
 	}
 	for try := 1; err != nil && isRetryable(err) && try <= 4; try++ {
 		s.log.Info("write lost a lock conflict; trying again", "try", try, slog.Any("error", err))
 		time.Sleep(time.Duration(try*try) * 5 * time.Millisecond)
-		res, err = s.commit(context.Background(), batch)
+		res, done, err = s.commit(context.Background(), batch, false)
 	}
+	s.answer(batch, res, err)
+	if err == nil {
+		s.queueDone(done)
+	}
+}
+
+// commitAlone commits one write in a transaction of its own.
+func (s *Service) commitAlone(r *intakeReq) {
+	batch := []*intakeReq{r}
+	res, _, err := s.commit(context.Background(), batch, false)
+	for try := 1; err != nil && isRetryable(err) && try <= 4; try++ {
+		s.log.Info("write lost a lock conflict; trying again", "try", try, slog.Any("error", err))
+		time.Sleep(time.Duration(try*try) * 5 * time.Millisecond)
+		res, _, err = s.commit(context.Background(), batch, false)
+	}
+	s.answer(batch, res, err)
+}
+
+// answer tells each write of a batch its result, queues the stored messages to process,
+// and wakes the outbox sender after a commit.
+func (s *Service) answer(batch []*intakeReq, res []intakeRes, err error) {
 	for i, r := range batch {
 		if err != nil {
 			r.done <- intakeRes{err: err}
 			continue
+		}
+		if r.queue && res[i].err == nil && !res[i].r.Duplicate && res[i].r.State == "pending" {
+			d := r.d
+			d.Raw = nil // in the database; the queue keeps only the parse result
+			s.queue = append(s.queue, queued{id: res[i].r.InboundID, d: d, weight: r.weight})
 		}
 		r.done <- res[i]
 	}
@@ -144,43 +252,53 @@ func (s *Service) commitBatch(batch []*intakeReq) {
 }
 
 // commit runs a batch in one transaction: the other writes first (outbox claims and
-// marks, web changes), then the deliveries. Taking the outbox rows' locks before the
-// desk counter's, in every instance, keeps two instances from deadlocking on them.
-func (s *Service) commit(ctx context.Context, batch []*intakeReq) ([]intakeRes, error) {
+// marks, web changes), then the deliveries, then (withQueue) queued messages for a time
+// slice. Taking the outbox rows' locks before the desk counter's, in every instance,
+// keeps two instances from deadlocking on them.
+func (s *Service) commit(ctx context.Context, batch []*intakeReq, withQueue bool) ([]intakeRes, []Receipt, error) {
+	started := time.Now()
 	tx, err := s.db.BeginTxx(ctx, nil)
 	if err != nil {
-		return nil, fmt.Errorf("ticket: intake: begin: %w", err)
+		return nil, nil, fmt.Errorf("ticket: intake: begin: %w", err)
 	}
 	defer tx.Rollback()
 	out := make([]intakeRes, len(batch))
+	stores := false
 	for i, r := range batch {
 		if r.fn == nil {
 			continue
 		}
 		out[i].err = s.runOp(ctx, tx, r.fn)
 		if isRetryable(out[i].err) {
-			return nil, out[i].err // the whole batch again: its locks are tangled
+			return nil, nil, out[i].err // the whole batch again: its locks are tangled
 		}
 	}
 	for i, r := range batch {
 		if r.fn != nil {
 			continue
 		}
+		stores = true
 		rec, err := s.store(ctx, tx, r.d)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		if !rec.Duplicate {
+		if !rec.Duplicate && !r.queue {
 			if err := s.processSaved(ctx, tx, &rec, r.d); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 		}
 		out[i].r = rec
 	}
-	if err := tx.Commit(); err != nil {
-		return nil, fmt.Errorf("ticket: intake: commit: %w", err)
+	var done []Receipt
+	if withQueue {
+		if done, err = s.processQueued(ctx, tx, started, stores); err != nil {
+			return nil, nil, err
+		}
 	}
-	return out, nil
+	if err := tx.Commit(); err != nil {
+		return nil, nil, fmt.Errorf("ticket: intake: commit: %w", err)
+	}
+	return out, done, nil
 }
 
 // isRetryable reports a failure that trying again can cure: a PostgreSQL deadlock,

@@ -33,7 +33,7 @@ type outboxRow struct {
 // so two workers (or instances) never claim the same row.
 func (s *Service) ClaimOutbox(ctx context.Context, limit int, lease time.Duration) ([]OutboxMail, error) {
 	var rows []outboxRow
-	err := s.write(ctx, func(ctx context.Context, tx *sqlx.Tx) error {
+	err := s.writeLazy(ctx, func(ctx context.Context, tx *sqlx.Tx) error {
 		now := s.now()
 		rows = rows[:0]
 		return tx.SelectContext(ctx, &rows, s.q.OutboxClaim, now.Add(lease), now, now, limit)
@@ -58,7 +58,7 @@ func (s *Service) ClaimOutbox(ctx context.Context, limit int, lease time.Duratio
 
 // MarkSent records that the relay accepted mail id, with its answer.
 func (s *Service) MarkSent(ctx context.Context, id int64, response string) error {
-	if err := s.write(ctx, func(ctx context.Context, tx *sqlx.Tx) error {
+	if err := s.writeLazy(ctx, func(ctx context.Context, tx *sqlx.Tx) error {
 		_, err := tx.ExecContext(ctx, s.q.OutboxSent, response, s.now(), id)
 		return err
 	}); err != nil {
@@ -69,7 +69,7 @@ func (s *Service) MarkSent(ctx context.Context, id int64, response string) error
 
 // MarkRetry schedules mail id again at next, after a temporary failure.
 func (s *Service) MarkRetry(ctx context.Context, id int64, next time.Time, errText string) error {
-	if err := s.write(ctx, func(ctx context.Context, tx *sqlx.Tx) error {
+	if err := s.writeLazy(ctx, func(ctx context.Context, tx *sqlx.Tx) error {
 		_, err := tx.ExecContext(ctx, s.q.OutboxRetry, next.UTC(), errText, id)
 		return err
 	}); err != nil {
@@ -80,7 +80,7 @@ func (s *Service) MarkRetry(ctx context.Context, id int64, next time.Time, errTe
 
 // MarkFailed gives up on mail id after a permanent failure, keeping the reason.
 func (s *Service) MarkFailed(ctx context.Context, id int64, errText string) error {
-	if err := s.write(ctx, func(ctx context.Context, tx *sqlx.Tx) error {
+	if err := s.writeLazy(ctx, func(ctx context.Context, tx *sqlx.Tx) error {
 		_, err := tx.ExecContext(ctx, s.q.OutboxFailed, errText, id)
 		return err
 	}); err != nil {

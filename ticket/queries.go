@@ -25,6 +25,7 @@ type queries struct {
 	InboundDone        string `query:"inbound-done"`
 	InboundFailed      string `query:"inbound-failed"`
 	InboundToRetry     string `query:"inbound-to-retry"`
+	InboundStale       string `query:"inbound-stale"`
 	InboundList        string `query:"inbound-list"`
 	InboundRaw         string `query:"inbound-raw"`
 	UserByEmail        string `query:"user-by-email"`

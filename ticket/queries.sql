@@ -30,6 +30,10 @@ UPDATE inbound SET state = 'failed', error = ?, attempts = attempts + 1, process
 SELECT id, raw, envelope_from, recipients, channel, remote_addr FROM inbound
 WHERE state IN ('pending', 'failed') AND attempts < ? ORDER BY id LIMIT ?;
 
+-- name: inbound-stale
+SELECT id, raw, envelope_from, recipients, channel, remote_addr FROM inbound
+WHERE state = 'pending' AND received_at < ? ORDER BY id LIMIT ?;
+
 -- name: inbound-list
 SELECT id, message_id, envelope_from, channel, size, state, error, attempts, automatic, received_at, ticket_id
 FROM inbound WHERE (? = '' OR state = ?) ORDER BY id DESC LIMIT ?;

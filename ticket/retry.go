@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 )
@@ -16,25 +17,45 @@ type RetryStats struct {
 	Tried, Processed, Failed int
 }
 
+// storedRow is a stored message read back to be processed again.
+type storedRow struct {
+	ID           int64  `db:"id"`
+	Raw          []byte `db:"raw"`
+	EnvelopeFrom string `db:"envelope_from"`
+	Recipients   string `db:"recipients"`
+	Channel      string `db:"channel"`
+	RemoteAddr   string `db:"remote_addr"`
+}
+
 // Reprocess processes again the stored messages that failed or were left pending, up to
 // maxAttempts tries each, one transaction per message. It runs at start-up so that a
-// message that failed for a reason since fixed (a bug, a full disk) is not left behind.
+// message that failed for a reason since fixed (a bug, a full disk), or that was stored
+// but not yet processed when the process stopped, is not left behind.
 func (s *Service) Reprocess(ctx context.Context, parse ParseFunc, maxAttempts int) (RetryStats, error) {
-	var st RetryStats
 	if maxAttempts <= 0 {
 		maxAttempts = 5
 	}
-	var rows []struct {
-		ID           int64  `db:"id"`
-		Raw          []byte `db:"raw"`
-		EnvelopeFrom string `db:"envelope_from"`
-		Recipients   string `db:"recipients"`
-		Channel      string `db:"channel"`
-		RemoteAddr   string `db:"remote_addr"`
-	}
+	var rows []storedRow
 	if err := s.db.SelectContext(ctx, &rows, s.q.InboundToRetry, maxAttempts, 500); err != nil {
-		return st, fmt.Errorf("ticket: list messages to retry: %w", err)
+		return RetryStats{}, fmt.Errorf("ticket: list messages to retry: %w", err)
 	}
+	return s.reprocessRows(ctx, parse, rows)
+}
+
+// ReprocessStale processes the messages stored more than olderThan ago and still
+// pending: those of an instance that died before processing them (a live instance
+// processes its own within seconds). Run it now and then; the row claim makes it safe
+// alongside the instance that stored them.
+func (s *Service) ReprocessStale(ctx context.Context, parse ParseFunc, olderThan time.Duration) (RetryStats, error) {
+	var rows []storedRow
+	if err := s.db.SelectContext(ctx, &rows, s.q.InboundStale, s.now().Add(-olderThan), 200); err != nil {
+		return RetryStats{}, fmt.Errorf("ticket: list stale messages: %w", err)
+	}
+	return s.reprocessRows(ctx, parse, rows)
+}
+
+func (s *Service) reprocessRows(ctx context.Context, parse ParseFunc, rows []storedRow) (RetryStats, error) {
+	var st RetryStats
 	for _, r := range rows {
 		st.Tried++
 		env := Envelope{From: r.EnvelopeFrom, Channel: r.Channel, RemoteAddr: r.RemoteAddr}

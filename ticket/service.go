@@ -38,6 +38,11 @@ type Options struct {
 	TicketCap       int
 	TicketCapWindow time.Duration
 	MaxBatch        int // messages committed together at most; default 64
+	// Backlog and BacklogBytes bound the messages stored by Receive and not yet
+	// processed (default 2048 messages, 32 MiB of parse results): past them, Receive
+	// waits before storing.
+	Backlog      int
+	BacklogBytes int64
 	// ListCountCap is where the requests list stops counting matches ("1-25 de plus de
 	// 10000"); default 10000.
 	ListCountCap int
@@ -73,9 +78,14 @@ type Service struct {
 	staffAt    time.Time
 
 	reqs      chan *intakeReq
+	queue     []queued // stored, to process; the committer's own
+	backlog   *backlog
+	outcomes  sync.Map // outcome → *atomic.Int64
 	stop      chan struct{}
 	wg        sync.WaitGroup
 	closeOnce sync.Once
+	closeMu   sync.RWMutex
+	closed    bool
 }
 
 // Desk is a service desk: a key prefix for its tickets and a name.
@@ -138,6 +148,12 @@ func NewService(ctx context.Context, db *sqlx.DB, opt Options) (*Service, error)
 	if opt.MaxBatch <= 0 {
 		opt.MaxBatch = 64
 	}
+	if opt.Backlog <= 0 {
+		opt.Backlog = DefaultBacklog
+	}
+	if opt.BacklogBytes <= 0 {
+		opt.BacklogBytes = DefaultBacklogBytes
+	}
 	if opt.Logger == nil {
 		opt.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -152,6 +168,7 @@ func NewService(ctx context.Context, db *sqlx.DB, opt Options) (*Service, error)
 		db: db, dialect: DialectOf(db), opt: opt, log: opt.Logger,
 		domain: domain, local: local, commentAddress: NormalizeEmail(opt.CommentAddress),
 		reqs: make(chan *intakeReq, 256), stop: make(chan struct{}),
+		backlog: newBacklog(opt.Backlog, opt.BacklogBytes),
 	}
 	if err := s.bindAll(); err != nil {
 		return nil, err
@@ -198,7 +215,12 @@ func (s *Service) sharedSecret(ctx context.Context) ([]byte, error) {
 // Close stops the intake committer after the batches in flight; later Accept calls fail
 // with ErrClosed. It does not close the database.
 func (s *Service) Close() error {
-	s.closeOnce.Do(func() { close(s.stop) })
+	s.closeOnce.Do(func() {
+		s.closeMu.Lock()
+		s.closed = true
+		close(s.stop)
+		s.closeMu.Unlock()
+	})
 	s.wg.Wait()
 	return nil
 }

@@ -42,6 +42,8 @@ type Config struct {
 	LogFormat      string
 	ShutdownGrace  time.Duration
 	OutboxLease    time.Duration
+	DebugAddr      string
+	StaleAfter     time.Duration
 
 	// Command-specific options.
 	JSON          bool
@@ -95,6 +97,10 @@ func (c *Config) flags(name string) *flag.FlagSet {
 	fs.StringVar(&c.LogFormat, "log-format", "text", "text or json")
 	fs.DurationVar(&c.ShutdownGrace, "shutdown-grace", 30*time.Second, "how long to drain on SIGTERM")
 	fs.DurationVar(&c.OutboxLease, "outbox-lease", 5*time.Minute, "how long a claimed outbox mail stays claimed; if its instance dies, another sends it after this (keep it above the 2 min send timeout)")
+	if name == "serve" {
+		fs.DurationVar(&c.StaleAfter, "stale-after", time.Minute, "a message answered 250 and still unprocessed after this is processed by any instance (the one that took it died); checked every quarter of it")
+		fs.StringVar(&c.DebugAddr, "debug-addr", "", "serve Go's profiler (/debug/pprof/) on this address, e.g. 127.0.0.1:6060; keep it on loopback (default off)")
+	}
 	switch name {
 	case "ticket list", "ticket show", "inspect", "inbound list", "user add", "establishment add", "token create":
 		fs.BoolVar(&c.JSON, "json", false, "print JSON")
@@ -209,6 +215,9 @@ func (c *Config) Validate() error {
 	}
 	if c.AuthServID == "" {
 		_, c.AuthServID, _ = strings.Cut(c.SupportAddress, "@")
+	}
+	if c.StaleAfter != 0 && c.StaleAfter < 10*time.Second {
+		return fmt.Errorf("--stale-after %s: at least 10s (a live instance must have time to process its own)", c.StaleAfter)
 	}
 	if c.MaxMessageSize < 1024 {
 		return fmt.Errorf("--max-message-size %d: too small", c.MaxMessageSize)

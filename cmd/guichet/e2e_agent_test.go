@@ -9,8 +9,13 @@ import (
 )
 
 // sendTo delivers raw to rcpt over SMTP.
+// After a 250 it waits until the server has processed the message.
 func (h *harness) sendTo(from, rcpt, raw string) error {
-	return smtp.SendMail(h.smtpAddr, nil, from, []string{rcpt}, []byte(strings.ReplaceAll(raw, "\n", "\r\n")))
+	err := smtp.SendMail(h.smtpAddr, nil, from, []string{rcpt}, []byte(strings.ReplaceAll(raw, "\n", "\r\n")))
+	if err == nil {
+		h.waitProcessed()
+	}
+	return err
 }
 
 // TestEndToEndAgentWorksFromMail: the agent answers a notification from a mail client

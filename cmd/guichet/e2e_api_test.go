@@ -46,7 +46,7 @@ func TestEndToEndAPI(t *testing.T) {
 	}
 	mb, _ := io.ReadAll(mresp.Body)
 	mresp.Body.Close()
-	for _, want := range []string{`guichet_tickets{status="new"} 1`, `guichet_inbound_messages{state="processed"} 1`, `guichet_mail_taken_total{channel="smtp",outcome="ticket_created"} 1`, "guichet_outbox_oldest_pending_seconds", "guichet_stats_up 1"} {
+	for _, want := range []string{`guichet_tickets{status="new"} 1`, `guichet_inbound_messages{state="processed"} 1`, `guichet_mail_taken_total{channel="smtp",outcome="stored"} 1`, `guichet_mail_processed_total{outcome="ticket_created"} 1`, "guichet_intake_backlog 0", "guichet_outbox_oldest_pending_seconds", "guichet_stats_up 1"} {
 		if !strings.Contains(string(mb), want) {
 			t.Errorf("/metrics lacks %s", want)
 		}

@@ -121,9 +121,31 @@ func startHarness(t testing.TB, extra ...string) *harness {
 	return h
 }
 
-// send delivers raw over SMTP and returns the server's error (nil for 250).
+// send delivers raw over SMTP and returns the server's error (nil for 250); after a 250
+// it waits until the server has processed the message.
 func (h *harness) send(from string, raw string) error {
-	return smtp.SendMail(h.smtpAddr, nil, from, []string{"support@localhost"}, []byte(strings.ReplaceAll(raw, "\n", "\r\n")))
+	return h.sendTo(from, "support@localhost", raw)
+}
+
+// waitProcessed waits until serve has processed every message it answered 250 to: the
+// 250 comes once a message is stored, its processing right after.
+func (h *harness) waitProcessed() {
+	h.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		resp, err := http.Get("http://" + h.httpAddr + "/metrics")
+		if err == nil {
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if strings.Contains(string(b), "\nguichet_intake_backlog 0\n") {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			h.t.Fatalf("messages still waiting to be processed after 10 s (%v)", err)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }
 
 func (h *harness) show(key string) map[string]any {

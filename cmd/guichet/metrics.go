@@ -19,11 +19,14 @@ func newMetrics(svc *ticket.Service, in *mailin.Intake, pollers []*mailin.IMAPPo
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	reg.MustRegister(extra...)
 	taken := prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "guichet_mail_taken_total", Help: "Inbound messages stored, by channel and outcome.",
+		Name: "guichet_mail_taken_total", Help: "Inbound messages taken, by channel and outcome (stored: processing follows, see guichet_mail_processed_total; duplicate; failed: unparsable, kept).",
 	}, []string{"channel", "outcome"})
 	reg.MustRegister(taken)
 	in.OnReceipt = func(env ticket.Envelope, r ticket.Receipt) {
 		outcome := r.State
+		if outcome == "pending" {
+			outcome = "stored" // processing follows: guichet_mail_processed_total
+		}
 		switch {
 		case r.Duplicate:
 			outcome = "duplicate"
@@ -34,6 +37,11 @@ func newMetrics(svc *ticket.Service, in *mailin.Intake, pollers []*mailin.IMAPPo
 		}
 		taken.WithLabelValues(env.Channel, outcome).Inc()
 	}
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "guichet_intake_backlog",
+		Help: "Messages stored (answered 250) and not yet processed by this instance.",
+	}, func() float64 { return float64(svc.Backlog()) }))
+	reg.MustRegister(&processedCollector{svc: svc})
 	reg.MustRegister(&statsCollector{svc: svc})
 	for _, p := range pollers {
 		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
@@ -90,5 +98,21 @@ func (c *statsCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descAge, prometheus.GaugeValue, st.OldestPending.Seconds())
 	for _, status := range ticket.Statuses {
 		ch <- prometheus.MustNewConstMetric(descTickets, prometheus.GaugeValue, float64(st.TicketsByStatus[status]), string(status))
+	}
+}
+
+// processedCollector exports the outcomes of queued messages' processing.
+type processedCollector struct {
+	svc *ticket.Service
+}
+
+var descProcessed = prometheus.NewDesc("guichet_mail_processed_total",
+	"Stored messages processed after their 250, by outcome (ticket_created, comment_added, held, failed, …).", []string{"outcome"}, nil)
+
+func (c *processedCollector) Describe(ch chan<- *prometheus.Desc) { ch <- descProcessed }
+
+func (c *processedCollector) Collect(ch chan<- prometheus.Metric) {
+	for o, n := range c.svc.ProcessCounts() {
+		ch <- prometheus.MustNewConstMetric(descProcessed, prometheus.CounterValue, float64(n), o)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"path/filepath"
 	"time"
 
@@ -36,6 +37,7 @@ func cmdServe(ctx context.Context, e *env) error {
 	defer a.Close()
 	defer closeCoord() // before the database
 	intake := newIntake(e, a)
+	intake.Queue = true // 250 once stored; processing follows in the committer
 	if st, err := a.svc.Reprocess(ctx, intake.Parse, 5); err != nil {
 		e.log.Error("retrying stored messages failed", slog.Any("error", err))
 	} else if st.Tried > 0 {
@@ -103,6 +105,13 @@ func cmdServe(ctx context.Context, e *env) error {
 	workerDone := make(chan error, 1)
 	go func() { workerDone <- worker.Run(workerCtx) }()
 	stopIMAP := runIMAP(e, pollers)
+	stopSweep := sweepStale(e, a, intake)
+	defer stopSweep()
+	stopDebug, err := startDebug(e)
+	if err != nil {
+		errc <- err
+	}
+	defer stopDebug()
 	if e.io.Ready != nil {
 		e.io.Ready(smtpLn.Addr().String(), httpLn.Addr().String())
 	}
@@ -189,4 +198,54 @@ func sendQueued(ctx context.Context, e *env, a *app) error {
 		return err
 	}
 	return w.Drain(ctx)
+}
+
+// startDebug serves Go's profiler on --debug-addr (off when empty) on its own listener,
+// never on the public HTTP address.
+func startDebug(e *env) (stop func(), err error) {
+	if e.cfg.DebugAddr == "" {
+		return func() {}, nil
+	}
+	ln, err := net.Listen("tcp", e.cfg.DebugAddr)
+	if err != nil {
+		return func() {}, fmt.Errorf("listen for --debug-addr %s: %w", e.cfg.DebugAddr, err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln)
+	e.log.Info("profiler listening", "addr", ln.Addr().String())
+	return func() { srv.Close() }, nil
+}
+
+// sweepStale processes, every quarter of --stale-after, the messages stored longer ago
+// than that and still pending: those of an instance that died between its 250 and their
+// processing (a live one processes its own within seconds; the row claim keeps the two
+// from both doing it).
+func sweepStale(e *env, a *app, intake *mailin.Intake) (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(max(e.cfg.StaleAfter/4, time.Second))
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+			st, err := a.svc.ReprocessStale(ctx, intake.Parse, e.cfg.StaleAfter)
+			if err != nil && ctx.Err() == nil {
+				e.log.Error("processing stale stored messages failed", slog.Any("error", err))
+			} else if st.Tried > 0 {
+				e.log.Warn("stale stored messages processed", "tried", st.Tried, "processed", st.Processed, "failed", st.Failed)
+			}
+		}
+	}()
+	return func() { cancel(); <-done }
 }

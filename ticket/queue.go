@@ -1,0 +1,214 @@
+package ticket
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+)
+
+// Defaults of the processing queue behind Receive.
+const (
+	DefaultBacklog      = 2048
+	DefaultBacklogBytes = 32 << 20
+	// processSlice is how long a transaction that also carries stores (or while stores
+	// wait) spends processing queued messages when the backlog is nearly empty: a sender
+	// waiting for its 250 waits about this long for the transaction before its own. The
+	// slice grows with the backlog, by up to processSliceGrowth when it is full, so that
+	// processing keeps up with a sustained flow and the 250s slow down to its pace.
+	processSlice       = 250 * time.Microsecond
+	processSliceGrowth = 4 * time.Millisecond
+	// processIdleSlice is the same when no store is waiting: longer transactions commit
+	// more messages per fsync.
+	processIdleSlice = 20 * time.Millisecond
+)
+
+// queued is a stored message waiting to be processed: its parse result without the raw
+// bytes, which are in the database.
+type queued struct {
+	id     int64
+	d      Delivery
+	weight int64
+	tries  int
+}
+
+// backlog bounds the messages stored but not yet processed, by count and by an estimate
+// of the memory their parse results hold. Receive waits for room before storing, so that
+// a sender faster than processing is slowed down at its 250 instead of filling memory.
+type backlog struct {
+	mu       sync.Mutex
+	n        int
+	bytes    int64
+	maxN     int
+	maxBytes int64
+	freed    chan struct{} // closed and replaced at each release
+}
+
+func newBacklog(maxN int, maxBytes int64) *backlog {
+	return &backlog{maxN: maxN, maxBytes: maxBytes, freed: make(chan struct{})}
+}
+
+// acquire takes room for one message of weight w; a message heavier than the whole
+// budget gets it once the backlog is empty.
+func (b *backlog) acquire(ctx context.Context, w int64) error {
+	for {
+		b.mu.Lock()
+		if b.n < b.maxN && (b.bytes+w <= b.maxBytes || b.n == 0) {
+			b.n++
+			b.bytes += w
+			b.mu.Unlock()
+			return nil
+		}
+		freed := b.freed
+		b.mu.Unlock()
+		select {
+		case <-freed:
+		case <-ctx.Done():
+			return fmt.Errorf("ticket: wait for processing room: %w", ctx.Err())
+		}
+	}
+}
+
+func (b *backlog) release(w int64) {
+	b.mu.Lock()
+	b.n--
+	b.bytes -= w
+	close(b.freed)
+	b.freed = make(chan struct{})
+	b.mu.Unlock()
+}
+
+func (b *backlog) len() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.n
+}
+
+// weight estimates the memory a queued message holds.
+func weight(d Delivery) int64 {
+	w := int64(1024)
+	if m := d.Msg; m != nil {
+		w += int64(len(m.Text) + len(m.Visible) + len(m.HTML) + len(m.Subject))
+		w += int64(len(m.Attachments)+len(m.References)+len(m.To)+len(m.Cc)) * 128
+	}
+	return w
+}
+
+// Receive stores a delivery durably and returns once it is committed, like Accept, but
+// leaves its processing (the ticket or comment, the mail it causes) to the committer's
+// following transactions, in arrival order. The Receipt's State is "pending" (or
+// "failed" when the message could not be parsed, or Duplicate). A message stored but not
+// yet processed when the process dies is processed at the next start (Reprocess) or by
+// another instance's sweep (ReprocessStale). Receive first waits for room in the
+// backlog (Options.Backlog, Options.BacklogBytes); ctx bounds that wait.
+func (s *Service) Receive(ctx context.Context, d Delivery) (Receipt, error) {
+	w := weight(d)
+	if err := s.backlog.acquire(ctx, w); err != nil {
+		return Receipt{}, err
+	}
+	req := &intakeReq{ctx: ctx, d: d, queue: true, weight: w, done: make(chan intakeRes, 1)}
+	res := s.submit(ctx, req)
+	if res.err != nil || res.r.Duplicate || res.r.State != "pending" {
+		s.backlog.release(w) // nothing was queued
+	}
+	return res.r, res.err
+}
+
+// Backlog returns how many stored messages wait to be processed in this process.
+func (s *Service) Backlog() int { return s.backlog.len() }
+
+// ProcessCounts returns how many queued messages were processed, by outcome
+// ("ticket_created", "comment_added", "held", "failed", …), since the start.
+func (s *Service) ProcessCounts() map[string]int64 {
+	out := map[string]int64{}
+	s.outcomes.Range(func(k, v any) bool {
+		out[k.(string)] = v.(*atomic.Int64).Load()
+		return true
+	})
+	return out
+}
+
+func (s *Service) countOutcome(r Receipt) {
+	o := r.State
+	switch {
+	case r.Created:
+		o = "ticket_created"
+	case r.CommentID != 0:
+		o = "comment_added"
+	case r.Duplicate:
+		o = "done_elsewhere"
+	}
+	v, _ := s.outcomes.LoadOrStore(o, new(atomic.Int64))
+	v.(*atomic.Int64).Add(1)
+}
+
+// processQueued processes the queue's first messages inside tx, after its other writes,
+// for as long as the time slice allows (at least one), and returns their receipts.
+func (s *Service) processQueued(ctx context.Context, tx *sqlx.Tx, started time.Time, carriesStores bool) ([]Receipt, error) {
+	var out []Receipt
+	slice := processSlice + time.Duration(float64(processSliceGrowth)*float64(len(s.queue))/float64(s.opt.Backlog))
+	for _, q := range s.queue {
+		if len(out) > 0 {
+			el := time.Since(started)
+			if len(out) >= s.opt.MaxBatch || el >= processIdleSlice ||
+				(el >= slice && (carriesStores || len(s.reqs) > 0)) {
+				break
+			}
+		}
+		rec := Receipt{InboundID: q.id}
+		// Claim the row: an instance sweeping stale messages, or Reprocess, may have
+		// done it meanwhile; on PostgreSQL the row lock makes the other wait.
+		res, err := tx.ExecContext(ctx, s.cq.ClaimRetry, q.id)
+		if err != nil {
+			return nil, fmt.Errorf("ticket: claim inbound %d: %w", q.id, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			rec.State, rec.Duplicate = "processed", true
+		} else if err := s.processSaved(ctx, tx, &rec, q.d); err != nil {
+			return nil, err
+		}
+		out = append(out, rec)
+	}
+	return out, nil
+}
+
+// queueDone takes the first n messages off the queue once their transaction committed.
+func (s *Service) queueDone(recs []Receipt) {
+	for i, r := range recs {
+		q := s.queue[i]
+		s.backlog.release(q.weight)
+		s.countOutcome(r)
+		if r.Err != "" {
+			s.log.Warn("inbound message failed", slog.Int64("inbound_id", r.InboundID), slog.String("error", r.Err))
+		} else if !r.Duplicate {
+			s.log.Info("inbound message processed", slog.Int64("inbound_id", r.InboundID), slog.String("state", r.State),
+				slog.String("ticket", r.TicketKey), slog.Bool("created", r.Created))
+		}
+	}
+	clear(s.queue[:len(recs)])
+	s.queue = s.queue[len(recs):]
+	if len(s.queue) == 0 {
+		s.queue = nil // let the array go
+	}
+}
+
+// queueFailed handles a transaction that failed with queued messages in it: the first
+// one is tried again a few times, then left to Reprocess (its row stays pending), so
+// that one message the database cannot take never blocks the others.
+func (s *Service) queueFailed(err error) {
+	q := &s.queue[0]
+	q.tries++
+	if q.tries < 3 {
+		time.Sleep(time.Duration(q.tries*q.tries) * 50 * time.Millisecond)
+		return
+	}
+	s.log.Error("queued message could not be processed; it stays pending for the next retry",
+		slog.Int64("inbound_id", q.id), slog.Any("error", err))
+	s.backlog.release(q.weight)
+	s.queue[0] = queued{}
+	s.queue = s.queue[1:]
+}
