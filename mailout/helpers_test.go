@@ -93,6 +93,7 @@ type sink struct {
 	user     string // required credentials when set
 	pass     string
 	delay    time.Duration // before answering DATA
+	conns    []*smtp.Conn  // every session opened, in order
 }
 
 type sinkOptions struct {
@@ -107,6 +108,9 @@ func startSink(t *testing.T, o sinkOptions) *sink {
 	s := &sink{user: o.user, pass: o.pass}
 	srv := smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) {
 		_, isTLS := c.TLSConnectionState()
+		s.mu.Lock()
+		s.conns = append(s.conns, c)
+		s.mu.Unlock()
 		return &sinkSession{s: s, tls: isTLS, conn: c}, nil
 	}))
 	srv.Domain = "sink.test"
@@ -131,6 +135,28 @@ func (s *sink) received() []received {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]received(nil), s.msgs...)
+}
+
+// sessions returns how many connections were opened (a STARTTLS makes a new SMTP
+// session on the same connection).
+func (s *sink) sessions() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	seen := map[*smtp.Conn]bool{}
+	for _, c := range s.conns {
+		seen[c] = true
+	}
+	return len(seen)
+}
+
+// hangUp closes every open session from the server's side, as a relay does with idle
+// ones.
+func (s *sink) hangUp() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, c := range s.conns {
+		c.Close()
+	}
 }
 
 type sinkSession struct {
@@ -212,6 +238,7 @@ type fakeQueue struct {
 	rows []*fakeRow
 
 	ClaimErr, SentErr, RetryErr, FailedErr error
+	released                               int // rows given back unsent
 }
 
 type fakeRow struct {
@@ -277,6 +304,20 @@ func (q *fakeQueue) ClaimOutbox(_ context.Context, limit int, lease time.Duratio
 		}
 	}
 	return out, nil
+}
+
+func (q *fakeQueue) ReleaseOutbox(_ context.Context, ids []int64) error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for _, id := range ids {
+		for _, r := range q.rows {
+			if r.m.ID == id && r.state == ticket.OutboxPending {
+				r.claimedUntil = time.Time{}
+				q.released++
+			}
+		}
+	}
+	return nil
 }
 
 func (q *fakeQueue) MarkSent(_ context.Context, id int64, response string) error {

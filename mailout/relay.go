@@ -11,6 +11,7 @@ import (
 	"net/textproto"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/emersion/go-sasl"
@@ -32,9 +33,19 @@ type RelayOptions struct {
 	CommandTimeout time.Duration
 	// SubmissionTimeout bounds the answer to the end of DATA; 5 min when zero.
 	SubmissionTimeout time.Duration
+	// MaxIdle is how many sessions stay open between messages; 4 when zero, none when
+	// negative.
+	MaxIdle int
+	// IdleTimeout closes a session unused for this long; 30 s when zero (relays close
+	// idle sessions after a few minutes: Postfix after 5).
+	IdleTimeout time.Duration
+	// MaxPerConn is how many messages one session carries at most; 100 when zero.
+	MaxPerConn int
 }
 
-// RelaySender sends mail through an SMTP relay, one connection per message.
+// RelaySender sends mail through an SMTP relay. It keeps a few sessions open between
+// messages (up to MaxIdle, each for IdleTimeout and MaxPerConn messages), as MTAs do,
+// so that a busy outbox does not pay a connection, a TLS handshake and AUTH per mail.
 type RelaySender struct {
 	addr     string // host:port
 	host     string
@@ -42,6 +53,17 @@ type RelaySender struct {
 	user     string
 	pass     string
 	opt      RelayOptions
+
+	mu   sync.Mutex
+	idle []*relayConn // most recently used last
+}
+
+// relayConn is an open session with the relay, ready for MAIL.
+type relayConn struct {
+	c      *smtp.Client
+	secure bool
+	used   int       // messages sent on it
+	since  time.Time // idle since
 }
 
 var _ ReplySender = (*RelaySender)(nil)
@@ -89,6 +111,15 @@ func NewRelaySender(rawURL string, opt RelayOptions) (*RelaySender, error) {
 	if s.opt.SubmissionTimeout <= 0 {
 		s.opt.SubmissionTimeout = 5 * time.Minute
 	}
+	if s.opt.MaxIdle == 0 {
+		s.opt.MaxIdle = 4
+	}
+	if s.opt.IdleTimeout <= 0 {
+		s.opt.IdleTimeout = 30 * time.Second
+	}
+	if s.opt.MaxPerConn <= 0 {
+		s.opt.MaxPerConn = 100
+	}
 	return s, nil
 }
 
@@ -112,63 +143,146 @@ func (s *RelaySender) Send(ctx context.Context, from string, to []string, msg []
 }
 
 // SendReply sends msg and returns the relay's answer to the end of DATA, e.g.
-// "250 2.0.0 Ok: queued as 4F2A1". A negative answer is a *ReplyError.
+// "250 2.0.0 Ok: queued as 4F2A1". A negative answer is a *ReplyError. It uses an idle
+// session when there is one; when the relay closed that session meanwhile (the MAIL
+// command finds it gone, or answered 421), it tries once more on a new one: nothing of
+// the message was sent yet.
 func (s *RelaySender) SendReply(ctx context.Context, from string, to []string, msg []byte) (string, error) {
 	if len(to) == 0 {
 		return "", permanent(errors.New("mailout: relay: no recipient"))
 	}
-	c, secure, err := s.connect(ctx)
-	if err != nil {
-		return "", ctxErr(ctx, err)
+	for {
+		rc, reused := s.take()
+		if rc == nil {
+			c, secure, err := s.connect(ctx)
+			if err != nil {
+				return "", ctxErr(ctx, err)
+			}
+			rc = &relayConn{c: c, secure: secure}
+		}
+		stop := context.AfterFunc(ctx, func() { rc.c.Close() }) // unblocks any read or write
+		reply, atMail, err := s.transaction(rc.c, from, to, msg)
+		live := stop() // false: ctx ended and closed the connection
+		if err != nil {
+			rc.c.Close()
+			if reused && atMail && ctx.Err() == nil {
+				continue // a stale idle session: nothing was sent on it
+			}
+			return "", ctxErr(ctx, err)
+		}
+		rc.used++
+		if live {
+			s.give(rc)
+		}
+		return reply, nil
 	}
-	defer c.Close()
-	stop := context.AfterFunc(ctx, func() { c.Close() }) // unblocks any read or write
-	defer stop()
-
-	reply, err := s.transaction(c, secure, from, to, msg)
-	if err != nil {
-		return "", ctxErr(ctx, err)
-	}
-	_ = c.Quit() // the message is accepted; a failed QUIT changes nothing
-	return reply, nil
 }
 
-func (s *RelaySender) transaction(c *smtp.Client, secure bool, from string, to []string, msg []byte) (string, error) {
-	if s.user != "" {
-		if !secure && !isLoopback(s.host) {
-			return "", errors.New("mailout: relay: refusing AUTH over an unencrypted connection")
+// take returns the most recently used idle session, closing those that idled too long;
+// nil when there is none.
+func (s *RelaySender) take() (*relayConn, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for len(s.idle) > 0 {
+		rc := s.idle[len(s.idle)-1]
+		s.idle = s.idle[:len(s.idle)-1]
+		if time.Since(rc.since) < s.opt.IdleTimeout {
+			return rc, true
 		}
-		if !c.SupportsAuth(sasl.Plain) {
-			return "", errors.New("mailout: relay: AUTH PLAIN not offered")
-		}
-		if err := c.Auth(sasl.NewPlainClient("", s.user, s.pass)); err != nil {
-			return "", replyError("AUTH", err)
+		go rc.c.Quit()
+	}
+	return nil, false
+}
+
+// give keeps a session for the next message, or ends it when it carried enough or
+// enough are kept.
+func (s *RelaySender) give(rc *relayConn) {
+	s.mu.Lock()
+	if rc.used < s.opt.MaxPerConn && len(s.idle) < s.opt.MaxIdle {
+		rc.since = time.Now()
+		s.idle = append(s.idle, rc)
+		rc = nil
+	}
+	// Sessions idle too long are ended here too, so that a quiet outbox does not keep
+	// them open until the relay times them out.
+	var stale []*relayConn
+	keep := s.idle[:0]
+	for _, i := range s.idle {
+		if time.Since(i.since) >= s.opt.IdleTimeout {
+			stale = append(stale, i)
+		} else {
+			keep = append(keep, i)
 		}
 	}
+	s.idle = keep
+	s.mu.Unlock()
+	if rc != nil {
+		stale = append(stale, rc)
+	}
+	for _, i := range stale {
+		i.c.Quit() // the message is accepted; a failed QUIT changes nothing
+	}
+}
+
+// Close ends the idle sessions with QUIT.
+func (s *RelaySender) Close() error {
+	s.mu.Lock()
+	idle := s.idle
+	s.idle = nil
+	s.mu.Unlock()
+	for _, rc := range idle {
+		rc.c.Quit()
+	}
+	return nil
+}
+
+// transaction sends one message on an open session. atMail reports a failure of the
+// MAIL command that a stale session explains (the connection is gone, or the relay
+// answered 421 because it is closing it).
+func (s *RelaySender) transaction(c *smtp.Client, from string, to []string, msg []byte) (reply string, atMail bool, err error) {
 	var opts *smtp.MailOptions
 	if !isASCII(from) || !allASCII(to) {
 		opts = &smtp.MailOptions{UTF8: true}
 	}
 	if err := c.Mail(from, opts); err != nil {
-		return "", replyError("MAIL", err)
+		var se *smtp.SMTPError
+		stale := !errors.As(err, &se) || se.Code == 421
+		return "", stale, replyError("MAIL", err)
 	}
 	for _, rcpt := range to {
 		if err := c.Rcpt(rcpt, nil); err != nil {
-			return "", replyError("RCPT", err)
+			return "", false, replyError("RCPT", err)
 		}
 	}
 	w, err := c.Data()
 	if err != nil {
-		return "", replyError("DATA", err)
+		return "", false, replyError("DATA", err)
 	}
 	if _, err := w.Write(msg); err != nil {
-		return "", fmt.Errorf("mailout: relay DATA: %w", err)
+		return "", false, fmt.Errorf("mailout: relay DATA: %w", err)
 	}
 	resp, err := w.CloseWithResponse()
 	if err != nil {
-		return "", replyError("DATA", err)
+		return "", false, replyError("DATA", err)
 	}
-	return strings.TrimSpace("250 " + resp.StatusText), nil
+	return strings.TrimSpace("250 " + resp.StatusText), false, nil
+}
+
+// auth authenticates a new session when the URL has credentials.
+func (s *RelaySender) auth(c *smtp.Client, secure bool) error {
+	if s.user == "" {
+		return nil
+	}
+	if !secure && !isLoopback(s.host) {
+		return errors.New("mailout: relay: refusing AUTH over an unencrypted connection")
+	}
+	if !c.SupportsAuth(sasl.Plain) {
+		return errors.New("mailout: relay: AUTH PLAIN not offered")
+	}
+	if err := c.Auth(sasl.NewPlainClient("", s.user, s.pass)); err != nil {
+		return replyError("AUTH", err)
+	}
+	return nil
 }
 
 // connect dials the relay and returns a client that said EHLO, over TLS when the URL
@@ -201,6 +315,10 @@ func (s *RelaySender) connect(ctx context.Context) (*smtp.Client, bool, error) {
 	if err := c.Hello(s.opt.LocalName); err != nil {
 		c.Close()
 		return nil, false, replyError("EHLO", err)
+	}
+	if err := s.auth(c, secure); err != nil {
+		c.Close()
+		return nil, false, err
 	}
 	return c, secure, nil
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"strings"
 	"testing"
@@ -93,6 +94,60 @@ func TestRelaySTARTTLSAndAuth(t *testing.T) {
 			t.Error("an AUTH failure must not fail the mail for good")
 		}
 	})
+}
+
+// TestRelayReusesSessions: consecutive mails share one session (one TLS handshake, one
+// AUTH); a session the relay closed while idle is replaced without losing or doubling a
+// mail; a session idle too long, or that carried MaxPerConn mails, is not reused.
+func TestRelayReusesSessions(t *testing.T) {
+	srvTLS, cliTLS := selfSigned(t)
+	snk := startSink(t, sinkOptions{startTLS: srvTLS, user: "guichet", pass: "s3cret"})
+	s := relay(t, "smtp://guichet:s3cret@"+snk.Addr, RelayOptions{TLSConfig: cliTLS, RequireTLS: true, MaxPerConn: 5})
+	ctx := context.Background()
+	send := func(to string) {
+		t.Helper()
+		if _, err := s.SendReply(ctx, "support@localhost", []string{to}, sampleBytes(t)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 3 {
+		send(fmt.Sprintf("r%d@example.com", i))
+	}
+	if n := snk.sessions(); n != 1 {
+		t.Fatalf("3 mails took %d sessions, want 1", n)
+	}
+	for _, r := range snk.received() {
+		if !r.TLS || r.User != "guichet" {
+			t.Fatalf("a mail on the reused session went without TLS or AUTH: %+v", r)
+		}
+	}
+	snk.hangUp() // the relay ends the idle session
+	time.Sleep(50 * time.Millisecond)
+	send("after-hangup@example.com")
+	if got := snk.received(); len(got) != 4 || got[3].To[0] != "after-hangup@example.com" || snk.sessions() != 2 {
+		t.Fatalf("after the relay hung up: %d mails, %d sessions", len(got), snk.sessions())
+	}
+	send("r4@example.com") // the 2nd session's 2nd mail
+	for i := range 4 {
+		send(fmt.Sprintf("m%d@example.com", i))
+	}
+	if n := snk.sessions(); n != 3 {
+		t.Errorf("MaxPerConn 5: %d sessions after 9 mails on the 2nd and 3rd, want 3", n)
+	}
+
+	quick := relay(t, "smtp://guichet:s3cret@"+snk.Addr, RelayOptions{TLSConfig: cliTLS, IdleTimeout: time.Millisecond})
+	before := snk.sessions()
+	for range 2 {
+		if _, err := quick.SendReply(ctx, "support@localhost", []string{"x@example.com"}, sampleBytes(t)); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if n := snk.sessions() - before; n != 2 {
+		t.Errorf("IdleTimeout 1ms: %d sessions for 2 mails, want 2", n)
+	}
+	s.Close()
+	quick.Close()
 }
 
 func TestRelayAuthPlainLoopback(t *testing.T) {
@@ -234,7 +289,7 @@ func TestNewRelaySender(t *testing.T) {
 	}
 	// Credentials never go in clear to a remote relay.
 	s, _ := NewRelaySender("smtp://u:p@192.0.2.1:25", RelayOptions{})
-	if _, err := s.transaction(nil, false, "a@b.c", []string{"d@e.f"}, nil); err == nil {
+	if err := s.auth(nil, false); err == nil {
 		t.Error("AUTH over plain text to a remote relay")
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"sync"
 	"time"
@@ -25,6 +26,9 @@ type Queue interface {
 	MarkRetry(ctx context.Context, id int64, next time.Time, errText string) error
 	// MarkFailed records that the row will never be sent, and why.
 	MarkFailed(ctx context.Context, id int64, errText string) error
+	// ReleaseOutbox gives back claimed rows that were not tried: they are due again at
+	// once, and the claim does not count as an attempt.
+	ReleaseOutbox(ctx context.Context, ids []int64) error
 }
 
 // Options configure a Worker. Queue, Sender, Templates and From are required.
@@ -103,39 +107,50 @@ func (w *Worker) check() error {
 	return nil
 }
 
-// Run sends due mail until ctx is done: it claims as many rows as it has free sending
-// slots, looks again at once while rows keep coming, and otherwise waits for Wake or
-// PollInterval. When ctx is done it claims nothing more and returns once the sends in
-// flight have finished (each bounded by SendTimeout). It returns nil then, and an error
-// only when the options are incomplete.
+// Run sends due mail until ctx is done. It claims rows ahead, up to four per sending
+// slot (one claim, and one transaction, for many mails), starts one as each slot frees,
+// looks again at once while rows keep coming, and otherwise waits for Wake or
+// PollInterval. When ctx is done it claims nothing more, gives back the rows claimed
+// and not started, and returns once the sends in flight have finished (each bounded by
+// SendTimeout). It returns nil then, and an error only when the options are incomplete.
 func (w *Worker) Run(ctx context.Context) error {
 	if err := w.check(); err != nil {
 		return err
 	}
+	defer w.closeSender() // after the sends in flight
 	defer w.wg.Wait()
 	timer := time.NewTimer(w.opt.PollInterval)
 	defer timer.Stop()
+	var ahead []ticket.OutboxMail // claimed, not started
+	defer func() { w.release(ahead) }()
 	for {
 		free := w.acquire(ctx)
 		if free == 0 {
 			return nil // ctx is done
 		}
-		rows, err := w.opt.Queue.ClaimOutbox(ctx, free, w.opt.Lease)
-		if err != nil && ctx.Err() == nil {
-			w.log.Error("claim outbox", slog.Any("error", err))
+		full := false
+		if len(ahead) == 0 {
+			n := 4 * w.opt.Concurrency
+			rows, err := w.opt.Queue.ClaimOutbox(ctx, n, w.opt.Lease)
+			if err != nil && ctx.Err() == nil {
+				w.log.Error("claim outbox", slog.Any("error", err))
+			}
+			ahead, full = rows, err == nil && len(rows) == n
 		}
-		for i := len(rows); i < free; i++ {
+		start := min(free, len(ahead))
+		for i := start; i < free; i++ {
 			<-w.slot // give back the slots that found no row
 		}
-		for _, m := range rows {
+		for _, m := range ahead[:start] {
 			w.wg.Add(1)
 			go func() {
 				defer func() { <-w.slot; w.wg.Done() }()
 				w.process(ctx, m)
 			}()
 		}
-		if err == nil && len(rows) == free {
-			continue // more may be due
+		ahead = ahead[start:]
+		if len(ahead) > 0 || full {
+			continue // more to send, or more may be due
 		}
 		timer.Reset(w.opt.PollInterval)
 		select {
@@ -145,6 +160,22 @@ func (w *Worker) Run(ctx context.Context) error {
 		case <-timer.C:
 		}
 		timer.Stop() // since Go 1.23, Reset after Stop never sees a stale tick
+	}
+}
+
+// release gives back rows claimed and not started.
+func (w *Worker) release(rows []ticket.OutboxMail) {
+	if len(rows) == 0 {
+		return
+	}
+	ids := make([]int64, len(rows))
+	for i, m := range rows {
+		ids[i] = m.ID
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), markTimeout)
+	defer cancel()
+	if err := w.opt.Queue.ReleaseOutbox(ctx, ids); err != nil {
+		w.log.Warn("give back claimed mail; it is sent when its claim expires", slog.Int("rows", len(ids)), slog.Any("error", err))
 	}
 }
 
@@ -168,6 +199,15 @@ func (w *Worker) acquire(ctx context.Context) int {
 	return n
 }
 
+// closeSender ends what the sender keeps open between mails (the relay's sessions).
+func (w *Worker) closeSender() {
+	if c, ok := w.opt.Sender.(io.Closer); ok {
+		if err := c.Close(); err != nil {
+			w.log.Warn("close the sender", slog.Any("error", err))
+		}
+	}
+}
+
 // Drain sends, now, every mail that is due, and returns when a claim finds none left
 // (mails that failed temporarily are due later, so they end the drain too). The commands
 // that change tickets outside serve, such as ingest, call it. It returns the first
@@ -176,6 +216,7 @@ func (w *Worker) Drain(ctx context.Context) error {
 	if err := w.check(); err != nil {
 		return err
 	}
+	defer w.closeSender()
 	seen := make(map[int64]bool)
 	for ctx.Err() == nil {
 		rows, err := w.opt.Queue.ClaimOutbox(ctx, w.opt.Concurrency, w.opt.Lease)

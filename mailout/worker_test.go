@@ -328,3 +328,40 @@ var (
 	_ Queue      = (*ticket.Service)(nil)
 	_ BlobReader = (*ticket.Blobs)(nil)
 )
+
+// TestRunGivesBackClaimedRows: Run claims ahead of its free slots; when it stops, the
+// rows it claimed and did not start are given back, due again at once.
+func TestRunGivesBackClaimedRows(t *testing.T) {
+	q := queued(10)
+	started := make(chan struct{}, 10)
+	unblock := make(chan struct{})
+	slow := SenderFunc(func(ctx context.Context, from string, to []string, msg []byte) error {
+		started <- struct{}{}
+		<-unblock
+		return nil
+	})
+	w, _ := newTestWorker(t, q, slow, func(o *Options) { o.Concurrency = 1 })
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx) }()
+	<-started // one send in flight, three more claimed ahead
+	cancel()
+	close(unblock)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	q.mu.Lock()
+	released, claimed := q.released, 0
+	for _, r := range q.rows {
+		if r.state == ticket.OutboxPending && !r.claimedUntil.IsZero() {
+			claimed++
+		}
+	}
+	q.mu.Unlock()
+	if released != 3 || claimed != 0 {
+		t.Fatalf("given back %d rows, %d still claimed; want 3 and 0", released, claimed)
+	}
+	if r := q.row(1); r.state != ticket.OutboxSent {
+		t.Errorf("the mail in flight: %+v", r)
+	}
+}

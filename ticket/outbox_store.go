@@ -67,6 +67,22 @@ func (s *Service) MarkSent(ctx context.Context, id int64, response string) error
 	return nil
 }
 
+// ReleaseOutbox gives back claimed rows that were not tried (the sender is stopping):
+// they are due again at once, for any instance, without counting an attempt.
+func (s *Service) ReleaseOutbox(ctx context.Context, ids []int64) error {
+	if err := s.writeLazy(ctx, func(ctx context.Context, tx *sqlx.Tx) error {
+		for _, id := range ids {
+			if _, err := tx.ExecContext(ctx, s.q.OutboxRelease, id); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		return fmt.Errorf("ticket: release outbox rows: %w", err)
+	}
+	return nil
+}
+
 // MarkRetry schedules mail id again at next, after a temporary failure.
 func (s *Service) MarkRetry(ctx context.Context, id int64, next time.Time, errText string) error {
 	if err := s.writeLazy(ctx, func(ctx context.Context, tx *sqlx.Tx) error {

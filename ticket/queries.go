@@ -56,6 +56,7 @@ type queries struct {
 	CountRecentOutbox  string `query:"count-recent-outbox"`
 	OutboxClaim        string `query:"outbox-claim"`
 	OutboxSent         string `query:"outbox-sent"`
+	OutboxRelease      string `query:"outbox-release"`
 	OutboxRetry        string `query:"outbox-retry"`
 	OutboxFailed       string `query:"outbox-failed"`
 	Ping               string `query:"ping"`

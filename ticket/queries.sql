@@ -157,6 +157,9 @@ RETURNING id, kind, ticket_key, to_email, to_name, to_role, lang, time_zone, mes
 -- name: outbox-sent
 UPDATE outbox SET state = 'sent', response = ?, sent_at = ?, claimed_until = NULL WHERE id = ?;
 
+-- name: outbox-release
+UPDATE outbox SET claimed_until = NULL, attempts = attempts - 1 WHERE id = ? AND state = 'pending' AND claimed_until IS NOT NULL;
+
 -- name: outbox-retry
 UPDATE outbox SET next_attempt_at = ?, last_error = ?, claimed_until = NULL WHERE id = ? AND state = 'pending';
 

@@ -24,7 +24,7 @@ const (
 	processSliceGrowth = 4 * time.Millisecond
 	// processIdleSlice is the same when no store is waiting: longer transactions commit
 	// more messages per fsync.
-	processIdleSlice = 20 * time.Millisecond
+	processIdleSlice = 5 * time.Millisecond
 )
 
 // queued is a stored message waiting to be processed: its parse result without the raw

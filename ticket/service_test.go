@@ -328,6 +328,15 @@ func TestOutboxClaimOnce(t *testing.T) {
 			if len(c) != 1 || c[0].ID != a[1].ID || c[0].Attempts != 1 {
 				t.Fatalf("retry claim: %+v", c)
 			}
+			// Rows claimed and not tried are given back: due at once, no attempt counted;
+			// a row sent meanwhile is left as it is.
+			if err := s.ReleaseOutbox(ctx, []int64{b[0].ID, b[1].ID, a[0].ID}); err != nil {
+				t.Fatal(err)
+			}
+			d, _ := s.ClaimOutbox(ctx, 10, time.Minute)
+			if len(d) != 2 || d[0].ID != b[0].ID || d[1].ID != b[1].ID || d[0].Attempts != 0 || d[1].Attempts != 0 {
+				t.Fatalf("claim after release: %+v", d)
+			}
 		})
 	}
 }
