@@ -198,24 +198,18 @@ func (s *Service) drain() {
 // instances) is tried again, alone, a few times before its error is returned.
 func (s *Service) commitBatch(batch []*intakeReq) {
 	res, done, err := s.commit(context.Background(), batch, len(s.queue) > 0)
-	if err != nil && len(batch) > 0 && (len(batch) > 1 || len(s.queue) > 0) {
+	switch {
+	case err == nil:
+		s.answer(batch, res, nil)
+		s.queueDone(done)
+	case len(batch) == 0:
+		s.queueFailed(err)
+	default:
+		// A write the database refused, a lock conflict, or a queued message that
+		// failed the transaction: each write again alone, the queue left for later.
 		for _, r := range batch {
 			s.commitAlone(r)
 		}
-		return
-	}
-	if err != nil && len(batch) == 0 {
-		s.queueFailed(err)
-		return
-	}
-	for try := 1; err != nil && isRetryable(err) && try <= 4; try++ {
-		s.log.Info("write lost a lock conflict; trying again", "try", try, slog.Any("error", err))
-		time.Sleep(time.Duration(try*try) * 5 * time.Millisecond)
-		res, done, err = s.commit(context.Background(), batch, false)
-	}
-	s.answer(batch, res, err)
-	if err == nil {
-		s.queueDone(done)
 	}
 }
 
