@@ -141,6 +141,7 @@ func (s *Service) committer() {
 		if len(s.queue) == 0 && allLazy(batch) {
 			batch = s.linger(batch)
 		}
+		s.resetWAL()
 		s.commitBatch(batch)
 	}
 }

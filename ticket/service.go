@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -86,6 +87,7 @@ type Service struct {
 	closeOnce sync.Once
 	closeMu   sync.RWMutex
 	closed    bool
+	walCopied atomic.Bool // the checkpointer copied the whole WAL (SQLite)
 }
 
 // Desk is a service desk: a key prefix for its tickets and a name.
@@ -246,7 +248,11 @@ func (s *Service) link(key string) string { return s.opt.PublicURL + "/requests/
 
 // checkpointer copies the SQLite WAL back into the database every second, off the
 // committer's path (automatic checkpoints are off, see Open). PASSIVE never blocks
-// writers; a TRUNCATE now and then keeps the WAL file from growing without end.
+// writers. A WAL is only started over by a write that begins once every frame is copied,
+// which under a steady flow of writes never happens by itself: the WAL would grow by
+// the whole write volume (about 100 KB per message) until the TRUNCATE of every minute.
+// So after a complete pass the committer copies the few frames written meanwhile,
+// between two transactions (resetWAL), and its next write starts the WAL over.
 func (s *Service) checkpointer() {
 	defer s.wg.Done()
 	tick := time.NewTicker(time.Second)
@@ -262,8 +268,35 @@ func (s *Service) checkpointer() {
 		if n%60 == 0 {
 			mode = "TRUNCATE"
 		}
-		if _, err := s.db.Exec("PRAGMA wal_checkpoint(" + mode + ")"); err != nil {
+		s.checkpoint(mode)
+	}
+}
+
+// checkpoint copies the WAL into the database in three passes, the second and third
+// copying what was written during the one before, so that what is left for resetWAL is
+// a few milliseconds' worth; it tells the committer when all three completed.
+func (s *Service) checkpoint(mode string) {
+	for pass := 0; pass < 3; pass++ {
+		var busy, frames, copied int
+		if err := s.db.QueryRow("PRAGMA wal_checkpoint("+mode+")").Scan(&busy, &frames, &copied); err != nil {
 			s.log.Warn("WAL checkpoint failed", slog.Any("error", err))
+			return
 		}
+		if busy != 0 || frames == 0 || copied != frames {
+			return
+		}
+	}
+	s.walCopied.Store(true)
+}
+
+// resetWAL runs in the committer between two transactions, after the checkpointer
+// copied the WAL: nothing else writes, so this pass copies the rest, and the next write
+// transaction starts the WAL over (unless a reader still uses it; then next time).
+func (s *Service) resetWAL() {
+	if !s.walCopied.Swap(false) {
+		return
+	}
+	if _, err := s.db.Exec("PRAGMA wal_checkpoint(PASSIVE)"); err != nil {
+		s.log.Warn("WAL checkpoint failed", slog.Any("error", err))
 	}
 }
