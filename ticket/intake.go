@@ -234,7 +234,7 @@ func (s *Service) answer(batch []*intakeReq, res []intakeRes, err error) {
 			r.done <- intakeRes{err: err}
 			continue
 		}
-		if r.queue && res[i].err == nil && !res[i].r.Duplicate && res[i].r.State == "pending" {
+		if r.queue && res[i].err == nil && toProcess(res[i].r) {
 			d := r.d
 			d.Raw = nil // in the database; the queue keeps only the parse result
 			s.queue = append(s.queue, queued{id: res[i].r.InboundID, d: d, weight: r.weight})

@@ -112,11 +112,15 @@ func (s *Service) Receive(ctx context.Context, d Delivery) (Receipt, error) {
 	}
 	req := &intakeReq{ctx: ctx, d: d, queue: true, weight: w, done: make(chan intakeRes, 1)}
 	res := s.submit(ctx, req)
-	if res.err != nil || res.r.Duplicate || res.r.State != "pending" {
+	if res.err != nil || !toProcess(res.r) {
 		s.backlog.release(w) // nothing was queued
 	}
 	return res.r, res.err
 }
+
+// toProcess tells whether a stored delivery waits for processing: it is not a duplicate
+// and could be parsed.
+func toProcess(r Receipt) bool { return !r.Duplicate && r.State == "pending" }
 
 // Backlog returns how many stored messages wait to be processed in this process.
 func (s *Service) Backlog() int { return s.backlog.len() }

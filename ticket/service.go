@@ -214,8 +214,8 @@ func (s *Service) sharedSecret(ctx context.Context) ([]byte, error) {
 	return hex.DecodeString(v)
 }
 
-// Close stops the intake committer after the batches in flight; later Accept calls fail
-// with ErrClosed. It does not close the database.
+// Close stops the intake committer after the batches in flight and the messages Receive
+// queued; later writes fail with ErrClosed. It does not close the database.
 func (s *Service) Close() error {
 	s.closeOnce.Do(func() {
 		s.closeMu.Lock()
@@ -272,11 +272,15 @@ func (s *Service) checkpointer() {
 	}
 }
 
-// checkpoint copies the WAL into the database in three passes, the second and third
-// copying what was written during the one before, so that what is left for resetWAL is
-// a few milliseconds' worth; it tells the committer when all three completed.
+// checkpoint copies the WAL into the database in three passes (the first in mode, the
+// others PASSIVE), the second and third copying what was written during the one before,
+// so that what is left for resetWAL is a few milliseconds' worth; it tells the committer
+// when all three completed.
 func (s *Service) checkpoint(mode string) {
 	for pass := 0; pass < 3; pass++ {
+		if pass > 0 {
+			mode = "PASSIVE" // a TRUNCATE blocks writers: once is enough
+		}
 		var busy, frames, copied int
 		if err := s.db.QueryRow("PRAGMA wal_checkpoint("+mode+")").Scan(&busy, &frames, &copied); err != nil {
 			s.log.Warn("WAL checkpoint failed", slog.Any("error", err))
