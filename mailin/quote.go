@@ -35,10 +35,22 @@ func VisibleText(text string) string {
 	return strings.TrimRight(strings.Join(lines, "\n"), " \t\n")
 }
 
+// mayForward reports whether forwardRe can match l: it starts with a rule or with the
+// first letter of "Begin forwarded message:", "Début du message réexpédié :" or "Anfang
+// der weitergeleiteten Nachricht:".
+func mayForward(l string) bool {
+	switch b := lead(l); b | 0x20 {
+	case 'b', 'd', 'a':
+		return true
+	default:
+		return isRuleByte(b) || b >= 0x80
+	}
+}
+
 // stripQuotes removes the quoted history that starts at the first quote header.
 func stripQuotes(lines []string) []string {
 	for i := 0; i < len(lines); i++ {
-		if forwardRe.MatchString(lines[i]) {
+		if mayForward(lines[i]) && forwardRe.MatchString(lines[i]) {
 			return lines
 		}
 		n := quoteHeaderAt(lines, i)

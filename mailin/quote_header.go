@@ -52,6 +52,9 @@ var (
 // headerKind returns 'f', 'd', 't' or 's' for a From, Date/Sent, To/Cc or Subject header
 // line, or 0.
 func headerKind(l string) byte {
+	if !hasColon(l) {
+		return 0 // every header pattern ends with a colon
+	}
 	switch {
 	case hdrFromRe.MatchString(l):
 		return 'f'
@@ -114,10 +117,11 @@ func quoteHeaderAt(lines []string, i int) int {
 	if strings.TrimSpace(l) == "" || isQuoted(l) {
 		return 0
 	}
-	if originalRe.MatchString(l) || androidRe.MatchString(l) {
+	dash := isRuleByte(lead(l)) // originalRe, androidRe and ruleRe start with a rule
+	if dash && (originalRe.MatchString(l) || androidRe.MatchString(l)) {
 		return 1
 	}
-	if ruleRe.MatchString(l) {
+	if dash && ruleRe.MatchString(l) {
 		// a rule followed by a header block
 		seen := 0
 		for j := i + 1; j < len(lines) && seen < 3; j++ {
@@ -134,7 +138,7 @@ func quoteHeaderAt(lines []string, i int) int {
 	if headerBlockAt(lines, i) {
 		return 1
 	}
-	if len(l) < 200 && dateAddrRe.MatchString(l) && nextQuoted(lines, i+1) {
+	if len(l) < 200 && isDigit(lead(l)) && strings.Contains(l, "@") && dateAddrRe.MatchString(l) && nextQuoted(lines, i+1) {
 		return 1
 	}
 	// "On … wrote:" over up to four lines
@@ -223,6 +227,31 @@ func tail(s string, n int) string {
 // names a date, a time or an address.
 func looksLikeHeader(s string) bool {
 	return strings.ContainsAny(s, "0123456789@") || strings.Contains(s, "<")
+}
+
+// The patterns above are costly on prose, line after line; these checks, each a
+// condition without which a pattern cannot match, keep most lines away from them.
+
+// lead returns the first byte of l after the white space that \s matches, or 0.
+func lead(l string) byte {
+	for i := 0; i < len(l); i++ {
+		switch l[i] {
+		case ' ', '\t', '\n', '\f', '\r':
+			continue
+		}
+		return l[i]
+	}
+	return 0
+}
+
+// isRuleByte reports a byte that rules are drawn with: "-----", "_____", "=====", "*****".
+func isRuleByte(b byte) bool { return b == '-' || b == '_' || b == '=' || b == '*' }
+
+func isDigit(b byte) bool { return b >= '0' && b <= '9' }
+
+// hasColon reports an ASCII or a full-width colon.
+func hasColon(l string) bool {
+	return strings.IndexByte(l, ':') >= 0 || strings.Contains(l, "：")
 }
 
 // isQuoted reports whether a line is quoted with ">".

@@ -27,15 +27,30 @@ func cutSignature(lines []string) []string {
 	}
 	for i := 1; i <= last; i++ {
 		l := lines[i]
-		if sigDelimRe.MatchString(l) && last-i <= maxSigLines {
+		if l == "" {
+			continue
+		}
+		if (l[0] == '-' || l[0] == '_') && sigDelimRe.MatchString(l) && last-i <= maxSigLines {
 			return lines[:i]
 		}
-		if mobileRe.MatchString(l) {
+		if mayMobile(l) && mobileRe.MatchString(l) {
 			return lines[:i]
 		}
-		if i == last && dashNameRe.MatchString(l) && strings.TrimSpace(lines[i-1]) == "" {
+		if i == last && l[0] == '-' && dashNameRe.MatchString(l) && strings.TrimSpace(lines[i-1]) == "" {
 			return lines[:i]
 		}
 	}
 	return lines
+}
+
+// mayMobile reports whether mobileRe can match l: it starts with the first letter of one
+// of its phrases ("Sent …", "Envoyé …", "Von …", "Gesendet …", "Get …", "Inviato …",
+// "Wysłane …", "Obtenir …", "Télécharger …") and is short enough for it.
+func mayMobile(l string) bool {
+	b := lead(l)
+	switch b | 0x20 {
+	case 's', 'e', 'v', 'g', 'i', 'w', 'o', 't':
+		return len(strings.TrimLeft(l, " \t\n\f\r")) <= 400
+	}
+	return b >= 0x80 // a letter that folds to one of them ("ſ"): let the pattern say
 }
