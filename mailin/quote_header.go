@@ -23,7 +23,8 @@ var (
 	sentRe = regexp.MustCompile(`(?i)^\s*on\s.*\d.*\ssent\s*:\s*$`)
 	// Words that open a quote header written over several lines, or a short word and a
 	// number ("pe 20. lokakuuta …", "tir. 18. apr. …").
-	introRe = regexp.MustCompile(`(?i)^\s*(on|le|am|el|il|op|den|d\.|w dniu|dnia|em|dne|på|в|vào|\S*\d|\S{1,6}\s+\d|.*@|.*<)`)
+	// isIntro also takes a line with an address ("@" or "<") anywhere.
+	introStartRe = regexp.MustCompile(`(?i)^\s*(on|le|am|el|il|op|den|d\.|w dniu|dnia|em|dne|på|в|vào|\S*\d|\S{1,6}\s+\d)`)
 	// "2014-03-20 8:48 GMT+01:00 Name <a@b>:" and other headers ending with an address.
 	addrColonRe = regexp.MustCompile(`[\w.+-]+@[\w.-]+>?\s*["»]?\s*[:：]$`)
 	// "2011/4/7 Name <a@b>" followed by quoted lines (Gmail in some locales).
@@ -143,10 +144,17 @@ func quoteHeaderAt(lines []string, i int) int {
 	}
 	// "On … wrote:" over up to four lines
 	joined := strings.TrimSpace(l)
+	intro := -1 // isIntro(l), once needed
 	for j := i; j < len(lines) && j < i+4; j++ {
 		if j > i {
+			if intro < 0 {
+				intro = 0
+				if isIntro(l) {
+					intro = 1
+				}
+			}
 			next := strings.TrimSpace(lines[j])
-			if !introRe.MatchString(l) || next == "" || len(next) > 200 ||
+			if intro == 0 || next == "" || len(next) > 200 ||
 				(isQuoted(next) && !contRe.MatchString(next)) {
 				break
 			}
@@ -242,6 +250,11 @@ func lead(l string) byte {
 		return l[i]
 	}
 	return 0
+}
+
+// isIntro reports whether l may open a quote header written over several lines.
+func isIntro(l string) bool {
+	return strings.ContainsAny(l, "@<") || introStartRe.MatchString(l)
 }
 
 // isRuleByte reports a byte that rules are drawn with: "-----", "_____", "=====", "*****".

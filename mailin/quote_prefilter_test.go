@@ -62,6 +62,13 @@ func TestPrefilters(t *testing.T) {
 		{"sigDelimRe", sigDelimRe, func(l string) bool { return l != "" && (l[0] == '-' || l[0] == '_') }},
 		{"dashNameRe", dashNameRe, func(l string) bool { return l != "" && l[0] == '-' }},
 	}
+	// isIntro must say exactly what the one pattern it replaces said
+	introRe := regexp.MustCompile(`(?i)^\s*(on|le|am|el|il|op|den|d\.|w dniu|dnia|em|dne|på|в|vào|\S*\d|\S{1,6}\s+\d|.*@|.*<)`)
+	for _, l := range lines {
+		if got, want := isIntro(l), introRe.MatchString(l); got != want {
+			t.Errorf("isIntro(%q) = %v, the pattern says %v", l, got, want)
+		}
+	}
 	for _, c := range checks {
 		matched := 0
 		for _, l := range lines {
