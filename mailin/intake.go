@@ -37,6 +37,16 @@ type Intake struct {
 	// follows in the committer's next transactions: a sender's 250 waits only for the
 	// raw message's commit.
 	Queue bool
+	// Spool, with Queue and an Acceptor that is a SpoolReceiver, keeps each message in
+	// a spool instead of the database before the 250: the database's work is then
+	// entirely after it (ticket.Service.ReceiveSpooled).
+	Spool ticket.Spool
+}
+
+// SpoolReceiver keeps a delivery in a spool and leaves storing and processing it for
+// later; *ticket.Service is one.
+type SpoolReceiver interface {
+	ReceiveSpooled(ctx context.Context, d ticket.Delivery, sp ticket.Spool) (ticket.Receipt, error)
 }
 
 // NewIntake returns an Intake storing through acc, attachments through blobs.
@@ -63,7 +73,9 @@ func (i *Intake) Deliver(ctx context.Context, raw []byte, env ticket.Envelope) e
 	d := ticket.Delivery{Raw: raw, Env: env, Msg: msg, ParseErr: perr}
 	var rec ticket.Receipt
 	var err error
-	if r, ok := i.acc.(Receiver); ok && i.Queue {
+	if r, ok := i.acc.(SpoolReceiver); ok && i.Queue && i.Spool != nil {
+		rec, err = r.ReceiveSpooled(ctx, d, i.Spool)
+	} else if r, ok := i.acc.(Receiver); ok && i.Queue {
 		rec, err = r.Receive(ctx, d)
 	} else {
 		rec, err = i.acc.Accept(ctx, d)

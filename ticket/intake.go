@@ -94,11 +94,17 @@ func (s *Service) submit(ctx context.Context, req *intakeReq) intakeRes {
 		s.closeMu.RUnlock()
 		return intakeRes{err: ErrClosed}
 	}
+	if !req.lazy {
+		s.urgent.Add(1)
+	}
 	select {
 	case s.reqs <- req:
 		s.closeMu.RUnlock()
 	case <-ctx.Done():
 		s.closeMu.RUnlock()
+		if !req.lazy {
+			s.urgent.Add(-1)
+		}
 		return intakeRes{err: fmt.Errorf("ticket: write: %w", ctx.Err())}
 	}
 	// Once queued the request is always answered; wait for it even if ctx ends, so the
@@ -111,15 +117,21 @@ func (s *Service) submit(ctx context.Context, req *intakeReq) intakeRes {
 func (s *Service) committer() {
 	defer s.wg.Done()
 	for {
+		s.takeIncoming()
 		var first *intakeReq
 		if len(s.queue) > 0 {
 			select {
 			case first = <-s.reqs:
+				s.took(first)
 			default: // nothing waits: a transaction of queued messages alone
 			}
 		} else {
 			select {
 			case first = <-s.reqs:
+				s.took(first)
+			case q := <-s.incoming:
+				s.queue = append(s.queue, q)
+				continue
 			case <-s.stop:
 				s.drain()
 				return
@@ -133,6 +145,7 @@ func (s *Service) committer() {
 		for len(batch) < s.opt.MaxBatch {
 			select {
 			case r := <-s.reqs:
+				s.took(r)
 				batch = append(batch, r)
 			default:
 				break fill
@@ -143,6 +156,26 @@ func (s *Service) committer() {
 		}
 		s.resetWAL()
 		s.commitBatch(batch)
+	}
+}
+
+// took counts a write taken off reqs.
+func (s *Service) took(r *intakeReq) {
+	if !r.lazy {
+		s.urgent.Add(-1)
+	}
+}
+
+// takeIncoming moves the spooled deliveries handed over since the last transaction to
+// the end of the queue.
+func (s *Service) takeIncoming() {
+	for {
+		select {
+		case q := <-s.incoming:
+			s.queue = append(s.queue, q)
+		default:
+			return
+		}
 	}
 }
 
@@ -163,6 +196,7 @@ func (s *Service) linger(batch []*intakeReq) []*intakeReq {
 	for len(batch) < s.opt.MaxBatch {
 		select {
 		case r := <-s.reqs:
+			s.took(r)
 			batch = append(batch, r)
 			if !r.lazy {
 				return batch
@@ -182,10 +216,12 @@ func (s *Service) drain() {
 	for {
 		select {
 		case r := <-s.reqs:
+			s.took(r)
 			s.commitBatch([]*intakeReq{r})
 			continue
 		default:
 		}
+		s.takeIncoming()
 		if len(s.queue) == 0 {
 			return
 		}

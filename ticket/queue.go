@@ -22,18 +22,36 @@ const (
 	// processing keeps up with a sustained flow and the 250s slow down to its pace.
 	processSlice       = 250 * time.Microsecond
 	processSliceGrowth = 4 * time.Millisecond
-	// processIdleSlice is the same when no store is waiting: longer transactions commit
-	// more messages per fsync.
-	processIdleSlice = 5 * time.Millisecond
+	// processIdleSlice is the same when no write that someone waits for is waiting:
+	// longer transactions commit more messages per fsync and write each page they
+	// share once.
+	processIdleSlice = 40 * time.Millisecond
 )
 
 // queued is a stored message waiting to be processed: its parse result without the raw
 // bytes, which are in the database.
 type queued struct {
-	id     int64
+	id     int64 // the inbound row (Receive); 0 when the raw message is in a spool
+	kept   Kept  // the spooled raw message (ReceiveSpooled); stored when processed
 	d      Delivery
 	weight int64
 	tries  int
+}
+
+// Kept is a delivery's raw message kept durably outside the database, in a spool, until
+// the Service has stored it.
+type Kept interface {
+	// Raw reads the raw message back.
+	Raw() ([]byte, error)
+	// Done tells the spool that the message is in the database: it may forget it.
+	Done()
+}
+
+// Spool keeps raw messages durably outside the database (package spool, through
+// mailin).
+type Spool interface {
+	// Keep returns once the raw message is durably written.
+	Keep(ctx context.Context, env Envelope, raw []byte) (Kept, error)
 }
 
 // backlog bounds the messages stored but not yet processed, by count and by an estimate
@@ -118,6 +136,85 @@ func (s *Service) Receive(ctx context.Context, d Delivery) (Receipt, error) {
 	return res.r, res.err
 }
 
+// ReceiveSpooled is Receive with the raw message made durable in a spool instead of the
+// database: it returns once sp has kept it, and the committer stores and processes it
+// later, in arrival order, many messages per transaction. The database's work is then
+// entirely off the sender's 250. The message is in the database once its Kept is Done;
+// until then a process that dies leaves it in the spool, for EnqueueKept at the next
+// start. The Receipt only says "pending": whether the message is a duplicate is known
+// when it is stored. ReceiveSpooled first waits for room in the backlog, as Receive.
+func (s *Service) ReceiveSpooled(ctx context.Context, d Delivery, sp Spool) (Receipt, error) {
+	w := weight(d)
+	if err := s.backlog.acquire(ctx, w); err != nil {
+		return Receipt{}, err
+	}
+	k, err := sp.Keep(ctx, d.Env, d.Raw)
+	if err != nil {
+		s.backlog.release(w)
+		return Receipt{}, fmt.Errorf("ticket: spool message: %w", err)
+	}
+	d.Raw = nil // in the spool, read back when stored
+	if err := s.handOver(queued{kept: k, d: d, weight: w}); err != nil {
+		s.backlog.release(w)
+		return Receipt{}, err
+	}
+	return Receipt{State: "pending"}, nil
+}
+
+// EnqueueKept queues a delivery whose raw message a spool already holds (found there at
+// start-up) to be stored and processed like those of ReceiveSpooled. A message already
+// stored is taken as a duplicate. It waits for room in the backlog.
+func (s *Service) EnqueueKept(ctx context.Context, d Delivery, k Kept) error {
+	d.Raw = nil
+	w := weight(d)
+	if err := s.backlog.acquire(ctx, w); err != nil {
+		return err
+	}
+	if err := s.handOver(queued{kept: k, d: d, weight: w}); err != nil {
+		s.backlog.release(w)
+		return err
+	}
+	return nil
+}
+
+// handOver gives a spooled delivery to the committer. It never blocks: the channel has
+// room for a full backlog, and the caller holds its part of it.
+func (s *Service) handOver(q queued) error {
+	s.closeMu.RLock()
+	defer s.closeMu.RUnlock()
+	if s.closed {
+		return ErrClosed
+	}
+	s.incoming <- q
+	return nil
+}
+
+// RetryParked queues again the spooled deliveries that the database refused (see
+// queueFailed); the serve command calls it from time to time. It returns how many.
+func (s *Service) RetryParked(ctx context.Context) (int, error) {
+	s.parkMu.Lock()
+	parked := s.parked
+	s.parked = nil
+	s.parkMu.Unlock()
+	for i, q := range parked {
+		q.tries = 0
+		if err := s.EnqueueKept(ctx, q.d, q.kept); err != nil {
+			s.parkMu.Lock()
+			s.parked = append(parked[i:], s.parked...)
+			s.parkMu.Unlock()
+			return i, err
+		}
+	}
+	return len(parked), nil
+}
+
+// Parked returns how many spooled deliveries wait for RetryParked.
+func (s *Service) Parked() int {
+	s.parkMu.Lock()
+	defer s.parkMu.Unlock()
+	return len(s.parked)
+}
+
 // toProcess tells whether a stored delivery waits for processing: it is not a duplicate
 // and could be parsed.
 func toProcess(r Receipt) bool { return !r.Duplicate && r.State == "pending" }
@@ -159,9 +256,17 @@ func (s *Service) processQueued(ctx context.Context, tx *sqlx.Tx, started time.T
 		if len(out) > 0 {
 			el := time.Since(started)
 			if len(out) >= s.opt.MaxBatch || el >= processIdleSlice ||
-				(el >= slice && (carriesStores || len(s.reqs) > 0)) {
+				(el >= slice && (carriesStores || s.urgent.Load() > 0)) {
 				break
 			}
+		}
+		if q.kept != nil {
+			rec, err := s.storeKept(ctx, tx, q)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, rec)
+			continue
 		}
 		rec := Receipt{InboundID: q.id}
 		// Claim the row: an instance sweeping stale messages, or Reprocess, may have
@@ -180,10 +285,33 @@ func (s *Service) processQueued(ctx context.Context, tx *sqlx.Tx, started time.T
 	return out, nil
 }
 
+// storeKept stores and processes a spooled delivery, as Accept does in one transaction.
+func (s *Service) storeKept(ctx context.Context, tx *sqlx.Tx, q queued) (Receipt, error) {
+	raw, err := q.kept.Raw()
+	if err != nil {
+		return Receipt{}, fmt.Errorf("ticket: read spooled message: %w", err)
+	}
+	d := q.d
+	d.Raw = raw
+	rec, err := s.store(ctx, tx, d)
+	if err != nil {
+		return Receipt{}, err
+	}
+	if !rec.Duplicate {
+		if err := s.processSaved(ctx, tx, &rec, d); err != nil {
+			return Receipt{}, err
+		}
+	}
+	return rec, nil
+}
+
 // queueDone takes the first n messages off the queue once their transaction committed.
 func (s *Service) queueDone(recs []Receipt) {
 	for i, r := range recs {
 		q := s.queue[i]
+		if q.kept != nil {
+			q.kept.Done()
+		}
 		s.backlog.release(q.weight)
 		s.countOutcome(r)
 		if r.Err != "" {
@@ -210,8 +338,16 @@ func (s *Service) queueFailed(err error) {
 		time.Sleep(time.Duration(q.tries*q.tries) * 50 * time.Millisecond)
 		return
 	}
-	s.log.Error("queued message could not be processed; it stays pending for the next retry",
-		slog.Int64("inbound_id", q.id), slog.Any("error", err))
+	if q.kept != nil {
+		// not in the database: kept in the spool, and here for RetryParked
+		s.log.Error("spooled message could not be stored; it stays in the spool for the next retry", slog.Any("error", err))
+		s.parkMu.Lock()
+		s.parked = append(s.parked, *q)
+		s.parkMu.Unlock()
+	} else {
+		s.log.Error("queued message could not be processed; it stays pending for the next retry",
+			slog.Int64("inbound_id", q.id), slog.Any("error", err))
+	}
 	s.backlog.release(q.weight)
 	s.queue[0] = queued{}
 	s.queue = s.queue[1:]

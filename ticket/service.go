@@ -80,6 +80,10 @@ type Service struct {
 
 	reqs      chan *intakeReq
 	queue     []queued // stored, to process; the committer's own
+	incoming  chan queued // spooled deliveries handed to the committer (ReceiveSpooled)
+	urgent    atomic.Int64 // writes sent to reqs that someone waits for, not yet taken
+	parkMu    sync.Mutex
+	parked    []queued // spooled deliveries the database refused; RetryParked tries again
 	backlog   *backlog
 	outcomes  sync.Map // outcome → *atomic.Int64
 	stop      chan struct{}
@@ -170,7 +174,7 @@ func NewService(ctx context.Context, db *sqlx.DB, opt Options) (*Service, error)
 		db: db, dialect: DialectOf(db), opt: opt, log: opt.Logger,
 		domain: domain, local: local, commentAddress: NormalizeEmail(opt.CommentAddress),
 		reqs: make(chan *intakeReq, 256), stop: make(chan struct{}),
-		backlog: newBacklog(opt.Backlog, opt.BacklogBytes),
+		backlog: newBacklog(opt.Backlog, opt.BacklogBytes), incoming: make(chan queued, opt.Backlog),
 	}
 	if err := s.bindAll(); err != nil {
 		return nil, err

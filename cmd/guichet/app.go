@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/guichet/guichet/spool"
 	"github.com/guichet/guichet/ticket"
 	"github.com/jmoiron/sqlx"
 )
@@ -16,6 +17,26 @@ type app struct {
 	db    *sqlx.DB
 	svc   *ticket.Service
 	blobs *ticket.Blobs
+	spool *spool.Spool // serve's spool (--spool), nil when off
+}
+
+// openSpool opens the spool folder when --spool says so: with "auto", for SQLite only.
+func (a *app) openSpool(e *env) error {
+	switch e.cfg.Spool {
+	case "off":
+		return nil
+	case "on":
+	default:
+		if ticket.DialectOf(a.db) != ticket.SQLite {
+			return nil
+		}
+	}
+	sp, err := spool.Open(filepath.Join(e.cfg.DataDir, "spool"), spool.Options{})
+	if err != nil {
+		return exitError{exitTempFail, err}
+	}
+	a.spool = sp
+	return nil
 }
 
 // openApp creates the data folder, opens the database, applies pending migrations (so
@@ -56,7 +77,10 @@ func openApp(ctx context.Context, e *env, onOutbox func()) (*app, error) {
 }
 
 func (a *app) Close() {
-	a.svc.Close()
+	a.svc.Close() // processes what waits, marking it done in the spool
+	if a.spool != nil {
+		a.spool.Close()
+	}
 	a.db.Close()
 }
 

@@ -44,6 +44,7 @@ type Config struct {
 	OutboxLease    time.Duration
 	DebugAddr      string
 	StaleAfter     time.Duration
+	Spool          string
 
 	// Command-specific options.
 	JSON          bool
@@ -99,6 +100,7 @@ func (c *Config) flags(name string) *flag.FlagSet {
 	fs.DurationVar(&c.OutboxLease, "outbox-lease", 5*time.Minute, "how long a claimed outbox mail stays claimed; if its instance dies, another sends it after this (keep it above the 2 min send timeout)")
 	if name == "serve" {
 		fs.DurationVar(&c.StaleAfter, "stale-after", time.Minute, "a message answered 250 and still unprocessed after this is processed by any instance (the one that took it died); checked every quarter of it")
+		fs.StringVar(&c.Spool, "spool", "auto", "keep each received message in a spool file under <data-dir>/spool before the 250, the database's work after it: on, off, or auto (on with SQLite; off with PostgreSQL, where a message stored in the database is taken over by another instance if this one dies)")
 		fs.StringVar(&c.DebugAddr, "debug-addr", "", "serve Go's profiler (/debug/pprof/) on this address, e.g. 127.0.0.1:6060; keep it on loopback (default off)")
 	}
 	switch name {
@@ -215,6 +217,11 @@ func (c *Config) Validate() error {
 	}
 	if c.AuthServID == "" {
 		_, c.AuthServID, _ = strings.Cut(c.SupportAddress, "@")
+	}
+	switch c.Spool {
+	case "", "auto", "on", "off":
+	default:
+		return fmt.Errorf("--spool %q: on, off or auto", c.Spool)
 	}
 	if c.StaleAfter != 0 && c.StaleAfter < 10*time.Second {
 		return fmt.Errorf("--stale-after %s: at least 10s (a live instance must have time to process its own)", c.StaleAfter)

@@ -38,10 +38,24 @@ func cmdServe(ctx context.Context, e *env) error {
 	defer closeCoord() // before the database
 	intake := newIntake(e, a)
 	intake.Queue = true // 250 once stored; processing follows in the committer
+	if err := a.openSpool(e); err != nil {
+		return err
+	}
 	if st, err := a.svc.Reprocess(ctx, intake.Parse, 5); err != nil {
 		e.log.Error("retrying stored messages failed", slog.Any("error", err))
 	} else if st.Tried > 0 {
 		e.log.Info("stored messages retried", "tried", st.Tried, "processed", st.Processed, "failed", st.Failed)
+	}
+	if a.spool != nil {
+		// 250 once in the spool; storing and processing follow in the committer
+		intake.Spool = mailin.Spooler{S: a.spool}
+		n, err := intake.Replay(ctx, a.spool, a.svc)
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			e.log.Info("spooled messages queued again", "count", n)
+		}
 	}
 
 	worker, err := newWorker(e, a, outboxWake)
@@ -238,6 +252,11 @@ func sweepStale(e *env, a *app, intake *mailin.Intake) (stop func()) {
 			case <-ctx.Done():
 				return
 			case <-tick.C:
+			}
+			if n, err := a.svc.RetryParked(ctx); err != nil && ctx.Err() == nil {
+				e.log.Error("retrying spooled messages failed", slog.Any("error", err))
+			} else if n > 0 {
+				e.log.Warn("spooled messages the database refused queued again", "count", n)
 			}
 			st, err := a.svc.ReprocessStale(ctx, intake.Parse, e.cfg.StaleAfter)
 			if err != nil && ctx.Err() == nil {
