@@ -79,8 +79,8 @@ type Service struct {
 	staffAt    time.Time
 
 	reqs      chan *intakeReq
-	queue     []queued // stored, to process; the committer's own
-	incoming  chan queued // spooled deliveries handed to the committer (ReceiveSpooled)
+	queue     []queued     // stored, to process; the committer's own
+	incoming  chan queued  // spooled deliveries handed to the committer (ReceiveSpooled)
 	urgent    atomic.Int64 // writes sent to reqs that someone waits for, not yet taken
 	parkMu    sync.Mutex
 	parked    []queued // spooled deliveries the database refused; RetryParked tries again
