@@ -41,6 +41,10 @@ func newMetrics(svc *ticket.Service, in *mailin.Intake, pollers []*mailin.IMAPPo
 		Name: "guichet_intake_backlog",
 		Help: "Messages stored (answered 250) and not yet processed by this instance.",
 	}, func() float64 { return float64(svc.Backlog()) }))
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "guichet_intake_parked",
+		Help: "Spooled messages (answered 250) that the database refused; kept in the spool and tried again every quarter of --stale-after.",
+	}, func() float64 { return float64(svc.Parked()) }))
 	reg.MustRegister(&processedCollector{svc: svc})
 	reg.MustRegister(&statsCollector{svc: svc})
 	for _, p := range pollers {
