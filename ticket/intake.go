@@ -326,6 +326,9 @@ func (s *Service) commit(ctx context.Context, batch []*intakeReq, withQueue bool
 			return nil, nil, err
 		}
 	}
+	if err := s.indexPending(ctx, tx); err != nil {
+		return nil, nil, err
+	}
 	if err := tx.Commit(); err != nil {
 		return nil, nil, fmt.Errorf("ticket: intake: commit: %w", err)
 	}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime/pprof"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -193,7 +194,8 @@ func NewService(ctx context.Context, db *sqlx.DB, opt Options) (*Service, error)
 		return nil, fmt.Errorf("ticket: read desk %s: %w", opt.DeskKey, err)
 	}
 	s.wg.Add(1)
-	go s.committer()
+	// labelled, so that a profile shows the single writer apart (-tagfocus writer=committer)
+	go pprof.Do(context.Background(), pprof.Labels("writer", "committer"), func(context.Context) { s.committer() })
 	if s.dialect == SQLite {
 		s.wg.Add(1)
 		go s.checkpointer()

@@ -192,6 +192,7 @@ SELECT id, requester_id, 'Toujours le même problème ce matin, merci de votre a
   CASE WHEN id % 50 = 0 THEN 'internal' ELSE 'public' END, 'email', updated_at FROM tickets WHERE id % 5 = 0`,
 	`INSERT INTO participants (ticket_id, user_id, added_at)
 SELECT id, 1000 + 1 + (id * 104729) % 20000, created_at FROM tickets WHERE id % 10 = 0 AND 1000 + 1 + (id * 104729) % 20000 <> requester_id`,
+	ftsIndexPending[0], ftsIndexPending[1], ftsIndexPending[2],
 }
 
 // benchQueries runs the sub-benchmarks of one store.
