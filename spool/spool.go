@@ -42,6 +42,10 @@ const (
 	maxBatch      = 256
 	maxBatchBytes = 16 << 20
 	suffix        = ".spool"
+	// rotateDone is the size past which a segment whose records are all done is left
+	// for a new one (and removed): what a restart reads again stays small when the
+	// database keeps up, without a new file at every message.
+	rotateDone = 1 << 20
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -290,7 +294,7 @@ func (s *Spool) commit(batch []*appendReq) {
 	wrote := 0
 	for i, r := range batch {
 		n := int64(headerSize + len(r.meta) + len(r.raw))
-		if seg == nil || seg.broken || (seg.size > 0 && seg.size+n > s.opt.SegmentSize) {
+		if seg == nil || seg.broken || (seg.size > 0 && seg.size+n > s.opt.SegmentSize) || s.allDone(seg) {
 			if wrote > 0 {
 				// records already written to seg in this batch: sync them first
 				if err := s.opt.Sync(seg.f); err != nil {
@@ -326,6 +330,17 @@ func (s *Spool) commit(batch []*appendReq) {
 			r.done <- appendRes{ref: refs[i]}
 		}
 	}
+}
+
+// allDone reports a segment of at least rotateDone bytes whose records are all done:
+// starting a new one removes it, so that a restart does not read it again.
+func (s *Spool) allDone(g *segment) bool {
+	if g.size < rotateDone {
+		return false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return g.live == 0
 }
 
 // fail marks the records of seg in a batch as failed: their sync did not complete.

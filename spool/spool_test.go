@@ -202,6 +202,29 @@ func TestConcurrentAppends(t *testing.T) {
 
 // TestSyncFailure: when the fsync fails, the appends it covered fail (the sender gets a
 // 4xx and sends again) and the spool goes on in a new segment.
+// TestDoneSegmentsGo: once every record of a segment past 1 MiB is done, the next append
+// starts a new segment and the old one is removed, so a restart reads little again.
+func TestDoneSegmentsGo(t *testing.T) {
+	dir := t.TempDir()
+	s := mustOpen(t, dir, Options{})
+	defer s.Close()
+	raw := bytes.Repeat([]byte("z"), 300<<10)
+	for i := range 12 {
+		ref, err := s.Append([]byte{byte(i)}, raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ref.Done()
+	}
+	// 12 × 300 KiB, each done before the next: a new segment every 4 records at most
+	if segs := s.Segments(); len(segs) != 1 {
+		t.Fatalf("segments %v, want only the current one", segs)
+	}
+	if fi, err := os.Stat(filepath.Join(dir, s.Segments()[0])); err != nil || fi.Size() > 1<<20+300<<10+64 {
+		t.Fatalf("current segment: %v %v", fi.Size(), err)
+	}
+}
+
 func TestSyncFailure(t *testing.T) {
 	dir := t.TempDir()
 	fail := true

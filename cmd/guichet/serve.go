@@ -54,7 +54,7 @@ func cmdServe(ctx context.Context, e *env) error {
 			return err
 		}
 		if n > 0 {
-			e.log.Info("spooled messages queued again", "count", n)
+			e.log.Info("spooled messages queued again (those already in the database are skipped as duplicates)", "count", n)
 		}
 	}
 
