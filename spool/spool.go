@@ -69,8 +69,10 @@ type Spool struct {
 	stop    chan struct{}
 	stopped chan struct{}
 
+	closeMu sync.RWMutex
+	closed  bool // under closeMu
+
 	mu      sync.Mutex
-	closed  bool
 	pending []*Ref // records found by Open, handed out once by Pending
 	next    uint64 // number of the next segment file
 
@@ -239,15 +241,16 @@ func (s *Spool) Append(meta, raw []byte) (*Ref, error) {
 		return nil, fmt.Errorf("spool: record of %d bytes is too large", len(meta)+len(raw))
 	}
 	req := &appendReq{meta: meta, raw: raw, done: make(chan appendRes, 1)}
-	s.mu.Lock()
+	// Sent under the read lock so that Close cannot stop the writer between the check
+	// and the send. The writer never takes closeMu, so a send waiting for room in a
+	// full channel always gets it.
+	s.closeMu.RLock()
 	if s.closed {
-		s.mu.Unlock()
+		s.closeMu.RUnlock()
 		return nil, ErrClosed
 	}
-	// Sent under the lock so that Close cannot stop the writer between the check and
-	// the send; the writer never takes the lock while the channel is full.
 	s.reqs <- req
-	s.mu.Unlock()
+	s.closeMu.RUnlock()
 	res := <-req.done
 	return res.ref, res.err
 }
@@ -261,7 +264,7 @@ func (s *Spool) writer() {
 		select {
 		case first = <-s.reqs:
 		case <-s.stop:
-			// Close has set closed under the lock: nothing more is sent.
+			// Close has set closed under closeMu: nothing more is sent.
 			for {
 				select {
 				case r := <-s.reqs:
@@ -486,13 +489,13 @@ func (s *Spool) Segments() []string {
 // Close waits for the appends in flight, then closes the files and the lock. Records
 // not done stay on disk for the next Open.
 func (s *Spool) Close() error {
-	s.mu.Lock()
+	s.closeMu.Lock()
 	if s.closed {
-		s.mu.Unlock()
+		s.closeMu.Unlock()
 		return nil
 	}
 	s.closed = true
-	s.mu.Unlock()
+	s.closeMu.Unlock()
 	close(s.stop)
 	<-s.stopped
 	s.closeFiles()

@@ -7,7 +7,9 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 )
 
 func mustOpen(t *testing.T, dir string, opt Options) *Spool {
@@ -198,6 +200,39 @@ func TestConcurrentAppends(t *testing.T) {
 	if n := len(s.Segments()); n != 0 {
 		t.Fatalf("%d segments left after Close", n)
 	}
+}
+
+// TestManyWriters: more writers than the request channel holds, on a slow disk, neither
+// deadlock nor lose a record.
+func TestManyWriters(t *testing.T) {
+	s := mustOpen(t, t.TempDir(), Options{Sync: func(f *os.File) error {
+		time.Sleep(2 * time.Millisecond)
+		return nil
+	}})
+	// no deferred Close: a stuck writer would keep it from returning
+	var wg sync.WaitGroup
+	var ok atomic.Int64
+	for i := range 4 * maxBatch {
+		wg.Go(func() {
+			for j := range 3 {
+				if ref, err := s.Append(fmt.Appendf(nil, "%d/%d", i, j), []byte("x")); err == nil {
+					ref.Done()
+					ok.Add(1)
+				}
+			}
+		})
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		t.Fatal("appends stuck")
+	}
+	if ok.Load() != 12*maxBatch {
+		t.Fatalf("%d appends of %d", ok.Load(), 12*maxBatch)
+	}
+	s.Close()
 }
 
 // TestSyncFailure: when the fsync fails, the appends it covered fail (the sender gets a
