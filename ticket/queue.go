@@ -36,6 +36,7 @@ type queued struct {
 	d      Delivery
 	weight int64
 	tries  int
+	at     time.Time // when it was handed to the committer (spooled)
 }
 
 // Kept is a delivery's raw message kept durably outside the database, in a spool, until
@@ -185,6 +186,7 @@ func (s *Service) handOver(q queued) error {
 	if s.closed {
 		return ErrClosed
 	}
+	q.at = time.Now()
 	s.incoming <- q
 	return nil
 }
