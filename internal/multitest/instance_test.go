@@ -36,25 +36,33 @@ func freeAddr(t *testing.T) string {
 	return l.Addr().String()
 }
 
-// startInstance starts bin serve with args plus its own ports, data folder and log file.
-// It is stopped (SIGTERM, then SIGKILL) at the end of the test.
+// startInstance starts bin serve on a data folder of its own with its own ports; see
+// startServe.
 func startInstance(t *testing.T, bin, name string, args []string) *instance {
 	t.Helper()
-	dir := t.TempDir()
+	return startServe(t, bin, name, filepath.Join(t.TempDir(), "data"), os.Environ(), args)
+}
+
+// startServe starts bin serve on dataDir (which may outlive it, for a restart) with its
+// own ports and the environment env, logging to a file beside dataDir. It is stopped
+// (SIGTERM, then SIGKILL) at the end of the test if still running.
+func startServe(t *testing.T, bin, name, dataDir string, env, args []string) *instance {
+	t.Helper()
 	in := &instance{name: name, smtpAddr: freeAddr(t), httpAddr: freeAddr(t),
-		logPath: filepath.Join(dir, "serve.log"), done: make(chan struct{})}
+		logPath: filepath.Join(filepath.Dir(dataDir), name+".log"), done: make(chan struct{})}
 	logf, err := os.Create(in.logPath)
 	if err != nil {
 		t.Fatal(err)
 	}
-	args = append([]string{"serve", "--data-dir", filepath.Join(dir, "data"),
+	args = append([]string{"serve", "--data-dir", dataDir,
 		"--smtp-addr", in.smtpAddr, "--http-addr", in.httpAddr}, args...)
 	in.cmd = exec.Command(bin, args...)
 	in.cmd.Stdout, in.cmd.Stderr = logf, logf
-	in.cmd.Env = append(os.Environ(), "GUICHET_LOG_FORMAT=text")
+	in.cmd.Env = append(env, "GUICHET_LOG_FORMAT=text")
 	// Dies with the test binary, even when that is killed.
 	in.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := in.cmd.Start(); err != nil {
+		logf.Close()
 		t.Fatalf("start %s: %v", name, err)
 	}
 	go func() {
@@ -63,13 +71,17 @@ func startInstance(t *testing.T, bin, name string, args []string) *instance {
 		close(in.done)
 	}()
 	t.Cleanup(func() {
-		in.cmd.Process.Signal(syscall.SIGTERM)
 		select {
 		case <-in.done:
-		case <-time.After(20 * time.Second):
-			in.cmd.Process.Kill()
-			<-in.done
-			t.Errorf("instance %s did not stop within 20 s of SIGTERM", name)
+		default:
+			in.cmd.Process.Signal(syscall.SIGTERM)
+			select {
+			case <-in.done:
+			case <-time.After(20 * time.Second):
+				in.cmd.Process.Kill()
+				<-in.done
+				t.Errorf("instance %s did not stop within 20 s of SIGTERM", name)
+			}
 		}
 		if t.Failed() {
 			t.Logf("instance %s log (tail):\n%s", name, in.logTail(40))

@@ -10,7 +10,6 @@ import (
 	netmail "net/mail"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -239,56 +238,17 @@ func TestSpoolSurvivesKill(t *testing.T) {
 	t.Logf("whole run %.1fs", time.Since(began).Seconds())
 }
 
-// startOnData starts bin serve on dataDir (kept across restarts) with its own ports and
-// a log file beside dataDir. It is stopped (SIGTERM, then SIGKILL) at the end of the test.
+// startOnData starts bin serve on dataDir (kept across restarts) without any GUICHET_*
+// setting from the environment (a GUICHET_DB would leave SQLite); see startServe.
 func startOnData(t *testing.T, bin, name, dataDir string, args []string) *instance {
 	t.Helper()
-	in := &instance{name: name, smtpAddr: freeAddr(t), httpAddr: freeAddr(t),
-		logPath: filepath.Join(filepath.Dir(dataDir), name+".log"), done: make(chan struct{})}
-	logf, err := os.Create(in.logPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	args = append([]string{"serve", "--data-dir", dataDir, "--smtp-addr", in.smtpAddr, "--http-addr", in.httpAddr,
-		"--support-address", "support@localhost"}, args...)
-	in.cmd = exec.Command(bin, args...)
-	in.cmd.Stdout, in.cmd.Stderr = logf, logf
-	// No GUICHET_* setting from the environment (a GUICHET_DB would leave SQLite).
+	var env []string
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "GUICHET_") {
-			in.cmd.Env = append(in.cmd.Env, kv)
+			env = append(env, kv)
 		}
 	}
-	in.cmd.Env = append(in.cmd.Env, "GUICHET_LOG_FORMAT=text")
-	// Dies with the test binary, even when that is killed.
-	in.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := in.cmd.Start(); err != nil {
-		logf.Close()
-		t.Fatalf("start %s: %v", name, err)
-	}
-	go func() {
-		in.err = in.cmd.Wait()
-		logf.Close()
-		close(in.done)
-	}()
-	t.Cleanup(func() {
-		select {
-		case <-in.done:
-		default:
-			in.cmd.Process.Signal(syscall.SIGTERM)
-			select {
-			case <-in.done:
-			case <-time.After(20 * time.Second):
-				in.cmd.Process.Kill()
-				<-in.done
-				t.Errorf("instance %s did not stop within 20 s of SIGTERM", name)
-			}
-		}
-		if t.Failed() {
-			t.Logf("instance %s log (tail):\n%s", name, in.logTail(40))
-		}
-	})
-	return in
+	return startServe(t, bin, name, dataDir, env, append([]string{"--support-address", "support@localhost"}, args...))
 }
 
 // storedAtKill copies the SQLite files of dataDir (the database and its WAL, as the kill
