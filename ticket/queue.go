@@ -28,8 +28,8 @@ const (
 	processIdleSlice = 40 * time.Millisecond
 )
 
-// queued is a stored message waiting to be processed: its parse result without the raw
-// bytes, which are in the database.
+// queued is a received message waiting to be processed: its parse result without the
+// raw bytes, which are in the database (Receive) or in a spool (ReceiveSpooled).
 type queued struct {
 	id     int64 // the inbound row (Receive); 0 when the raw message is in a spool
 	kept   Kept  // the spooled raw message (ReceiveSpooled); stored when processed
@@ -156,7 +156,6 @@ func (s *Service) ReceiveSpooled(ctx context.Context, d Delivery, sp Spool) (Rec
 	}
 	d.Raw = nil // in the spool, read back when stored
 	if err := s.handOver(queued{kept: k, d: d, weight: w}); err != nil {
-		s.backlog.release(w)
 		return Receipt{}, err
 	}
 	return Receipt{State: "pending"}, nil
@@ -171,19 +170,17 @@ func (s *Service) EnqueueKept(ctx context.Context, d Delivery, k Kept) error {
 	if err := s.backlog.acquire(ctx, w); err != nil {
 		return err
 	}
-	if err := s.handOver(queued{kept: k, d: d, weight: w}); err != nil {
-		s.backlog.release(w)
-		return err
-	}
-	return nil
+	return s.handOver(queued{kept: k, d: d, weight: w})
 }
 
-// handOver gives a spooled delivery to the committer. It never blocks: the channel has
-// room for a full backlog, and the caller holds its part of it.
+// handOver gives a spooled delivery to the committer, or gives its room in the backlog
+// back when the service is closed. It never blocks: the channel has room for a full
+// backlog, and the caller holds its part of it.
 func (s *Service) handOver(q queued) error {
 	s.closeMu.RLock()
 	defer s.closeMu.RUnlock()
 	if s.closed {
+		s.backlog.release(q.weight)
 		return ErrClosed
 	}
 	q.at = time.Now()
