@@ -190,6 +190,9 @@ func (s *Service) handOver(q queued) error {
 
 // RetryParked queues again the spooled deliveries that the database refused (see
 // queueFailed); the serve command calls it from time to time. It returns how many.
+// Parked deliveries keep their room in the backlog, so that while the database refuses
+// them, the backlog fills and new senders get a 451 instead of a 250 that would pile
+// up messages (and their parse results in memory) without bound.
 func (s *Service) RetryParked(ctx context.Context) (int, error) {
 	s.parkMu.Lock()
 	parked := s.parked
@@ -197,11 +200,8 @@ func (s *Service) RetryParked(ctx context.Context) (int, error) {
 	s.parkMu.Unlock()
 	for i, q := range parked {
 		q.tries = 0
-		if err := s.EnqueueKept(ctx, q.d, q.kept); err != nil {
-			s.parkMu.Lock()
-			s.parked = append(parked[i:], s.parked...)
-			s.parkMu.Unlock()
-			return i, err
+		if err := s.handOver(q); err != nil {
+			return i, err // closed: the rest stay in the spool for the next start
 		}
 	}
 	return len(parked), nil
@@ -338,7 +338,8 @@ func (s *Service) queueFailed(err error) {
 		return
 	}
 	if q.kept != nil {
-		// not in the database: kept in the spool, and here for RetryParked
+		// not in the database: kept in the spool, and here for RetryParked, still
+		// holding its room in the backlog
 		s.log.Error("spooled message could not be stored; it stays in the spool for the next retry", slog.Any("error", err))
 		s.parkMu.Lock()
 		s.parked = append(s.parked, *q)
@@ -346,8 +347,8 @@ func (s *Service) queueFailed(err error) {
 	} else {
 		s.log.Error("queued message could not be processed; it stays pending for the next retry",
 			slog.Int64("inbound_id", q.id), slog.Any("error", err))
+		s.backlog.release(q.weight)
 	}
-	s.backlog.release(q.weight)
 	s.queue[0] = queued{}
 	s.queue = s.queue[1:]
 }
