@@ -44,19 +44,7 @@ type MailView struct {
 // Date formats t in the recipient's time zone, French style in French
 // ("28/11/2026 13:21") and ISO style in English ("2026-11-28 13:21"). The zero time
 // gives "".
-func (v *MailView) Date(t time.Time) string {
-	if t.IsZero() {
-		return ""
-	}
-	loc := v.loc
-	if loc == nil {
-		loc = location("")
-	}
-	if v.Lang == "en" {
-		return t.In(loc).Format("2006-01-02 15:04")
-	}
-	return t.In(loc).Format("02/01/2006 15:04")
-}
+func (v *MailView) Date(t time.Time) string { return formatDate(v.Lang, v.loc, t) }
 
 // mailSet is the parsed templates of one kind in one language.
 type mailSet struct {

@@ -121,6 +121,22 @@ func formatSize(lang string, n int64) string {
 // locations caches loaded time zones: name → *time.Location.
 var locations sync.Map
 
+// formatDate formats t in loc (nil: the default time zone) for readers of lang: French
+// style ("28/11/2026 13:21") unless lang is "en" (ISO style, "2026-11-28 13:21"). The zero
+// time gives "". Mails and pages share it, so a date reads the same in both.
+func formatDate(lang string, loc *time.Location, t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	if loc == nil {
+		loc = location("")
+	}
+	if lang == "en" {
+		return t.In(loc).Format("2006-01-02 15:04")
+	}
+	return t.In(loc).Format("02/01/2006 15:04")
+}
+
 // location loads an IANA time zone, DefaultTimeZone when name is empty or unknown.
 func location(name string) *time.Location {
 	for _, n := range []string{name, DefaultTimeZone} {

@@ -128,19 +128,7 @@ func NewPage(lang, timeZone string) *Page {
 
 // Date formats t in the page's time zone, French style in French ("28/11/2026 13:21")
 // and ISO style in English. The zero time gives "".
-func (p *Page) Date(t time.Time) string {
-	if t.IsZero() {
-		return ""
-	}
-	loc := p.loc
-	if loc == nil {
-		loc = location("")
-	}
-	if p.Lang == "en" {
-		return t.In(loc).Format("2006-01-02 15:04")
-	}
-	return t.In(loc).Format("02/01/2006 15:04")
-}
+func (p *Page) Date(t time.Time) string { return formatDate(p.Lang, p.loc, t) }
 
 // ISODate formats t for a <time datetime> attribute (RFC 3339, in the page's zone).
 func (p *Page) ISODate(t time.Time) string {
