@@ -346,14 +346,13 @@ func (s *Service) commit(ctx context.Context, batch []*intakeReq, withQueue bool
 			continue
 		}
 		stores = true
-		rec, err := s.store(ctx, tx, r.d)
+		store := s.storeProcess
+		if r.queue {
+			store = s.store // processed later, by processQueued
+		}
+		rec, err := store(ctx, tx, r.d)
 		if err != nil {
 			return nil, nil, err
-		}
-		if !rec.Duplicate && !r.queue {
-			if err := s.processSaved(ctx, tx, &rec, r.d); err != nil {
-				return nil, nil, err
-			}
 		}
 		out[i].r = rec
 	}
@@ -479,6 +478,19 @@ func (s *Service) store(ctx context.Context, tx *sqlx.Tx, d Delivery) (Receipt, 
 		return rec, nil
 	}
 	return Receipt{InboundID: id, State: state, Err: perr}, nil
+}
+
+// storeProcess stores a delivery and processes it in the same transaction, unless it is
+// a duplicate.
+func (s *Service) storeProcess(ctx context.Context, tx *sqlx.Tx, d Delivery) (Receipt, error) {
+	rec, err := s.store(ctx, tx, d)
+	if err != nil || rec.Duplicate {
+		return rec, err
+	}
+	if err := s.processSaved(ctx, tx, &rec, d); err != nil {
+		return Receipt{}, err
+	}
+	return rec, nil
 }
 
 // processSaved processes a stored message inside a savepoint; a failure (or a panic)

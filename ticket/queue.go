@@ -292,16 +292,7 @@ func (s *Service) storeKept(ctx context.Context, tx *sqlx.Tx, q queued) (Receipt
 	}
 	d := q.d
 	d.Raw = raw
-	rec, err := s.store(ctx, tx, d)
-	if err != nil {
-		return Receipt{}, err
-	}
-	if !rec.Duplicate {
-		if err := s.processSaved(ctx, tx, &rec, d); err != nil {
-			return Receipt{}, err
-		}
-	}
-	return rec, nil
+	return s.storeProcess(ctx, tx, d)
 }
 
 // queueDone takes the first n messages off the queue once their transaction committed.
