@@ -60,10 +60,9 @@ type RelaySender struct {
 
 // relayConn is an open session with the relay, ready for MAIL.
 type relayConn struct {
-	c      *smtp.Client
-	secure bool
-	used   int       // messages sent on it
-	since  time.Time // idle since
+	c     *smtp.Client
+	used  int       // messages sent on it
+	since time.Time // idle since
 }
 
 var _ ReplySender = (*RelaySender)(nil)
@@ -154,11 +153,11 @@ func (s *RelaySender) SendReply(ctx context.Context, from string, to []string, m
 	for {
 		rc, reused := s.take()
 		if rc == nil {
-			c, secure, err := s.connect(ctx)
+			c, err := s.connect(ctx)
 			if err != nil {
 				return "", ctxErr(ctx, err)
 			}
-			rc = &relayConn{c: c, secure: secure}
+			rc = &relayConn{c: c}
 		}
 		stop := context.AfterFunc(ctx, func() { rc.c.Close() }) // unblocks any read or write
 		reply, atMail, err := s.transaction(rc.c, from, to, msg)
@@ -287,26 +286,26 @@ func (s *RelaySender) auth(c *smtp.Client, secure bool) error {
 
 // connect dials the relay and returns a client that said EHLO, over TLS when the URL
 // asks for it or the relay offers STARTTLS, and whether the session is encrypted.
-func (s *RelaySender) connect(ctx context.Context) (*smtp.Client, bool, error) {
+func (s *RelaySender) connect(ctx context.Context) (*smtp.Client, error) {
 	dctx, cancel := context.WithTimeout(ctx, s.opt.DialTimeout)
 	defer cancel()
 	var d net.Dialer
 	conn, err := d.DialContext(dctx, "tcp", s.addr)
 	if err != nil {
-		return nil, false, fmt.Errorf("mailout: relay: %w", err)
+		return nil, fmt.Errorf("mailout: relay: %w", err)
 	}
 	secure := false
 	if s.implicit {
 		tc := tls.Client(conn, s.tlsConfig())
 		if err := tc.HandshakeContext(dctx); err != nil {
 			conn.Close()
-			return nil, false, fmt.Errorf("mailout: relay: TLS: %w", err)
+			return nil, fmt.Errorf("mailout: relay: TLS: %w", err)
 		}
 		conn, secure = tc, true
 	} else {
 		if conn, secure, err = s.startTLS(dctx, conn); err != nil {
 			conn.Close()
-			return nil, false, err
+			return nil, err
 		}
 	}
 	c := smtp.NewClient(conn)
@@ -314,13 +313,13 @@ func (s *RelaySender) connect(ctx context.Context) (*smtp.Client, bool, error) {
 	c.SubmissionTimeout = s.opt.SubmissionTimeout
 	if err := c.Hello(s.opt.LocalName); err != nil {
 		c.Close()
-		return nil, false, replyError("EHLO", err)
+		return nil, replyError("EHLO", err)
 	}
 	if err := s.auth(c, secure); err != nil {
 		c.Close()
-		return nil, false, err
+		return nil, err
 	}
-	return c, secure, nil
+	return c, nil
 }
 
 // startTLS reads the greeting, says EHLO and, when the relay offers it, upgrades the
