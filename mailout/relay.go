@@ -284,8 +284,9 @@ func (s *RelaySender) auth(c *smtp.Client, secure bool) error {
 	return nil
 }
 
-// connect dials the relay and returns a client that said EHLO, over TLS when the URL
-// asks for it or the relay offers STARTTLS, and whether the session is encrypted.
+// connect dials the relay and returns a client that said EHLO (over TLS when the URL
+// asks for it or the relay offers STARTTLS) and authenticated when the URL has
+// credentials.
 func (s *RelaySender) connect(ctx context.Context) (*smtp.Client, error) {
 	dctx, cancel := context.WithTimeout(ctx, s.opt.DialTimeout)
 	defer cancel()
