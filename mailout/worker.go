@@ -187,6 +187,12 @@ func (w *Worker) acquire(ctx context.Context) int {
 		return 0
 	case w.slot <- struct{}{}:
 	}
+	if ctx.Err() != nil {
+		// select picks at random when a slot frees as ctx ends: never start a send
+		// after the stop.
+		<-w.slot
+		return 0
+	}
 	n := 1
 	for n < w.opt.Concurrency {
 		select {
