@@ -225,6 +225,27 @@ type mailThread struct {
 	inReplyTo string
 	refs      []string
 	fresh     bool
+	shared    *sharedMail // nil: every mail is written whole
+}
+
+// sharedMail is the ticket and comment that the mails of one change tell. The first mail
+// is written whole in its row; a second one with the same ticket and comment moves them
+// to outbox_data, where that row and every later one point (one copy instead of one per
+// recipient).
+type sharedMail struct {
+	ticket   TicketView
+	comment  *CommentView
+	firstID  int64    // the row written whole
+	firstOwn MailData // its own part, written there once the rest is shared
+	dataID   int64    // the outbox_data row, once shared
+}
+
+// same reports whether d tells the same ticket and comment.
+func (sm *sharedMail) same(d *MailData) bool {
+	if sm.firstID == 0 || sm.ticket != d.Ticket || (sm.comment == nil) != (d.Comment == nil) {
+		return false
+	}
+	return sm.comment == nil || *sm.comment == *d.Comment
 }
 
 // threadOf reads t's thread once for all the mails of a change.
@@ -239,12 +260,12 @@ func (s *Service) threadOf(ctx context.Context, tx *sqlx.Tx, t *Ticket, inReplyT
 	if inReplyTo != "" && !contains(refs, inReplyTo) {
 		refs = append(refs, inReplyTo)
 	}
-	return mailThread{inReplyTo: inReplyTo, refs: refs}, nil
+	return mailThread{inReplyTo: inReplyTo, refs: refs, shared: &sharedMail{}}, nil
 }
 
 // newThread is the thread of a ticket created from the mail inReplyTo (may be empty).
 func newThread(inReplyTo string) mailThread {
-	th := mailThread{inReplyTo: inReplyTo, fresh: true}
+	th := mailThread{inReplyTo: inReplyTo, fresh: true, shared: &sharedMail{}}
 	if inReplyTo != "" {
 		th.refs = []string{inReplyTo}
 	}
@@ -293,9 +314,9 @@ func (s *Service) enqueueID(ctx context.Context, tx *sqlx.Tx, t *Ticket, u User,
 	if err != nil {
 		return "", err
 	}
-	payload, err := json.Marshal(data)
+	payload, dataID, err := s.mailPayload(ctx, tx, &data, th.shared)
 	if err != nil {
-		return "", fmt.Errorf("ticket: encode mail data: %w", err)
+		return "", fmt.Errorf("ticket: queue %s mail for %s: %w", kind, t.Key, err)
 	}
 	lang := u.Lang
 	if lang != "en" {
@@ -303,15 +324,62 @@ func (s *Service) enqueueID(ctx context.Context, tx *sqlx.Tx, t *Ticket, u User,
 	}
 	tz := u.TimeZone
 	if tz == "" {
-		tz = "Europe/Paris"
+		tz = DefaultTimeZone
 	}
 	now := s.now()
-	_, err = tx.ExecContext(ctx, s.q.InsertOutbox, kind, t.ID, t.Key, to, u.Name, u.Role, lang, tz, mid, th.inReplyTo,
-		strings.Join(th.refs, " "), s.ReplyAddress(t.Key, u.Email), string(payload), now, now)
+	var id int64
+	err = tx.GetContext(ctx, &id, s.q.InsertOutbox, kind, t.ID, t.Key, to, u.Name, u.Role, lang, tz, mid, th.inReplyTo,
+		strings.Join(th.refs, " "), s.ReplyAddress(t.Key, u.Email), string(payload), dataID, now, now)
 	if err != nil {
 		return "", fmt.Errorf("ticket: queue %s mail for %s: %w", kind, t.Key, err)
 	}
+	if sm := th.shared; sm != nil && dataID == nil {
+		*sm = sharedMail{ticket: data.Ticket, comment: data.Comment, firstID: id, firstOwn: ownPart(data)}
+	}
 	return mid, nil
+}
+
+// mailPayload returns what an outbox row for data holds: the whole of data and no
+// outbox_data row, or, when an earlier mail of the change (sm) told the same ticket and
+// comment, only its own part and the outbox_data row that holds the rest (written, and
+// the earlier row pointed at it, on the first such mail).
+func (s *Service) mailPayload(ctx context.Context, tx *sqlx.Tx, data *MailData, sm *sharedMail) ([]byte, *int64, error) {
+	if sm == nil || !sm.same(data) {
+		b, err := json.Marshal(data)
+		if err != nil {
+			return nil, nil, fmt.Errorf("encode mail data: %w", err)
+		}
+		return b, nil, nil
+	}
+	if sm.dataID == 0 {
+		shared, err := json.Marshal(MailData{Ticket: data.Ticket, Comment: data.Comment})
+		if err != nil {
+			return nil, nil, fmt.Errorf("encode shared mail data: %w", err)
+		}
+		if err := tx.GetContext(ctx, &sm.dataID, s.q.InsertOutboxData, string(shared)); err != nil {
+			return nil, nil, fmt.Errorf("write shared mail data: %w", err)
+		}
+		first, err := json.Marshal(sm.firstOwn)
+		if err != nil {
+			return nil, nil, fmt.Errorf("encode mail data: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, s.q.OutboxShare, string(first), sm.dataID, sm.firstID); err != nil {
+			return nil, nil, fmt.Errorf("share mail data: %w", err)
+		}
+	}
+	b, err := json.Marshal(ownPart(*data))
+	if err != nil {
+		return nil, nil, fmt.Errorf("encode mail data: %w", err)
+	}
+	id := sm.dataID
+	return b, &id, nil
+}
+
+// ownPart is data without the ticket and comment it shares with the other mails of its
+// change (decoded over them when the mail is sent).
+func ownPart(data MailData) MailData {
+	data.Ticket, data.Comment = TicketView{}, nil
+	return data
 }
 
 func (s *Service) newMessageID(key string) (string, error) {

@@ -51,7 +51,7 @@ type OutboxMail struct {
 
 // MailData is the snapshot of a ticket and of the change that an outbound mail tells about.
 type MailData struct {
-	Ticket      TicketView   `json:"ticket"`
+	Ticket      TicketView   `json:"ticket,omitzero"`
 	Comment     *CommentView `json:"comment,omitempty"`
 	OldStatus   Status       `json:"old_status,omitempty"`
 	Link        string       `json:"link"` // the ticket's page on the portal

@@ -24,6 +24,7 @@ type outboxRow struct {
 	Refs      string    `db:"refs"`
 	ReplyTo   string    `db:"reply_to"`
 	Data      string    `db:"data"`
+	Shared    string    `db:"shared"` // outbox_data: the part shared with the other mails of its change
 	Attempts  int       `db:"attempts"`
 	CreatedAt time.Time `db:"created_at"`
 }
@@ -47,6 +48,11 @@ func (s *Service) ClaimOutbox(ctx context.Context, limit int, lease time.Duratio
 			ID: r.ID, Kind: MailKind(r.Kind), TicketKey: r.TicketKey, To: Address{Name: r.ToName, Email: r.ToEmail}, ToRole: Role(r.ToRole),
 			Lang: r.Lang, TimeZone: r.TimeZone, MessageID: r.MessageID, InReplyTo: r.InReplyTo,
 			References: strings.Fields(r.Refs), ReplyTo: r.ReplyTo, Attempts: r.Attempts - 1, CreatedAt: r.CreatedAt,
+		}
+		if r.Shared != "" {
+			if err := json.Unmarshal([]byte(r.Shared), &m.Data); err != nil {
+				return nil, fmt.Errorf("ticket: outbox row %d: decode shared data: %w", r.ID, err)
+			}
 		}
 		if err := json.Unmarshal([]byte(r.Data), &m.Data); err != nil {
 			return nil, fmt.Errorf("ticket: outbox row %d: decode data: %w", r.ID, err)

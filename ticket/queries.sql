@@ -134,8 +134,14 @@ LIMIT 1;
 SELECT message_id FROM thread_messages WHERE ticket_id = ? ORDER BY created_at, message_id LIMIT 20;
 
 -- name: insert-outbox
-INSERT INTO outbox (kind, ticket_id, ticket_key, to_email, to_name, to_role, lang, time_zone, message_id, in_reply_to, refs, reply_to, data, state, next_attempt_at, created_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?);
+INSERT INTO outbox (kind, ticket_id, ticket_key, to_email, to_name, to_role, lang, time_zone, message_id, in_reply_to, refs, reply_to, data, data_id, state, next_attempt_at, created_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?) RETURNING id;
+
+-- name: insert-outbox-data
+INSERT INTO outbox_data (data) VALUES (?) RETURNING id;
+
+-- name: outbox-share
+UPDATE outbox SET data = ?, data_id = ? WHERE id = ?;
 
 -- name: count-recent-outbox
 SELECT COUNT(*) FROM outbox WHERE to_email = ? AND kind = ? AND created_at > ?;
@@ -144,7 +150,8 @@ SELECT COUNT(*) FROM outbox WHERE to_email = ? AND kind = ? AND created_at > ?;
 -- name: outbox-claim
 UPDATE outbox SET claimed_until = ?, attempts = attempts + 1
 WHERE id IN (SELECT id FROM outbox WHERE state = 'pending' AND next_attempt_at <= ? AND (claimed_until IS NULL OR claimed_until < ?) ORDER BY next_attempt_at, id LIMIT ?)
-RETURNING id, kind, ticket_key, to_email, to_name, to_role, lang, time_zone, message_id, in_reply_to, refs, reply_to, data, attempts, created_at;
+RETURNING id, kind, ticket_key, to_email, to_name, to_role, lang, time_zone, message_id, in_reply_to, refs, reply_to, data, attempts, created_at,
+          COALESCE((SELECT d.data FROM outbox_data d WHERE d.id = outbox.data_id), '') AS shared;
 
 -- PostgreSQL re-checks the outer WHERE of the query above only on the row it updates, not
 -- the subquery: two instances could claim one row. SKIP LOCKED makes each claim its own.
@@ -152,7 +159,8 @@ RETURNING id, kind, ticket_key, to_email, to_name, to_role, lang, time_zone, mes
 UPDATE outbox SET claimed_until = ?, attempts = attempts + 1
 WHERE id IN (SELECT id FROM outbox WHERE state = 'pending' AND next_attempt_at <= ? AND (claimed_until IS NULL OR claimed_until < ?)
              ORDER BY next_attempt_at, id LIMIT ? FOR UPDATE SKIP LOCKED)
-RETURNING id, kind, ticket_key, to_email, to_name, to_role, lang, time_zone, message_id, in_reply_to, refs, reply_to, data, attempts, created_at;
+RETURNING id, kind, ticket_key, to_email, to_name, to_role, lang, time_zone, message_id, in_reply_to, refs, reply_to, data, attempts, created_at,
+          COALESCE((SELECT d.data FROM outbox_data d WHERE d.id = outbox.data_id), '') AS shared;
 
 -- name: outbox-sent
 UPDATE outbox SET state = 'sent', response = ?, sent_at = ?, claimed_until = NULL WHERE id = ?;
