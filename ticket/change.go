@@ -203,6 +203,7 @@ func (s *Service) notifyStatus(ctx context.Context, tx *sqlx.Tx, t *Ticket, acto
 	if err != nil {
 		return err
 	}
+	th.shared.expect(len(to))
 	for _, u := range to {
 		if u.ID == actor.ID {
 			continue

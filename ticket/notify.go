@@ -25,26 +25,38 @@ func (s *Service) notifyNewTicket(ctx context.Context, tx *sqlx.Tx, t *Ticket, r
 	if err := tx.GetContext(ctx, &recent, s.q.CountRecentOutbox, requester.Email, MailConfirmation, since); err != nil {
 		return fmt.Errorf("ticket: count confirmations: %w", err)
 	}
-	if recent >= s.opt.ConfirmationsPerHour {
-		s.log.Warn("confirmation rate limit reached; no confirmation sent", "ticket", t.Key, "limit_per_hour", s.opt.ConfirmationsPerHour)
-	} else if err := s.enqueue(ctx, tx, t, requester, MailConfirmation, data, th); err != nil {
-		return err
-	}
 	staff, err := s.staff(ctx, tx)
 	if err != nil {
 		return err
 	}
+	agents := make([]User, 0, len(staff))
+	for _, a := range staff {
+		if a.ID != requester.ID && a.ID != creator.ID {
+			agents = append(agents, a)
+		}
+	}
+	confirm := recent < s.opt.ConfirmationsPerHour
+	th.shared.expect(len(agents) + btoi(confirm))
+	if !confirm {
+		s.log.Warn("confirmation rate limit reached; no confirmation sent", "ticket", t.Key, "limit_per_hour", s.opt.ConfirmationsPerHour)
+	} else if err := s.enqueue(ctx, tx, t, requester, MailConfirmation, data, th); err != nil {
+		return err
+	}
 	agentData := data
 	agentData.Attachments = files
-	for _, a := range staff {
-		if a.ID == requester.ID || a.ID == creator.ID {
-			continue
-		}
+	for _, a := range agents {
 		if err := s.enqueue(ctx, tx, t, a, MailAgentNew, agentData, th); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // notifyComment queues a comment's mail per the contract: an agent's public comment goes
@@ -127,6 +139,7 @@ func (s *Service) notifyComment(ctx context.Context, tx *sqlx.Tx, t *Ticket, aut
 	if err != nil {
 		return err
 	}
+	th.shared.expect(len(to))
 	for _, u := range to {
 		if c.Visibility == Internal && !u.Role.IsStaff() {
 			continue
@@ -228,21 +241,28 @@ type mailThread struct {
 	shared    *sharedMail // nil: every mail is written whole
 }
 
-// sharedMail is the ticket and comment that the mails of one change tell. The first mail
-// is written whole in its row; a second one with the same ticket and comment moves them
-// to outbox_data, where that row and every later one point (one copy instead of one per
-// recipient).
+// sharedMail is the ticket and comment that the mails of one change tell. When the
+// change queues more than one mail (many), they are written once to outbox_data and
+// every row points there (one copy instead of one per recipient); a single mail is
+// written whole in its row.
 type sharedMail struct {
-	ticket   TicketView
-	comment  *CommentView
-	firstID  int64    // the row written whole
-	firstOwn MailData // its own part, written there once the rest is shared
-	dataID   int64    // the outbox_data row, once shared
+	many    bool // the change expects more than one mail
+	set     bool // ticket, comment and dataID are those of the last mail
+	ticket  TicketView
+	comment *CommentView
+	dataID  int64 // their outbox_data row
 }
 
-// same reports whether d tells the same ticket and comment.
+// expect tells how many mails the change is about to queue.
+func (sm *sharedMail) expect(n int) {
+	if sm != nil {
+		sm.many = n > 1
+	}
+}
+
+// same reports whether d tells the same ticket and comment as the last mail.
 func (sm *sharedMail) same(d *MailData) bool {
-	if sm.firstID == 0 || sm.ticket != d.Ticket || (sm.comment == nil) != (d.Comment == nil) {
+	if !sm.set || sm.ticket != d.Ticket || (sm.comment == nil) != (d.Comment == nil) {
 		return false
 	}
 	return sm.comment == nil || *sm.comment == *d.Comment
@@ -327,44 +347,34 @@ func (s *Service) enqueueID(ctx context.Context, tx *sqlx.Tx, t *Ticket, u User,
 		tz = DefaultTimeZone
 	}
 	now := s.now()
-	var id int64
-	err = tx.GetContext(ctx, &id, s.q.InsertOutbox, kind, t.ID, t.Key, to, u.Name, u.Role, lang, tz, mid, th.inReplyTo,
+	_, err = tx.ExecContext(ctx, s.q.InsertOutbox, kind, t.ID, t.Key, to, u.Name, u.Role, lang, tz, mid, th.inReplyTo,
 		strings.Join(th.refs, " "), s.ReplyAddress(t.Key, u.Email), string(payload), dataID, now, now)
 	if err != nil {
 		return "", fmt.Errorf("ticket: queue %s mail for %s: %w", kind, t.Key, err)
-	}
-	if sm := th.shared; sm != nil && dataID == nil {
-		*sm = sharedMail{ticket: data.Ticket, comment: data.Comment, firstID: id, firstOwn: ownPart(data)}
 	}
 	return mid, nil
 }
 
 // mailPayload returns what an outbox row for data holds: the whole of data and no
-// outbox_data row, or, when an earlier mail of the change (sm) told the same ticket and
-// comment, only its own part and the outbox_data row that holds the rest (written, and
-// the earlier row pointed at it, on the first such mail).
+// outbox_data row, or, when its change queues several mails (sm.many), only its own part
+// and the outbox_data row that holds the ticket and comment they all tell (written by
+// the first of them).
 func (s *Service) mailPayload(ctx context.Context, tx *sqlx.Tx, data *MailData, sm *sharedMail) ([]byte, *int64, error) {
-	if sm == nil || !sm.same(data) {
+	if sm == nil || !sm.many {
 		b, err := json.Marshal(data)
 		if err != nil {
 			return nil, nil, fmt.Errorf("encode mail data: %w", err)
 		}
 		return b, nil, nil
 	}
-	if sm.dataID == 0 {
+	if !sm.same(data) {
 		shared, err := json.Marshal(MailData{Ticket: data.Ticket, Comment: data.Comment})
 		if err != nil {
 			return nil, nil, fmt.Errorf("encode shared mail data: %w", err)
 		}
+		*sm = sharedMail{many: true, set: true, ticket: data.Ticket, comment: data.Comment}
 		if err := tx.GetContext(ctx, &sm.dataID, s.q.InsertOutboxData, string(shared)); err != nil {
 			return nil, nil, fmt.Errorf("write shared mail data: %w", err)
-		}
-		first, err := json.Marshal(sm.firstOwn)
-		if err != nil {
-			return nil, nil, fmt.Errorf("encode mail data: %w", err)
-		}
-		if _, err := tx.ExecContext(ctx, s.q.OutboxShare, string(first), sm.dataID, sm.firstID); err != nil {
-			return nil, nil, fmt.Errorf("share mail data: %w", err)
 		}
 	}
 	b, err := json.Marshal(ownPart(*data))

@@ -71,13 +71,38 @@ func TestOutboxSharesData(t *testing.T) {
 				t.Fatalf("one mail: %d outbox_data rows, last row %+v", shared, last)
 			}
 
+			// The requester's answer goes to the three agents: one more shared copy.
+			jeanne, err := s.UserByEmail(ctx, "jeanne@ecole.test")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.AddComment(ctx, jeanne, r.TicketKey, CommentInput{Body: "Merci, je serai là.", Visibility: Public, Source: SourceWeb}); err != nil {
+				t.Fatal(err)
+			}
+			if err := db.Get(&shared, "SELECT COUNT(*) FROM outbox_data"); err != nil {
+				t.Fatal(err)
+			}
+			rows = nil
+			if err := db.Select(&rows, "SELECT kind, to_email, data, data_id FROM outbox WHERE kind = 'comment' ORDER BY id"); err != nil {
+				t.Fatal(err)
+			}
+			if shared != 2 || len(rows) != 4 {
+				t.Fatalf("after the requester's answer: %d outbox_data rows, %d comment mails; want 2 and 4", shared, len(rows))
+			}
+			for _, w := range rows[1:] {
+				if w.DataID == nil || strings.Contains(w.Data, "Merci, je serai") {
+					t.Errorf("comment to %s: data_id %v, own data %.80q", w.To, w.DataID, w.Data)
+				}
+			}
+
 			mails, err := s.ClaimOutbox(ctx, 10, time.Minute)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(mails) != 5 {
-				t.Fatalf("claimed %d mails, want 5", len(mails))
+			if len(mails) != 8 {
+				t.Fatalf("claimed %d mails, want 8", len(mails))
 			}
+			comments := map[string]string{}
 			for _, m := range mails {
 				tv := m.Data.Ticket
 				if tv.Key != r.TicketKey || tv.Summary != "Imprimante en panne" || tv.Description != strings.TrimSpace(long) ||
@@ -90,14 +115,23 @@ func TestOutboxSharesData(t *testing.T) {
 				}
 				switch m.Kind {
 				case MailComment:
-					if m.Data.Comment == nil || m.Data.Comment.Body != "Le technicien passe demain." || m.To.Email != "jeanne@ecole.test" {
-						t.Errorf("comment mail to %s: %+v", m.To.Email, m.Data.Comment)
+					if m.Data.Comment == nil {
+						t.Errorf("comment mail to %s without its comment", m.To.Email)
+					} else {
+						comments[m.To.Email] = m.Data.Comment.Body
 					}
 				default:
 					if m.Data.Comment != nil {
 						t.Errorf("%s to %s carries a comment", m.Kind, m.To.Email)
 					}
 				}
+			}
+			want := map[string]string{"jeanne@ecole.test": "Le technicien passe demain."}
+			for _, a := range agents {
+				want[a] = "Merci, je serai là."
+			}
+			if fmt.Sprint(comments) != fmt.Sprint(want) {
+				t.Errorf("comment mails:\n got %v\nwant %v", comments, want)
 			}
 		})
 	}

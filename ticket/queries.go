@@ -54,7 +54,6 @@ type queries struct {
 	ThreadLastMessages string `query:"thread-last-messages"`
 	InsertOutbox       string `query:"insert-outbox"`
 	InsertOutboxData   string `query:"insert-outbox-data"`
-	OutboxShare        string `query:"outbox-share"`
 	CountRecentOutbox  string `query:"count-recent-outbox"`
 	OutboxClaim        string `query:"outbox-claim"`
 	OutboxSent         string `query:"outbox-sent"`

@@ -135,13 +135,10 @@ SELECT message_id FROM thread_messages WHERE ticket_id = ? ORDER BY created_at, 
 
 -- name: insert-outbox
 INSERT INTO outbox (kind, ticket_id, ticket_key, to_email, to_name, to_role, lang, time_zone, message_id, in_reply_to, refs, reply_to, data, data_id, state, next_attempt_at, created_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?) RETURNING id;
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?);
 
 -- name: insert-outbox-data
 INSERT INTO outbox_data (data) VALUES (?) RETURNING id;
-
--- name: outbox-share
-UPDATE outbox SET data = ?, data_id = ? WHERE id = ?;
 
 -- name: count-recent-outbox
 SELECT COUNT(*) FROM outbox WHERE to_email = ? AND kind = ? AND created_at > ?;
