@@ -45,7 +45,9 @@ func runSize(ctx context.Context, c config, self, label string, size int) (row, 
 	if err != nil {
 		return r, err
 	}
+	cpu := startCPU(sink)
 	sr, err := measure(ctx, c, []string{addr}, warm, meas)
+	sinkCPU, sinkClient := cpu.perMsg(len(warm) + len(meas))
 	rss := sink.peakRSS()
 	if serr := sink.stop(); err == nil {
 		err = serr
@@ -54,6 +56,7 @@ func runSize(ctx context.Context, c config, self, label string, size int) (row, 
 		return r, fmt.Errorf("sink: %w", err)
 	}
 	r.Sink = sideOf(sr, rss)
+	r.Sink.CPU, r.Sink.ClientCPU = sinkCPU, sinkClient
 
 	if _, err := runGuichet(ctx, c, self, label, warm, meas, &r); err != nil {
 		return r, err
@@ -163,6 +166,7 @@ func runGuichet(ctx context.Context, c config, self, label string, warm, meas []
 	}
 	progress("%s: guichet (%s, %d instance(s)): %d warm-up + %d messages over %d connections",
 		label, r.DB, c.instances, len(warm), len(meas), c.conns)
+	cpu := startCPU(srvs...)
 	res, err := measure(ctx, c, smtpAddrs, warm, meas)
 	if err != nil {
 		return res, fmt.Errorf("guichet: %w\n%s", err, srvs[0].out)
@@ -182,6 +186,7 @@ func runGuichet(ctx context.Context, c config, self, label string, warm, meas []
 	if err != nil {
 		return res, err
 	}
+	srvCPU, clientCPU := cpu.perMsg(total)
 	r.Counts, r.Drain, err = waitDrained(ctx, db, c.drainWait)
 	if err != nil {
 		return res, err
@@ -193,6 +198,7 @@ func runGuichet(ctx context.Context, c config, self, label string, warm, meas []
 		rss = max(rss, s.peakRSS())
 	}
 	r.Guichet = sideOf(res, rss)
+	r.Guichet.CPU, r.Guichet.ClientCPU = srvCPU, clientCPU
 	if r.Committed {
 		r.Guichet.E2ERate = float64(res.OK) / (res.Elapsed + e2e).Seconds()
 	}

@@ -112,6 +112,41 @@ func (c *child) peakRSS() int64 {
 	return 0
 }
 
+// cpuTime returns the CPU time (user and system) the child has used so far, 0 if unknown.
+func (c *child) cpuTime() time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", c.cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	// the fields after the command name, which is in parentheses and may hold spaces
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	utime, err1 := strconv.ParseInt(f[11], 10, 64)
+	stime, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0
+	}
+	return time.Duration(utime+stime) * time.Second / clockTicks
+}
+
+// clockTicks is the unit of /proc/PID/stat's times (USER_HZ), 100 on Linux.
+const clockTicks = 100
+
+// selfCPU returns the CPU time this process (the client side of the load) has used.
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
 // tail keeps the last max bytes written to it, and counts the log lines at level ERROR
 // (slog's text or JSON format), keeping the first.
 type tail struct {

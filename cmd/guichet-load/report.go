@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"runtime"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -29,6 +30,37 @@ type side struct {
 	Max     time.Duration `json:"max_ns"`
 	PeakRSS int64         `json:"peak_rss_bytes"`
 	Err     string        `json:"first_error,omitempty"`
+	// CPU time per message driven (warm-up included), until the last 250 for the sink
+	// and until the last message is processed for Guichet: the server's (all instances)
+	// and the client's (this process, which sends the messages).
+	CPU       time.Duration `json:"cpu_per_msg_ns"`
+	ClientCPU time.Duration `json:"client_cpu_per_msg_ns"`
+}
+
+// cpuMeter measures the CPU time that servers and this process use over a stretch.
+type cpuMeter struct {
+	srvs        []*child
+	srv0, self0 time.Duration
+}
+
+func startCPU(srvs ...*child) cpuMeter {
+	m := cpuMeter{srvs: srvs, self0: selfCPU()}
+	for _, s := range srvs {
+		m.srv0 += s.cpuTime()
+	}
+	return m
+}
+
+// perMsg returns the server's and the client's CPU time per message over n messages.
+func (m cpuMeter) perMsg(n int) (srv, client time.Duration) {
+	if n == 0 {
+		return 0, 0
+	}
+	var t time.Duration
+	for _, s := range m.srvs {
+		t += s.cpuTime()
+	}
+	return (t - m.srv0) / time.Duration(n), (selfCPU() - m.self0) / time.Duration(n)
 }
 
 func sideOf(r driveResult, rss int64) side {
@@ -109,6 +141,8 @@ func printTable(w io.Writer, rows []row) {
 		c := r.Counts
 		fmt.Fprintf(w, "%s: db inbound=%d processed=%d tickets=%d confirmations=%d agent_mails=%d; outbox sent=%d pending=%d after %.1fs; relay sink RSS %.1f MB\n",
 			r.Size, c.Inbound, c.Processed, c.Tickets, c.Confirmations, c.AgentMails, c.OutboxSent, c.OutboxPending, r.Drain.Seconds(), mb(r.RelayRSS))
+		fmt.Fprintf(w, "%s: CPU per message on %d CPUs: sink %.3f ms + client %.3f ms; guichet %.3f ms + client %.3f ms\n",
+			r.Size, runtime.NumCPU(), ms(r.Sink.CPU), ms(r.Sink.ClientCPU), ms(r.Guichet.CPU), ms(r.Guichet.ClientCPU))
 		if r.LogErrors > 0 {
 			fmt.Fprintf(w, "%s: guichet logged %d errors; first: %s\n", r.Size, r.LogErrors, r.FirstLog)
 		}
