@@ -89,6 +89,26 @@ func (s *Service) ReleaseOutbox(ctx context.Context, ids []int64) error {
 	return nil
 }
 
+// ReleaseStaleClaims gives back every claimed outbox row: for a caller that knows no other
+// process can be sending (serve on SQLite holds its data folder's lock, and only serve
+// sends), claims found at start are those of a process that died; without this they
+// would wait for their lease (--outbox-lease) to end. Those mails may have reached the
+// relay before the death: they are sent again (at-least-once). It returns how many.
+func (s *Service) ReleaseStaleClaims(ctx context.Context) (int64, error) {
+	var n int64
+	if err := s.write(ctx, func(ctx context.Context, tx *sqlx.Tx) error {
+		res, err := tx.ExecContext(ctx, s.q.OutboxReleaseAll)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	}); err != nil {
+		return 0, fmt.Errorf("ticket: release stale outbox claims: %w", err)
+	}
+	return n, nil
+}
+
 // MarkRetry schedules mail id again at next, after a temporary failure.
 func (s *Service) MarkRetry(ctx context.Context, id int64, next time.Time, errText string) error {
 	if err := s.writeLazy(ctx, func(ctx context.Context, tx *sqlx.Tx) error {

@@ -58,6 +58,7 @@ type queries struct {
 	OutboxClaim        string `query:"outbox-claim"`
 	OutboxSent         string `query:"outbox-sent"`
 	OutboxRelease      string `query:"outbox-release"`
+	OutboxReleaseAll   string `query:"outbox-release-all"`
 	OutboxRetry        string `query:"outbox-retry"`
 	OutboxFailed       string `query:"outbox-failed"`
 	Ping               string `query:"ping"`

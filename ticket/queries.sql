@@ -165,6 +165,9 @@ UPDATE outbox SET state = 'sent', response = ?, sent_at = ?, claimed_until = NUL
 -- name: outbox-release
 UPDATE outbox SET claimed_until = NULL, attempts = attempts - 1 WHERE id = ? AND state = 'pending' AND claimed_until IS NOT NULL;
 
+-- name: outbox-release-all
+UPDATE outbox SET claimed_until = NULL WHERE state = 'pending' AND claimed_until IS NOT NULL;
+
 -- name: outbox-retry
 UPDATE outbox SET next_attempt_at = ?, last_error = ?, claimed_until = NULL WHERE id = ? AND state = 'pending';
 

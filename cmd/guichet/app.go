@@ -39,6 +39,20 @@ func (a *app) openSpool(e *env) error {
 	return nil
 }
 
+// ownsDatabase reports whether no other serve can be using the database: a SQLite file
+// in the data folder whose spool this process has locked. (With PostgreSQL, or a SQLite
+// file named elsewhere, other instances may share it.)
+func (a *app) ownsDatabase(e *env) bool {
+	return a.spool != nil && ticket.DialectOf(a.db) == ticket.SQLite && sqliteInFolder(e.cfg.DB, e.cfg.DataDir)
+}
+
+// sqliteInFolder reports whether the SQLite database named db is a file of dataDir.
+func sqliteInFolder(db, dataDir string) bool {
+	p, err1 := filepath.Abs(strings.TrimPrefix(db, "sqlite://"))
+	dir, err2 := filepath.Abs(dataDir)
+	return err1 == nil && err2 == nil && filepath.Dir(p) == dir
+}
+
 // openApp creates the data folder, opens the database, applies pending migrations (so
 // that the embedded default starts with no setup; PostgreSQL instances take a lock) and
 // starts the ticket service. onOutbox is called when mail is queued.

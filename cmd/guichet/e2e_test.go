@@ -69,12 +69,18 @@ func (h *harness) cli(stdin string, args ...string) (int, string, string) {
 
 func startHarness(t testing.TB, extra ...string) *harness {
 	t.Helper()
+	return startHarnessOn(t, t.TempDir(), extra...)
+}
+
+// startHarnessOn is startHarness on an existing data folder.
+func startHarnessOn(t testing.TB, dataDir string, extra ...string) *harness {
+	t.Helper()
 	sink, err := smtpsink.Start(false)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { sink.Close() })
-	h := &harness{t: t, dataDir: t.TempDir(), sink: sink, done: make(chan int, 1), extra: extra}
+	h := &harness{t: t, dataDir: dataDir, sink: sink, done: make(chan int, 1), extra: extra}
 	if code, _, errs := h.cli("", "user", "add", "alice@support.test", "--name", "Alice Agent", "--role", "agent"); code != 0 {
 		t.Fatalf("user add: %d %s", code, errs)
 	}

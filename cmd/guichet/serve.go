@@ -56,6 +56,17 @@ func cmdServe(ctx context.Context, e *env) error {
 		if n > 0 {
 			e.log.Info("spooled messages queued again (those already in the database are skipped as duplicates)", "count", n)
 		}
+		if a.ownsDatabase(e) {
+			// The spool's lock makes this the only serve on this database, and only
+			// serve sends: outbox claims left are those of a process that died.
+			released, err := a.svc.ReleaseStaleClaims(ctx)
+			if err != nil {
+				return err
+			}
+			if released > 0 {
+				e.log.Info("outbox mail claimed by an earlier run released: sent again now (a relay may get some twice)", "count", released)
+			}
+		}
 	}
 
 	worker, err := newWorker(e, a, outboxWake)
