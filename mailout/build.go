@@ -1,6 +1,7 @@
 package mailout
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -68,7 +69,7 @@ func BuildContext(ctx context.Context, m *ticket.OutboxMail, r templates.Rendere
 		}
 		return randomBoundary()
 	}
-	var b strings.Builder
+	var b bytes.Buffer // returned as is: a large mail is held once
 	if len(m.Data.Attachments) == 0 {
 		h.SetContentType("multipart/alternative", map[string]string{"boundary": boundary("alt")})
 		w, err := message.CreateWriter(&b, h.Header)
@@ -81,7 +82,7 @@ func BuildContext(ctx context.Context, m *ticket.OutboxMail, r templates.Rendere
 		if err := w.Close(); err != nil {
 			return nil, permanent(fmt.Errorf("mailout: build %d: %w", m.ID, err))
 		}
-		return []byte(b.String()), nil
+		return b.Bytes(), nil
 	}
 
 	if opt.Blobs == nil {
@@ -112,7 +113,7 @@ func BuildContext(ctx context.Context, m *ticket.OutboxMail, r templates.Rendere
 	if err := w.Close(); err != nil {
 		return nil, permanent(fmt.Errorf("mailout: build %d: %w", m.ID, err))
 	}
-	return []byte(b.String()), nil
+	return b.Bytes(), nil
 }
 
 // writeAlternative writes the text and HTML parts into a multipart/alternative writer.

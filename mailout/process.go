@@ -64,11 +64,26 @@ func (w *Worker) markFailed(ctx context.Context, log *slog.Logger, id int64, err
 	}
 }
 
+// splitAttachments keeps, in order, the files that fit in budget bytes together; the
+// others are left out (named in the mail, not attached).
+func splitAttachments(files []ticket.Attachment, budget int64) (attach, left []ticket.Attachment) {
+	for _, a := range files {
+		if a.Size <= budget {
+			attach = append(attach, a)
+			budget -= a.Size
+		} else {
+			left = append(left, a)
+		}
+	}
+	return attach, left
+}
+
 // send renders, builds and sends m, and returns the receiver's answer.
 func (w *Worker) send(ctx context.Context, m *ticket.OutboxMail) (string, error) {
 	if m.To.Email == "" {
 		return "", permanent(errors.New("mailout: mail has no recipient"))
 	}
+	m.Data.Attachments, m.Data.NotAttached = splitAttachments(m.Data.Attachments, w.opt.MaxAttachBytes)
 	r, err := w.opt.Templates.RenderMail(m)
 	if err != nil {
 		return "", permanent(fmt.Errorf("mailout: render: %w", err))

@@ -57,7 +57,16 @@ type Options struct {
 	MaxAge time.Duration
 	// Backoff gives the delay before retry number attempt; DefaultBackoff.
 	Backoff func(attempt int) time.Duration
+	// MaxAttachBytes is how much of a mail's files (their size before encoding) is
+	// attached, in their order; DefaultMaxAttachBytes when 0, none when negative. The
+	// files left out are named in the mail, with the ticket's page to get them: a
+	// mail stays under the size relays accept (often 10 to 25 MB, and base64 adds a
+	// third), and a send holds less in memory.
+	MaxAttachBytes int64
 }
+
+// DefaultMaxAttachBytes is the default Options.MaxAttachBytes.
+const DefaultMaxAttachBytes = 10 << 20
 
 // Worker sends the outbox's mail.
 type Worker struct {
@@ -86,6 +95,9 @@ func NewWorker(opt Options) *Worker {
 	}
 	if opt.Lease <= 0 {
 		opt.Lease = max(5*time.Minute, 2*opt.SendTimeout)
+	}
+	if opt.MaxAttachBytes == 0 {
+		opt.MaxAttachBytes = DefaultMaxAttachBytes
 	}
 	if opt.MaxAge <= 0 {
 		opt.MaxAge = 48 * time.Hour

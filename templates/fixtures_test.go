@@ -61,6 +61,9 @@ func fixtures() map[string]ticket.OutboxMail {
 		{Filename: "capture écran.png", ContentType: "image/png", Size: 48213, SHA256: "aa"},
 		{Filename: "journal.txt", ContentType: "text/plain", Size: 312, SHA256: "bb"},
 	}
+	agentNew.Data.NotAttached = []ticket.Attachment{
+		{Filename: "vidéo de la panne.mp4", ContentType: "video/mp4", Size: 48 << 20, SHA256: "cc"},
+	}
 
 	reply := base(ticket.MailComment, requester)
 	reply.ToRole = ticket.RoleCustomer

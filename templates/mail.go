@@ -33,6 +33,7 @@ type MailView struct {
 	Link        string              // the ticket's page on the portal
 	DeskName    string
 	Attachments []ticket.Attachment // files attached to the mail
+	NotAttached []ticket.Attachment // files too large to attach: on the ticket's page
 	Internal    bool                // the comment is an internal note
 	ByAgent     bool                // the comment's author is an agent
 	ToAgent     bool                // the recipient is an agent or an admin: agent wording
@@ -165,6 +166,7 @@ func newMailView(m *ticket.OutboxMail, lang string) *MailView {
 		Link:        d.Link,
 		DeskName:    d.DeskName,
 		Attachments: d.Attachments,
+		NotAttached: d.NotAttached,
 		ToAgent:     m.ToRole.IsStaff(),
 		StopLink:    d.StopLink,
 		loc:         location(m.TimeZone),

@@ -35,6 +35,7 @@ var texts = map[string][2]string{
 	"field.created_at":     {"Créée le", "Created"},
 	"field.description":    {"Description", "Description"},
 	"field.attachments":    {"Pièces jointes", "Attachments"},
+	"mail.not_attached":    {"trop volumineux pour l'e-mail : sur la page de la requête", "too large for mail: on the request's page"},
 
 	"source.email": {"E-mail", "Email"},
 	"source.web":   {"Portail", "Portal"},

@@ -59,6 +59,10 @@ type MailData struct {
 	Attachments []Attachment `json:"attachments,omitempty"` // files to attach (agent notifications)
 	StopLink    string       `json:"stop_link,omitempty"`   // stops mail about this ticket to this recipient
 	Notice      string       `json:"notice,omitempty"`      // for MailNotice: what the agent is told
+	// NotAttached lists files too large to attach, named in the mail with a pointer to
+	// the portal. The sender sets it from Attachments (mailout: its attachment budget);
+	// it is never stored.
+	NotAttached []Attachment `json:"-"`
 }
 
 // TicketView is the part of a ticket that mail shows.

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/guichet/guichet/mailout"
 )
 
 // Config is every setting of every command, filled from flags, then from GUICHET_* env
@@ -42,6 +44,7 @@ type Config struct {
 	LogFormat      string
 	ShutdownGrace  time.Duration
 	OutboxLease    time.Duration
+	MailAttachMax  int64
 	DebugAddr      string
 	StaleAfter     time.Duration
 	Spool          string
@@ -97,6 +100,7 @@ func (c *Config) flags(name string) *flag.FlagSet {
 	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&c.LogFormat, "log-format", "text", "text or json")
 	fs.DurationVar(&c.ShutdownGrace, "shutdown-grace", 30*time.Second, "how long to drain on SIGTERM")
+	fs.Int64Var(&c.MailAttachMax, "mail-attach-max", mailout.DefaultMaxAttachBytes, "bytes of files attached to one outbound mail (agents' notifications carry the request's files); files beyond are named, with the ticket's page to get them; 0: none attached")
 	fs.DurationVar(&c.OutboxLease, "outbox-lease", 5*time.Minute, "how long a claimed outbox mail stays claimed; if its instance dies, another sends it after this (keep it above the 2 min send timeout)")
 	if name == "serve" {
 		fs.DurationVar(&c.StaleAfter, "stale-after", time.Minute, "a message answered 250 and still unprocessed after this is processed by any instance (the one that took it died); checked every quarter of it")

@@ -210,9 +210,13 @@ func newWorker(e *env, a *app, wake <-chan struct{}) (*mailout.Worker, error) {
 	} else {
 		sender = mailout.NewDirSender(filepath.Join(e.cfg.DataDir, "sent"))
 	}
+	attachMax := e.cfg.MailAttachMax
+	if attachMax <= 0 {
+		attachMax = -1 // --mail-attach-max 0: no file attached (mailout's 0 is its default)
+	}
 	return mailout.NewWorker(mailout.Options{
 		Queue: a.svc, Sender: sender, Templates: tpl, Blobs: a.blobs, From: a.svc.SupportAddress(),
-		Logger: e.log, Wake: wake, Lease: e.cfg.OutboxLease,
+		Logger: e.log, Wake: wake, Lease: e.cfg.OutboxLease, MaxAttachBytes: attachMax,
 	}), nil
 }
 
