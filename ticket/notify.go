@@ -36,7 +36,11 @@ func (s *Service) notifyNewTicket(ctx context.Context, tx *sqlx.Tx, t *Ticket, r
 		}
 	}
 	confirm := recent < s.opt.ConfirmationsPerHour
-	th.shared.expect(len(agents) + btoi(confirm))
+	mails := len(agents)
+	if confirm {
+		mails++
+	}
+	th.shared.expect(mails)
 	if !confirm {
 		s.log.Warn("confirmation rate limit reached; no confirmation sent", "ticket", t.Key, "limit_per_hour", s.opt.ConfirmationsPerHour)
 	} else if err := s.enqueue(ctx, tx, t, requester, MailConfirmation, data, th); err != nil {
@@ -50,13 +54,6 @@ func (s *Service) notifyNewTicket(ctx context.Context, tx *sqlx.Tx, t *Ticket, r
 		}
 	}
 	return nil
-}
-
-func btoi(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }
 
 // notifyComment queues a comment's mail per the contract: an agent's public comment goes
@@ -247,10 +244,9 @@ type mailThread struct {
 // written whole in its row.
 type sharedMail struct {
 	many    bool // the change expects more than one mail
-	set     bool // ticket, comment and dataID are those of the last mail
 	ticket  TicketView
 	comment *CommentView
-	dataID  int64 // their outbox_data row
+	dataID  int64 // their outbox_data row, 0 before the first mail
 }
 
 // expect tells how many mails the change is about to queue.
@@ -262,7 +258,7 @@ func (sm *sharedMail) expect(n int) {
 
 // same reports whether d tells the same ticket and comment as the last mail.
 func (sm *sharedMail) same(d *MailData) bool {
-	if !sm.set || sm.ticket != d.Ticket || (sm.comment == nil) != (d.Comment == nil) {
+	if sm.dataID == 0 || sm.ticket != d.Ticket || (sm.comment == nil) != (d.Comment == nil) {
 		return false
 	}
 	return sm.comment == nil || *sm.comment == *d.Comment
@@ -372,7 +368,7 @@ func (s *Service) mailPayload(ctx context.Context, tx *sqlx.Tx, data *MailData, 
 		if err != nil {
 			return nil, nil, fmt.Errorf("encode shared mail data: %w", err)
 		}
-		*sm = sharedMail{many: true, set: true, ticket: data.Ticket, comment: data.Comment}
+		*sm = sharedMail{many: true, ticket: data.Ticket, comment: data.Comment}
 		if err := tx.GetContext(ctx, &sm.dataID, s.q.InsertOutboxData, string(shared)); err != nil {
 			return nil, nil, fmt.Errorf("write shared mail data: %w", err)
 		}

@@ -47,7 +47,7 @@ func runSize(ctx context.Context, c config, self, label string, size int) (row, 
 	}
 	cpu := startCPU(sink)
 	sr, err := measure(ctx, c, []string{addr}, warm, meas)
-	sinkCPU, sinkClient := cpu.perMsg(len(warm) + len(meas))
+	sinkCPU, sinkClient := cpu.server(len(warm)+len(meas)), cpu.client(len(warm)+len(meas))
 	rss := sink.peakRSS()
 	if serr := sink.stop(); err == nil {
 		err = serr
@@ -168,6 +168,7 @@ func runGuichet(ctx context.Context, c config, self, label string, warm, meas []
 		label, r.DB, c.instances, len(warm), len(meas), c.conns)
 	cpu := startCPU(srvs...)
 	res, err := measure(ctx, c, smtpAddrs, warm, meas)
+	clientCPU := cpu.client(len(warm) + len(meas)) // before polling the database
 	if err != nil {
 		return res, fmt.Errorf("guichet: %w\n%s", err, srvs[0].out)
 	}
@@ -186,7 +187,7 @@ func runGuichet(ctx context.Context, c config, self, label string, warm, meas []
 	if err != nil {
 		return res, err
 	}
-	srvCPU, clientCPU := cpu.perMsg(total)
+	srvCPU := cpu.server(total)
 	r.Counts, r.Drain, err = waitDrained(ctx, db, c.drainWait)
 	if err != nil {
 		return res, err

@@ -30,9 +30,10 @@ type side struct {
 	Max     time.Duration `json:"max_ns"`
 	PeakRSS int64         `json:"peak_rss_bytes"`
 	Err     string        `json:"first_error,omitempty"`
-	// CPU time per message driven (warm-up included), until the last 250 for the sink
-	// and until the last message is processed for Guichet: the server's (all instances)
-	// and the client's (this process, which sends the messages).
+	// CPU time per message driven (warm-up included): the server's (all instances),
+	// until the last 250 for the sink and until the last message is processed for
+	// Guichet, and the client's (this process, which sends the messages) until the last
+	// 250.
 	CPU       time.Duration `json:"cpu_per_msg_ns"`
 	ClientCPU time.Duration `json:"client_cpu_per_msg_ns"`
 }
@@ -51,16 +52,18 @@ func startCPU(srvs ...*child) cpuMeter {
 	return m
 }
 
-// perMsg returns the server's and the client's CPU time per message over n messages.
-func (m cpuMeter) perMsg(n int) (srv, client time.Duration) {
-	if n == 0 {
-		return 0, 0
-	}
+// server returns the servers' CPU time per message so far, over n messages.
+func (m cpuMeter) server(n int) time.Duration {
 	var t time.Duration
 	for _, s := range m.srvs {
 		t += s.cpuTime()
 	}
-	return (t - m.srv0) / time.Duration(n), (selfCPU() - m.self0) / time.Duration(n)
+	return (t - m.srv0) / time.Duration(max(n, 1))
+}
+
+// client returns this process's CPU time per message so far, over n messages.
+func (m cpuMeter) client(n int) time.Duration {
+	return (selfCPU() - m.self0) / time.Duration(max(n, 1))
 }
 
 func sideOf(r driveResult, rss int64) side {
