@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"strings"
 	"testing"
 
@@ -74,24 +73,12 @@ func TestWorkerLeavesLargeFilesOut(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var files, bodies []string
-	for {
-		p, err := r.NextPart()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		switch h := p.Header.(type) {
-		case *mail.AttachmentHeader:
-			name, _ := h.Filename()
-			files = append(files, name)
-		case *mail.InlineHeader:
-			b, _ := io.ReadAll(p.Body)
-			bodies = append(bodies, string(b))
-		}
+	ps := readParts(t, r)
+	var files []string
+	for _, f := range ps.files {
+		files = append(files, f.name)
 	}
+	bodies := ps.inline
 	if fmt.Sprint(files) != "[petit.txt journal.txt]" {
 		t.Errorf("attached %v, want petit.txt and journal.txt", files)
 	}

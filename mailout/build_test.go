@@ -184,30 +184,13 @@ func TestBuildAttachments(t *testing.T) {
 	if mr.Header.Get("Auto-Submitted") != "auto-generated" {
 		t.Errorf("Auto-Submitted = %q", mr.Header.Get("Auto-Submitted"))
 	}
+	ps := readParts(t, mr)
 	files := map[string]string{}
-	inline := 0
-	for {
-		p, err := mr.NextPart()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		switch h := p.Header.(type) {
-		case *mail.AttachmentHeader:
-			name, err := h.Filename()
-			if err != nil {
-				t.Fatal(err)
-			}
-			body, _ := io.ReadAll(p.Body)
-			files[name] = string(body)
-		case *mail.InlineHeader:
-			inline++
-		}
+	for _, f := range ps.files {
+		files[f.name] = f.body
 	}
-	if inline != 2 {
-		t.Errorf("%d inline parts, want 2", inline)
+	if len(ps.inline) != 2 {
+		t.Errorf("%d inline parts, want 2", len(ps.inline))
 	}
 	if files["capture écran.png"] != string(b["aa"]) || files["journal.txt"] != string(b["bb"]) {
 		t.Errorf("attachments = %q", files)

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emersion/go-message/mail"
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
 
@@ -362,4 +363,39 @@ func (q *fakeQueue) MarkFailed(_ context.Context, id int64, errText string) erro
 	}
 	r.state, r.errText, r.claimedUntil = ticket.OutboxFailed, errText, time.Time{}
 	return nil
+}
+
+// parts is what readParts finds in a message: its attachments, in order, and the
+// bodies of its inline parts.
+type parts struct {
+	files  []filePart
+	inline []string
+}
+
+type filePart struct{ name, body string }
+
+// readParts reads every part of mr.
+func readParts(t *testing.T, mr *mail.Reader) parts {
+	t.Helper()
+	var ps parts
+	for {
+		p, err := mr.NextPart()
+		if err == io.EOF {
+			return ps
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(p.Body)
+		switch h := p.Header.(type) {
+		case *mail.AttachmentHeader:
+			name, err := h.Filename()
+			if err != nil {
+				t.Fatal(err)
+			}
+			ps.files = append(ps.files, filePart{name, string(body)})
+		case *mail.InlineHeader:
+			ps.inline = append(ps.inline, string(body))
+		}
+	}
 }
