@@ -11,6 +11,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/guichet/guichet/internal/sqlitero"
 )
 
 const rcpt = "support@localhost"
@@ -176,7 +178,7 @@ func runGuichet(ctx context.Context, c config, self, label string, warm, meas []
 	if pg != nil {
 		db, err = pg.open()
 	} else {
-		db, err = openRO(filepath.Join(dataDir(0), "guichet.db"))
+		db, err = sqlitero.Open(filepath.Join(dataDir(0), "guichet.db"))
 	}
 	if err != nil {
 		return res, err

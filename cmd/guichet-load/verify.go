@@ -4,10 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"net/url"
 	"time"
-
-	_ "modernc.org/sqlite" // SQLite driver "sqlite", to read Guichet's database
 )
 
 // dbCounts is what the guichet child's database holds after a run.
@@ -19,19 +16,6 @@ type dbCounts struct {
 	AgentMails    int `json:"agent_mails"`
 	OutboxPending int `json:"outbox_pending"`
 	OutboxSent    int `json:"outbox_sent"`
-}
-
-// openRO opens Guichet's SQLite file read-only, next to the running server.
-func openRO(path string) (*sql.DB, error) {
-	q := url.Values{}
-	q.Set("mode", "ro")
-	q.Add("_pragma", "busy_timeout(10000)")
-	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
-	if err != nil {
-		return nil, err
-	}
-	db.SetMaxOpenConns(1)
-	return db, nil
 }
 
 func count(ctx context.Context, db *sql.DB) (dbCounts, error) {

@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	netmail "net/mail"
-	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -22,6 +21,8 @@ import (
 
 	"github.com/emersion/go-smtp"
 	_ "modernc.org/sqlite" // driver "sqlite", to read serve's database
+
+	"github.com/guichet/guichet/internal/sqlitero"
 )
 
 // The spool run's shape.
@@ -219,7 +220,7 @@ func TestSpoolSurvivesKill(t *testing.T) {
 	if b.err != nil {
 		t.Errorf("serve exited with %v after SIGTERM\n%s", b.err, b.logTail(20))
 	}
-	db, err := openReadOnly(dbPath)
+	db, err := sqlitero.Open(dbPath)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -288,19 +289,6 @@ func storedAtKill(t *testing.T, dataDir string) (map[string]bool, error) {
 	return out, rows.Err()
 }
 
-// openReadOnly opens serve's SQLite file read-only.
-func openReadOnly(path string) (*sql.DB, error) {
-	q := url.Values{}
-	q.Set("mode", "ro")
-	q.Add("_pragma", "busy_timeout(10000)")
-	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
-	if err != nil {
-		return nil, err
-	}
-	db.SetMaxOpenConns(1)
-	return db, nil
-}
-
 // spoolState is what waitSpoolSettled last saw.
 type spoolState struct {
 	backlog                             string // guichet_intake_backlog, "" before a scrape
@@ -319,7 +307,7 @@ func (s spoolState) String() string {
 // counters of /metrics, and when the processing (not the sending) was first seen done.
 func waitSpoolSettled(ctx context.Context, in *instance, dbPath string, acked map[string]bool) (string, time.Time, error) {
 	var processedAt, missingSince time.Time
-	db, err := openReadOnly(dbPath)
+	db, err := sqlitero.Open(dbPath)
 	if err != nil {
 		return "", processedAt, err
 	}
