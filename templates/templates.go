@@ -3,10 +3,10 @@
 //
 // # Files
 //
-// Templates live under mail/ (and, later, web/) and are embedded in the binary. They are
-// parsed once, by New; a folder given to New may replace any embedded file by a file of
-// the same relative name (overrideDir/mail/confirmation.fr.txt replaces
-// mail/confirmation.fr.txt).
+// Mail templates live under mail/, the portal's pages under web/ (see web.go); both are
+// embedded in the binary. Mail templates are parsed once, by New; a folder given to New
+// may replace any embedded file by a file of the same relative name
+// (overrideDir/mail/confirmation.fr.txt replaces mail/confirmation.fr.txt).
 //
 // Each mail kind has, per language, two files:
 //
