@@ -1,7 +1,7 @@
 // Package coord holds what several parts of Guichet, or several instances of it, must
-// agree on: "work is waiting" signals, leases and rate limits. This file is the
-// in-process implementation used by a single instance; a Redis implementation shares the
-// same interfaces between instances.
+// agree on: "work is waiting" signals, leases, rate limits and failure backoffs. This
+// file is the in-process implementation used by a single instance; a Redis
+// implementation shares the same interfaces between instances.
 package coord
 
 import "sync"

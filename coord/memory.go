@@ -7,25 +7,54 @@ import (
 )
 
 // Memory is the in-process coordination of a single instance: leases, limits and
-// signals held in memory. It implements Locker, Limiter and Notifier.
+// signals held in memory. It implements Locker, Limiter, Backoff and Notifier.
+//
+// Rate-limit and backoff keys come from the outside (every address tried at /login), so
+// they must not stay for the life of the process: each entry knows when it expires, and
+// the calls that add entries sweep the expired ones now and then (see sweep), without a
+// goroutine.
 type Memory struct {
 	now func() time.Time
 
-	mu      sync.Mutex
-	leases  map[string]*memLease
-	fence   map[string]int64
-	windows map[string][]time.Time
-	subs    map[string][]chan struct{}
+	mu       sync.Mutex
+	leases   map[string]*memLease
+	fence    map[string]int64
+	windows  map[string]*memWindow
+	backoffs map[string]*memBackoff
+	subs     map[string][]chan struct{}
+
+	nextSweep time.Time // a sweep is due at this time…
+	sweepSize int       // …or when this many windows and backoffs are held
+}
+
+// memWindow is the sliding window of one Limiter key.
+type memWindow struct {
+	events  []time.Time // allowed events, oldest first
+	expires time.Time   // when the newest event leaves the window
+}
+
+// memBackoff is the failure count of one Backoff key.
+type memBackoff struct {
+	n       int       // counted failures
+	last    time.Time // the last counted try
+	expires time.Time // when the key is forgotten
 }
 
 // NewMemory returns an empty in-process coordinator.
-func NewMemory() *Memory {
-	return &Memory{now: time.Now, leases: map[string]*memLease{}, fence: map[string]int64{}, windows: map[string][]time.Time{}, subs: map[string][]chan struct{}{}}
+func NewMemory() *Memory { return NewMemoryClock(time.Now) }
+
+// NewMemoryClock returns an empty in-process coordinator that reads the time from now,
+// so that tests can drive its windows, delays and leases.
+func NewMemoryClock(now func() time.Time) *Memory {
+	return &Memory{now: now, leases: map[string]*memLease{}, fence: map[string]int64{},
+		windows: map[string]*memWindow{}, backoffs: map[string]*memBackoff{}, subs: map[string][]chan struct{}{},
+		sweepSize: minSweepSize}
 }
 
 var (
 	_ Locker   = (*Memory)(nil)
 	_ Limiter  = (*Memory)(nil)
+	_ Backoff  = (*Memory)(nil)
 	_ Notifier = (*Memory)(nil)
 )
 
@@ -78,17 +107,25 @@ func (m *Memory) Allow(ctx context.Context, key string, limit int, window time.D
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	now := m.now()
-	ts := m.windows[key]
+	defer m.sweep(now)
+	w := m.windows[key]
+	if w == nil {
+		w = &memWindow{}
+	}
 	i := 0
-	for i < len(ts) && !ts[i].After(now.Add(-window)) {
+	for i < len(w.events) && !w.events[i].After(now.Add(-window)) {
 		i++
 	}
-	ts = ts[i:]
-	if len(ts) >= limit {
-		m.windows[key] = ts
+	w.events = w.events[i:]
+	if len(w.events) >= limit {
+		if len(w.events) == 0 {
+			delete(m.windows, key)
+		}
 		return false, nil
 	}
-	m.windows[key] = append(ts, now)
+	w.events = append(w.events, now)
+	w.expires = now.Add(window)
+	m.windows[key] = w
 	return true, nil
 }
 

@@ -3,6 +3,7 @@ package coord
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 )
@@ -70,5 +71,57 @@ func TestMemoryNotify(t *testing.T) {
 	case <-c:
 	case <-time.After(time.Second):
 		t.Fatal("no wake-up")
+	}
+}
+
+// TestMemoryForgetsKeys: rate-limit windows and backoff keys leave memory once they
+// expire, so that every address ever tried at /login does not stay for the life of
+// the process.
+func TestMemoryForgetsKeys(t *testing.T) {
+	ctx := context.Background()
+	now := time.Unix(1000, 0)
+	m := NewMemoryClock(func() time.Time { return now })
+	p := BackoffPolicy{Free: 1, Base: time.Second, Max: time.Minute, Forget: time.Minute}
+	for i := range 1000 {
+		m.Allow(ctx, fmt.Sprintf("ip:%d", i), 3, time.Minute)
+		m.Try(ctx, fmt.Sprintf("acct:%d", i), p)
+	}
+	if n := m.held(); n != 2000 {
+		t.Fatalf("%d entries held, want 2000", n)
+	}
+	now = now.Add(time.Minute + sweepEvery)
+	m.Reset(ctx, "unrelated") // any call may sweep; this one adds nothing
+	if n := m.held(); n != 0 {
+		t.Fatalf("%d entries still held after their window", n)
+	}
+	// Refused events and forgiven tries leave nothing behind either.
+	m.Allow(ctx, "zero", 0, time.Minute)
+	m.Try(ctx, "ok", p)
+	m.Forgive(ctx, "ok")
+	if n := m.held(); n != 0 {
+		t.Fatalf("%d entries held after a refused event and a forgiven try", n)
+	}
+}
+
+// TestMemoryBoundedUnderDistinctKeys passes 100k distinct keys through, each live for
+// one second, 1 ms apart: about 1000 are live at any time, and memory must hold only
+// a small multiple of that, never all 100k.
+func TestMemoryBoundedUnderDistinctKeys(t *testing.T) {
+	ctx := context.Background()
+	now := time.Unix(1000, 0)
+	m := NewMemoryClock(func() time.Time { return now })
+	p := BackoffPolicy{Free: 5, Base: time.Second, Max: time.Second, Forget: time.Second}
+	most := 0
+	for i := range 100_000 {
+		now = now.Add(time.Millisecond)
+		if i%2 == 0 {
+			m.Allow(ctx, fmt.Sprintf("ip:%d", i), 10, time.Second)
+		} else {
+			m.Try(ctx, fmt.Sprintf("acct:%d", i), p)
+		}
+		most = max(most, m.held())
+	}
+	if most > 4*minSweepSize {
+		t.Fatalf("up to %d entries held for about 1000 live keys", most)
 	}
 }

@@ -12,12 +12,13 @@ import (
 )
 
 // Redis is the coordination of several instances through one Redis server (go-redis/v9).
-// It implements Locker, Limiter and Notifier; every key it writes starts with
+// It implements Locker, Limiter, Backoff and Notifier; every key it writes starts with
 // RedisOptions.Prefix:
 //
 //	<prefix>lease:<name>   the holder of a lease (SET NX PX, random holder id)
 //	<prefix>fence:<name>   the fencing counter of a lease (INCR, never expires)
 //	<prefix>rate:<key>     a sorted set of the events of a sliding window
+//	<prefix>backoff:<key>  the failure count of a Backoff key (a hash: n, last)
 //	<prefix>signal:<topic> the pub/sub channel of a "work is waiting" signal
 //
 // # When Redis is unreachable
@@ -31,6 +32,9 @@ import (
 //     cause) once its TTL has passed since the last successful renewal, and must stop.
 //   - Rate limits fail open, through FailOpen: Allow answers true and the error is logged
 //     (at most once a minute). A confirmation sent twice is better than one lost.
+//     Backoffs fail open too, through FailOpenBackoff: a try goes through uncounted.
+//     Locking every user out of the portal while Redis is down would be worse than a
+//     password guesser that goes unslowed for that time.
 //   - Signals degrade to polling. Notify returns an error at once (callers log it and go
 //     on); a subscription keeps its channel, reconnects in the background with backoff,
 //     and wakes its reader once when it is back, since signals may have been missed. The
@@ -52,6 +56,7 @@ type RedisOptions struct {
 var (
 	_ Locker   = (*Redis)(nil)
 	_ Limiter  = (*Redis)(nil)
+	_ Backoff  = (*Redis)(nil)
 	_ Notifier = (*Redis)(nil)
 )
 

@@ -33,13 +33,19 @@ var _ Limiter = (*FailOpen)(nil)
 
 // NewFailOpen wraps limiter.
 func NewFailOpen(limiter Limiter, opt FailOpenOptions) *FailOpen {
+	opt = opt.norm()
+	return &FailOpen{limiter: limiter, opt: opt, warn: newLogEvery(opt.Logger, time.Minute)}
+}
+
+// norm applies the documented defaults.
+func (opt FailOpenOptions) norm() FailOpenOptions {
 	if opt.Timeout <= 0 {
 		opt.Timeout = time.Second
 	}
 	if opt.Logger == nil {
 		opt.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &FailOpen{limiter: limiter, opt: opt, warn: newLogEvery(opt.Logger, time.Minute)}
+	return opt
 }
 
 // Allow implements Limiter; it never returns an error.
@@ -92,4 +98,60 @@ func (l *logEvery) Reset() {
 	l.mu.Lock()
 	l.last = time.Time{}
 	l.mu.Unlock()
+}
+
+// FailOpenBackoff is a Backoff that lets a try through when the one it wraps cannot
+// answer in time: the error is logged like FailOpen's and Try returns 0, nil (so is a
+// failed Forgive or Reset: the count then only errs on the strict side).
+type FailOpenBackoff struct {
+	backoff Backoff
+	opt     FailOpenOptions
+	warn    *logEvery
+}
+
+var _ Backoff = (*FailOpenBackoff)(nil)
+
+// NewFailOpenBackoff wraps backoff; opt is read as NewFailOpen's.
+func NewFailOpenBackoff(backoff Backoff, opt FailOpenOptions) *FailOpenBackoff {
+	opt = opt.norm()
+	return &FailOpenBackoff{backoff: backoff, opt: opt, warn: newLogEvery(opt.Logger, time.Minute)}
+}
+
+// Try implements Backoff; it never returns an error.
+func (f *FailOpenBackoff) Try(ctx context.Context, key string, p BackoffPolicy) (time.Duration, error) {
+	tctx, cancel := context.WithTimeout(ctx, f.opt.Timeout)
+	defer cancel()
+	wait, err := f.backoff.Try(tctx, key, p)
+	if err != nil {
+		f.fail("backoff unavailable, allowing (fail open)", err)
+		return 0, nil
+	}
+	return wait, nil
+}
+
+// Forgive implements Backoff; it never returns an error.
+func (f *FailOpenBackoff) Forgive(ctx context.Context, key string) error {
+	tctx, cancel := context.WithTimeout(ctx, f.opt.Timeout)
+	defer cancel()
+	if err := f.backoff.Forgive(tctx, key); err != nil {
+		f.fail("backoff unavailable, a success stays counted", err)
+	}
+	return nil
+}
+
+// Reset implements Backoff; it never returns an error.
+func (f *FailOpenBackoff) Reset(ctx context.Context, key string) error {
+	tctx, cancel := context.WithTimeout(ctx, f.opt.Timeout)
+	defer cancel()
+	if err := f.backoff.Reset(tctx, key); err != nil {
+		f.fail("backoff unavailable, failures not reset", err)
+	}
+	return nil
+}
+
+func (f *FailOpenBackoff) fail(msg string, err error) {
+	if f.opt.OnError != nil {
+		f.opt.OnError(err)
+	}
+	f.warn.Warn(msg, err)
 }

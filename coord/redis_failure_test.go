@@ -79,6 +79,32 @@ func TestRedisDown(t *testing.T) {
 			t.Errorf("%d warnings logged for 3 errors within a minute, want 1:\n%s", n, logs)
 		}
 	})
+	t.Run("backoff fails open", func(t *testing.T) {
+		p := BackoffPolicy{Free: 0, Base: time.Minute, Max: time.Hour}
+		if _, err := e.a.Try(ctx, "k", p); err == nil {
+			t.Fatal("Try without a server: no error")
+		}
+		logs := &syncBuffer{}
+		errs := 0
+		fo := NewFailOpenBackoff(e.a, FailOpenOptions{Logger: slog.New(slog.NewTextHandler(logs, nil)), OnError: func(error) { errs++ }})
+		for range 3 {
+			if wait, err := fo.Try(ctx, "k", p); wait != 0 || err != nil {
+				t.Fatalf("FailOpenBackoff.Try = %v, %v; want 0, nil", wait, err)
+			}
+		}
+		if err := fo.Forgive(ctx, "k"); err != nil {
+			t.Errorf("Forgive: %v", err)
+		}
+		if err := fo.Reset(ctx, "k"); err != nil {
+			t.Errorf("Reset: %v", err)
+		}
+		if errs != 5 {
+			t.Errorf("onError called %d times, want 5", errs)
+		}
+		if n := strings.Count(logs.String(), "backoff unavailable"); n != 1 {
+			t.Errorf("%d warnings logged for 5 errors within a minute, want 1:\n%s", n, logs)
+		}
+	})
 	t.Run("notify errors without blocking", func(t *testing.T) {
 		start := time.Now()
 		if err := e.a.Notify(ctx, "outbox"); err == nil {

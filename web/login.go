@@ -3,7 +3,6 @@ package web
 import (
 	"errors"
 	"log/slog"
-	"net"
 	"net/http"
 	"strings"
 
@@ -27,20 +26,25 @@ func (h *Handler) loginForm(w http.ResponseWriter, r *http.Request) {
 	h.render(w, r, http.StatusOK, "login", h.page(w, r, "login", loginView{Next: next}))
 }
 
-// login checks an address and password, within the rate limits, and opens a session.
+// login checks an address and password, within the sign-in limits (see SignInLimits),
+// and opens a session. A try that must wait is answered 429 with Retry-After and is not
+// checked (nor counted); a wrong password counts against the account and the client; a
+// right one resets the account's count.
 func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	email := strings.TrimSpace(r.PostFormValue("email"))
 	next := safeNext(r.PostFormValue("next"))
 	view := loginView{Email: email, Next: next}
 	p := h.page(w, r, "login", &view)
-	if !h.allowLogin(r, email) {
-		view.Error = h.pages.T(p.Lang, "login.limited")
+	keys := h.passwordKeys(r, email)
+	if wait := h.try(r.Context(), keys); wait > 0 {
+		view.Error = strings.Replace(h.pages.T(p.Lang, "login.limited"), "%s", h.retryAfter(w, p.Lang, wait), 1)
 		h.render(w, r, http.StatusTooManyRequests, "login", p)
 		return
 	}
 	u, err := h.opt.Portal.Authenticate(r.Context(), email, r.PostFormValue("password"))
 	if err != nil {
 		if !errors.Is(err, ticket.ErrBadCredentials) && !errors.Is(err, ticket.ErrNotFound) && !errors.Is(err, ticket.ErrInvalid) {
+			h.forgive(r.Context(), keys) // the database failed, not the visitor
 			h.failErr(w, r, err)
 			return
 		}
@@ -48,45 +52,13 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		h.render(w, r, http.StatusUnauthorized, "login", p)
 		return
 	}
+	h.forgive(r.Context(), keys[:1])
+	h.reset(r.Context(), keys[1:])
 	if err := h.startSession(w, r, u); err != nil {
 		h.failErr(w, r, err)
 		return
 	}
 	http.Redirect(w, r, next, http.StatusSeeOther)
-}
-
-// allowLogin counts a sign-in attempt against the limits per address and per client
-// IP. A limiter that fails lets the attempt through (fail open) and is logged: locking
-// everyone out when Redis is down would be worse than a slower brute force.
-func (h *Handler) allowLogin(r *http.Request, email string) bool {
-	if h.opt.Limiter == nil {
-		return true
-	}
-	keys := []string{"guichet:login:ip:" + clientIP(r)}
-	if e := ticket.NormalizeEmail(email); e != "" {
-		keys = append(keys, "guichet:login:addr:"+e)
-	}
-	allowed := true
-	for _, k := range keys {
-		ok, err := h.opt.Limiter.Allow(r.Context(), k, h.opt.LoginLimit, h.opt.LoginWindow)
-		if err != nil {
-			h.opt.Logger.Warn("sign-in rate limit unavailable: allowing", slog.Any("error", err))
-			continue
-		}
-		if !ok {
-			allowed = false
-		}
-	}
-	return allowed
-}
-
-// clientIP is the address of the peer (proxies' headers are not trusted).
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }
 
 // logout ends the session and goes home.

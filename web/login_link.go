@@ -16,13 +16,16 @@ type messageView struct {
 }
 
 // loginLinkRequest mails a sign-in link. The answer is the same whether the address is
-// known or not, so that addresses cannot be probed; requests count against the sign-in
-// limits.
+// known or not, so that addresses cannot be probed. Every request counts against the
+// link limits of the address and of the client (SignInLimits.LinkAccount, LinkClient),
+// known address or not, so that the form cannot flood a mailbox; past them it answers
+// 429 with Retry-After.
 func (h *Handler) loginLinkRequest(w http.ResponseWriter, r *http.Request) {
 	email := strings.TrimSpace(r.PostFormValue("email"))
 	p := h.page(w, r, "login", nil)
-	if !h.allowLogin(r, email) {
-		p.Data = loginView{Email: email, Next: safeNext(r.PostFormValue("next")), Error: h.pages.T(p.Lang, "login.limited")}
+	if wait := h.try(r.Context(), h.linkKeys(r, email)); wait > 0 {
+		msg := strings.Replace(h.pages.T(p.Lang, "login.link_limited"), "%s", h.retryAfter(w, p.Lang, wait), 1)
+		p.Data = loginView{Email: email, Next: safeNext(r.PostFormValue("next")), Error: msg}
 		h.render(w, r, http.StatusTooManyRequests, "login", p)
 		return
 	}

@@ -3,7 +3,6 @@ package web
 import (
 	"bytes"
 	"context"
-	"errors"
 	"io"
 	"mime/multipart"
 	"net/http"
@@ -16,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/guichet/guichet/coord"
 	"github.com/guichet/guichet/ticket"
 )
 
@@ -26,7 +26,8 @@ type portalFixture struct {
 	h           *Handler
 	svc         *ticket.Service
 	blobs       *ticket.Blobs
-	lim         *fakeLimiter
+	backoff     *testBackoff
+	clock       *testClock
 	jeanneKey   string
 	eveKey      string
 	jeanneFile  string // sha256 of the file of Jeanne's ticket
@@ -36,23 +37,61 @@ type portalFixture struct {
 
 const testPassword = "motdepasse-1"
 
-// fakeLimiter counts per key; err, when set, is returned instead.
-type fakeLimiter struct {
-	mu    sync.Mutex
-	n     map[string]int
-	err   error
-	calls int
+// testClock is the fake time of the sign-in limits.
+type testClock struct {
+	mu  sync.Mutex
+	now time.Time
 }
 
-func (l *fakeLimiter) Allow(ctx context.Context, key string, limit int, window time.Duration) (bool, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.calls++
-	if l.err != nil {
-		return false, l.err
+func (c *testClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *testClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// testBackoff is coord's in-process Backoff on the fixture's clock, as cmd adapts it;
+// err, when set, is returned instead (Redis down).
+type testBackoff struct {
+	m       *coord.Memory
+	mu      sync.Mutex
+	err     error
+	longest int // the longest key tried
+}
+
+func (b *testBackoff) fail() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.err
+}
+
+func (b *testBackoff) Try(ctx context.Context, key string, p BackoffPolicy) (time.Duration, error) {
+	b.mu.Lock()
+	b.longest = max(b.longest, len(key))
+	b.mu.Unlock()
+	if err := b.fail(); err != nil {
+		return 0, err
 	}
-	l.n[key]++
-	return l.n[key] <= limit, nil
+	return b.m.Try(ctx, key, coord.BackoffPolicy(p))
+}
+
+func (b *testBackoff) Forgive(ctx context.Context, key string) error {
+	if err := b.fail(); err != nil {
+		return err
+	}
+	return b.m.Forgive(ctx, key)
+}
+
+func (b *testBackoff) Reset(ctx context.Context, key string) error {
+	if err := b.fail(); err != nil {
+		return err
+	}
+	return b.m.Reset(ctx, key)
 }
 
 func newPortal(t *testing.T, opt Options) *portalFixture {
@@ -76,7 +115,9 @@ func newPortal(t *testing.T, opt Options) *portalFixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &portalFixture{svc: svc, blobs: blobs, lim: &fakeLimiter{n: map[string]int{}}, users: map[string]ticket.User{}}
+	clock := &testClock{now: time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC)}
+	f := &portalFixture{svc: svc, blobs: blobs, clock: clock, backoff: &testBackoff{m: coord.NewMemoryClock(clock.Now)},
+		users: map[string]ticket.User{}}
 	for _, nu := range []ticket.NewUser{
 		{Email: "jeanne@ecole.test", Name: "Jeanne Martin", UAI: "0690026D", Password: testPassword},
 		{Email: "paul@ecole.test", Name: "Paul Durand", UAI: "0690026D", Password: testPassword},
@@ -115,8 +156,8 @@ func newPortal(t *testing.T, opt Options) *portalFixture {
 	}
 	f.jeanneKey, f.eveKey, f.jeanneFile, f.internalSum = tj.Key, te.Key, ja.SHA256, ia.SHA256
 	opt.Portal, opt.Blobs = svc, blobs
-	if opt.Limiter == nil {
-		opt.Limiter = f.lim
+	if opt.Backoff == nil {
+		opt.Backoff = f.backoff
 	}
 	if opt.Components == nil {
 		opt.Components = map[string][]string{"": {"ENT", "Messagerie", "Pronote"}}
@@ -217,5 +258,3 @@ func (f *portalFixture) outboxLinks(t *testing.T, kind ticket.MailKind, to strin
 	}
 	return out
 }
-
-var errLimiter = errors.New("redis: connection refused")

@@ -15,11 +15,12 @@ import (
 // argument after "|".
 const flashCookie = "guichet_flash"
 
-// page starts the data of a page for r's user (French and Paris time when signed out).
+// page starts the data of a page for r's user (when signed out: Paris time, and French
+// unless Accept-Language puts English first).
 func (h *Handler) page(w http.ResponseWriter, r *http.Request, nav string, data any) *templates.Page {
 	u, ok := currentUser(r)
 	if !ok {
-		p := templates.NewPage("fr", "")
+		p := templates.NewPage(acceptLang(r.Header.Get("Accept-Language")), "")
 		p.Nav, p.Data = nav, data
 		return p
 	}

@@ -32,11 +32,6 @@ type Pinger interface {
 	Ping(ctx context.Context) error
 }
 
-// Limiter counts events per key (coord.Limiter's Allow).
-type Limiter interface {
-	Allow(ctx context.Context, key string, limit int, window time.Duration) (bool, error)
-}
-
 // Options configures the web handler.
 type Options struct {
 	Checks  map[string]Pinger // checked by /healthz, by name
@@ -52,9 +47,11 @@ type Options struct {
 	Blobs Blobs
 	// Pages are the parsed page templates; templates.NewWeb("") when nil.
 	Pages *templates.Web
-	// Limiter rate-limits sign-in attempts (per address and per client IP). Without
-	// one, or when it fails, sign-in is not limited (fail open, logged).
-	Limiter Limiter
+	// Backoff holds the sign-in limits' counts. Without one, or when it fails, sign-in
+	// is not limited (fail open, logged).
+	Backoff Backoff
+	// SignIn are the sign-in limits; a zero policy is DefaultSignInLimits'.
+	SignIn SignInLimits
 	// PublicURL is the portal's base URL; https makes the session cookie Secure.
 	PublicURL string
 	// Academies lists the choices of the form's "Académie" field.
@@ -71,10 +68,6 @@ type Options struct {
 	Secret []byte
 	// SessionTTL is how long a session lasts without use (default 12 hours).
 	SessionTTL time.Duration
-	// LoginLimit is the sign-in attempts allowed per address and per IP in
-	// LoginWindow (default 10 in 15 minutes).
-	LoginLimit  int
-	LoginWindow time.Duration
 }
 
 // Defaults of Options.
@@ -113,12 +106,7 @@ func New(opt Options) *Handler {
 	if opt.SessionTTL <= 0 {
 		opt.SessionTTL = 12 * time.Hour
 	}
-	if opt.LoginLimit <= 0 {
-		opt.LoginLimit = 10
-	}
-	if opt.LoginWindow <= 0 {
-		opt.LoginWindow = 15 * time.Minute
-	}
+	opt.SignIn = opt.SignIn.withDefaults()
 	h := &Handler{
 		opt: opt, mux: http.NewServeMux(), csrf: http.NewCrossOriginProtection(),
 		secure: strings.HasPrefix(strings.ToLower(opt.PublicURL), "https://"),

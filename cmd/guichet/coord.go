@@ -18,6 +18,7 @@ import (
 type coordSet struct {
 	Locker   coord.Locker   // IMAP mailbox leases
 	Limiter  coord.Limiter  // never errs: fails open with Redis
+	Backoff  coord.Backoff  // the portal's sign-in limits; never errs: fails open with Redis
 	Notifier coord.Notifier // "work is waiting" signals
 	Pinger   web.Pinger     // Redis's health check; nil without --redis
 
@@ -39,7 +40,7 @@ func newCoord(ctx context.Context, e *env) (c coordSet, closeFn func(), err erro
 	log := e.log.With("component", "coord")
 	if e.cfg.Redis == "" {
 		m := coord.NewMemory()
-		return coordSet{Locker: m, Limiter: m, Notifier: m, ctx: ctx, log: log}, cancel, nil
+		return coordSet{Locker: m, Limiter: m, Backoff: m, Notifier: m, ctx: ctx, log: log}, cancel, nil
 	}
 	opt, err := redis.ParseURL(e.cfg.Redis)
 	if err != nil {
@@ -71,9 +72,20 @@ func newCoord(ctx context.Context, e *env) (c coordSet, closeFn func(), err erro
 	})
 	lim := coord.NewFailOpen(r, coord.FailOpenOptions{Logger: log,
 		OnError: func(error) { errs.WithLabelValues("rate_limit").Inc() }})
-	c = coordSet{Locker: r, Limiter: lim, Notifier: r, Pinger: r, ctx: ctx, log: log, errs: errs, redisUp: up}
+	backoff := coord.NewFailOpenBackoff(r, coord.FailOpenOptions{Logger: log,
+		OnError: func(error) { errs.WithLabelValues("backoff").Inc() }})
+	c = coordSet{Locker: r, Limiter: lim, Backoff: backoff, Notifier: r, Pinger: r, ctx: ctx, log: log, errs: errs, redisUp: up}
 	return c, func() { cancel(); client.Close() }, nil
 }
+
+// webBackoff adapts coord.Backoff to web.Backoff (the same policy, in web's type).
+type webBackoff struct{ coord.Backoff }
+
+func (b webBackoff) Try(ctx context.Context, key string, p web.BackoffPolicy) (time.Duration, error) {
+	return b.Backoff.Try(ctx, key, coord.BackoffPolicy(p))
+}
+
+var _ web.Backoff = webBackoff{}
 
 // checks adds the Redis check, when there is one, to the /healthz checks.
 func (c coordSet) checks(m map[string]web.Pinger) map[string]web.Pinger {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -39,6 +40,16 @@ func TestServeWithRedis(t *testing.T) {
 	}
 	if _, body := get(t, base+"/metrics"); !strings.Contains(body, "guichet_redis_up 1") {
 		t.Errorf("/metrics lacks guichet_redis_up 1")
+	}
+	// Sign-in limits are counted in Redis, so that every instance sees them.
+	resp, err := http.PostForm(base+"/login", url.Values{"email": {"nobody@example.org"}, "password": {"devine"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized || !mr.Exists("guichet:backoff:signin:account:nobody@example.org") ||
+		!mr.Exists("guichet:backoff:signin:client:127.0.0.1") {
+		t.Errorf("wrong password: %d; keys %v, want the account's and the client's failures in Redis", resp.StatusCode, mr.Keys())
 	}
 	if n := mr.PubSubNumSub("guichet:signal:outbox")["guichet:signal:outbox"]; n != 1 {
 		t.Errorf("%d subscribers of guichet:signal:outbox, want the outbox sender", n)

@@ -115,7 +115,7 @@ func cmdServe(ctx context.Context, e *env) error {
 			Checks:  cs.checks(map[string]web.Pinger{"database": a.svc}),
 			Metrics: newMetrics(a.svc, intake, pollers, cs.collectors()...),
 			Logger:  e.log.With("component", "web"),
-			Portal:  a.svc, Tickets: a.svc, Blobs: a.blobs, Pages: pages, Limiter: cs.Limiter, PublicURL: c.PublicURL,
+			Portal:  a.svc, Tickets: a.svc, Blobs: a.blobs, Pages: pages, Backoff: webBackoff{cs.Backoff}, PublicURL: c.PublicURL,
 			Academies: list(c.Academies), RequestTypes: list(c.RequestTypes),
 			Components: map[string][]string{"": list(c.Components)}, Secret: a.svc.Key("web-form"),
 		}),
