@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -20,7 +21,8 @@ import (
 type limits struct{ meta, raw int64 }
 
 func limitsOf(opt Options) limits {
-	return limits{meta: maxMeta, raw: opt.MaxMessageSize + rawSlack}
+	// a header holds 32-bit lengths
+	return limits{meta: maxMeta, raw: min(opt.MaxMessageSize, math.MaxUint32-rawSlack) + rawSlack}
 }
 
 func (l limits) fits(metaLen, rawLen int64) bool { return metaLen <= l.meta && rawLen <= l.raw }

@@ -353,6 +353,10 @@ func TestAppendLimit(t *testing.T) {
 	if _, err := s.Append(make([]byte, maxMeta+1), []byte("x")); err == nil {
 		t.Fatal("meta over the limit taken")
 	}
+	// a header's lengths are 32 bits: a larger maximum cannot make one wrap
+	if l := limitsOf(Options{MaxMessageSize: 1 << 40}); l.fits(0, 1<<32) || !l.fits(0, 1<<32-1) {
+		t.Fatalf("limits %+v", l)
+	}
 }
 
 // TestReadChecksRecord: a record changed on disk after it was written is not handed out
