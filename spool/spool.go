@@ -175,7 +175,8 @@ func (s *Spool) Pending() []*Ref {
 
 // Append writes a record and returns once it is on disk (fsync'd). meta and raw are
 // not kept. A failed Append may still have left the record on disk, to be found by the
-// next Open.
+// next Open. A record over the limits (Options.MaxMessageSize) is refused: Open would
+// not believe its length.
 func (s *Spool) Append(meta, raw []byte) (*Ref, error) {
 	if !s.lim.fits(int64(len(meta)), int64(len(raw))) {
 		return nil, fmt.Errorf("spool: record of %d+%d bytes is over the limit", len(meta), len(raw))
