@@ -7,37 +7,49 @@
 // segments left and hands them back (Pending), done or not: their owner must take a
 // record it has already taken as a duplicate.
 //
-// A record on disk is a 16-byte header (magic "GSP1", meta length, raw length, CRC-32C of
-// meta and raw, little-endian) followed by meta and raw. A torn or corrupt record ends
-// the reading of its segment: it was never acknowledged, since the fsync that would have
-// acknowledged it did not complete.
+// # Damage
+//
+// Every record checks itself: its header carries its lengths, the checksum of its payload
+// and a checksum of its own (format.go). Open trusts no length beyond the limits of
+// Options, reads payloads through a fixed buffer (a corrupt length allocates nothing),
+// and never stops at a bad record: the bytes that hold no valid record (a torn write
+// after a crash, a flipped bit, a run of zeros, garbage) are copied to a file of the
+// corrupt/ folder and reported by SetAside, and the scan goes on at the next valid
+// record, so every good record after the damage is kept. A torn tail was never
+// acknowledged (the fsync that would have acknowledged it did not complete); damage
+// elsewhere may have been, which is why its bytes are kept for an operator.
+//
+// # Files
+//
+// spool.go holds the append path (the writer goroutine, group commit, segments), scan.go
+// what Open reads back and sets aside, and format.go the bytes on disk, with the
+// previous format that Open still reads at an upgrade.
 package spool
 
 import (
-	"bufio"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash/crc32"
-	"io"
 	"os"
 	"path/filepath"
 	"slices"
-	"sort"
-	"strconv"
-	"strings"
 	"sync"
 	"syscall"
 )
 
 const (
-	magic      = "GSP1"
-	headerSize = 16
 	// DefaultSegmentSize is the size past which appends go to a new segment file.
 	DefaultSegmentSize = 16 << 20
-	// maxRecord bounds the lengths read from a header, so that a corrupt header cannot
-	// make Open allocate gigabytes.
-	maxRecord = 1 << 30
+	// DefaultMaxMessageSize is Options.MaxMessageSize's default (that of
+	// --max-message-size).
+	DefaultMaxMessageSize = 25 << 20
+	// rawSlack is what a record's raw bytes may hold beyond the maximum message size:
+	// the trace header (Received:) that the listener puts in front of the message, a few
+	// hundred bytes.
+	rawSlack = 64 << 10
+	// maxMeta bounds a record's meta: the envelope as JSON, a few hundred bytes, at most
+	// some kilobytes with many recipients.
+	maxMeta = 1 << 20
 	// maxBatch and maxBatchBytes bound what one fsync covers.
 	maxBatch      = 256
 	maxBatchBytes = 16 << 20
@@ -48,14 +60,18 @@ const (
 	rotateDone = 1 << 20
 )
 
-var castagnoli = crc32.MakeTable(crc32.Castagnoli)
-
 // ErrClosed is returned by Append after Close.
 var ErrClosed = errors.New("spool: closed")
 
 // Options tune a Spool; the zero value is the default.
 type Options struct {
 	SegmentSize int64 // default DefaultSegmentSize
+	// MaxMessageSize is the largest message Append takes (beyond it, a trace header of
+	// up to 64 KiB), and the largest that Open believes a record header: a longer length
+	// is damage, never read nor allocated. Default DefaultMaxMessageSize. Lowering it
+	// below the size of a message the spool still holds sets that message aside (whole,
+	// in corrupt/) at the next Open.
+	MaxMessageSize int64
 	// Sync replaces the fsync of a segment (tests inject failures with it).
 	Sync func(f *os.File) error
 }
@@ -64,6 +80,7 @@ type Options struct {
 type Spool struct {
 	dir     string
 	opt     Options
+	lim     limits
 	lock    *os.File
 	reqs    chan *appendReq
 	stop    chan struct{}
@@ -72,9 +89,10 @@ type Spool struct {
 	closeMu sync.RWMutex
 	closed  bool // under closeMu
 
-	mu      sync.Mutex
-	pending []*Ref // records found by Open, handed out once by Pending
-	next    uint64 // number of the next segment file
+	mu       sync.Mutex
+	pending  []*Ref // records found by Open, handed out once by Pending
+	setAside []Bad  // what Open set aside
+	next     uint64 // number of the next segment file
 
 	cur *segment // the segment appends go to; only the writer goroutine touches it
 }
@@ -85,6 +103,7 @@ type segment struct {
 	num    uint64
 	path   string
 	f      *os.File
+	salt   salt // its records' header checksum key (format version 2)
 	size   int64
 	live   int  // records appended or found and not yet done; under Spool.mu
 	sealed bool // no more appends: removed once live is 0; under Spool.mu
@@ -94,9 +113,10 @@ type segment struct {
 // Ref is one record of the spool.
 type Ref struct {
 	seg     *segment
-	off     int64
+	data    int64 // offset of its meta in the segment
 	metaLen int
 	rawLen  int
+	crc     uint32 // of meta and raw, checked again by Read
 	once    sync.Once
 }
 
@@ -119,6 +139,9 @@ func Open(dir string, opt Options) (*Spool, error) {
 	if opt.Sync == nil {
 		opt.Sync = datasync
 	}
+	if opt.MaxMessageSize <= 0 {
+		opt.MaxMessageSize = DefaultMaxMessageSize
+	}
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, fmt.Errorf("spool: create %s: %w", dir, err)
 	}
@@ -130,7 +153,7 @@ func Open(dir string, opt Options) (*Spool, error) {
 		lock.Close()
 		return nil, fmt.Errorf("spool: %s is in use by another process: %w", dir, err)
 	}
-	s := &Spool{dir: dir, opt: opt, lock: lock, reqs: make(chan *appendReq, maxBatch),
+	s := &Spool{dir: dir, opt: opt, lim: limitsOf(opt), lock: lock, reqs: make(chan *appendReq, maxBatch),
 		stop: make(chan struct{}), stopped: make(chan struct{})}
 	if err := s.load(); err != nil {
 		s.closeFiles()
@@ -138,89 +161,6 @@ func Open(dir string, opt Options) (*Spool, error) {
 	}
 	go s.writer()
 	return s, nil
-}
-
-// load reads every segment left by an earlier run. Each is sealed: appends go to new
-// files, so a torn tail is never written after.
-func (s *Spool) load() error {
-	names, err := filepath.Glob(filepath.Join(s.dir, "*"+suffix))
-	if err != nil {
-		return fmt.Errorf("spool: list segments: %w", err)
-	}
-	type numbered struct {
-		num  uint64
-		path string
-	}
-	var segs []numbered
-	for _, p := range names {
-		n, err := strconv.ParseUint(strings.TrimSuffix(filepath.Base(p), suffix), 10, 64)
-		if err != nil {
-			continue // not ours
-		}
-		segs = append(segs, numbered{n, p})
-	}
-	sort.Slice(segs, func(i, j int) bool { return segs[i].num < segs[j].num })
-	for _, n := range segs {
-		s.next = max(s.next, n.num+1)
-		f, err := os.Open(n.path)
-		if err != nil {
-			return fmt.Errorf("spool: open segment: %w", err)
-		}
-		seg := &segment{s: s, num: n.num, path: n.path, f: f, sealed: true}
-		refs, size, err := scan(f, seg)
-		if err != nil {
-			f.Close()
-			return fmt.Errorf("spool: read %s: %w", n.path, err)
-		}
-		seg.size = size
-		if len(refs) == 0 {
-			f.Close()
-			if err := os.Remove(n.path); err != nil {
-				return fmt.Errorf("spool: remove empty segment: %w", err)
-			}
-			continue
-		}
-		seg.live = len(refs)
-		s.pending = append(s.pending, refs...)
-	}
-	return nil
-}
-
-// scan reads the records of one segment up to its end or its first bad record.
-func scan(f *os.File, seg *segment) ([]*Ref, int64, error) {
-	r := bufio.NewReaderSize(f, 64<<10)
-	var refs []*Ref
-	var off int64
-	hdr := make([]byte, headerSize)
-	var buf []byte
-	for {
-		if _, err := io.ReadFull(r, hdr); err != nil {
-			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-				return refs, off, nil
-			}
-			return nil, 0, err
-		}
-		ml, rl := binary.LittleEndian.Uint32(hdr[4:]), binary.LittleEndian.Uint32(hdr[8:])
-		if string(hdr[:4]) != magic || uint64(ml)+uint64(rl) > maxRecord {
-			return refs, off, nil
-		}
-		n := int(ml) + int(rl)
-		if cap(buf) < n {
-			buf = make([]byte, n)
-		}
-		buf = buf[:n]
-		if _, err := io.ReadFull(r, buf); err != nil {
-			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-				return refs, off, nil
-			}
-			return nil, 0, err
-		}
-		if crc32.Checksum(buf, castagnoli) != binary.LittleEndian.Uint32(hdr[12:]) {
-			return refs, off, nil
-		}
-		refs = append(refs, &Ref{seg: seg, off: off, metaLen: int(ml), rawLen: int(rl)})
-		off += int64(headerSize + n)
-	}
 }
 
 // Pending returns, once, the records that Open found, oldest first. Each must be
@@ -235,10 +175,11 @@ func (s *Spool) Pending() []*Ref {
 
 // Append writes a record and returns once it is on disk (fsync'd). meta and raw are
 // not kept. A failed Append may still have left the record on disk, to be found by the
-// next Open.
+// next Open. A record over the limits (Options.MaxMessageSize) is refused: Open would
+// not believe its length.
 func (s *Spool) Append(meta, raw []byte) (*Ref, error) {
-	if uint64(len(meta))+uint64(len(raw)) > maxRecord {
-		return nil, fmt.Errorf("spool: record of %d bytes is too large", len(meta)+len(raw))
+	if !s.lim.fits(int64(len(meta)), int64(len(raw))) {
+		return nil, fmt.Errorf("spool: record of %d+%d bytes is over the limit", len(meta), len(raw))
 	}
 	req := &appendReq{meta: meta, raw: raw, done: make(chan appendRes, 1)}
 	// Sent under the read lock so that Close cannot stop the writer between the check
@@ -296,8 +237,8 @@ func (s *Spool) commit(batch []*appendReq) {
 	seg := s.cur
 	wrote := 0
 	for i, r := range batch {
-		n := int64(headerSize + len(r.meta) + len(r.raw))
-		if seg == nil || seg.broken || (seg.size > 0 && seg.size+n > s.opt.SegmentSize) || s.allDone(seg) {
+		n := int64(recHeaderSize + len(r.meta) + len(r.raw))
+		if seg == nil || seg.broken || (seg.size > segHeaderSize && seg.size+n > s.opt.SegmentSize) || s.allDone(seg) {
 			if wrote > 0 {
 				// records already written to seg in this batch: sync them first
 				if err := s.opt.Sync(seg.f); err != nil {
@@ -375,7 +316,13 @@ func (s *Spool) newSegment() (*segment, error) {
 		os.Remove(path)
 		return nil, err
 	}
-	seg := &segment{s: s, num: num, path: path, f: f}
+	seg := &segment{s: s, num: num, path: path, f: f, salt: newSalt(), size: segHeaderSize}
+	// synced with the segment's first records
+	if _, err := f.WriteAt(segHeader(seg.salt), 0); err != nil {
+		f.Close()
+		os.Remove(path)
+		return nil, fmt.Errorf("spool: write segment header: %w", err)
+	}
 	s.mu.Lock()
 	s.cur = seg
 	if old != nil {
@@ -411,12 +358,9 @@ func syncDir(dir string) error {
 
 // write appends one record at the end of the segment (not synced).
 func (g *segment) write(meta, raw []byte) (*Ref, error) {
-	var hdr [headerSize]byte
-	copy(hdr[:], magic)
-	binary.LittleEndian.PutUint32(hdr[4:], uint32(len(meta)))
-	binary.LittleEndian.PutUint32(hdr[8:], uint32(len(raw)))
-	crc := crc32.Update(crc32.Checksum(meta, castagnoli), castagnoli, raw)
-	binary.LittleEndian.PutUint32(hdr[12:], crc)
+	var hdr [recHeaderSize]byte
+	crc := payloadCRC(meta, raw)
+	putRecHeader(hdr[:], &g.salt, len(meta), len(raw), crc)
 	off := g.size
 	// header and meta together (both small), then raw from the caller's buffer
 	head := append(hdr[:], meta...)
@@ -431,7 +375,7 @@ func (g *segment) write(meta, raw []byte) (*Ref, error) {
 	g.s.mu.Lock()
 	g.live++
 	g.s.mu.Unlock()
-	return &Ref{seg: g, off: off, metaLen: len(meta), rawLen: len(raw)}, nil
+	return &Ref{seg: g, data: off + recHeaderSize, metaLen: len(meta), rawLen: len(raw), crc: crc}, nil
 }
 
 // removeIfDone removes a sealed segment without live records. Called under s.mu.
@@ -444,7 +388,8 @@ func (s *Spool) removeIfDone(g *segment) {
 	os.Remove(g.path) // a failure leaves a file whose records are all duplicates
 }
 
-// Read returns the record's meta and raw bytes, read back from its segment.
+// Read returns the record's meta and raw bytes, read back from its segment and checked
+// against the checksum they were written (or found) with.
 func (r *Ref) Read() (meta, raw []byte, err error) {
 	g := r.seg
 	g.s.mu.Lock()
@@ -454,8 +399,12 @@ func (r *Ref) Read() (meta, raw []byte, err error) {
 		return nil, nil, errors.New("spool: record already done")
 	}
 	buf := make([]byte, r.metaLen+r.rawLen)
-	if _, err := f.ReadAt(buf, r.off+headerSize); err != nil {
+	if _, err := f.ReadAt(buf, r.data); err != nil {
 		return nil, nil, fmt.Errorf("spool: read record: %w", err)
+	}
+	if crc32.Checksum(buf, castagnoli) != r.crc {
+		// the disk changed it since: the next Open sets it aside
+		return nil, nil, fmt.Errorf("spool: record at %s:%d: checksum mismatch", filepath.Base(g.path), r.data-recHeaderSize)
 	}
 	return buf[:r.metaLen:r.metaLen], buf[r.metaLen:], nil
 }

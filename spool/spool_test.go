@@ -95,8 +95,8 @@ func TestReopenFindsWhatIsNotDone(t *testing.T) {
 	}
 }
 
-// TestTornTail: a record cut short or damaged (a crash during its write, never
-// acknowledged) ends the reading of its segment without failing Open.
+// TestTornTail: a last record cut short or damaged (a crash during its write, never
+// acknowledged) is set aside without failing Open, and the records before it are kept.
 func TestTornTail(t *testing.T) {
 	for _, tc := range []struct {
 		name string

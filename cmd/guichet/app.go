@@ -10,6 +10,7 @@ import (
 	"github.com/guichet/guichet/spool"
 	"github.com/guichet/guichet/ticket"
 	"github.com/jmoiron/sqlx"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // app is the database and the ticket service, opened for one command.
@@ -31,12 +32,32 @@ func (a *app) openSpool(e *env) error {
 			return nil
 		}
 	}
-	sp, err := spool.Open(filepath.Join(e.cfg.DataDir, "spool"), spool.Options{})
+	sp, err := spool.Open(filepath.Join(e.cfg.DataDir, "spool"), spool.Options{MaxMessageSize: e.cfg.MaxMessageSize})
 	if err != nil {
 		return exitError{exitTempFail, err}
 	}
+	for _, b := range sp.SetAside() {
+		args := []any{"segment", b.Segment, "offset", b.Offset, "length", b.Length, "reason", b.Reason, "copy", b.Copy}
+		if b.Tail {
+			e.log.Warn("spool: the end of a segment held no whole record: set aside (most likely a write a crash interrupted, never acknowledged)", args...)
+		} else {
+			e.log.Error("spool: damaged bytes set aside, the records after them kept; a message answered 250 may be in them", args...)
+		}
+	}
 	a.spool = sp
 	return nil
+}
+
+// spoolMetrics returns the spool's collectors: none when the spool is off.
+func (a *app) spoolMetrics() []prometheus.Collector {
+	if a.spool == nil {
+		return nil
+	}
+	n := len(a.spool.SetAside())
+	return []prometheus.Collector{prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "guichet_spool_set_aside_ranges",
+		Help: "Damaged ranges of spool files that this start set aside under <data-dir>/spool/corrupt/ (see the log); above 0 an operator should look.",
+	}, func() float64 { return float64(n) })}
 }
 
 // ownsDatabase reports whether no other serve can be using the database: a SQLite file

@@ -113,7 +113,7 @@ func cmdServe(ctx context.Context, e *env) error {
 	httpSrv := &http.Server{
 		Handler: web.New(web.Options{
 			Checks:  cs.checks(map[string]web.Pinger{"database": a.svc}),
-			Metrics: newMetrics(a.svc, intake, pollers, cs.collectors()...),
+			Metrics: newMetrics(a.svc, intake, pollers, append(cs.collectors(), a.spoolMetrics()...)...),
 			Logger:  e.log.With("component", "web"),
 			Portal:  a.svc, Tickets: a.svc, Blobs: a.blobs, Pages: pages, Backoff: webBackoff{cs.Backoff}, PublicURL: c.PublicURL,
 			Academies: list(c.Academies), RequestTypes: list(c.RequestTypes),
