@@ -87,8 +87,8 @@ type ParseOptions struct {
 	// sets them for each message from its Envelope.
 	Channel    string
 	RemoteAddr string
-	// CheckDKIM verifies DKIM signatures ourselves when the mail has no
-	// Authentication-Results of ours.
+	// CheckDKIM verifies DKIM signatures ourselves when no Authentication-Results of
+	// ours counts.
 	CheckDKIM bool
 	// LookupTXT looks up DNS TXT records for CheckDKIM (nil: net.DefaultResolver).
 	LookupTXT func(ctx context.Context, domain string) ([]string, error)
