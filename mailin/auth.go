@@ -17,16 +17,19 @@ const (
 )
 
 // checkAuth fills the sender-authentication results of a mail whose From address is
-// from. Results come from our own Authentication-Results (see trustedResults) or, when
-// there are none and opt.CheckDKIM is set, from our own DKIM verification of raw.
+// from. Results come from our own Authentication-Results that a trusted MTA added (see
+// trustedResults) or, when there are none and opt.CheckDKIM is set, from our own DKIM
+// verification of raw. The fields of ours that did not count are counted in Ignored.
 func checkAuth(ctx context.Context, raw []byte, from string, opt ParseOptions) ticket.Auth {
 	fields := rawHeaderFields(skipMboxLine(raw))
 	var a ticket.Auth
-	if res := trustedResults(fields, opt.AuthServID); len(res) > 0 {
+	res, ignored := trustedResults(fields, opt)
+	if len(res) > 0 {
 		a = authFromResults(res, from)
 	} else if opt.CheckDKIM {
 		a = checkDKIM(ctx, raw, from, opt.LookupTXT)
 	}
+	a.Ignored = ignored
 	a.Verdict = verdict(a, from)
 	return a
 }

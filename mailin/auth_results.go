@@ -2,7 +2,7 @@ package mailin
 
 import (
 	"bytes"
-	"net"
+	"net/netip"
 	"regexp"
 	"strings"
 
@@ -13,13 +13,20 @@ import (
 type headerField struct{ key, value string }
 
 // rawHeaderFields returns the fields of the header of raw in their order, top first.
-// Lines without a colon are skipped.
+// Lines without a colon are skipped. Folded lines are joined in one pass: a header of
+// many short continuation lines costs its length, not its square.
 func rawHeaderFields(raw []byte) []headerField {
 	var out []headerField
+	var val strings.Builder
+	flush := func() {
+		if len(out) > 0 {
+			out[len(out)-1].value = strings.TrimSpace(val.String())
+		}
+		val.Reset()
+	}
 	for len(raw) > 0 {
-		i := bytes.IndexByte(raw, '\n')
 		line := raw
-		if i >= 0 {
+		if i := bytes.IndexByte(raw, '\n'); i >= 0 {
 			line, raw = raw[:i], raw[i+1:]
 		} else {
 			raw = nil
@@ -29,76 +36,144 @@ func rawHeaderFields(raw []byte) []headerField {
 			break // end of the header
 		}
 		if (line[0] == ' ' || line[0] == '\t') && len(out) > 0 {
-			out[len(out)-1].value += " " + strings.TrimSpace(string(line))
+			val.WriteByte(' ')
+			val.WriteString(strings.TrimSpace(string(line)))
 			continue
 		}
 		k, v, ok := strings.Cut(string(line), ":")
 		if !ok {
 			continue
 		}
-		out = append(out, headerField{strings.ToLower(strings.TrimSpace(k)), strings.TrimSpace(v)})
+		flush()
+		out = append(out, headerField{key: strings.ToLower(strings.TrimSpace(k))})
+		val.WriteString(v)
 	}
+	flush()
 	return out
 }
 
 // trustedResults returns the results of the Authentication-Results fields (RFC 8601)
-// that our own MTA added: anyone can write that header, so a field counts only when
+// that count, and how many fields of our authserv-id were ignored. Anyone can write
+// that header, so a field counts only when a trusted MTA wrote it (RFC 8601 section 5),
+// and we know who wrote the top of the header:
 //
-//   - its authserv-id equals authServID (case-insensitive), and
-//   - it stands in the top block of the header, above the hop where the mail entered
-//     our systems. Reading from the top, Received fields of internal hops are passed
-//     (our SMTP listener's, an LMTP delivery, a provider's internal "Received: by"
-//     without from); the first Received field of a hop from outside — a from-clause
-//     whose address literal is public, or, without one, whose host is neither localhost
-//     nor in authServID's organizational domain — ends the block, and so does any
-//     Received field once one of our results has been read (our MTA writes its
-//     results just above the Received field of the hop it checked).
+//   - on SMTP and LMTP, the client, trusted only when its address is in
+//     opt.TrustedRelays. From any other client every field of ours is ignored, wherever
+//     it stands: the whole header is the client's. From a trusted relay, the listener's
+//     own Received field (always the first) is passed over;
+//   - on ingest, the local MTA that runs it; on IMAP, the mailbox provider's MTA; both
+//     trusted (we chose them). Without a channel (inspect) the header reads as ingest's.
 //
-// Fields below were written before the mail reached us and are ignored, as are fields
-// of other authserv-ids. Malformed fields are read as far as they parse.
-func trustedResults(fields []headerField, authServID string) []authres.Result {
-	authServID = strings.ToLower(strings.TrimSpace(authServID))
-	if authServID == "" {
-		return nil
+// Below that point, topResults picks the fields the trusted MTA added.
+func trustedResults(fields []headerField, opt ParseOptions) ([]authres.Result, int) {
+	id := strings.TrimSuffix(strings.TrimSpace(opt.AuthServID), ".")
+	if id == "" {
+		return nil, 0
 	}
+	switch opt.Channel {
+	case "smtp", "lmtp":
+		if !relayTrusted(opt.TrustedRelays, opt.RemoteAddr) {
+			return nil, len(ourResults(fields, id))
+		}
+		if len(fields) > 0 && fields[0].key == "received" {
+			fields = fields[1:]
+		}
+	}
+	return topResults(fields, id)
+}
+
+// topResults returns the results of the topmost Authentication-Results fields with
+// authserv-id id, in a header whose top a trusted MTA wrote, and the number of fields
+// of id it ignored. The MTA writes its results above the Received field of the hop it
+// checked — where the mail entered it — so reading from the top:
+//
+//   - fields of id count, and fields of other authserv-ids are passed over;
+//   - a Received field of a delivery inside the trusted system (LMTP, as Dovecot
+//     writes when it files the mail in the mailbox) is passed over, as long as no field
+//     of id has been read yet;
+//   - any other Received field ends the block. It records an SMTP hop, and the first
+//     one is the trusted MTA's entry hop, whose client wrote all that follows.
+//
+// Fields of id below the block are ignored (and counted): forged, or from an earlier
+// pass. Results whose checks ran behind another SMTP hop (a content filter that
+// re-injects the mail) are thus not read; Guichet's own DKIM check remains.
+// Malformed fields are read as far as they parse.
+func topResults(fields []headerField, id string) ([]authres.Result, int) {
 	var out []authres.Result
-	found := false
+	found, closed, ignored := false, false, 0
 	for _, f := range fields {
 		switch f.key {
 		case "received":
-			if found || !internalHop(f.value, authServID) {
-				return out
+			if found || !isLMTPHop(f.value) {
+				closed = true
 			}
 		case "authentication-results":
-			id, res, _ := authres.Parse(stripComments(f.value))
-			if strings.EqualFold(id, authServID) {
-				found = true
-				out = append(out, res...)
+			fid, res := readResults(f.value)
+			if !strings.EqualFold(fid, id) {
+				continue
 			}
+			if closed {
+				ignored++
+				continue
+			}
+			found = true
+			out = append(out, res...)
+		}
+	}
+	return out, ignored
+}
+
+// ourResults returns the Authentication-Results fields of fields with authserv-id id.
+func ourResults(fields []headerField, id string) []headerField {
+	var out []headerField
+	for _, f := range fields {
+		if f.key != "authentication-results" {
+			continue
+		}
+		if fid, _ := readResults(f.value); strings.EqualFold(fid, id) {
+			out = append(out, f)
 		}
 	}
 	return out
 }
 
-var (
-	receivedFromRe = regexp.MustCompile(`(?i)^\s*from\s+(\S+)(.*?)(?:\sby\s|;|$)`)
-	addrLiteralRe  = regexp.MustCompile(`\[(?:IPv6:)?([0-9A-Fa-f:.]+)\]`)
-)
+// readResults parses one Authentication-Results value: its authserv-id and the results
+// that parse (authres.Parse stops at the first bad one and returns those before it).
+func readResults(v string) (string, []authres.Result) {
+	id, res, _ := authres.Parse(stripComments(v))
+	return strings.TrimSuffix(id, "."), res
+}
 
-// internalHop reports whether a Received field records a hop inside our systems: no
-// from-clause, a loopback or private address literal, or (without one) a from-host
-// that is localhost or in the organizational domain of authServID.
-func internalHop(v, authServID string) bool {
-	m := receivedFromRe.FindStringSubmatch(v)
-	if m == nil {
-		return true // "Received: by …": a hop inside one host
+// lmtpRe matches the protocol of an LMTP hop (RFC 3848: LMTP, LMTPS, LMTPA, LMTPSA, and
+// RFC 6531's UTF8LMTP…).
+var lmtpRe = regexp.MustCompile(`(?i)\swith\s+(?:UTF8)?LMTP[SA]{0,2}\b`)
+
+// isLMTPHop reports whether a Received field records an LMTP delivery: a hop inside the
+// mail system, never a client's entry from outside (LMTP is not spoken on the Internet,
+// RFC 2033 section 5).
+func isLMTPHop(v string) bool { return lmtpRe.MatchString(v) }
+
+// relayTrusted reports whether remote, an "ip:port" (or a bare IP), is in trusted. A
+// client on a Unix socket or with an unreadable address is not.
+func relayTrusted(trusted []netip.Prefix, remote string) bool {
+	if len(trusted) == 0 {
+		return false
 	}
-	if lit := addrLiteralRe.FindStringSubmatch(m[0]); lit != nil {
-		ip := net.ParseIP(lit[1])
-		return ip != nil && (ip.IsLoopback() || ip.IsPrivate())
+	var ip netip.Addr
+	if ap, err := netip.ParseAddrPort(remote); err == nil {
+		ip = ap.Addr()
+	} else if a, err := netip.ParseAddr(remote); err == nil {
+		ip = a
+	} else {
+		return false
 	}
-	host := strings.ToLower(strings.Trim(m[1], "[]"))
-	return host == "localhost" || aligned(host, authServID)
+	ip = ip.Unmap().WithZone("")
+	for _, p := range trusted {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
 }
 
 // stripComments removes RFC 5322 comments ("(…)", nested) outside quoted strings, which

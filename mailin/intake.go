@@ -107,5 +107,23 @@ func (i *Intake) Parse(ctx context.Context, raw []byte, env ticket.Envelope) (*t
 	opt := i.opt
 	opt.EnvelopeFrom = env.From
 	opt.HasEnvelope = env.Channel == "smtp" || env.Channel == "lmtp"
-	return Parse(ctx, raw, i.blobs, opt)
+	opt.Channel, opt.RemoteAddr = env.Channel, env.RemoteAddr
+	in, err := Parse(ctx, raw, i.blobs, opt)
+	if in != nil && in.Auth.Ignored > 0 {
+		i.logIgnored(env, opt, in.Auth.Ignored)
+	}
+	return in, err
+}
+
+// logIgnored records that Authentication-Results fields of our authserv-id did not
+// count. From an SMTP/LMTP client outside --trusted-relays it is a warning: a forgery, or
+// an MTA in front that the operator forgot to list.
+func (i *Intake) logIgnored(env ticket.Envelope, opt ParseOptions, n int) {
+	attrs := []any{slog.String("channel", env.Channel), slog.String("remote_addr", env.RemoteAddr),
+		slog.String("envelope_from", env.From), slog.String("authserv_id", opt.AuthServID), slog.Int("count", n)}
+	if (env.Channel == "smtp" || env.Channel == "lmtp") && !relayTrusted(opt.TrustedRelays, env.RemoteAddr) {
+		i.log.Warn("authentication-results ignored: client not in --trusted-relays", attrs...)
+		return
+	}
+	i.log.Info("authentication-results ignored: below the trusted MTA's entry hop", attrs...)
 }

@@ -27,6 +27,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/netip"
 	"strings"
 
 	_ "github.com/emersion/go-message/charset" // every charset for go-message
@@ -78,8 +79,16 @@ type ParseOptions struct {
 	// AuthServID is our authserv-id: only the Authentication-Results fields that our
 	// MTA added under this id count (see trustedResults for the rule). Empty: none do.
 	AuthServID string
-	// CheckDKIM verifies DKIM signatures ourselves when the mail has no
-	// Authentication-Results of ours.
+	// TrustedRelays are the SMTP/LMTP clients trusted to add Authentication-Results
+	// (the MTA in front). Empty: no SMTP/LMTP client is.
+	TrustedRelays []netip.Prefix
+	// Channel ("smtp", "lmtp", "ingest", "imap"; "" reads like "ingest") and RemoteAddr
+	// (the SMTP/LMTP client's "ip:port") tell who wrote the top of the header; Intake
+	// sets them for each message from its Envelope.
+	Channel    string
+	RemoteAddr string
+	// CheckDKIM verifies DKIM signatures ourselves when no Authentication-Results of
+	// ours counts.
 	CheckDKIM bool
 	// LookupTXT looks up DNS TXT records for CheckDKIM (nil: net.DefaultResolver).
 	LookupTXT func(ctx context.Context, domain string) ([]string, error)

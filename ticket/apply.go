@@ -34,7 +34,7 @@ func (s *Service) process(ctx context.Context, tx *sqlx.Tx, inboundID int64, d D
 	if NormalizeEmail(from.Email) == "" {
 		return processResult{}, fmt.Errorf("%w: the message has no sender address", ErrInvalid)
 	}
-	if a := m.Auth; a.DKIM != "" || a.SPF != "" || a.DMARC != "" {
+	if a := m.Auth; a.DKIM != "" || a.SPF != "" || a.DMARC != "" || a.Ignored > 0 {
 		auth, _ := json.Marshal(a)
 		if _, err := tx.ExecContext(ctx, s.cq.SetInboundAuth, string(auth), inboundID); err != nil {
 			return processResult{}, fmt.Errorf("ticket: record authentication: %w", err)

@@ -35,7 +35,7 @@ SELECT id, raw, envelope_from, recipients, channel, remote_addr FROM inbound
 WHERE state = 'pending' AND received_at < ? ORDER BY id LIMIT ?;
 
 -- name: inbound-list
-SELECT id, message_id, envelope_from, channel, size, state, error, attempts, automatic, received_at, ticket_id
+SELECT id, message_id, envelope_from, channel, size, state, error, attempts, automatic, received_at, ticket_id, auth
 FROM inbound WHERE (? = '' OR state = ?) ORDER BY id DESC LIMIT ?;
 
 -- name: inbound-raw

@@ -2,6 +2,7 @@ package ticket
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"time"
 )
@@ -182,6 +183,10 @@ type InboundItem struct {
 	Automatic    string    `db:"automatic" json:"automatic"`
 	ReceivedAt   time.Time `db:"received_at" json:"received_at"`
 	TicketID     *int64    `db:"ticket_id" json:"-"`
+	// Auth is the sender authentication recorded (results that counted, fields ignored),
+	// nil when there was nothing to record.
+	Auth     *Auth  `db:"-" json:"auth,omitempty"`
+	AuthJSON string `db:"auth" json:"-"`
 }
 
 // ListInbound returns stored inbound messages, newest first; state "" means all.
@@ -192,6 +197,17 @@ func (s *Service) ListInbound(ctx context.Context, state string, limit int) ([]I
 	out := []InboundItem{}
 	if err := s.db.SelectContext(ctx, &out, s.q.InboundList, state, state, limit); err != nil {
 		return nil, fmt.Errorf("ticket: list inbound: %w", err)
+	}
+	for i := range out {
+		if out[i].AuthJSON == "" {
+			continue
+		}
+		// A record that does not decode is left out: the list is for looking, and
+		// the rest of the row still says what happened to the message.
+		var a Auth
+		if json.Unmarshal([]byte(out[i].AuthJSON), &a) == nil {
+			out[i].Auth = &a
+		}
 	}
 	return out, nil
 }

@@ -178,6 +178,10 @@ type Auth struct {
 	SPFDomain  string      `json:"spf_domain,omitempty"` // the MAIL FROM (or HELO) domain checked
 	DMARC      string      `json:"dmarc,omitempty"`
 	Source     string      `json:"source,omitempty"` // "authentication-results" (our authserv-id) or "dkim-check" (our own)
+	// Ignored counts the Authentication-Results fields with our authserv-id that did
+	// not count: from an SMTP client not in --trusted-relays, or below the trusted MTA's
+	// entry hop (RFC 8601 section 5). Forged, most likely.
+	Ignored int `json:"ignored,omitempty"`
 }
 
 // Bounce is what a delivery status notification says.

@@ -170,6 +170,9 @@ func cmdInboundList(ctx context.Context, e *env) error {
 		if note == "" && m.Automatic != "" {
 			note = "automatic: " + m.Automatic
 		}
+		if m.Auth != nil && m.Auth.Ignored > 0 {
+			note = strings.TrimSpace(fmt.Sprintf("%s (%d Authentication-Results ignored)", note, m.Auth.Ignored))
+		}
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d\t%s\n", m.ID, m.ReceivedAt.Local().Format("2006-01-02 15:04:05"), m.State, m.EnvelopeFrom, m.Size, note)
 	}
 	return tw.Flush()

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
 	"path/filepath"
 	"strings"
@@ -40,6 +41,7 @@ type Config struct {
 	CommentAddress string
 	AuthServID     string
 	CheckDKIM      bool
+	TrustedRelays  string
 	LogLevel       string
 	LogFormat      string
 	ShutdownGrace  time.Duration
@@ -97,6 +99,7 @@ func (c *Config) flags(name string) *flag.FlagSet {
 	fs.StringVar(&c.CommentAddress, "comment-address", "", "an agent's mail to this address becomes an internal note (default support+note@<support domain>)")
 	fs.StringVar(&c.AuthServID, "authserv-id", "", "authserv-id of the upstream MTA's Authentication-Results to trust (default the support domain)")
 	fs.BoolVar(&c.CheckDKIM, "check-dkim", true, "verify DKIM signatures when no trusted Authentication-Results is present")
+	fs.StringVar(&c.TrustedRelays, "trusted-relays", "", "SMTP/LMTP clients whose Authentication-Results count (the MTA in front), comma-separated CIDRs or IPs, e.g. 127.0.0.1/32 (default none)")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&c.LogFormat, "log-format", "text", "text or json")
 	fs.DurationVar(&c.ShutdownGrace, "shutdown-grace", 30*time.Second, "how long to drain on SIGTERM")
@@ -222,6 +225,9 @@ func (c *Config) Validate() error {
 	if c.AuthServID == "" {
 		_, c.AuthServID, _ = strings.Cut(c.SupportAddress, "@")
 	}
+	if _, err := c.trustedRelays(); err != nil {
+		return err
+	}
 	switch c.Spool {
 	case "", "auto", "on", "off":
 	default:
@@ -244,6 +250,23 @@ func (c *Config) desk() (key, name string, err error) {
 		return "", "", fmt.Errorf("--desk %q: KEY=Name expected, e.g. AURAN1=Assistance ENT", c.Desk)
 	}
 	return key, name, nil
+}
+
+// trustedRelays parses --trusted-relays: CIDRs, a bare IP meaning that one address.
+func (c *Config) trustedRelays() ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, v := range list(c.TrustedRelays) {
+		p, err := netip.ParsePrefix(v)
+		if err != nil {
+			a, aerr := netip.ParseAddr(v)
+			if aerr != nil || a.Zone() != "" {
+				return nil, fmt.Errorf("--trusted-relays %q: a CIDR (127.0.0.1/32, 10.0.0.0/8, ::1/128) or an IP address expected", v)
+			}
+			p = netip.PrefixFrom(a, a.BitLen())
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
 }
 
 // redacted returns a copy safe to log: passwords in URLs are hidden.

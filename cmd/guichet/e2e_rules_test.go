@@ -54,9 +54,10 @@ func events(tk map[string]any, kind string) []string {
 // TestEndToEndMailRules runs the flows of the mail rules over loopback: commands in
 // English, an unknown command, the comment address, a tampered reply address, a
 // stranger with someone else's token, a failing DMARC result, Cc participants, an
-// out-of-office reply and a DSN on a thread, and a flood stopped by the caps.
+// out-of-office reply and a DSN on a thread, and a flood stopped by the caps. The test
+// client plays the MTA in front (--trusted-relays), whose DMARC result counts.
 func TestEndToEndMailRules(t *testing.T) {
-	h := startHarness(t)
+	h := startHarness(t, "--trusted-relays", "127.0.0.1/32")
 	for _, args := range [][]string{
 		{"establishment", "add", "0690026D", "--name", "Collège Jean Moulin", "--academie", "Lyon"},
 		{"user", "add", "jeanne@ecole.test", "--name", "Jeanne", "--uai", "0690026D"},
@@ -147,7 +148,8 @@ func TestEndToEndMailRules(t *testing.T) {
 		t.Fatalf("stranger: %v", l)
 	}
 
-	// A customer's mail that our MTA found failing DMARC is held, nothing mailed back.
+	// A customer's mail that our MTA (a trusted relay) found failing DMARC is held,
+	// nothing mailed back.
 	before = h.sink.Count()
 	if err := h.send("jeanne@ecole.test", "Authentication-Results: localhost; dmarc=fail header.from=ecole.test; spf=fail smtp.mailfrom=ecole.test\nFrom: Jeanne <jeanne@ecole.test>\nTo: support@localhost\nSubject: Re: [#AURAN1-1] Vidéoprojecteur\nMessage-ID: <forged@x>\n\nCliquez ici.\n"); err != nil {
 		t.Fatal(err)

@@ -59,11 +59,12 @@ func newIntake(e *env, a *app) *mailin.Intake {
 	return mailin.NewIntake(a.svc, a.blobs, parseOptions(e.cfg), e.log.With("component", "intake"))
 }
 
-// parseOptions are the parser's settings from the configuration.
+// parseOptions are the parser's settings from the configuration (already validated).
 func parseOptions(c Config) mailin.ParseOptions {
+	relays, _ := c.trustedRelays()
 	return mailin.ParseOptions{
 		LoopValue: c.SupportAddress, SupportAddresses: []string{c.SupportAddress},
-		AuthServID: c.AuthServID, CheckDKIM: c.CheckDKIM,
+		AuthServID: c.AuthServID, CheckDKIM: c.CheckDKIM, TrustedRelays: relays,
 	}
 }
 

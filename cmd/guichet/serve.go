@@ -145,7 +145,8 @@ func cmdServe(ctx context.Context, e *env) error {
 		proto = "LMTP"
 	}
 	e.log.Info("guichet is running", "smtp", smtpLn.Addr().String(), "protocol", proto, "http", httpLn.Addr().String(),
-		"support_address", a.svc.SupportAddress(), "db", c.redacted().DB, "relay", relayName(c))
+		"support_address", a.svc.SupportAddress(), "db", c.redacted().DB, "relay", relayName(c),
+		"trusted_relays", c.TrustedRelays)
 
 	var runErr error
 	select {
