@@ -14,7 +14,8 @@ import (
 	"strings"
 	"time"
 
-	_ "github.com/jackc/pgx/v5/stdlib" // PostgreSQL driver "pgx"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib" // PostgreSQL driver "pgx"
 	"github.com/jmoiron/sqlx"
 	"modernc.org/sqlite" // SQLite, no cgo
 )
@@ -38,13 +39,16 @@ func init() {
 
 // Open opens the database named by dsn: a postgres:// URL, or else a SQLite file path
 // (created if missing) opened in WAL mode with synchronous=FULL, so that a commit is on
-// disk when it returns.
+// disk when it returns. On both, every text argument of a statement is made valid UTF-8
+// without NUL (see text.go).
 func Open(ctx context.Context, dsn string) (*sqlx.DB, Dialect, error) {
 	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
-		db, err := sqlx.Open("pgx", dsn)
+		cfg, err := pgx.ParseConfig(dsn)
 		if err != nil {
 			return nil, "", fmt.Errorf("ticket: open postgres: %w", err)
 		}
+		// every text argument made valid UTF-8 without NUL (text.go)
+		db := sqlx.NewDb(sql.OpenDB(textConnector{stdlib.GetConnector(*cfg)}), "pgx")
 		db.SetMaxOpenConns(20)
 		if err := db.PingContext(ctx); err != nil {
 			db.Close()

@@ -423,6 +423,7 @@ func DedupKey(d Delivery) string {
 }
 
 func (s *Service) store(ctx context.Context, tx *sqlx.Tx, d Delivery) (Receipt, error) {
+	d = cleanDelivery(d)
 	key := DedupKey(d)
 	mid := ""
 	if d.Msg != nil {
@@ -502,6 +503,7 @@ func (s *Service) processSaved(ctx context.Context, tx *sqlx.Tx, rec *Receipt, d
 	if d.Msg == nil {
 		return nil
 	}
+	d = cleanDelivery(d)
 	if _, err := tx.ExecContext(ctx, "SAVEPOINT msg"); err != nil {
 		rec.State, rec.Err = "failed", "savepoint: "+err.Error()
 		return nil
