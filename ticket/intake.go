@@ -410,21 +410,36 @@ func (s *Service) runOp(ctx context.Context, tx *sqlx.Tx, fn func(ctx context.Co
 
 // DedupKey is the key that makes a second delivery of the same message a duplicate: the
 // Message-ID with the sender's address, else a hash of the bytes.
-func DedupKey(d Delivery) string {
+func DedupKey(d Delivery) string { return dedupKey(d, bodyHash(d)) }
+
+func dedupKey(d Delivery, sum string) string {
 	if d.Msg != nil && d.Msg.MessageID != "" {
 		return "mid:" + strings.ToLower(d.Msg.From.Email) + ":" + d.Msg.MessageID
 	}
+	return "sha256:" + sum
+}
+
+// bodyHash is the SHA-256 (hex) of a delivery's bytes after the trace header that the
+// listener put in front (which differs from one delivery to the next).
+func bodyHash(d Delivery) string {
 	body := d.Raw
 	if d.Env.TraceLen > 0 && d.Env.TraceLen <= len(body) {
 		body = body[d.Env.TraceLen:]
 	}
 	h := sha256.Sum256(body)
-	return "sha256:" + hex.EncodeToString(h[:])
+	return hex.EncodeToString(h[:])
 }
 
+// store stores a delivery's raw message, or tells that it is a duplicate. A delivery
+// with the Message-ID and sender of a stored message but other bytes is not that
+// message again: a replay with another body, or a client that reuses Message-IDs. It is
+// stored apart, as state "duplicate" with a note naming the first one, and not processed:
+// processing it would make a second ticket or comment from what claims to be the same
+// mail, and dropping it would lose mail. An operator sees it in `guichet inbound list`.
 func (s *Service) store(ctx context.Context, tx *sqlx.Tx, d Delivery) (Receipt, error) {
 	d = cleanDelivery(d)
-	key := DedupKey(d)
+	sum := bodyHash(d)
+	key := dedupKey(d, sum)
 	mid := ""
 	if d.Msg != nil {
 		mid = d.Msg.MessageID
@@ -437,11 +452,37 @@ func (s *Service) store(ctx context.Context, tx *sqlx.Tx, d Delivery) (Receipt, 
 			perr = "parse: " + d.ParseErr.Error()
 		}
 	}
+	id, inserted, err := s.insertInbound(ctx, tx, key, mid, d, state, perr, sum)
+	if err != nil {
+		return Receipt{}, err
+	}
+	if inserted {
+		return Receipt{InboundID: id, State: state, Err: perr}, nil
+	}
+	rec, prevSum, err := s.duplicateOf(ctx, tx, key)
+	if err != nil || !strings.HasPrefix(key, "mid:") || prevSum == "" || prevSum == sum {
+		return rec, err
+	}
+	note := fmt.Sprintf("duplicate: the Message-ID and sender of inbound %d with a different body; not processed", rec.InboundID)
+	altKey := "body:" + sum + ":" + key // the same other body again is a plain duplicate of this one
+	id, inserted, err = s.insertInbound(ctx, tx, altKey, mid, d, "duplicate", note, sum)
+	if err != nil {
+		return Receipt{}, err
+	}
+	if !inserted {
+		rec, _, err = s.duplicateOf(ctx, tx, altKey)
+		return rec, err
+	}
+	return Receipt{InboundID: id, Duplicate: true, State: "duplicate", Err: note}, nil
+}
+
+// insertInbound inserts a raw message under key unless one is stored under it already.
+func (s *Service) insertInbound(ctx context.Context, tx *sqlx.Tx, key, mid string, d Delivery, state, note, sum string) (int64, bool, error) {
 	var id int64
 	rows, err := tx.QueryxContext(ctx, s.q.InsertInbound, key, mid, d.Env.From, strings.Join(d.Env.Recipients, ","),
-		d.Env.Channel, d.Env.RemoteAddr, len(d.Raw), d.Raw, state, perr, s.now())
+		d.Env.Channel, d.Env.RemoteAddr, len(d.Raw), d.Raw, state, note, s.now(), sum)
 	if err != nil {
-		return Receipt{}, fmt.Errorf("ticket: store inbound: %w", err)
+		return 0, false, fmt.Errorf("ticket: store inbound: %w", err)
 	}
 	inserted := rows.Next()
 	if inserted {
@@ -454,31 +495,35 @@ func (s *Service) store(ctx context.Context, tx *sqlx.Tx, d Delivery) (Receipt, 
 		err = rows.Err()
 	}
 	if err != nil {
-		return Receipt{}, fmt.Errorf("ticket: store inbound: %w", err)
+		return 0, false, fmt.Errorf("ticket: store inbound: %w", err)
 	}
-	if !inserted {
-		var prev struct {
-			ID        int64  `db:"id"`
-			State     string `db:"state"`
-			TicketID  *int64 `db:"ticket_id"`
-			CommentID *int64 `db:"comment_id"`
-		}
-		if err := tx.GetContext(ctx, &prev, s.q.InboundByDedup, key); err != nil {
-			return Receipt{}, fmt.Errorf("ticket: read duplicate inbound: %w", err)
-		}
-		rec := Receipt{InboundID: prev.ID, Duplicate: true, State: prev.State}
-		if prev.TicketID != nil {
-			var t Ticket
-			if err := tx.GetContext(ctx, &t, s.q.TicketByID, *prev.TicketID); err == nil {
-				rec.TicketKey = t.Key
-			}
-		}
-		if prev.CommentID != nil {
-			rec.CommentID = *prev.CommentID
-		}
-		return rec, nil
+	return id, inserted, nil
+}
+
+// duplicateOf returns the receipt of a delivery that duplicates the message stored
+// under key, and that message's body hash.
+func (s *Service) duplicateOf(ctx context.Context, tx *sqlx.Tx, key string) (Receipt, string, error) {
+	var prev struct {
+		ID        int64  `db:"id"`
+		State     string `db:"state"`
+		TicketID  *int64 `db:"ticket_id"`
+		CommentID *int64 `db:"comment_id"`
+		BodySHA   string `db:"body_sha256"`
 	}
-	return Receipt{InboundID: id, State: state, Err: perr}, nil
+	if err := tx.GetContext(ctx, &prev, s.q.InboundByDedup, key); err != nil {
+		return Receipt{}, "", fmt.Errorf("ticket: read duplicate inbound: %w", err)
+	}
+	rec := Receipt{InboundID: prev.ID, Duplicate: true, State: prev.State}
+	if prev.TicketID != nil {
+		var t Ticket
+		if err := tx.GetContext(ctx, &t, s.q.TicketByID, *prev.TicketID); err == nil {
+			rec.TicketKey = t.Key
+		}
+	}
+	if prev.CommentID != nil {
+		rec.CommentID = *prev.CommentID
+	}
+	return rec, prev.BodySHA, nil
 }
 
 // storeProcess stores a delivery and processes it in the same transaction, unless it is
