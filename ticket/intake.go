@@ -15,6 +15,29 @@ import (
 	"github.com/jmoiron/sqlx"
 )
 
+// The committer.
+//
+// One goroutine, the committer, makes every change of a running Service: the intake's
+// (Accept, Receive, ReceiveSpooled, Reprocess) and every other write, through write,
+// writeLazy and exec (tickets, comments, statuses, participants, the outbox's claims and
+// marks, users, establishments, the whitelist, profiles, passwords, avatars, sessions,
+// sign-in links, API tokens, IMAP cursors). Many writes share one transaction (group
+// commit), each in a savepoint of its own. So SQLite has one writer per process, whose
+// writes never wait in its busy handler for each other (and never fail when it gives
+// up), and a change commits together with its outbox rows.
+//
+// These writes do not go through it, on purpose:
+//   - Migrate, and NewService's two writes before it starts the committer (the default
+//     desk, the shared signing key): nothing of this Service writes yet.
+//   - The SQLite checkpointer's wal_checkpoint (service.go): it copies committed pages
+//     from the WAL into the database file and changes no data. PASSIVE never takes the
+//     write lock; the TRUNCATE of every minute takes it while it runs (the committer
+//     then waits in the busy handler, well within busy_timeout).
+//   - Another process on the same SQLite file (`guichet user add`, `guichet ingest`, a
+//     second `serve`) has a committer of its own: the two meet in SQLite's lock, where
+//     a write waits up to busy_timeout (Open: 10 s).
+// Reads use the pool directly: in WAL mode they never wait for the writer.
+
 // Delivery is one inbound message handed to Accept: the raw bytes exactly as received, the
 // envelope, and what the parser made of it (Msg nil and ParseErr set when it could not).
 type Delivery struct {
@@ -66,13 +89,26 @@ func (s *Service) Accept(ctx context.Context, d Delivery) (Receipt, error) {
 }
 
 // write runs fn in the committer's next transaction, in a savepoint of its own, and
-// returns fn's error (or the commit's). Every write of the Service goes through the
-// committer: one writer, group-committed, so that SQLite's writers never sleep in its
-// busy handler waiting for each other, and a change and its outbox rows commit together.
-// fn may run more than once (when a batch fails as a whole it is retried alone) and
+// returns fn's error (or the commit's); see "The committer" above for why every write
+// of a running Service comes here. fn may run more than once (when a batch fails as a whole it is retried alone) and
 // must not call write itself.
 func (s *Service) write(ctx context.Context, fn func(ctx context.Context, tx *sqlx.Tx) error) error {
 	return s.submit(ctx, &intakeReq{ctx: ctx, fn: fn, done: make(chan intakeRes, 1)}).err
+}
+
+// exec runs one statement through the committer (see write) and returns how many rows
+// it changed.
+func (s *Service) exec(ctx context.Context, query string, args ...any) (int64, error) {
+	var n int64
+	err := s.write(ctx, func(ctx context.Context, tx *sqlx.Tx) error {
+		res, err := tx.ExecContext(ctx, query, args...)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	return n, err
 }
 
 // writeLazy is write for background work that nobody waits on: the committer may hold
