@@ -124,7 +124,7 @@ func (s *Service) SetPassword(ctx context.Context, u User, old, new string) erro
 	if err != nil {
 		return fmt.Errorf("ticket: hash password: %w", err)
 	}
-	if _, err := s.db.ExecContext(ctx, s.wq.SetPassword, string(h), u.ID); err != nil {
+	if _, err := s.exec(ctx, s.wq.SetPassword, string(h), u.ID); err != nil {
 		return fmt.Errorf("ticket: set password of #%d: %w", u.ID, err)
 	}
 	return nil
@@ -157,7 +157,7 @@ func (s *Service) UpdateProfile(ctx context.Context, u User, p Profile) (User, e
 	if lang != "fr" && lang != "en" {
 		return User{}, fmt.Errorf("%w: language %q (fr or en)", ErrInvalid, lang)
 	}
-	if _, err := s.db.ExecContext(ctx, s.wq.UpdateProfile, name, tz, lang, u.ID); err != nil {
+	if _, err := s.exec(ctx, s.wq.UpdateProfile, name, tz, lang, u.ID); err != nil {
 		return User{}, fmt.Errorf("ticket: update profile of #%d: %w", u.ID, err)
 	}
 	return s.userByID(ctx, s.db, u.ID)
@@ -180,7 +180,7 @@ func (s *Service) SetAvatar(ctx context.Context, u User, contentType, sha256 str
 			return fmt.Errorf("%w: avatar: bad content hash", ErrInvalid)
 		}
 	}
-	if _, err := s.db.ExecContext(ctx, s.wq.SetAvatar, strings.ToLower(sha256), contentType, u.ID); err != nil {
+	if _, err := s.exec(ctx, s.wq.SetAvatar, strings.ToLower(sha256), contentType, u.ID); err != nil {
 		return fmt.Errorf("ticket: set avatar of #%d: %w", u.ID, err)
 	}
 	return nil

@@ -13,10 +13,20 @@ import (
 
 // Blobs keeps attachment content on disk under a folder, addressed by SHA-256
 // (dir/ab/cdef…). Content is written to a temporary file and renamed, so a reader never
-// sees half a file. Files are not fsynced one by one: the raw message stored in the
-// database is the durable copy, and Repair can rewrite a missing file from it.
+// sees half a file.
+//
+// PutBlob makes the content durable before it returns: the file is synced before the
+// rename, and the folder after it (and the top folder when the ab/ folder is new), so
+// that a change that points at the content, committed after PutBlob returns, never
+// outlives it in a power cut. Portal uploads and avatars need this: no other copy of
+// them exists. Mail attachments use the Blobs that ForMail returns, which does not sync:
+// the raw message, durable in the spool or the database before the 250, keeps their
+// bytes; a file lost in a crash then reads as ErrBlobMissing.
 type Blobs struct {
-	dir string
+	dir    string
+	noSync bool
+	// sync flushes a file or a folder to disk ((*os.File).Sync); tests count its calls.
+	sync func(*os.File) error
 }
 
 // NewBlobs returns a Blobs storing under dir, creating it if needed.
@@ -24,14 +34,22 @@ func NewBlobs(dir string) (*Blobs, error) {
 	if err := os.MkdirAll(filepath.Join(dir, "tmp"), 0o750); err != nil {
 		return nil, fmt.Errorf("ticket: blobs dir: %w", err)
 	}
-	return &Blobs{dir: dir}, nil
+	return &Blobs{dir: dir, sync: (*os.File).Sync}, nil
+}
+
+// ForMail returns a Blobs on the same folder whose PutBlob does not sync (see Blobs).
+func (b *Blobs) ForMail() *Blobs {
+	m := *b
+	m.noSync = true
+	return &m
 }
 
 func (b *Blobs) path(sum string) string {
 	return filepath.Join(b.dir, sum[:2], sum[2:])
 }
 
-// PutBlob stores r's content and returns its SHA-256 (hex) and size.
+// PutBlob stores r's content and returns its SHA-256 (hex) and size; see Blobs for when
+// it is durable.
 func (b *Blobs) PutBlob(ctx context.Context, r io.Reader) (string, int64, error) {
 	f, err := os.CreateTemp(filepath.Join(b.dir, "tmp"), "put-*")
 	if err != nil {
@@ -40,6 +58,9 @@ func (b *Blobs) PutBlob(ctx context.Context, r io.Reader) (string, int64, error)
 	defer os.Remove(f.Name())
 	h := sha256.New()
 	n, err := io.Copy(io.MultiWriter(f, h), r)
+	if err == nil && !b.noSync {
+		err = b.sync(f)
+	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
@@ -48,16 +69,47 @@ func (b *Blobs) PutBlob(ctx context.Context, r io.Reader) (string, int64, error)
 	}
 	sum := hex.EncodeToString(h.Sum(nil))
 	dst := b.path(sum)
-	if st, err := os.Stat(dst); err == nil && st.Size() == n {
-		return sum, n, nil
+	if b.noSync {
+		// The same content may be there already. (A synced put renames over it anyway:
+		// the file there may not have been synced.)
+		if st, err := os.Stat(dst); err == nil && st.Size() == n {
+			return sum, n, nil
+		}
 	}
-	if err := os.MkdirAll(filepath.Dir(dst), 0o750); err != nil {
+	sub := filepath.Dir(dst)
+	_, err = os.Stat(sub)
+	newSub := errors.Is(err, os.ErrNotExist)
+	if err := os.MkdirAll(sub, 0o750); err != nil {
 		return "", 0, fmt.Errorf("ticket: blob dir: %w", err)
 	}
 	if err := os.Rename(f.Name(), dst); err != nil {
 		return "", 0, fmt.Errorf("ticket: store blob: %w", err)
 	}
+	if b.noSync {
+		return sum, n, nil
+	}
+	if err := b.syncDir(sub); err != nil {
+		return "", 0, err
+	}
+	if newSub {
+		if err := b.syncDir(b.dir); err != nil {
+			return "", 0, err
+		}
+	}
 	return sum, n, nil
+}
+
+// syncDir makes the entries of a folder (a file renamed into it) durable.
+func (b *Blobs) syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("ticket: open blob folder: %w", err)
+	}
+	defer d.Close()
+	if err := b.sync(d); err != nil {
+		return fmt.Errorf("ticket: sync blob folder: %w", err)
+	}
+	return nil
 }
 
 // ErrBlobMissing is returned by OpenBlob for content that is not stored.

@@ -14,7 +14,8 @@ import (
 	"strings"
 	"time"
 
-	_ "github.com/jackc/pgx/v5/stdlib" // PostgreSQL driver "pgx"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib" // PostgreSQL driver "pgx"
 	"github.com/jmoiron/sqlx"
 	"modernc.org/sqlite" // SQLite, no cgo
 )
@@ -38,13 +39,16 @@ func init() {
 
 // Open opens the database named by dsn: a postgres:// URL, or else a SQLite file path
 // (created if missing) opened in WAL mode with synchronous=FULL, so that a commit is on
-// disk when it returns.
+// disk when it returns. On both, every text argument of a statement is made valid UTF-8
+// without NUL (see text.go).
 func Open(ctx context.Context, dsn string) (*sqlx.DB, Dialect, error) {
 	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
-		db, err := sqlx.Open("pgx", dsn)
+		cfg, err := pgx.ParseConfig(dsn)
 		if err != nil {
 			return nil, "", fmt.Errorf("ticket: open postgres: %w", err)
 		}
+		// every text argument made valid UTF-8 without NUL (text.go)
+		db := sqlx.NewDb(sql.OpenDB(textConnector{stdlib.GetConnector(*cfg)}), "pgx")
 		db.SetMaxOpenConns(20)
 		if err := db.PingContext(ctx); err != nil {
 			db.Close()
@@ -52,23 +56,36 @@ func Open(ctx context.Context, dsn string) (*sqlx.DB, Dialect, error) {
 		}
 		return db, Postgres, nil
 	}
-	path := strings.TrimPrefix(dsn, "sqlite://")
+	db, err := openSQLiteFile(ctx, strings.TrimPrefix(dsn, "sqlite://"), sqliteBusyTimeout)
+	if err != nil {
+		return nil, "", err
+	}
+	return db, SQLite, nil
+}
+
+// sqliteBusyTimeout is how long a SQLite write waits for the write lock held by another
+// connection before it fails with SQLITE_BUSY. Within one process the committer is the
+// only writer (see intake.go); this covers the other processes on the same file.
+const sqliteBusyTimeout = 10 * time.Second
+
+func openSQLiteFile(ctx context.Context, path string, busy time.Duration) (*sqlx.DB, error) {
 	q := url.Values{}
 	// Checkpoints run in the background (Service.checkpointer), not in the commit of
 	// whichever write crosses the WAL's size limit. Savepoints (one per message) keep
 	// their statement journals in memory rather than in a temporary file written page by
-	// page. Pages stay at SQLite's 4 KiB: the page_size(16384) that stood here never took
-	// effect (the driver runs these pragmas in alphabetical order, journal_mode's write
-	// first), and once it was made to, BenchmarkAccept ran 7 % slower with 8 KiB pages
-	// and 20 % slower with 16 KiB ones (200 KB messages were 5-10 % faster).
-	for _, p := range []string{"journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(10000)", "foreign_keys(1)", "wal_autocheckpoint(0)", "temp_store(MEMORY)"} {
+	// page. Pages stay at SQLite's 4 KiB: BenchmarkAccept runs 7 % slower with 8 KiB
+	// pages and 20 % slower with 16 KiB ones (200 KB messages 5-10 % faster). A
+	// page_size pragma would not take effect here anyway: the driver runs these pragmas
+	// in alphabetical order, and journal_mode's write fixes the page size first.
+	busyPragma := fmt.Sprintf("busy_timeout(%d)", busy.Milliseconds())
+	for _, p := range []string{"journal_mode(WAL)", "synchronous(FULL)", busyPragma, "foreign_keys(1)", "wal_autocheckpoint(0)", "temp_store(MEMORY)"} {
 		q.Add("_pragma", p)
 	}
 	q.Set("_txlock", "immediate")
 	q.Set("_time_format", "sqlite")
 	abs, err := filepath.Abs(path)
 	if err != nil {
-		return nil, "", fmt.Errorf("ticket: sqlite path %q: %w", path, err)
+		return nil, fmt.Errorf("ticket: sqlite path %q: %w", path, err)
 	}
 	connector := &stmtCacheConnector{dsn: "file:" + abs + "?" + q.Encode(), drv: &sqlite.Driver{}}
 	db := sqlx.NewDb(sql.OpenDB(connector), "sqlite")
@@ -76,9 +93,9 @@ func Open(ctx context.Context, dsn string) (*sqlx.DB, Dialect, error) {
 	db.SetConnMaxIdleTime(5 * time.Minute)
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
-		return nil, "", fmt.Errorf("ticket: open sqlite %s: %w", abs, err)
+		return nil, fmt.Errorf("ticket: open sqlite %s: %w", abs, err)
 	}
-	return db, SQLite, nil
+	return db, nil
 }
 
 // DialectOf tells the dialect of an open database from its driver.

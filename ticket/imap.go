@@ -40,11 +40,7 @@ func (s *Service) IMAPCursor(ctx context.Context, mailbox string) (uidValidity, 
 // has been stored: another poller took the lease since. Saving with the same or a higher
 // fence replaces the cursor, which may move back (a UIDVALIDITY change starts over).
 func (s *Service) SaveIMAPCursor(ctx context.Context, mailbox string, uidValidity, lastUID uint32, fence int64) error {
-	res, err := s.db.ExecContext(ctx, s.iq.SaveCursor, mailbox, int64(uidValidity), int64(lastUID), fence, s.now())
-	if err != nil {
-		return fmt.Errorf("ticket: save imap cursor of %s: %w", mailbox, err)
-	}
-	n, err := res.RowsAffected()
+	n, err := s.exec(ctx, s.iq.SaveCursor, mailbox, int64(uidValidity), int64(lastUID), fence, s.now())
 	if err != nil {
 		return fmt.Errorf("ticket: save imap cursor of %s: %w", mailbox, err)
 	}

@@ -15,6 +15,29 @@ import (
 	"github.com/jmoiron/sqlx"
 )
 
+// The committer.
+//
+// One goroutine, the committer, makes every change of a running Service: the intake's
+// (Accept, Receive, ReceiveSpooled, Reprocess) and every other write, through write,
+// writeLazy and exec (tickets, comments, statuses, participants, the outbox's claims and
+// marks, users, establishments, the whitelist, profiles, passwords, avatars, sessions,
+// sign-in links, API tokens, IMAP cursors). Many writes share one transaction (group
+// commit), each in a savepoint of its own. So SQLite has one writer per process, whose
+// writes never wait in its busy handler for each other (and never fail when it gives
+// up), and a change commits together with its outbox rows.
+//
+// These writes do not go through it, on purpose:
+//   - Migrate, and NewService's two writes before it starts the committer (the default
+//     desk, the shared signing key): nothing of this Service writes yet.
+//   - The SQLite checkpointer's wal_checkpoint (service.go): it copies committed pages
+//     from the WAL into the database file and changes no data. PASSIVE never takes the
+//     write lock; the TRUNCATE of every minute takes it while it runs (the committer
+//     then waits in the busy handler, well within busy_timeout).
+//   - Another process on the same SQLite file (`guichet user add`, `guichet ingest`, a
+//     second `serve`) has a committer of its own: the two meet in SQLite's lock, where
+//     a write waits up to busy_timeout (Open: 10 s).
+// Reads use the pool directly: in WAL mode they never wait for the writer.
+
 // Delivery is one inbound message handed to Accept: the raw bytes exactly as received, the
 // envelope, and what the parser made of it (Msg nil and ParseErr set when it could not).
 type Delivery struct {
@@ -66,13 +89,26 @@ func (s *Service) Accept(ctx context.Context, d Delivery) (Receipt, error) {
 }
 
 // write runs fn in the committer's next transaction, in a savepoint of its own, and
-// returns fn's error (or the commit's). Every write of the Service goes through the
-// committer: one writer, group-committed, so that SQLite's writers never sleep in its
-// busy handler waiting for each other, and a change and its outbox rows commit together.
-// fn may run more than once (when a batch fails as a whole it is retried alone) and
+// returns fn's error (or the commit's); see "The committer" above for why every write
+// of a running Service comes here. fn may run more than once (when a batch fails as a whole it is retried alone) and
 // must not call write itself.
 func (s *Service) write(ctx context.Context, fn func(ctx context.Context, tx *sqlx.Tx) error) error {
 	return s.submit(ctx, &intakeReq{ctx: ctx, fn: fn, done: make(chan intakeRes, 1)}).err
+}
+
+// exec runs one statement through the committer (see write) and returns how many rows
+// it changed.
+func (s *Service) exec(ctx context.Context, query string, args ...any) (int64, error) {
+	var n int64
+	err := s.write(ctx, func(ctx context.Context, tx *sqlx.Tx) error {
+		res, err := tx.ExecContext(ctx, query, args...)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	return n, err
 }
 
 // writeLazy is write for background work that nobody waits on: the committer may hold
@@ -410,20 +446,36 @@ func (s *Service) runOp(ctx context.Context, tx *sqlx.Tx, fn func(ctx context.Co
 
 // DedupKey is the key that makes a second delivery of the same message a duplicate: the
 // Message-ID with the sender's address, else a hash of the bytes.
-func DedupKey(d Delivery) string {
+func DedupKey(d Delivery) string { return dedupKey(d, bodyHash(d)) }
+
+func dedupKey(d Delivery, sum string) string {
 	if d.Msg != nil && d.Msg.MessageID != "" {
 		return "mid:" + strings.ToLower(d.Msg.From.Email) + ":" + d.Msg.MessageID
 	}
+	return "sha256:" + sum
+}
+
+// bodyHash is the SHA-256 (hex) of a delivery's bytes after the trace header that the
+// listener put in front (which differs from one delivery to the next).
+func bodyHash(d Delivery) string {
 	body := d.Raw
 	if d.Env.TraceLen > 0 && d.Env.TraceLen <= len(body) {
 		body = body[d.Env.TraceLen:]
 	}
 	h := sha256.Sum256(body)
-	return "sha256:" + hex.EncodeToString(h[:])
+	return hex.EncodeToString(h[:])
 }
 
+// store stores a delivery's raw message, or tells that it is a duplicate. A delivery
+// with the Message-ID and sender of a stored message but other bytes is not that
+// message again: a replay with another body, or a client that reuses Message-IDs. It is
+// stored apart, as state "duplicate" with a note naming the first one, and not processed:
+// processing it would make a second ticket or comment from what claims to be the same
+// mail, and dropping it would lose mail. An operator sees it in `guichet inbound list`.
 func (s *Service) store(ctx context.Context, tx *sqlx.Tx, d Delivery) (Receipt, error) {
-	key := DedupKey(d)
+	d = cleanDelivery(d)
+	sum := bodyHash(d)
+	key := dedupKey(d, sum)
 	mid := ""
 	if d.Msg != nil {
 		mid = d.Msg.MessageID
@@ -436,11 +488,37 @@ func (s *Service) store(ctx context.Context, tx *sqlx.Tx, d Delivery) (Receipt, 
 			perr = "parse: " + d.ParseErr.Error()
 		}
 	}
+	id, inserted, err := s.insertInbound(ctx, tx, key, mid, d, state, perr, sum)
+	if err != nil {
+		return Receipt{}, err
+	}
+	if inserted {
+		return Receipt{InboundID: id, State: state, Err: perr}, nil
+	}
+	rec, prevSum, err := s.duplicateOf(ctx, tx, key)
+	if err != nil || !strings.HasPrefix(key, "mid:") || prevSum == "" || prevSum == sum {
+		return rec, err
+	}
+	note := fmt.Sprintf("duplicate: the Message-ID and sender of inbound %d with a different body; not processed", rec.InboundID)
+	altKey := "body:" + sum + ":" + key // the same other body again is a plain duplicate of this one
+	id, inserted, err = s.insertInbound(ctx, tx, altKey, mid, d, "duplicate", note, sum)
+	if err != nil {
+		return Receipt{}, err
+	}
+	if !inserted {
+		rec, _, err = s.duplicateOf(ctx, tx, altKey)
+		return rec, err
+	}
+	return Receipt{InboundID: id, Duplicate: true, State: "duplicate", Err: note}, nil
+}
+
+// insertInbound inserts a raw message under key unless one is stored under it already.
+func (s *Service) insertInbound(ctx context.Context, tx *sqlx.Tx, key, mid string, d Delivery, state, note, sum string) (int64, bool, error) {
 	var id int64
 	rows, err := tx.QueryxContext(ctx, s.q.InsertInbound, key, mid, d.Env.From, strings.Join(d.Env.Recipients, ","),
-		d.Env.Channel, d.Env.RemoteAddr, len(d.Raw), d.Raw, state, perr, s.now())
+		d.Env.Channel, d.Env.RemoteAddr, len(d.Raw), d.Raw, state, note, s.now(), sum)
 	if err != nil {
-		return Receipt{}, fmt.Errorf("ticket: store inbound: %w", err)
+		return 0, false, fmt.Errorf("ticket: store inbound: %w", err)
 	}
 	inserted := rows.Next()
 	if inserted {
@@ -453,31 +531,35 @@ func (s *Service) store(ctx context.Context, tx *sqlx.Tx, d Delivery) (Receipt, 
 		err = rows.Err()
 	}
 	if err != nil {
-		return Receipt{}, fmt.Errorf("ticket: store inbound: %w", err)
+		return 0, false, fmt.Errorf("ticket: store inbound: %w", err)
 	}
-	if !inserted {
-		var prev struct {
-			ID        int64  `db:"id"`
-			State     string `db:"state"`
-			TicketID  *int64 `db:"ticket_id"`
-			CommentID *int64 `db:"comment_id"`
-		}
-		if err := tx.GetContext(ctx, &prev, s.q.InboundByDedup, key); err != nil {
-			return Receipt{}, fmt.Errorf("ticket: read duplicate inbound: %w", err)
-		}
-		rec := Receipt{InboundID: prev.ID, Duplicate: true, State: prev.State}
-		if prev.TicketID != nil {
-			var t Ticket
-			if err := tx.GetContext(ctx, &t, s.q.TicketByID, *prev.TicketID); err == nil {
-				rec.TicketKey = t.Key
-			}
-		}
-		if prev.CommentID != nil {
-			rec.CommentID = *prev.CommentID
-		}
-		return rec, nil
+	return id, inserted, nil
+}
+
+// duplicateOf returns the receipt of a delivery that duplicates the message stored
+// under key, and that message's body hash.
+func (s *Service) duplicateOf(ctx context.Context, tx *sqlx.Tx, key string) (Receipt, string, error) {
+	var prev struct {
+		ID        int64  `db:"id"`
+		State     string `db:"state"`
+		TicketID  *int64 `db:"ticket_id"`
+		CommentID *int64 `db:"comment_id"`
+		BodySHA   string `db:"body_sha256"`
 	}
-	return Receipt{InboundID: id, State: state, Err: perr}, nil
+	if err := tx.GetContext(ctx, &prev, s.q.InboundByDedup, key); err != nil {
+		return Receipt{}, "", fmt.Errorf("ticket: read duplicate inbound: %w", err)
+	}
+	rec := Receipt{InboundID: prev.ID, Duplicate: true, State: prev.State}
+	if prev.TicketID != nil {
+		var t Ticket
+		if err := tx.GetContext(ctx, &t, s.q.TicketByID, *prev.TicketID); err == nil {
+			rec.TicketKey = t.Key
+		}
+	}
+	if prev.CommentID != nil {
+		rec.CommentID = *prev.CommentID
+	}
+	return rec, prev.BodySHA, nil
 }
 
 // storeProcess stores a delivery and processes it in the same transaction, unless it is
@@ -502,6 +584,7 @@ func (s *Service) processSaved(ctx context.Context, tx *sqlx.Tx, rec *Receipt, d
 	if d.Msg == nil {
 		return nil
 	}
+	d = cleanDelivery(d)
 	if _, err := tx.ExecContext(ctx, "SAVEPOINT msg"); err != nil {
 		rec.State, rec.Err = "failed", "savepoint: "+err.Error()
 		return nil

@@ -19,7 +19,7 @@ func (s *Service) AllowParticipant(ctx context.Context, uai, email string) error
 	if email == "" {
 		return fmt.Errorf("%w: address", ErrInvalid)
 	}
-	if _, err := s.db.ExecContext(ctx, s.cq.InsertWhitelist, uai, email, s.now()); err != nil {
+	if _, err := s.exec(ctx, s.cq.InsertWhitelist, uai, email, s.now()); err != nil {
 		return fmt.Errorf("ticket: whitelist %s for %s: %w", email, uai, err)
 	}
 	return nil

@@ -12,13 +12,13 @@ INSERT INTO desks (key, name) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET name
 UPDATE desks SET next_number = next_number + 1 WHERE id = ? RETURNING next_number;
 
 -- name: insert-inbound
-INSERT INTO inbound (dedup_key, message_id, envelope_from, recipients, channel, remote_addr, size, raw, state, error, received_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+INSERT INTO inbound (dedup_key, message_id, envelope_from, recipients, channel, remote_addr, size, raw, state, error, received_at, body_sha256)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (dedup_key) DO NOTHING
 RETURNING id;
 
 -- name: inbound-by-dedup
-SELECT id, state, ticket_id, comment_id FROM inbound WHERE dedup_key = ?;
+SELECT id, state, ticket_id, comment_id, body_sha256 FROM inbound WHERE dedup_key = ?;
 
 -- name: inbound-done
 UPDATE inbound SET state = ?, error = ?, automatic = ?, ticket_id = ?, comment_id = ?, attempts = attempts + 1, processed_at = ? WHERE id = ?;

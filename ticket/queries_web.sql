@@ -62,7 +62,7 @@ DELETE FROM signin_links WHERE expires_at <= ?;
 INSERT INTO api_tokens (user_id, name, token_hash, created_at) VALUES (?, ?, ?, ?) RETURNING id;
 
 -- name: api-token-user
-SELECT a.id AS token_id, u.id, u.email, u.name, u.role, u.uai, u.lang, u.time_zone, u.created_at, u.bouncing_until, u.notify_email
+SELECT a.id AS token_id, a.last_used, u.id, u.email, u.name, u.role, u.uai, u.lang, u.time_zone, u.created_at, u.bouncing_until, u.notify_email
 FROM api_tokens a JOIN users u ON u.id = a.user_id WHERE a.token_hash = ? AND a.revoked_at IS NULL;
 
 -- name: touch-api-token

@@ -239,6 +239,8 @@ func (s *Service) countOutcome(r Receipt) {
 		o = "ticket_created"
 	case r.CommentID != 0:
 		o = "comment_added"
+	case r.State == "duplicate":
+		o = "duplicate" // kept apart, see store
 	case r.Duplicate:
 		o = "done_elsewhere"
 	}

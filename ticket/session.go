@@ -40,11 +40,17 @@ func (s *Service) NewSession(ctx context.Context, userID int64, ttl time.Duratio
 		return "", err
 	}
 	now := s.now()
-	if _, err := s.db.ExecContext(ctx, s.wq.DeleteExpiredSess, now); err != nil {
-		return "", fmt.Errorf("ticket: clear sessions: %w", err)
-	}
-	if _, err := s.db.ExecContext(ctx, s.wq.InsertSession, hash, userID, now, now.Add(ttl), now); err != nil {
-		return "", fmt.Errorf("ticket: open session for #%d: %w", userID, err)
+	err = s.write(ctx, func(ctx context.Context, tx *sqlx.Tx) error {
+		if _, err := tx.ExecContext(ctx, s.wq.DeleteExpiredSess, now); err != nil {
+			return fmt.Errorf("ticket: clear sessions: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, s.wq.InsertSession, hash, userID, now, now.Add(ttl), now); err != nil {
+			return fmt.Errorf("ticket: open session for #%d: %w", userID, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return "", err
 	}
 	return token, nil
 }
@@ -71,7 +77,7 @@ func (s *Service) SessionUser(ctx context.Context, token string) (User, error) {
 		if max := row.CreatedAt.Add(SessionMaxAge); exp.After(max) {
 			exp = max
 		}
-		if _, err := s.db.ExecContext(ctx, s.wq.TouchSession, now, exp, hash); err != nil {
+		if _, err := s.exec(ctx, s.wq.TouchSession, now, exp, hash); err != nil {
 			return User{}, fmt.Errorf("ticket: touch session: %w", err)
 		}
 	}
@@ -80,7 +86,7 @@ func (s *Service) SessionUser(ctx context.Context, token string) (User, error) {
 
 // EndSession ends a session (sign-out); an unknown token is not an error.
 func (s *Service) EndSession(ctx context.Context, token string) error {
-	if _, err := s.db.ExecContext(ctx, s.wq.DeleteSession, hashToken(token)); err != nil {
+	if _, err := s.exec(ctx, s.wq.DeleteSession, hashToken(token)); err != nil {
 		return fmt.Errorf("ticket: end session: %w", err)
 	}
 	return nil
@@ -134,7 +140,9 @@ func (s *Service) RequestSignInLink(ctx context.Context, email string) error {
 func (s *Service) UseSignInLink(ctx context.Context, token string) (User, error) {
 	now := s.now()
 	var id int64
-	err := s.db.GetContext(ctx, &id, s.wq.UseSignInLink, now, hashToken(token), now)
+	err := s.write(ctx, func(ctx context.Context, tx *sqlx.Tx) error {
+		return tx.GetContext(ctx, &id, s.wq.UseSignInLink, now, hashToken(token), now)
+	})
 	if errors.Is(err, sql.ErrNoRows) {
 		return User{}, fmt.Errorf("%w: sign-in link", ErrNotFound)
 	}

@@ -54,7 +54,19 @@ var (
 	_ driver.Pinger             = (*stmtCacheConn)(nil)
 	_ driver.SessionResetter    = (*stmtCacheConn)(nil)
 	_ driver.Validator          = (*stmtCacheConn)(nil)
+	_ driver.NamedValueChecker  = (*stmtCacheConn)(nil)
 )
+
+// CheckNamedValue converts an argument as database/sql does by default, then cleans
+// text (see text.go).
+func (c *stmtCacheConn) CheckNamedValue(nv *driver.NamedValue) error {
+	v, err := driver.DefaultParameterConverter.ConvertValue(nv.Value)
+	if err != nil {
+		return err
+	}
+	nv.Value = cleanArg(v)
+	return nil
+}
 
 // get returns a prepared statement for query and whether it is the cached one (else
 // the caller closes it after use).

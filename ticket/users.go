@@ -109,7 +109,7 @@ func (s *Service) AddUser(ctx context.Context, nu NewUser) (User, error) {
 		}
 		hash = string(h)
 	}
-	if _, err := s.db.ExecContext(ctx, s.q.UpsertUser, email, cleanName(nu.Name), nu.Role, nu.UAI, nu.Lang, "Europe/Paris", hash, s.now()); err != nil {
+	if _, err := s.exec(ctx, s.q.UpsertUser, email, cleanName(nu.Name), nu.Role, nu.UAI, nu.Lang, "Europe/Paris", hash, s.now()); err != nil {
 		return User{}, fmt.Errorf("ticket: save user %s: %w", email, err)
 	}
 	s.forgetStaff()
@@ -126,7 +126,7 @@ func (s *Service) AddEstablishment(ctx context.Context, e Establishment) (Establ
 	if e.Name == "" {
 		return Establishment{}, fmt.Errorf("%w: establishment name is required", ErrInvalid)
 	}
-	if _, err := s.db.ExecContext(ctx, s.q.UpsertEstab, e.UAI, e.Name, strings.TrimSpace(e.Academie)); err != nil {
+	if _, err := s.exec(ctx, s.q.UpsertEstab, e.UAI, e.Name, strings.TrimSpace(e.Academie)); err != nil {
 		return Establishment{}, fmt.Errorf("ticket: save establishment %s: %w", e.UAI, err)
 	}
 	return e, nil

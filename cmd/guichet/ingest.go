@@ -56,7 +56,8 @@ func cmdIngest(ctx context.Context, e *env) error {
 
 // newIntake builds the intake of app a: parse, then store and process.
 func newIntake(e *env, a *app) *mailin.Intake {
-	return mailin.NewIntake(a.svc, a.blobs, parseOptions(e.cfg), e.log.With("component", "intake"))
+	// attachments of mail are not synced: the raw message keeps their bytes (ticket.Blobs)
+	return mailin.NewIntake(a.svc, a.blobs.ForMail(), parseOptions(e.cfg), e.log.With("component", "intake"))
 }
 
 // parseOptions are the parser's settings from the configuration (already validated).

@@ -92,7 +92,7 @@ func (c *statsCollector) Collect(ch chan<- prometheus.Metric) {
 		return
 	}
 	ch <- prometheus.MustNewConstMetric(descUp, prometheus.GaugeValue, 1)
-	for _, state := range []string{"processed", "failed", "held", "refused", "pending"} {
+	for _, state := range []string{"processed", "failed", "held", "refused", "pending", "duplicate"} {
 		ch <- prometheus.MustNewConstMetric(descInbound, prometheus.GaugeValue, float64(st.Inbound[state]), state)
 	}
 	for _, state := range []string{"pending", "sent", "failed"} {

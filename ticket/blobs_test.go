@@ -1,0 +1,88 @@
+package ticket
+
+import (
+	"context"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// syncLog records what a Blobs synced, in order, and can fail.
+type syncLog struct {
+	synced []string
+	fail   error
+}
+
+func (l *syncLog) sync(f *os.File) error {
+	if l.fail != nil {
+		return l.fail
+	}
+	l.synced = append(l.synced, f.Name())
+	return nil
+}
+
+func newLoggedBlobs(t *testing.T) (*Blobs, *syncLog) {
+	t.Helper()
+	b, err := NewBlobs(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := &syncLog{}
+	b.sync = l.sync
+	return b, l
+}
+
+// A portal upload or an avatar (no other copy of it exists) is durable when PutBlob
+// returns: its file synced before the rename, then its folder, and the top folder when
+// its folder is new.
+func TestPutBlobSyncs(t *testing.T) {
+	ctx := context.Background()
+	b, l := newLoggedBlobs(t)
+	sum, n, err := b.PutBlob(ctx, strings.NewReader("photo de l'écran"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub := filepath.Dir(b.path(sum))
+	if len(l.synced) != 3 || filepath.Dir(l.synced[0]) != filepath.Join(b.dir, "tmp") || l.synced[1] != sub || l.synced[2] != b.dir {
+		t.Fatalf("synced %q, want the temporary file, then %s, then %s", l.synced, sub, b.dir)
+	}
+	if st, err := os.Stat(b.path(sum)); err != nil || st.Size() != n {
+		t.Fatalf("blob: %v", err)
+	}
+
+	// The same content again (say written unsynced by a mail first): synced again.
+	l.synced = nil
+	mail := b.ForMail()
+	if _, _, err := mail.PutBlob(ctx, strings.NewReader("pièce jointe d'un mail")); err != nil {
+		t.Fatal(err)
+	}
+	if len(l.synced) != 0 {
+		t.Fatalf("a mail attachment was synced: %q", l.synced)
+	}
+	sum2, _, err := b.PutBlob(ctx, strings.NewReader("pièce jointe d'un mail"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(l.synced) != 2 || l.synced[1] != filepath.Dir(b.path(sum2)) {
+		t.Fatalf("content already there unsynced: synced %q, want the file and its folder", l.synced)
+	}
+
+	// A sync that fails fails the put: the caller must not commit a change that
+	// points at content that may not survive.
+	l.fail = errors.New("EIO")
+	if _, _, err := b.PutBlob(ctx, strings.NewReader("autre chose")); err == nil {
+		t.Fatal("PutBlob succeeded with a failing sync")
+	}
+	rc, err := b.OpenBlob(ctx, sum)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(rc)
+	rc.Close()
+	if string(got) != "photo de l'écran" {
+		t.Fatalf("read back %q", got)
+	}
+}
