@@ -86,7 +86,8 @@ const (
 //
 //	limit / event                 option           default   reply
 //	----------------------------  ---------------  --------  --------------------------------------
-//	recipient not ours            SupportAddresses -         550 5.7.1 at RCPT (never an open relay)
+//	recipient not ours            SupportAddresses -         550 5.7.1 at RCPT (never an open relay);
+//	                                                         postmaster@ a support domain is ours
 //	too many recipients           MaxRecipients    50        452 4.5.3 at RCPT (the first 50 stay)
 //	MAIL FROM SIZE= over limit    MaxMessageBytes  25 MiB    552 5.3.4 at MAIL
 //	message reaches the limit     MaxMessageBytes  25 MiB    552 5.3.4 after DATA, nothing delivered
