@@ -63,7 +63,7 @@ func (s *SMTPServer) admit(c net.Conn) *trackedConn {
 	if reply == nil {
 		return tc
 	}
-	s.log.Warn("connection refused", "remote_addr", c.RemoteAddr().String(), "reason", reply.text, "connections", n)
+	s.log.Warn("connection refused", "remote_addr", addrString(c.RemoteAddr()), "reason", reply.text, "connections", n)
 	// A goroutine, so that a client that does not read cannot stall the accept loop.
 	go func() {
 		reply.write(c, s.opt.Domain, s.opt.WriteTimeout)
@@ -79,7 +79,7 @@ func (s *SMTPServer) admit(c net.Conn) *trackedConn {
 // 421 itself and returns an error that makes go-smtp close the connection without more.
 func (c *trackedConn) SetReadDeadline(t time.Time) error {
 	if reply := c.command(); reply != nil {
-		c.s.log.Warn("session closed", "remote_addr", c.RemoteAddr().String(), "reason", reply.text)
+		c.s.log.Warn("session closed", "remote_addr", addrString(c.RemoteAddr()), "reason", reply.text)
 		c.replyAndEnd(reply)
 		return errSessionLimit
 	}
@@ -108,7 +108,7 @@ func (c *trackedConn) Read(p []byte) (int, error) {
 			case !c.end.IsZero() && !time.Now().Before(c.end):
 				reply = replySessionOver
 			}
-			c.s.log.Info("session closed", "remote_addr", c.RemoteAddr().String(), "reason", reply.text)
+			c.s.log.Info("session closed", "remote_addr", addrString(c.RemoteAddr()), "reason", reply.text)
 			c.replyAndEnd(reply)
 			c.Conn.Close()
 		}
@@ -218,4 +218,12 @@ func markTLS(cfg *tls.Config) *tls.Config {
 		return nil, nil
 	}
 	return cfg
+}
+
+// addrString is a.String(), or "" for none: a Unix socket's peer may have no address.
+func addrString(a net.Addr) string {
+	if a == nil {
+		return ""
+	}
+	return a.String()
 }
