@@ -59,6 +59,24 @@ const (
 	DefaultReadTimeout     = 5 * time.Minute
 	DefaultWriteTimeout    = time.Minute
 	DefaultDeliverTimeout  = 5 * time.Minute
+
+	// DefaultMaxSessionTime bounds a whole connection. Postfix and Exim only bound each
+	// read (5 min, RFC 5321 §4.5.3.2.7), so a client that keeps sending stays forever;
+	// Exchange cuts every receive connection after 10 min. 30 min still lets a 25 MiB
+	// message through at about 15 KB/s.
+	DefaultMaxSessionTime = 30 * time.Minute
+	// DefaultMaxJunkCommands is Postfix's smtpd_junk_command_limit.
+	DefaultMaxJunkCommands = 100
+	// DefaultMaxErrors is Postfix's smtpd_hard_error_limit.
+	DefaultMaxErrors = 20
+	// DefaultMaxConnections is Postfix's default_process_limit: at most that many
+	// smtpd processes, hence sessions, at a time.
+	DefaultMaxConnections = 100
+	// DefaultMaxConnectionsPerIP is Postfix's default_destination_concurrency_limit: a
+	// Postfix relay in front (every connection from one address) never opens more. It is
+	// lower than Postfix's own smtpd_client_connection_count_limit (50) because each
+	// session here may hold a whole message in memory.
+	DefaultMaxConnectionsPerIP = 20
 )
 
 // SMTPOptions configures the inbound SMTP (or LMTP) listener. Zero values take the
@@ -68,7 +86,8 @@ const (
 //
 //	limit / event                 option           default   reply
 //	----------------------------  ---------------  --------  --------------------------------------
-//	recipient not ours            SupportAddresses -         550 5.7.1 at RCPT (never an open relay)
+//	recipient not ours            SupportAddresses -         550 5.7.1 at RCPT (never an open relay);
+//	                                                         postmaster@ a support domain is ours
 //	too many recipients           MaxRecipients    50        452 4.5.3 at RCPT (the first 50 stay)
 //	MAIL FROM SIZE= over limit    MaxMessageBytes  25 MiB    552 5.3.4 at MAIL
 //	message reaches the limit     MaxMessageBytes  25 MiB    552 5.3.4 after DATA, nothing delivered
@@ -77,6 +96,14 @@ const (
 //	command line over limit       MaxLineLength    64 KiB    500 5.4.0, connection closed (go-smtp)
 //	no command or data for        ReadTimeout      5 min     421 4.4.2, connection closed
 //	client not reading a reply    WriteTimeout     1 min     connection closed
+//	a command line not in within  ReadTimeout      5 min     421 4.4.2, connection closed (the
+//	                                                         whole line, not each byte)
+//	session longer than           MaxSessionTime   30 min    421 4.4.2, connection closed; 451 4.4.2
+//	                                                         first when it ends in the data
+//	commands outside transactions MaxJunkCommands  100       421 4.7.0, connection closed
+//	refused commands              MaxErrors        20        421 4.7.0, connection closed
+//	connections at a time         MaxConnections   100       421 4.7.0 at connect, closed
+//	connections from one address  MaxConnectionsPerIP 20     421 4.7.0 at connect, closed
 //	Deliverer slower than         DeliverTimeout   5 min     451 4.3.0
 //	Deliverer returns nil         -                -         250 2.0.0
 //	Deliverer: ErrRefused         -                -         554 5.6.0 (RefusedError's reason or generic)
@@ -92,6 +119,14 @@ const (
 // 5321 says 1000 bytes, real mail is longer, and a lower limit bounces it for good).
 // ReadTimeout also bounds each read of the message data: a sender idle that long mid-DATA
 // gets 451 4.4.2.
+//
+// The counts of MaxJunkCommands and MaxErrors start again after each message delivered,
+// as Postfix's do. A junk command is any command that does not take a transaction forward
+// (NOOP, RSET, VRFY, HELO/EHLO, STARTTLS, an unknown or malformed command, a refused
+// RCPT); MAIL, an accepted RCPT, DATA and BDAT are not. An error is a refused RCPT (not
+// ours) or a message refused with a 5xx reply. go-smtp itself closes the connection after
+// four unknown or unparsable commands (500 5.5.1). The five limits of this paragraph are
+// off when negative.
 type SMTPOptions struct {
 	Addr   string // listen address (ListenAndServe); a path containing "/" is a Unix socket
 	LMTP   bool   // speak LMTP (RFC 2033) instead of SMTP
@@ -112,6 +147,12 @@ type SMTPOptions struct {
 	DeliverTimeout  time.Duration
 	TLSConfig       *tls.Config // STARTTLS is offered when set
 
+	MaxSessionTime      time.Duration
+	MaxJunkCommands     int
+	MaxErrors           int
+	MaxConnections      int
+	MaxConnectionsPerIP int
+
 	Logger    *slog.Logger
 	Deliverer Deliverer
 }
@@ -131,6 +172,7 @@ type SMTPServer struct {
 	mu      sync.Mutex
 	addr    net.Addr
 	conns   map[*trackedConn]struct{}
+	perIP   map[string]int // connections by client address (TCP only)
 }
 
 // NewSMTPServer checks opt, fills in defaults and returns a server ready to Serve.
@@ -153,7 +195,7 @@ func NewSMTPServer(opt SMTPOptions) (*SMTPServer, error) {
 	}
 	setDefaults(&opt)
 
-	s := &SMTPServer{opt: opt, log: opt.Logger, channel: "smtp", conns: map[*trackedConn]struct{}{}}
+	s := &SMTPServer{opt: opt, log: opt.Logger, channel: "smtp", conns: map[*trackedConn]struct{}{}, perIP: map[string]int{}}
 	if opt.LMTP {
 		s.channel = "lmtp"
 	}
@@ -173,7 +215,7 @@ func NewSMTPServer(opt SMTPOptions) (*SMTPServer, error) {
 	srv.MaxLineLength = opt.MaxLineLength
 	srv.ReadTimeout = opt.ReadTimeout
 	srv.WriteTimeout = opt.WriteTimeout
-	srv.TLSConfig = opt.TLSConfig
+	srv.TLSConfig = markTLS(opt.TLSConfig)
 	srv.EnableSMTPUTF8 = true // 8BITMIME is always on in go-smtp
 	srv.ErrorLog = slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)
 	s.srv = srv
@@ -213,6 +255,21 @@ func setDefaults(opt *SMTPOptions) {
 	}
 	if opt.Logger == nil {
 		opt.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opt.MaxSessionTime == 0 {
+		opt.MaxSessionTime = DefaultMaxSessionTime
+	}
+	if opt.MaxJunkCommands == 0 {
+		opt.MaxJunkCommands = DefaultMaxJunkCommands
+	}
+	if opt.MaxErrors == 0 {
+		opt.MaxErrors = DefaultMaxErrors
+	}
+	if opt.MaxConnections == 0 {
+		opt.MaxConnections = DefaultMaxConnections
+	}
+	if opt.MaxConnectionsPerIP == 0 {
+		opt.MaxConnectionsPerIP = DefaultMaxConnectionsPerIP
 	}
 }
 

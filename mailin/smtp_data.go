@@ -32,8 +32,17 @@ const maxReadChunk = 64 << 10
 
 // receive reads the message, checks its limits and delivers it. It returns nil (250) or
 // a *smtp.SMTPError, never another error: go-smtp would turn that into a 554.
-func (ss *smtpSession) receive(r io.Reader) error {
+func (ss *smtpSession) receive(r io.Reader) (reply error) {
 	start := time.Now()
+	if ss.conn != nil {
+		ss.conn.setReceiving(true, false)
+		defer func() {
+			if e, ok := reply.(*smtp.SMTPError); ok && e.Code >= 500 {
+				ss.conn.refused()
+			}
+			ss.conn.setReceiving(false, reply == nil)
+		}()
+	}
 	s := ss.s
 	log := s.log.With("remote_addr", ss.remote, "helo", ss.helo, "from", ss.from,
 		"rcpt_count", len(ss.rcpts), "tls", ss.tls)
@@ -101,17 +110,18 @@ func readReply(err error) *smtp.SMTPError {
 	}
 }
 
-// deadlineReader renews the read deadline of conn before each bounded read.
+// deadlineReader renews the read deadline of conn before each bounded read, up to the
+// session's end.
 type deadlineReader struct {
 	r    io.Reader
-	conn net.Conn
+	conn *trackedConn // nil when Serve was bypassed
 	d    time.Duration
 }
 
 // Read implements io.Reader.
 func (d *deadlineReader) Read(p []byte) (int, error) {
 	if d.conn != nil && d.d > 0 {
-		d.conn.SetReadDeadline(time.Now().Add(d.d))
+		d.conn.setDataDeadline(time.Now().Add(d.d))
 	}
 	if len(p) > maxReadChunk {
 		p = p[:maxReadChunk]

@@ -25,6 +25,9 @@ func (b *smtpBackend) NewSession(c *smtp.Conn) (smtp.Session, error) {
 	}
 	nc := c.Conn()
 	ss := &smtpSession{s: b.s, conn: trackedOf(nc), helo: c.Hostname()}
+	if ss.conn != nil {
+		ss.conn.session(c)
+	}
 	if a := nc.RemoteAddr(); a != nil {
 		ss.remote = a.String()
 		if ta, ok := a.(*net.TCPAddr); ok {
@@ -61,6 +64,9 @@ func (ss *smtpSession) Mail(from string, opts *smtp.MailOptions) error {
 		return replyShuttingDown
 	}
 	ss.setBusy(true)
+	if ss.conn != nil {
+		ss.conn.step()
+	}
 	ss.from = from
 	ss.utf8 = opts != nil && opts.UTF8
 	if opts != nil {
@@ -69,12 +75,18 @@ func (ss *smtpSession) Mail(from string, opts *smtp.MailOptions) error {
 	return nil
 }
 
-// Rcpt implements smtp.Session: only the support addresses, with any +extension, are
-// accepted. go-smtp answers 452 4.5.3 itself past MaxRecipients.
+// Rcpt implements smtp.Session: only the support addresses, with any +extension, and
+// postmaster are accepted. go-smtp answers 452 4.5.3 itself past MaxRecipients.
 func (ss *smtpSession) Rcpt(to string, _ *smtp.RcptOptions) error {
 	if !ss.s.accepts(to) {
 		ss.s.log.Info("recipient refused", "remote_addr", ss.remote, "from", ss.from, "rcpt", to)
+		if ss.conn != nil {
+			ss.conn.refused()
+		}
 		return replyNotAccepted
+	}
+	if ss.conn != nil {
+		ss.conn.step()
 	}
 	ss.rcpts = append(ss.rcpts, to)
 	return nil
@@ -122,7 +134,11 @@ func (ss *smtpSession) envelopeRecipients() []string {
 	return out
 }
 
-// accepts reports whether rcpt is one of ours.
+// accepts reports whether rcpt is one of ours: a support address, with or without a
+// +extension, or postmaster at a support domain, which RFC 5321 §4.5.1 requires every
+// server that delivers mail to accept. Postmaster's mail becomes a ticket like any other,
+// so the agents read it; the automatic-mail rules keep it from answering the bounces and
+// reports that are most of it.
 func (s *SMTPServer) accepts(rcpt string) bool {
 	if s.opt.Accept != nil {
 		return s.opt.Accept(rcpt)
@@ -136,7 +152,7 @@ func (s *SMTPServer) accepts(rcpt string) bool {
 		if !strings.EqualFold(domain, sd) {
 			continue
 		}
-		if strings.EqualFold(local, sl) {
+		if strings.EqualFold(local, sl) || strings.EqualFold(local, "postmaster") {
 			return true
 		}
 		if len(local) > len(sl) && local[len(sl)] == '+' && strings.EqualFold(local[:len(sl)], sl) {

@@ -6,6 +6,8 @@ import (
 	"net"
 	"sync"
 	"time"
+
+	"github.com/emersion/go-smtp"
 )
 
 // shutdownGrace is how long Shutdown still waits, once its context is done, for the
@@ -78,41 +80,62 @@ func (s *SMTPServer) connCount() int {
 }
 
 // trackingListener registers every accepted connection, so Shutdown can reach the idle
-// ones, which go-smtp's own Shutdown waits for.
+// ones, which go-smtp's own Shutdown waits for, and refuses those over the limits.
 type trackingListener struct {
 	net.Listener
 	s *SMTPServer
 }
 
-// Accept implements net.Listener.
+// Accept implements net.Listener. A connection over MaxConnections or
+// MaxConnectionsPerIP gets 421 4.7.0 and is closed here: go-smtp never sees it.
 func (l *trackingListener) Accept() (net.Conn, error) {
-	c, err := l.Listener.Accept()
-	if err != nil {
-		return nil, err
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		if tc := l.s.admit(c); tc != nil {
+			return tc, nil
+		}
 	}
-	tc := &trackedConn{Conn: c, s: l.s}
-	l.s.mu.Lock()
-	l.s.conns[tc] = struct{}{}
-	l.s.mu.Unlock()
-	return tc, nil
 }
 
 // trackedConn is an accepted connection; busy is set from MAIL to the end of the
 // transaction, when Shutdown must leave the connection alone.
+//
+// It also keeps the session's limits (smtp_limits.go): go-smtp sets a read deadline
+// before each command line it reads, so SetReadDeadline is where a new command is
+// counted and where the session's end is enforced.
 type trackedConn struct {
 	net.Conn
-	s *SMTPServer
+	s   *SMTPServer
+	ip  string    // client address for MaxConnectionsPerIP; "" when not counted
+	end time.Time // MaxSessionTime after the connection; zero when unlimited
 
 	mu   sync.Mutex
 	busy bool
 	once sync.Once
+
+	smtpConn   *smtp.Conn // set by the first NewSession; its Conn() is the TLS layer after STARTTLS
+	tlsStarted bool       // a TLS handshake began, maybe before any session
+	started    bool       // the first command line was asked for
+	txStep     bool       // the current command took a transaction forward
+	receiving  bool       // the message data is being read (BDAT chunks arrive meanwhile)
+	draining   bool       // the message was read; go-smtp reads what is left, then replies
+	junk       int        // commands that took no transaction forward, since the last message
+	errs       int        // refused commands, since the last message
 }
 
-// Close implements net.Conn and forgets the connection.
+// Close implements net.Conn and forgets the connection, which gives its slot back.
 func (c *trackedConn) Close() error {
 	c.once.Do(func() {
 		c.s.mu.Lock()
 		delete(c.s.conns, c)
+		if c.ip != "" {
+			if c.s.perIP[c.ip]--; c.s.perIP[c.ip] <= 0 {
+				delete(c.s.perIP, c.ip)
+			}
+		}
 		c.s.mu.Unlock()
 	})
 	return c.Conn.Close()

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/guichet/guichet/mailin"
 	"github.com/guichet/guichet/mailout"
 )
 
@@ -51,6 +52,13 @@ type Config struct {
 	StaleAfter     time.Duration
 	Spool          string
 
+	// Limits of the SMTP/LMTP listener; 0 turns one off.
+	SMTPSessionMax       time.Duration
+	SMTPJunkCommandLimit int
+	SMTPErrorLimit       int
+	SMTPMaxConnections   int
+	SMTPMaxConnsPerIP    int
+
 	// Command-specific options.
 	JSON          bool
 	Name          string
@@ -80,6 +88,13 @@ func (c *Config) flags(name string) *flag.FlagSet {
 	fs.StringVar(&c.Redis, "redis", "", "redis://… for multi-instance coordination")
 	fs.StringVar(&c.SMTPAddr, "smtp-addr", "127.0.0.1:2525", "inbound SMTP listener")
 	fs.BoolVar(&c.LMTP, "lmtp", false, "speak LMTP instead of SMTP on --smtp-addr")
+	if name == "serve" {
+		fs.DurationVar(&c.SMTPSessionMax, "smtp-session-max", mailin.DefaultMaxSessionTime, "longest SMTP/LMTP session, then 421 4.4.2 (0: no limit)")
+		fs.IntVar(&c.SMTPJunkCommandLimit, "smtp-junk-command-limit", mailin.DefaultMaxJunkCommands, "SMTP/LMTP commands outside a transaction (NOOP, RSET, …) between two messages, then 421 4.7.0 (0: no limit)")
+		fs.IntVar(&c.SMTPErrorLimit, "smtp-error-limit", mailin.DefaultMaxErrors, "refused SMTP/LMTP commands between two messages, then 421 4.7.0 (0: no limit)")
+		fs.IntVar(&c.SMTPMaxConnections, "smtp-max-connections", mailin.DefaultMaxConnections, "SMTP/LMTP connections at a time; more get 421 4.7.0 (0: no limit)")
+		fs.IntVar(&c.SMTPMaxConnsPerIP, "smtp-max-connections-per-ip", mailin.DefaultMaxConnectionsPerIP, "SMTP/LMTP connections at a time from one client address; more get 421 4.7.0 (0: no limit)")
+	}
 	fs.StringVar(&c.HTTPAddr, "http-addr", "127.0.0.1:8080", "portal, API, /healthz, /metrics")
 	fs.StringVar(&c.PublicURL, "public-url", "", "base of links in mails (default http://<http-addr>)")
 	fs.StringVar(&c.SupportAddress, "support-address", "support@localhost", "where customers write")
@@ -235,6 +250,9 @@ func (c *Config) Validate() error {
 	}
 	if c.StaleAfter != 0 && c.StaleAfter < 10*time.Second {
 		return fmt.Errorf("--stale-after %s: at least 10s (a live instance must have time to process its own)", c.StaleAfter)
+	}
+	if c.SMTPSessionMax < 0 || c.SMTPJunkCommandLimit < 0 || c.SMTPErrorLimit < 0 || c.SMTPMaxConnections < 0 || c.SMTPMaxConnsPerIP < 0 {
+		return errors.New("--smtp-session-max, --smtp-*-limit and --smtp-max-connections*: 0 (no limit) or more")
 	}
 	if c.MaxMessageSize < 1024 {
 		return fmt.Errorf("--max-message-size %d: too small", c.MaxMessageSize)

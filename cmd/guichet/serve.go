@@ -85,6 +85,9 @@ func cmdServe(ctx context.Context, e *env) error {
 		Addr: c.SMTPAddr, LMTP: c.LMTP, Domain: a.supportDomain(),
 		SupportAddresses: []string{a.svc.SupportAddress()}, MaxMessageBytes: c.MaxMessageSize,
 		TLSConfig: tlsConfig, Logger: e.log, Deliverer: intake,
+		MaxSessionTime: orNoLimit(c.SMTPSessionMax), MaxJunkCommands: orNoLimit(c.SMTPJunkCommandLimit),
+		MaxErrors: orNoLimit(c.SMTPErrorLimit), MaxConnections: orNoLimit(c.SMTPMaxConnections),
+		MaxConnectionsPerIP: orNoLimit(c.SMTPMaxConnsPerIP),
 	})
 	if err != nil {
 		return err
@@ -283,4 +286,13 @@ func sweepStale(e *env, a *app, intake *mailin.Intake) (stop func()) {
 		}
 	}()
 	return func() { cancel(); <-done }
+}
+
+// orNoLimit turns a flag's 0 (no limit) into mailin's negative value for it: there a
+// zero option takes the default.
+func orNoLimit[T int | time.Duration](v T) T {
+	if v == 0 {
+		return -1
+	}
+	return v
 }
