@@ -73,6 +73,10 @@ func cmdServe(ctx context.Context, e *env) error {
 	if err != nil {
 		return err
 	}
+	if c.Relay == "" {
+		stopClean := cleanSentTemp(e, mailout.NewDirSender(filepath.Join(c.DataDir, "sent")))
+		defer stopClean()
+	}
 	var tlsConfig *tls.Config
 	if c.TLSCert != "" {
 		cert, err := tls.LoadX509KeyPair(c.TLSCert, c.TLSKey)
@@ -282,4 +286,23 @@ func sweepStale(e *env, a *app, intake *mailin.Intake) (stop func()) {
 		}
 	}()
 	return func() { cancel(); <-done }
+}
+
+// cleanSentTemp removes the temporary files that writes killed mid-way left in the
+// sent folder: at start, those older than mailout.StaleTempAge (a younger one may be a
+// `guichet ingest` writing now), and once more that long after, for those that were too
+// young at start. Nothing runs in between: an idle server stays idle.
+func cleanSentTemp(e *env, d *mailout.DirSender) (stop func()) {
+	clean := func() {
+		n, err := d.RemoveStaleTemp(mailout.StaleTempAge)
+		if err != nil {
+			e.log.Warn("removing temporary files left in the sent folder", slog.Any("error", err))
+		}
+		if n > 0 {
+			e.log.Info("temporary files left in the sent folder by an interrupted write removed", "count", n, "folder", d.Dir)
+		}
+	}
+	clean()
+	t := time.AfterFunc(mailout.StaleTempAge+time.Minute, clean)
+	return func() { t.Stop() }
 }
