@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -12,8 +13,8 @@ import (
 )
 
 // serveOn runs `guichet serve` in-process on dataDir with args (no relay unless args
-// give one: mail goes to <dataDir>/sent), waits until /healthz answers 200 and returns
-// its HTTP address; it is stopped at the end of the test.
+// give one: mail goes to <dataDir>/sent) and returns its HTTP address once it listens;
+// it is stopped at the end of the test.
 func serveOn(t *testing.T, dataDir string, args ...string) (httpAddr string) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -48,17 +49,7 @@ func serveOn(t *testing.T, dataDir string, args ...string) (httpAddr string) {
 			t.Logf("serve's log:\n%s", logs)
 		}
 	})
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		code, _ := get(t, "http://"+httpAddr+"/healthz")
-		if code == http.StatusOK {
-			return httpAddr
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("serve not healthy: %d\n%s", code, logs)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	return httpAddr
 }
 
 // TestServeRemovesStaleSentTemp: the temporary file a killed write left in the sent
@@ -88,5 +79,96 @@ func TestServeRemovesStaleSentTemp(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(sent, name)); err != nil {
 			t.Errorf("%s: %v", name, err)
 		}
+	}
+}
+
+func TestMetricsRoute(t *testing.T) {
+	for _, c := range []struct {
+		http, metrics string
+		onPortal      bool
+		listen        string
+	}{
+		{"127.0.0.1:8080", "", true, ""},
+		{"[::1]:8080", "", true, ""},
+		{"localhost:8080", "", true, ""},
+		{"127.3.2.1:8080", "", true, ""},
+		{"0.0.0.0:8080", "", false, ""},
+		{":8080", "", false, ""},
+		{"[::]:8080", "", false, ""},
+		{"192.0.2.10:8080", "", false, ""},
+		{"portal.example:8080", "", false, ""}, // not looked up: may be public
+		{"127.0.0.1.example:8080", "", false, ""},
+		{"0.0.0.0:8080", "127.0.0.1:9100", false, "127.0.0.1:9100"},
+		{"127.0.0.1:8080", "127.0.0.1:9100", false, "127.0.0.1:9100"},
+		{"0.0.0.0:8080", "0.0.0.0:8080", true, ""}, // asked for on the portal
+		{"127.0.0.1:8080", "off", false, ""},
+		{"0.0.0.0:8080", "off", false, ""},
+	} {
+		onPortal, listen := metricsRoute(c.http, c.metrics)
+		if onPortal != c.onPortal || listen != c.listen {
+			t.Errorf("metricsRoute(%q, %q) = %v, %q; want %v, %q", c.http, c.metrics, onPortal, listen, c.onPortal, c.listen)
+		}
+	}
+}
+
+// loopbackURL turns a listener's address (perhaps [::]:port) into a URL on 127.0.0.1.
+func loopbackURL(t *testing.T, addr, path string) string {
+	t.Helper()
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return "http://127.0.0.1:" + port + path
+}
+
+// TestServeMetricsPlacement: /metrics is on the portal's listener when that is loopback,
+// not when it listens on every interface, and with --metrics-addr only on a listener of
+// its own.
+func TestServeMetricsPlacement(t *testing.T) {
+	t.Run("loopback portal", func(t *testing.T) {
+		addr := serveOn(t, t.TempDir())
+		if code, body := get(t, loopbackURL(t, addr, "/metrics")); code != 200 || !strings.Contains(body, "guichet_intake_backlog") {
+			t.Errorf("/metrics on a loopback portal: %d %.200q", code, body)
+		}
+	})
+	t.Run("public portal", func(t *testing.T) {
+		addr := serveOn(t, t.TempDir(), "--http-addr", "0.0.0.0:0")
+		if code, body := get(t, loopbackURL(t, addr, "/metrics")); code != http.StatusNotFound {
+			t.Errorf("/metrics on a portal listening on every interface: %d %.200q; want 404", code, body)
+		}
+		if code, _ := get(t, loopbackURL(t, addr, "/healthz")); code != 200 {
+			t.Errorf("/healthz: %d", code)
+		}
+	})
+	t.Run("own listener", func(t *testing.T) {
+		maddr := freeAddr(t)
+		addr := serveOn(t, t.TempDir(), "--metrics-addr", maddr)
+		if code, _ := get(t, loopbackURL(t, addr, "/metrics")); code != http.StatusNotFound {
+			t.Errorf("/metrics on the portal with --metrics-addr: %d; want 404", code)
+		}
+		if code, body := get(t, "http://"+maddr+"/metrics"); code != 200 || !strings.Contains(body, "guichet_intake_backlog") {
+			t.Errorf("/metrics on --metrics-addr: %d %.200q", code, body)
+		}
+		for _, path := range []string{"/", "/healthz", "/login"} {
+			if code, _ := get(t, "http://"+maddr+path); code != http.StatusNotFound {
+				t.Errorf("%s on --metrics-addr: %d; want 404 (only /metrics there)", path, code)
+			}
+		}
+	})
+	t.Run("off", func(t *testing.T) {
+		addr := serveOn(t, t.TempDir(), "--metrics-addr", "off")
+		if code, _ := get(t, loopbackURL(t, addr, "/metrics")); code != http.StatusNotFound {
+			t.Errorf("/metrics with --metrics-addr off: %d; want 404", code)
+		}
+	})
+}
+
+// TestServeHealthzLowDisk: with less free space than --min-free-space (here more than
+// any disk has, rather than a full disk), /healthz answers 503 naming the disk while the
+// database still answers.
+func TestServeHealthzLowDisk(t *testing.T) {
+	addr := serveOn(t, t.TempDir(), "--spool", "off", "--min-free-space", "4611686018427387904") // 4 EiB
+	if code, body := get(t, "http://"+addr+"/healthz"); code != http.StatusServiceUnavailable || body != "disk: unavailable\n" {
+		t.Errorf("/healthz with the disk below --min-free-space: %d %q; want 503 disk", code, body)
 	}
 }

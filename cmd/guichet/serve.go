@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/pprof"
@@ -114,10 +115,31 @@ func cmdServe(ctx context.Context, e *env) error {
 		httpLn.Close()
 		return err
 	}
+	checks := cs.checks(map[string]web.Pinger{"database": a.svc})
+	maps.Copy(checks, diskChecks(c, a.spool != nil, freeSpace))
+	metrics := newMetrics(a.svc, intake, pollers, cs.collectors()...)
+	var portalMetrics http.Handler
+	onPortal, metricsAddr := metricsRoute(c.HTTPAddr, c.MetricsAddr)
+	if onPortal {
+		portalMetrics = metrics
+	}
+	stopMetrics := func(context.Context) {}
+	if metricsAddr != "" {
+		addr, stop, err := startMetrics(e, metricsAddr, metrics)
+		if err != nil {
+			smtpLn.Close()
+			httpLn.Close()
+			return err
+		}
+		stopMetrics = stop
+		e.log.Info("metrics listening", "addr", addr)
+	} else if !onPortal && c.MetricsAddr == "" {
+		e.log.Info("/metrics is not served on a --http-addr that is not loopback; --metrics-addr says where", "http", c.HTTPAddr)
+	}
 	httpSrv := &http.Server{
 		Handler: web.New(web.Options{
-			Checks:  cs.checks(map[string]web.Pinger{"database": a.svc}),
-			Metrics: newMetrics(a.svc, intake, pollers, cs.collectors()...),
+			Checks:  checks,
+			Metrics: portalMetrics,
 			Logger:  e.log.With("component", "web"),
 			Portal:  a.svc, Tickets: a.svc, Blobs: a.blobs, Pages: pages, Limiter: cs.Limiter, PublicURL: c.PublicURL,
 			Academies: list(c.Academies), RequestTypes: list(c.RequestTypes),
@@ -169,6 +191,7 @@ func cmdServe(ctx context.Context, e *env) error {
 	if err := httpSrv.Shutdown(sctx); err != nil {
 		e.log.Warn("HTTP shutdown", slog.Any("error", err))
 	}
+	stopMetrics(sctx)
 	stopIMAP(sctx)
 	stopWorker()
 	select {
