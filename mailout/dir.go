@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -56,7 +57,7 @@ func (s *DirSender) SendReply(ctx context.Context, from string, to []string, msg
 	}
 	name := now().UTC().Format("20060102T150405.000000000Z") + "-" + fileID(msg) + ".eml"
 
-	f, err := os.CreateTemp(s.Dir, ".tmp-*.eml")
+	f, err := os.CreateTemp(s.Dir, tempPrefix+"*"+tempSuffix)
 	if err != nil {
 		return "", fmt.Errorf("mailout: dir: %w", err)
 	}
@@ -93,6 +94,63 @@ func (s *DirSender) SendReply(ctx context.Context, from string, to []string, msg
 		}
 	}
 	return "written " + name, nil
+}
+
+// tempPrefix and tempSuffix frame the name of a file being written: os.CreateTemp's
+// pattern ".tmp-*.eml". Readers of the folder skip dot files.
+const (
+	tempPrefix = ".tmp-"
+	tempSuffix = ".eml"
+)
+
+// StaleTempAge is the age past which a temporary file of the folder can only be the
+// leftover of a write that was killed (a send lasts at most the worker's SendTimeout,
+// 2 min by default), not a write in progress of serve or of a `guichet ingest`.
+const StaleTempAge = 10 * time.Minute
+
+// RemoveStaleTemp removes the temporary files that writes killed mid-way (power cut,
+// SIGKILL) left in the folder, those last modified more than olderThan ago, and returns
+// how many it removed. Nothing else is touched: not the mail written, nor folders or
+// links that happen to bear such a name. A missing folder has none.
+func (s *DirSender) RemoveStaleTemp(olderThan time.Duration) (int, error) {
+	d, err := os.Open(s.Dir)
+	if os.IsNotExist(err) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("mailout: dir: %w", err)
+	}
+	defer d.Close()
+	now := time.Now
+	if s.Now != nil {
+		now = s.Now
+	}
+	cutoff := now().Add(-olderThan)
+	removed := 0
+	for {
+		// By chunks: the folder may hold every mail ever sent.
+		es, err := d.ReadDir(1024)
+		for _, e := range es {
+			name := e.Name()
+			if !e.Type().IsRegular() || !strings.HasPrefix(name, tempPrefix) || !strings.HasSuffix(name, tempSuffix) {
+				continue
+			}
+			info, err := e.Info()
+			if err != nil || !info.ModTime().Before(cutoff) {
+				continue // gone meanwhile, or a write that may be in progress
+			}
+			if err := os.Remove(filepath.Join(s.Dir, name)); err != nil && !os.IsNotExist(err) {
+				return removed, fmt.Errorf("mailout: dir: remove %s: %w", name, err)
+			}
+			removed++
+		}
+		if err == io.EOF || (err == nil && len(es) == 0) {
+			return removed, nil
+		}
+		if err != nil {
+			return removed, fmt.Errorf("mailout: dir: read %s: %w", s.Dir, err)
+		}
+	}
 }
 
 // fileID derives a file-name-safe id from the message's Message-ID, or a random one.

@@ -101,7 +101,7 @@ func (s *Service) enqueueAccountMail(ctx context.Context, tx *sqlx.Tx, u User, t
 		tz = DefaultTimeZone
 	}
 	now := s.now()
-	if _, err := tx.ExecContext(ctx, s.q.InsertOutbox, kind, nil, "", to, u.Name, u.Role, lang, tz, mid, "", "", "",
+	if err := s.insertOutbox(ctx, tx, kind, nil, "", to, u.Name, u.Role, lang, tz, mid, "", "", "",
 		string(payload), nil, now, now); err != nil {
 		return fmt.Errorf("ticket: queue %s mail: %w", kind, err)
 	}

@@ -19,9 +19,23 @@ SELECT c.id, c.body FROM fts_pending p JOIN comments c ON c.id = p.id WHERE p.tb
 	`DELETE FROM fts_pending`,
 }
 
+// ftsAnyPending tells whether fts_pending notes any row.
+const ftsAnyPending = `SELECT EXISTS (SELECT 1 FROM fts_pending)`
+
 // indexPending runs ftsIndexPending in tx (SQLite only; PostgreSQL's search needs none).
 func (s *Service) indexPending(ctx context.Context, tx *sqlx.Tx) error {
 	if s.dialect != SQLite {
+		return nil
+	}
+	// Most transactions (the outbox sender's claims and marks, web changes) note
+	// nothing; the DELETE, with no WHERE, would still rewrite the table's root page
+	// (SQLite's truncate optimisation): a page in the WAL and a checkpoint per claim,
+	// every two seconds of an idle server.
+	var pending bool
+	if err := tx.GetContext(ctx, &pending, ftsAnyPending); err != nil {
+		return fmt.Errorf("ticket: index text search: %w", err)
+	}
+	if !pending {
 		return nil
 	}
 	for _, q := range ftsIndexPending {

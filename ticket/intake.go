@@ -336,7 +336,7 @@ func (s *Service) commitAlone(r *intakeReq) {
 }
 
 // answer tells each write of a batch its result, queues the stored messages to process,
-// and wakes the outbox sender after a commit.
+// and wakes the outbox sender after a commit that queued mail (txMail).
 func (s *Service) answer(batch []*intakeReq, res []intakeRes, err error) {
 	for i, r := range batch {
 		if err != nil {
@@ -350,7 +350,7 @@ func (s *Service) answer(batch []*intakeReq, res []intakeRes, err error) {
 		}
 		r.done <- res[i]
 	}
-	if err == nil && s.opt.OnOutbox != nil {
+	if err == nil && s.txMail > 0 && s.opt.OnOutbox != nil {
 		s.opt.OnOutbox()
 	}
 }
@@ -361,6 +361,7 @@ func (s *Service) answer(batch []*intakeReq, res []intakeRes, err error) {
 // keeps two instances from deadlocking on them.
 func (s *Service) commit(ctx context.Context, batch []*intakeReq, withQueue bool) ([]intakeRes, []Receipt, error) {
 	started := time.Now()
+	s.txMail = 0
 	tx, err := s.db.BeginTxx(ctx, nil)
 	if err != nil {
 		return nil, nil, fmt.Errorf("ticket: intake: begin: %w", err)
@@ -429,6 +430,7 @@ func (s *Service) runOp(ctx context.Context, tx *sqlx.Tx, fn func(ctx context.Co
 	if _, err := tx.ExecContext(ctx, "SAVEPOINT op"); err != nil {
 		return fmt.Errorf("ticket: savepoint: %w", err)
 	}
+	mail := s.txMail
 	defer func() {
 		if p := recover(); p != nil {
 			s.log.Error("panic in a write", slog.Any("panic", p), slog.String("stack", string(debug.Stack())))
@@ -438,6 +440,7 @@ func (s *Service) runOp(ctx context.Context, tx *sqlx.Tx, fn func(ctx context.Co
 			if _, rerr := tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT op"); rerr != nil {
 				s.log.Error("rollback to savepoint", slog.Any("error", rerr))
 			}
+			s.txMail = mail // its outbox rows are gone with it
 		}
 		tx.ExecContext(ctx, "RELEASE SAVEPOINT op")
 	}()
@@ -589,6 +592,7 @@ func (s *Service) processSaved(ctx context.Context, tx *sqlx.Tx, rec *Receipt, d
 		rec.State, rec.Err = "failed", "savepoint: "+err.Error()
 		return nil
 	}
+	mail := s.txMail
 	res, err := s.processGuarded(ctx, tx, rec.InboundID, d)
 	if isRetryable(err) {
 		return err
@@ -597,6 +601,7 @@ func (s *Service) processSaved(ctx context.Context, tx *sqlx.Tx, rec *Receipt, d
 		if _, rerr := tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT msg"); rerr != nil {
 			s.log.Error("rollback to savepoint", slog.Any("error", rerr))
 		}
+		s.txMail = mail // its outbox rows are gone with it
 		tx.ExecContext(ctx, "RELEASE SAVEPOINT msg")
 		rec.State, rec.Err = "failed", err.Error()
 		if _, uerr := tx.ExecContext(ctx, s.q.InboundFailed, err.Error(), s.now(), rec.InboundID); uerr != nil {

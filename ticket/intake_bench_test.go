@@ -33,7 +33,8 @@ func benchDelivery(i int64) Delivery {
 
 // BenchmarkAccept measures group commit on SQLite without SMTP: 8 goroutines call Accept
 // with new requests (each makes a ticket, a confirmation and a mail to the one agent).
-// "batch" is the mean number of messages per transaction. With_outbox adds four
+// "batch" is the mean number of messages per transaction that queued mail (each
+// message queues some; OnOutbox counts them, not the claims). With_outbox adds four
 // goroutines that claim and mark sent the queued mail as mailout's worker does, with
 // no network in between: the write lock is then shared as in `guichet serve`.
 func BenchmarkAccept(b *testing.B) {

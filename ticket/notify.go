@@ -343,12 +343,23 @@ func (s *Service) enqueueID(ctx context.Context, tx *sqlx.Tx, t *Ticket, u User,
 		tz = DefaultTimeZone
 	}
 	now := s.now()
-	_, err = tx.ExecContext(ctx, s.q.InsertOutbox, kind, t.ID, t.Key, to, u.Name, u.Role, lang, tz, mid, th.inReplyTo,
+	err = s.insertOutbox(ctx, tx, kind, t.ID, t.Key, to, u.Name, u.Role, lang, tz, mid, th.inReplyTo,
 		strings.Join(th.refs, " "), s.ReplyAddress(t.Key, u.Email), string(payload), dataID, now, now)
 	if err != nil {
 		return "", fmt.Errorf("ticket: queue %s mail for %s: %w", kind, t.Key, err)
 	}
 	return mid, nil
+}
+
+// insertOutbox writes one outbox row (the insert-outbox query's arguments) and counts
+// it for the committer's transaction, which wakes the sender once it commits; every
+// outbox row is written here.
+func (s *Service) insertOutbox(ctx context.Context, tx *sqlx.Tx, args ...any) error {
+	if _, err := tx.ExecContext(ctx, s.q.InsertOutbox, args...); err != nil {
+		return err
+	}
+	s.txMail++
+	return nil
 }
 
 // mailPayload returns what an outbox row for data holds: the whole of data and no

@@ -74,9 +74,6 @@ func (s *Service) reprocessRows(ctx context.Context, parse ParseFunc, rows []sto
 			st.Failed++
 		}
 	}
-	if st.Processed > 0 && s.opt.OnOutbox != nil {
-		s.opt.OnOutbox()
-	}
 	return st, nil
 }
 

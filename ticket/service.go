@@ -55,7 +55,8 @@ type Options struct {
 	CommentAddress string
 	Logger         *slog.Logger
 	Now            func() time.Time
-	// OnOutbox is called after a commit that added outbox rows (wake the sender).
+	// OnOutbox is called after a commit that added outbox rows (wake the sender), and
+	// only then: never after the sender's own claims and marks.
 	OnOutbox func()
 }
 
@@ -93,6 +94,11 @@ type Service struct {
 	closeMu   sync.RWMutex
 	closed    bool
 	walCopied atomic.Bool // the checkpointer copied the whole WAL (SQLite)
+
+	// txMail counts the outbox rows written by the committer's transaction in progress
+	// (the committer's own): only a commit that queued mail wakes the sender, so that
+	// the sender's own claims and marks, which queue none, do not wake it again.
+	txMail int
 }
 
 // Desk is a service desk: a key prefix for its tickets and a name.

@@ -51,6 +51,8 @@ type Config struct {
 	DebugAddr      string
 	StaleAfter     time.Duration
 	Spool          string
+	MinFreeSpace   int64
+	MetricsAddr    string
 
 	// Limits of the SMTP/LMTP listener; 0 turns one off.
 	SMTPSessionMax       time.Duration
@@ -95,7 +97,7 @@ func (c *Config) flags(name string) *flag.FlagSet {
 		fs.IntVar(&c.SMTPMaxConnections, "smtp-max-connections", mailin.DefaultMaxConnections, "SMTP/LMTP connections at a time; more get 421 4.7.0 (0: no limit)")
 		fs.IntVar(&c.SMTPMaxConnsPerIP, "smtp-max-connections-per-ip", mailin.DefaultMaxConnectionsPerIP, "SMTP/LMTP connections at a time from one client address; more get 421 4.7.0 (0: no limit)")
 	}
-	fs.StringVar(&c.HTTPAddr, "http-addr", "127.0.0.1:8080", "portal, API, /healthz, /metrics")
+	fs.StringVar(&c.HTTPAddr, "http-addr", "127.0.0.1:8080", "portal, API, /healthz, and /metrics when loopback (see --metrics-addr)")
 	fs.StringVar(&c.PublicURL, "public-url", "", "base of links in mails (default http://<http-addr>)")
 	fs.StringVar(&c.SupportAddress, "support-address", "support@localhost", "where customers write")
 	fs.StringVar(&c.Desk, "desk", "AURAN1=Assistance ENT", "key and name of the default desk")
@@ -124,6 +126,8 @@ func (c *Config) flags(name string) *flag.FlagSet {
 		fs.DurationVar(&c.StaleAfter, "stale-after", time.Minute, "a message answered 250 and still unprocessed after this is processed by any instance (the one that took it died); checked every quarter of it")
 		fs.StringVar(&c.Spool, "spool", "auto", "keep each received message in a spool file under <data-dir>/spool before the 250, the database's work after it: on, off, or auto (on with SQLite; off with PostgreSQL, where a message stored in the database is taken over by another instance if this one dies)")
 		fs.StringVar(&c.DebugAddr, "debug-addr", "", "serve Go's profiler (/debug/pprof/) on this address, e.g. 127.0.0.1:6060; keep it on loopback (default off)")
+		fs.Int64Var(&c.MinFreeSpace, "min-free-space", 128<<20, "/healthz answers 503 \"disk\" (or \"spool\") when a folder Guichet writes has fewer bytes free than this; 0: not checked")
+		fs.StringVar(&c.MetricsAddr, "metrics-addr", "", "serve /metrics on a listener of its own at this address; empty: on --http-addr only when it is loopback; the --http-addr value: there in any case; off: nowhere")
 	}
 	switch name {
 	case "ticket list", "ticket show", "inspect", "inbound list", "user add", "establishment add", "token create":
@@ -256,6 +260,14 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxMessageSize < 1024 {
 		return fmt.Errorf("--max-message-size %d: too small", c.MaxMessageSize)
+	}
+	if c.MinFreeSpace < 0 {
+		return fmt.Errorf("--min-free-space %d: 0 or more bytes", c.MinFreeSpace)
+	}
+	if c.MetricsAddr != "" && c.MetricsAddr != "off" {
+		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
+			return fmt.Errorf("--metrics-addr %q: host:port or off expected", c.MetricsAddr)
+		}
 	}
 	return nil
 }

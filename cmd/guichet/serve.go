@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/pprof"
@@ -73,6 +74,10 @@ func cmdServe(ctx context.Context, e *env) error {
 	if err != nil {
 		return err
 	}
+	if c.Relay == "" {
+		stopClean := cleanSentTemp(e, mailout.NewDirSender(filepath.Join(c.DataDir, "sent")))
+		defer stopClean()
+	}
 	var tlsConfig *tls.Config
 	if c.TLSCert != "" {
 		cert, err := tls.LoadX509KeyPair(c.TLSCert, c.TLSKey)
@@ -113,10 +118,31 @@ func cmdServe(ctx context.Context, e *env) error {
 		httpLn.Close()
 		return err
 	}
+	checks := cs.checks(map[string]web.Pinger{"database": a.svc})
+	maps.Copy(checks, diskChecks(c, a.spool != nil, freeSpace))
+	metrics := newMetrics(a.svc, intake, pollers, append(cs.collectors(), a.spoolMetrics()...)...)
+	var portalMetrics http.Handler
+	onPortal, metricsAddr := metricsRoute(c.HTTPAddr, c.MetricsAddr)
+	if onPortal {
+		portalMetrics = metrics
+	}
+	stopMetrics := func(context.Context) {}
+	if metricsAddr != "" {
+		addr, stop, err := startMetrics(e, metricsAddr, metrics)
+		if err != nil {
+			smtpLn.Close()
+			httpLn.Close()
+			return err
+		}
+		stopMetrics = stop
+		e.log.Info("metrics listening", "addr", addr)
+	} else if !onPortal && c.MetricsAddr == "" {
+		e.log.Info("/metrics is not served on a --http-addr that is not loopback; --metrics-addr says where", "http", c.HTTPAddr)
+	}
 	httpSrv := &http.Server{
 		Handler: web.New(web.Options{
-			Checks:  cs.checks(map[string]web.Pinger{"database": a.svc}),
-			Metrics: newMetrics(a.svc, intake, pollers, append(cs.collectors(), a.spoolMetrics()...)...),
+			Checks:  checks,
+			Metrics: portalMetrics,
 			Logger:  e.log.With("component", "web"),
 			Portal:  a.svc, Tickets: a.svc, Blobs: a.blobs, Pages: pages, Backoff: webBackoff{cs.Backoff}, PublicURL: c.PublicURL,
 			Academies: list(c.Academies), RequestTypes: list(c.RequestTypes),
@@ -169,6 +195,7 @@ func cmdServe(ctx context.Context, e *env) error {
 	if err := httpSrv.Shutdown(sctx); err != nil {
 		e.log.Warn("HTTP shutdown", slog.Any("error", err))
 	}
+	stopMetrics(sctx)
 	stopIMAP(sctx)
 	stopWorker()
 	select {
@@ -295,4 +322,23 @@ func orNoLimit[T int | time.Duration](v T) T {
 		return -1
 	}
 	return v
+}
+
+// cleanSentTemp removes the temporary files that writes killed mid-way left in the
+// sent folder: at start, those older than mailout.StaleTempAge (a younger one may be a
+// `guichet ingest` writing now), and once more that long after, for those that were too
+// young at start. Nothing runs in between: an idle server stays idle.
+func cleanSentTemp(e *env, d *mailout.DirSender) (stop func()) {
+	clean := func() {
+		n, err := d.RemoveStaleTemp(mailout.StaleTempAge)
+		if err != nil {
+			e.log.Warn("removing temporary files left in the sent folder", slog.Any("error", err))
+		}
+		if n > 0 {
+			e.log.Info("temporary files left in the sent folder by an interrupted write removed", "count", n, "folder", d.Dir)
+		}
+	}
+	clean()
+	t := time.AfterFunc(mailout.StaleTempAge+time.Minute, clean)
+	return func() { t.Stop() }
 }
