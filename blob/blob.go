@@ -1,4 +1,4 @@
-package ticket
+package blob
 
 import (
 	"context"
@@ -11,7 +11,7 @@ import (
 	"path/filepath"
 )
 
-// Blobs keeps attachment content on disk under a folder, addressed by SHA-256
+// Store keeps attachment content on disk under a folder, addressed by SHA-256
 // (dir/ab/cdef…). Content is written to a temporary file and renamed, so a reader never
 // sees half a file.
 //
@@ -19,41 +19,41 @@ import (
 // rename, and the folder after it (and the top folder when the ab/ folder is new), so
 // that a change that points at the content, committed after PutBlob returns, never
 // outlives it in a power cut. Portal uploads and avatars need this: no other copy of
-// them exists. Mail attachments use the Blobs that ForMail returns, which does not sync:
+// them exists. Mail attachments use the Store that ForMail returns, which does not sync:
 // the raw message, durable in the spool or the database before the 250, keeps their
-// bytes; a file lost in a crash then reads as ErrBlobMissing.
-type Blobs struct {
+// bytes; a file lost in a crash then reads as ErrMissing.
+type Store struct {
 	dir    string
 	noSync bool
 	// sync flushes a file or a folder to disk ((*os.File).Sync); tests count its calls.
 	sync func(*os.File) error
 }
 
-// NewBlobs returns a Blobs storing under dir, creating it if needed.
-func NewBlobs(dir string) (*Blobs, error) {
+// Open returns a Store storing under dir, creating it if needed.
+func Open(dir string) (*Store, error) {
 	if err := os.MkdirAll(filepath.Join(dir, "tmp"), 0o750); err != nil {
-		return nil, fmt.Errorf("ticket: blobs dir: %w", err)
+		return nil, fmt.Errorf("blob: blobs dir: %w", err)
 	}
-	return &Blobs{dir: dir, sync: (*os.File).Sync}, nil
+	return &Store{dir: dir, sync: (*os.File).Sync}, nil
 }
 
-// ForMail returns a Blobs on the same folder whose PutBlob does not sync (see Blobs).
-func (b *Blobs) ForMail() *Blobs {
+// ForMail returns a Store on the same folder whose PutBlob does not sync (see Store).
+func (b *Store) ForMail() *Store {
 	m := *b
 	m.noSync = true
 	return &m
 }
 
-func (b *Blobs) path(sum string) string {
+func (b *Store) path(sum string) string {
 	return filepath.Join(b.dir, sum[:2], sum[2:])
 }
 
-// PutBlob stores r's content and returns its SHA-256 (hex) and size; see Blobs for when
+// PutBlob stores r's content and returns its SHA-256 (hex) and size; see Store for when
 // it is durable.
-func (b *Blobs) PutBlob(ctx context.Context, r io.Reader) (string, int64, error) {
+func (b *Store) PutBlob(ctx context.Context, r io.Reader) (string, int64, error) {
 	f, err := os.CreateTemp(filepath.Join(b.dir, "tmp"), "put-*")
 	if err != nil {
-		return "", 0, fmt.Errorf("ticket: blob temp file: %w", err)
+		return "", 0, fmt.Errorf("blob: blob temp file: %w", err)
 	}
 	defer os.Remove(f.Name())
 	h := sha256.New()
@@ -65,7 +65,7 @@ func (b *Blobs) PutBlob(ctx context.Context, r io.Reader) (string, int64, error)
 		err = cerr
 	}
 	if err != nil {
-		return "", 0, fmt.Errorf("ticket: write blob: %w", err)
+		return "", 0, fmt.Errorf("blob: write blob: %w", err)
 	}
 	sum := hex.EncodeToString(h.Sum(nil))
 	dst := b.path(sum)
@@ -80,10 +80,10 @@ func (b *Blobs) PutBlob(ctx context.Context, r io.Reader) (string, int64, error)
 	_, err = os.Stat(sub)
 	newSub := errors.Is(err, os.ErrNotExist)
 	if err := os.MkdirAll(sub, 0o750); err != nil {
-		return "", 0, fmt.Errorf("ticket: blob dir: %w", err)
+		return "", 0, fmt.Errorf("blob: blob dir: %w", err)
 	}
 	if err := os.Rename(f.Name(), dst); err != nil {
-		return "", 0, fmt.Errorf("ticket: store blob: %w", err)
+		return "", 0, fmt.Errorf("blob: store blob: %w", err)
 	}
 	if b.noSync {
 		return sum, n, nil
@@ -100,35 +100,35 @@ func (b *Blobs) PutBlob(ctx context.Context, r io.Reader) (string, int64, error)
 }
 
 // syncDir makes the entries of a folder (a file renamed into it) durable.
-func (b *Blobs) syncDir(dir string) error {
+func (b *Store) syncDir(dir string) error {
 	d, err := os.Open(dir)
 	if err != nil {
-		return fmt.Errorf("ticket: open blob folder: %w", err)
+		return fmt.Errorf("blob: open blob folder: %w", err)
 	}
 	defer d.Close()
 	if err := b.sync(d); err != nil {
-		return fmt.Errorf("ticket: sync blob folder: %w", err)
+		return fmt.Errorf("blob: sync blob folder: %w", err)
 	}
 	return nil
 }
 
-// ErrBlobMissing is returned by OpenBlob for content that is not stored.
-var ErrBlobMissing = errors.New("ticket: attachment content missing")
+// ErrMissing is returned by OpenBlob for content that is not stored.
+var ErrMissing = errors.New("blob: attachment content missing")
 
 // OpenBlob opens the content with the given SHA-256.
-func (b *Blobs) OpenBlob(ctx context.Context, sum string) (io.ReadCloser, error) {
+func (b *Store) OpenBlob(ctx context.Context, sum string) (io.ReadCloser, error) {
 	if len(sum) != 64 {
-		return nil, fmt.Errorf("%w: bad hash %q", ErrBlobMissing, sum)
+		return nil, fmt.Errorf("%w: bad hash %q", ErrMissing, sum)
 	}
 	if _, err := hex.DecodeString(sum); err != nil {
-		return nil, fmt.Errorf("%w: bad hash %q", ErrBlobMissing, sum)
+		return nil, fmt.Errorf("%w: bad hash %q", ErrMissing, sum)
 	}
 	f, err := os.Open(b.path(sum))
 	if errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("%w: %s", ErrBlobMissing, sum)
+		return nil, fmt.Errorf("%w: %s", ErrMissing, sum)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("ticket: open blob: %w", err)
+		return nil, fmt.Errorf("blob: open blob: %w", err)
 	}
 	return f, nil
 }
