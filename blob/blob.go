@@ -1,3 +1,25 @@
+// Package blob keeps file content on disk, addressed by its SHA-256: the attachments of
+// mails and comments, portal uploads and avatars. It has no database code; the rows that
+// point at a file hold its hash.
+//
+// # Layout
+//
+// A file lives at dir/ab/cdef…, where abcdef… is the hex SHA-256 of its content, so the
+// same content is stored once whoever puts it. Content is written to a temporary file
+// under dir/tmp and renamed into place, so a reader never sees half a file.
+//
+// # Durability
+//
+// Store.PutBlob makes the content durable before it returns: the file is synced before
+// the rename, and its folder after it (and the top folder when the ab/ folder is new), so
+// that a change that points at the content, committed after PutBlob returns, never
+// outlives it in a power cut. Portal uploads and avatars need this: no other copy of them
+// exists.
+//
+// Mail attachments go through the Store that Store.ForMail returns, which does not sync:
+// the raw message, durable in the spool or the database before the 250, keeps their
+// bytes, so syncing each attachment would cost a flush per file for nothing. A file lost
+// in a crash then reads as ErrMissing.
 package blob
 
 import (
@@ -11,17 +33,8 @@ import (
 	"path/filepath"
 )
 
-// Store keeps attachment content on disk under a folder, addressed by SHA-256
-// (dir/ab/cdef…). Content is written to a temporary file and renamed, so a reader never
-// sees half a file.
-//
-// PutBlob makes the content durable before it returns: the file is synced before the
-// rename, and the folder after it (and the top folder when the ab/ folder is new), so
-// that a change that points at the content, committed after PutBlob returns, never
-// outlives it in a power cut. Portal uploads and avatars need this: no other copy of
-// them exists. Mail attachments use the Store that ForMail returns, which does not sync:
-// the raw message, durable in the spool or the database before the 250, keeps their
-// bytes; a file lost in a crash then reads as ErrMissing.
+// Store keeps content under a folder, addressed by SHA-256; see the package doc for when
+// PutBlob is durable.
 type Store struct {
 	dir    string
 	noSync bool
@@ -37,7 +50,8 @@ func Open(dir string) (*Store, error) {
 	return &Store{dir: dir, sync: (*os.File).Sync}, nil
 }
 
-// ForMail returns a Store on the same folder whose PutBlob does not sync (see Store).
+// ForMail returns a Store on the same folder whose PutBlob does not sync (see the
+// package doc).
 func (b *Store) ForMail() *Store {
 	m := *b
 	m.noSync = true
@@ -48,8 +62,8 @@ func (b *Store) path(sum string) string {
 	return filepath.Join(b.dir, sum[:2], sum[2:])
 }
 
-// PutBlob stores r's content and returns its SHA-256 (hex) and size; see Store for when
-// it is durable.
+// PutBlob stores r's content and returns its SHA-256 (hex) and size; see the package doc
+// for when it is durable.
 func (b *Store) PutBlob(ctx context.Context, r io.Reader) (string, int64, error) {
 	f, err := os.CreateTemp(filepath.Join(b.dir, "tmp"), "put-*")
 	if err != nil {
