@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/guichet/guichet/blob"
 	"github.com/guichet/guichet/ticket"
 )
 
@@ -323,10 +324,10 @@ func waitFor(t *testing.T, cond func() bool) {
 	}
 }
 
-// The ticket package provides the queue and the blobs.
+// The ticket package provides the queue, the blob package the attachments.
 var (
 	_ Queue      = (*ticket.Service)(nil)
-	_ BlobReader = (*ticket.Blobs)(nil)
+	_ BlobReader = (*blob.Store)(nil)
 )
 
 // TestRunGivesBackClaimedRows: Run claims ahead of its free slots; when it stops, the

@@ -57,7 +57,7 @@ type webQueries struct {
 // notification address is User.NotifyEmail.
 type Account struct {
 	User
-	AvatarSHA256       string `db:"avatar_sha256"` // "" for none; the image is in Blobs under this hash
+	AvatarSHA256       string `db:"avatar_sha256"` // "" for none; the image is in the blob store under this hash
 	AvatarType         string `db:"avatar_type"`
 	PendingNotifyEmail string `db:"pending_notify_email"` // waiting for confirmation
 	HasPassword        bool   `db:"has_password"`
@@ -164,7 +164,7 @@ func (s *Service) UpdateProfile(ctx context.Context, u User, p Profile) (User, e
 }
 
 // SetAvatar records u's avatar: content of type contentType, stored by the caller in
-// Blobs under sha256 (hex), size bytes. Only AvatarTypes up to MaxAvatarSize are
+// the blob store under sha256 (hex), size bytes. Only AvatarTypes up to MaxAvatarSize are
 // accepted. An empty sha256 removes the avatar.
 func (s *Service) SetAvatar(ctx context.Context, u User, contentType, sha256 string, size int64) error {
 	if sha256 == "" {

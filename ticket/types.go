@@ -107,8 +107,8 @@ type Address struct {
 	Email string `json:"address"`
 }
 
-// Attachment describes a file of a mail or a comment. Its content is kept by Blobs under
-// its SHA256.
+// Attachment describes a file of a mail or a comment. Its content is kept in the blob store
+// (package blob) under its SHA256.
 type Attachment struct {
 	Filename    string `json:"filename"`
 	ContentType string `json:"content_type"`

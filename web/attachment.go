@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/guichet/guichet/blob"
 	"github.com/guichet/guichet/ticket"
 )
 
@@ -28,7 +29,7 @@ func (h *Handler) attachment(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f, err := h.opt.Blobs.OpenBlob(r.Context(), a.SHA256)
-	if errors.Is(err, ticket.ErrBlobMissing) {
+	if errors.Is(err, blob.ErrMissing) {
 		h.fail(w, r, http.StatusNotFound, "error.not_found")
 		return
 	}

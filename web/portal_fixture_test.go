@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/guichet/guichet/blob"
 	"github.com/guichet/guichet/coord"
 	"github.com/guichet/guichet/ticket"
 )
@@ -25,7 +26,7 @@ import (
 type portalFixture struct {
 	h           *Handler
 	svc         *ticket.Service
-	blobs       *ticket.Blobs
+	blobs       *blob.Store
 	backoff     *testBackoff
 	clock       *testClock
 	jeanneKey   string
@@ -111,7 +112,7 @@ func newPortal(t *testing.T, opt Options) *portalFixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { svc.Close() })
-	blobs, err := ticket.NewBlobs(filepath.Join(dir, "blobs"))
+	blobs, err := blob.Open(filepath.Join(dir, "blobs"))
 	if err != nil {
 		t.Fatal(err)
 	}

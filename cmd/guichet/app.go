@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/guichet/guichet/blob"
 	"github.com/guichet/guichet/spool"
 	"github.com/guichet/guichet/ticket"
 	"github.com/jmoiron/sqlx"
@@ -17,7 +18,7 @@ import (
 type app struct {
 	db    *sqlx.DB
 	svc   *ticket.Service
-	blobs *ticket.Blobs
+	blobs *blob.Store
 	spool *spool.Spool // serve's spool (--spool), nil when off
 }
 
@@ -94,7 +95,7 @@ func openApp(ctx context.Context, e *env, onOutbox func()) (*app, error) {
 	if len(applied) > 0 {
 		e.log.Info("database migrated", "versions", fmt.Sprint(applied))
 	}
-	blobs, err := ticket.NewBlobs(filepath.Join(c.DataDir, "attachments"))
+	blobs, err := blob.Open(filepath.Join(c.DataDir, "attachments"))
 	if err != nil {
 		db.Close()
 		return nil, exitError{exitTempFail, err}

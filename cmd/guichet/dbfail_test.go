@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/guichet/guichet/blob"
 	"github.com/guichet/guichet/mailin"
 	"github.com/guichet/guichet/ticket"
 )
@@ -29,7 +30,7 @@ func TestDatabaseFailureAnswers4xx(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer svc.Close()
-	blobs, err := ticket.NewBlobs(filepath.Join(dir, "attachments"))
+	blobs, err := blob.Open(filepath.Join(dir, "attachments"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -56,7 +56,7 @@ func cmdIngest(ctx context.Context, e *env) error {
 
 // newIntake builds the intake of app a: parse, then store and process.
 func newIntake(e *env, a *app) *mailin.Intake {
-	// attachments of mail are not synced: the raw message keeps their bytes (ticket.Blobs)
+	// attachments of mail are not synced: the raw message keeps their bytes (see package blob)
 	return mailin.NewIntake(a.svc, a.blobs.ForMail(), parseOptions(e.cfg), e.log.With("component", "intake"))
 }
 

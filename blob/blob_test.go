@@ -1,4 +1,4 @@
-package ticket
+package blob
 
 import (
 	"context"
@@ -10,7 +10,7 @@ import (
 	"testing"
 )
 
-// syncLog records what a Blobs synced, in order, and can fail.
+// syncLog records what a Store synced, in order, and can fail.
 type syncLog struct {
 	synced []string
 	fail   error
@@ -24,9 +24,9 @@ func (l *syncLog) sync(f *os.File) error {
 	return nil
 }
 
-func newLoggedBlobs(t *testing.T) (*Blobs, *syncLog) {
+func newLogged(t *testing.T) (*Store, *syncLog) {
 	t.Helper()
-	b, err := NewBlobs(t.TempDir())
+	b, err := Open(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,7 +40,7 @@ func newLoggedBlobs(t *testing.T) (*Blobs, *syncLog) {
 // its folder is new.
 func TestPutBlobSyncs(t *testing.T) {
 	ctx := context.Background()
-	b, l := newLoggedBlobs(t)
+	b, l := newLogged(t)
 	sum, n, err := b.PutBlob(ctx, strings.NewReader("photo de l'écran"))
 	if err != nil {
 		t.Fatal(err)
