@@ -29,6 +29,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 )
@@ -126,8 +127,9 @@ func (b *Store) syncDir(dir string) error {
 	return nil
 }
 
-// ErrMissing is returned by OpenBlob for content that is not stored.
-var ErrMissing = errors.New("blob: attachment content missing")
+// ErrMissing is returned by OpenBlob for content that is not stored. It matches
+// fs.ErrNotExist, so that consumers test for it without importing this package.
+var ErrMissing = fmt.Errorf("blob: attachment content missing: %w", fs.ErrNotExist)
 
 // OpenBlob opens the content with the given SHA-256.
 func (b *Store) OpenBlob(ctx context.Context, sum string) (io.ReadCloser, error) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -84,5 +85,24 @@ func TestPutBlobSyncs(t *testing.T) {
 	rc.Close()
 	if string(got) != "photo de l'écran" {
 		t.Fatalf("read back %q", got)
+	}
+}
+
+// TestOpenMissing: content that is not stored, or a malformed hash, reads as ErrMissing,
+// which consumers (web) recognise as fs.ErrNotExist without importing this package.
+func TestOpenMissing(t *testing.T) {
+	s, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, sum := range []string{
+		strings.Repeat("ab", 32), // well-formed, not stored
+		"../../etc/passwd",       // not a hash
+		"",
+	} {
+		_, err := s.OpenBlob(context.Background(), sum)
+		if !errors.Is(err, ErrMissing) || !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("OpenBlob(%q) = %v, want ErrMissing matching fs.ErrNotExist", sum, err)
+		}
 	}
 }

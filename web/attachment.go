@@ -3,12 +3,12 @@ package web
 import (
 	"errors"
 	"io"
+	"io/fs"
 	"mime"
 	"net/http"
 	"strconv"
 	"strings"
 
-	"github.com/guichet/guichet/blob"
 	"github.com/guichet/guichet/ticket"
 )
 
@@ -29,7 +29,7 @@ func (h *Handler) attachment(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f, err := h.opt.Blobs.OpenBlob(r.Context(), a.SHA256)
-	if errors.Is(err, blob.ErrMissing) {
+	if errors.Is(err, fs.ErrNotExist) {
 		h.fail(w, r, http.StatusNotFound, "error.not_found")
 		return
 	}

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/guichet/guichet/blob"
 	"github.com/guichet/guichet/ticket"
 )
 
@@ -53,13 +52,12 @@ type Portal interface {
 
 var _ Portal = (*ticket.Service)(nil)
 
-// Blobs keeps file content by SHA-256 (*blob.Store).
+// Blobs keeps file content by SHA-256 (cmd passes a *blob.Store). OpenBlob's error
+// matches fs.ErrNotExist for content that is not stored.
 type Blobs interface {
 	PutBlob(ctx context.Context, r io.Reader) (string, int64, error)
 	OpenBlob(ctx context.Context, sum string) (io.ReadCloser, error)
 }
-
-var _ Blobs = (*blob.Store)(nil)
 
 // portalRoutes registers the pages. Routes that change state go through h.post, which
 // rejects cross-origin requests; routes of signed-in users through h.user.
