@@ -18,7 +18,8 @@ import (
 
 // FuzzParse walks any message with a BlobWriter that cannot fail: Parse must then never
 // fail (but for a message without a header), never stop on a panic, and give text that
-// is valid UTF-8 and attachments that name their content.
+// is valid UTF-8, a visible part made of the text's lines, and attachments that name
+// their content and are no bigger than the message.
 func FuzzParse(f *testing.F) {
 	for _, c := range issueCases {
 		f.Add([]byte(c))
@@ -47,8 +48,16 @@ func FuzzParse(f *testing.F) {
 		}
 		checkUTF8(t, map[string]string{"subject": in.Subject, "summary": in.Summary, "text": in.Text,
 			"visible": in.Visible, "html": in.HTML, "from name": in.From.Name, "from address": in.From.Email})
+		for _, l := range strings.Split(in.Visible, "\n") {
+			if !strings.Contains(in.Text, l) {
+				t.Fatalf("visible line %q is not in the text %q", l, in.Text)
+			}
+		}
 		for _, a := range in.Attachments {
 			checkUTF8(t, map[string]string{"filename": a.Filename})
+			if a.Size > int64(len(raw)) {
+				t.Fatalf("attachment %q of %d bytes from a %d-byte message", a.Filename, a.Size, len(raw))
+			}
 			if _, err := hex.DecodeString(a.SHA256); err != nil || len(a.SHA256) != 64 || a.Size < 0 {
 				t.Fatalf("attachment %+v", a)
 			}
