@@ -14,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/guichet/guichet/ticket"
 )
 
 // FuzzParse walks any message with a BlobWriter that cannot fail: Parse must then never
@@ -48,6 +50,11 @@ func FuzzParse(f *testing.F) {
 		}
 		checkUTF8(t, map[string]string{"subject": in.Subject, "summary": in.Summary, "text": in.Text,
 			"visible": in.Visible, "html": in.HTML, "from name": in.From.Name, "from address": in.From.Email})
+		for _, l := range [][]ticket.Address{in.To, in.Cc, in.ReplyTo} {
+			for _, a := range l {
+				checkUTF8(t, map[string]string{"name": a.Name, "address": a.Email})
+			}
+		}
 		for _, l := range strings.Split(in.Visible, "\n") {
 			if !strings.Contains(in.Text, l) {
 				t.Fatalf("visible line %q is not in the text %q", l, in.Text)
