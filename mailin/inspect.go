@@ -40,6 +40,8 @@ type InspectAttachment struct {
 	ContentType string `json:"content_type"`
 	Inline      bool   `json:"inline"`
 	SHA256      string `json:"sha256"`
+	// Truncated: the mail ended inside this file; Size counts what was received.
+	Truncated bool `json:"truncated,omitempty"`
 }
 
 // Inspect parses raw without storing anything (attachments are only hashed).
@@ -67,6 +69,7 @@ func NewInspectResult(in *ticket.Inbound) *InspectResult {
 	for _, a := range in.Attachments {
 		r.Attachments = append(r.Attachments, InspectAttachment{
 			Filename: a.Filename, Size: a.Size, ContentType: a.ContentType, Inline: a.Inline, SHA256: a.SHA256,
+			Truncated: a.Truncated,
 		})
 	}
 	return r

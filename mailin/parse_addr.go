@@ -59,9 +59,11 @@ func ParseAddressLenient(s string) (ticket.Address, bool) {
 	return ticket.Address{Name: cleanName(name), Email: addr}, true
 }
 
-// cleanName unquotes and decodes a display name.
+// cleanName unquotes and decodes a display name. net/mail's word decoder passes the
+// bytes of a UTF-8 encoded-word as they are, valid or not: bytes that do not form UTF-8
+// become U+FFFD.
 func cleanName(n string) string {
-	n = strings.TrimSpace(n)
+	n = strings.ToValidUTF8(strings.TrimSpace(n), "\uFFFD")
 	n = strings.TrimSpace(strings.Trim(n, `"'`))
 	n = strings.ReplaceAll(n, `\"`, `"`)
 	if strings.Contains(n, "=?") {

@@ -35,7 +35,8 @@ func (w *walker) fillHeader(in *ticket.Inbound, h textproto.Header) {
 
 // DecodeHeaderRaw converts raw 8-bit bytes of an address header to UTF-8 but leaves
 // encoded-words for the address parser, which decodes them inside display names only.
-// An encoded-word that itself holds raw 8-bit bytes is decoded here, in its charset.
+// An encoded-word that itself holds raw 8-bit bytes (in its text or in its charset's
+// name) is decoded here, in its charset, so that the result is always UTF-8.
 func DecodeHeaderRaw(s, fallback string) string {
 	if utf8.ValidString(s) {
 		return s
@@ -48,13 +49,13 @@ func DecodeHeaderRaw(s, fallback string) string {
 			break
 		}
 		b.WriteString(headerText(fallback, s[:i]))
-		_, _, text, n, ok := parseEncodedWord(s[i:])
+		_, _, _, n, ok := parseEncodedWord(s[i:])
 		switch {
 		case !ok:
 			b.WriteString("=?")
 			s = s[i+2:]
 			continue
-		case isASCII([]byte(text)):
+		case isASCII([]byte(s[i : i+n])):
 			b.WriteString(s[i : i+n])
 		default:
 			b.WriteString(DecodeHeader(s[i:i+n], fallback))

@@ -48,8 +48,11 @@ func (w *walker) store(p part, r io.Reader) {
 		_, _ = io.Copy(io.Discard, r)
 		return
 	}
-	sum, size, err := w.blobs.PutBlob(w.ctx, r)
+	src := &partSource{r: r}
+	sum, size, err := w.blobs.PutBlob(w.ctx, src)
 	if err != nil {
+		// src ends the content with io.EOF at the message's own read errors, so this
+		// one is the BlobWriter's: a storage failure.
 		w.blobErr = err
 		return
 	}
@@ -60,6 +63,7 @@ func (w *walker) store(p part, r io.Reader) {
 	if name == "" {
 		name = "attachment" + extensionFor(p.mt)
 	}
+	w.noteTruncated(name, src, size)
 	w.attachments = append(w.attachments, ticket.Attachment{
 		Filename:    name,
 		ContentType: p.mt,
@@ -67,7 +71,45 @@ func (w *walker) store(p part, r io.Reader) {
 		SHA256:      sum,
 		Inline:      p.disp == "inline" || p.disp == "" && p.cid != "",
 		ContentID:   p.cid,
+		Truncated:   src.err != nil,
 	})
+}
+
+// partReadError is an error met while reading a part's content from the message
+// itself (no closing boundary, the data ends inside the part): the message's fault,
+// never the storage's. partSource tags such errors with this type.
+type partReadError struct{ err error }
+
+func (e *partReadError) Error() string { return "mailin: part cut off: " + e.err.Error() }
+func (e *partReadError) Unwrap() error { return e.err }
+
+// partSource is what a BlobWriter reads a part from. At the message's first read error
+// it keeps that error (as a *partReadError) and ends the content with io.EOF: the
+// BlobWriter stores what was received, and any error it returns is its own (disk,
+// database), so that a message cut off inside an attachment is not retried forever
+// as if the disk were full.
+type partSource struct {
+	r   io.Reader
+	err *partReadError
+}
+
+func (s *partSource) Read(p []byte) (int, error) {
+	if s.err != nil {
+		return 0, io.EOF
+	}
+	n, err := s.r.Read(p)
+	if err != nil && err != io.EOF {
+		s.err = &partReadError{err: err}
+		return n, io.EOF
+	}
+	return n, err
+}
+
+// noteTruncated warns about a part that src could not read to its end.
+func (w *walker) noteTruncated(name string, src *partSource, size int64) {
+	if src.err != nil {
+		w.warnf("%s: cut off after %d bytes (%v): kept what was received", name, size, src.err.err)
+	}
 }
 
 // message visits an attached message: it is stored as an .eml attachment while its
@@ -109,7 +151,8 @@ func (w *walker) message(p part, r io.Reader) {
 		}()
 		res.sum, res.size, res.err = w.blobs.PutBlob(w.ctx, pr)
 	}()
-	tee := io.TeeReader(r, pw)
+	src := &partSource{r: r}
+	tee := io.TeeReader(src, pw)
 	var sub *ticket.Inbound
 	var pieces []piece
 	func() {
@@ -137,9 +180,10 @@ func (w *walker) message(p part, r io.Reader) {
 		}
 		name += ".eml"
 	}
+	w.noteTruncated(name, src, res.size)
 	w.attachments = append(w.attachments, ticket.Attachment{
 		Filename: name, ContentType: p.mt, Size: res.size, SHA256: res.sum,
-		Inline: false, ContentID: p.cid,
+		Inline: false, ContentID: p.cid, Truncated: src.err != nil,
 	})
 	if p.parent == "multipart/report" {
 		w.returnedID = sub.MessageID

@@ -8,6 +8,8 @@ import (
 
 // decodeUTF7 decodes UTF-7 (RFC 2152), which golang.org/x/text does not provide: "+"
 // starts modified base64 of UTF-16 units up to "-" or any non-base64 byte; "+-" is "+".
+// UTF-7 is 7-bit: a byte above 0x7F that does not form UTF-8 becomes U+FFFD, so that
+// the result is UTF-8 like every other charset's.
 func decodeUTF7(b []byte) string {
 	var out strings.Builder
 	for i := 0; i < len(b); i++ {
@@ -42,7 +44,7 @@ func decodeUTF7(b []byte) string {
 			i = j
 		}
 	}
-	return out.String()
+	return strings.ToValidUTF8(out.String(), "\uFFFD")
 }
 
 func isB64(c byte) bool {

@@ -58,7 +58,10 @@ func (w *walker) entity(h textproto.Header, body io.Reader, depth int, parent st
 	}
 	ct := h.Get("Content-Type")
 	mt, params := parseMediaHeader(ct, w.fallback)
-	if !strings.Contains(mt, "/") {
+	if mt == "multipart/" {
+		mt = "multipart/mixed" // RFC 2046 §5.1.3: an unknown multipart is read as mixed
+	}
+	if typ, sub, ok := strings.Cut(mt, "/"); !ok || typ == "" || sub == "" {
 		if strings.TrimSpace(ct) != "" {
 			w.warnf("unreadable Content-Type %q: read as text/plain", truncate(ct, 60))
 		}

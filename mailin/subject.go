@@ -5,8 +5,10 @@ import (
 	"strings"
 )
 
-// tokenRe matches the ticket token [#KEY] of Guichet's subjects.
-var tokenRe = regexp.MustCompile(`(?i)\[#\s*([A-Z][A-Z0-9]{1,15}-[0-9]+)\s*\]`)
+// tokenRe matches the ticket token [#KEY] of Guichet's subjects. Its letters are
+// ASCII on purpose: with (?i), [A-Z] would also match the Kelvin sign and the long s,
+// and a key would not be ASCII.
+var tokenRe = regexp.MustCompile(`\[#\s*([A-Za-z][A-Za-z0-9]{1,15}-[0-9]+)\s*\]`)
 
 // bareKeyRe matches a ticket key written as a word. Unlike the token, a bare key must be
 // written in upper case: "utf-8" or "covid-19" in a sentence are not keys.
@@ -21,26 +23,40 @@ var prefixRe = regexp.MustCompile(`(?i)^\s*(?:` +
 	`отв|ответ|пересл|翻訳|返信|転送|회신|전달` +
 	`)\s*(?:\[\d+\]|\(\d+\)|\^\d+)?\s*[:：]\s*`)
 
-// bracketPrefixRe matches a whole subject wrapped as "[Fwd: …]".
-var bracketPrefixRe = regexp.MustCompile(`(?i)^\s*\[\s*((?:fwd?|fw|tr|wg|re)\s*:.*)\]\s*$`)
+// bracketHeadRe matches the start of a subject wrapped as "[Fwd: …]" (the whole
+// subject must also end with "]").
+var bracketHeadRe = regexp.MustCompile(`(?i)^\s*\[\s*(?:fwd?|fw|tr|wg|re)\s*:`)
+
+// prefixHead is how much of a subject the prefix patterns look at: a prefix is short,
+// and reading only the head keeps stripping thousands of them linear (a regexp call
+// costs the length of its input).
+const prefixHead = 100
 
 // NormalizeSubject returns the summary of a subject (ticket token and reply/forward
 // prefixes removed, whitespace collapsed), the key of its first [#KEY] token (upper
 // case, "" when none), and the keys written as bare words in the rest of the subject
 // (upper case, without duplicates).
+//
+// A summary normalises to itself: tokens are removed until none is left (removing
+// "[#AB-1]" from "[#[#AB-1]CD-2]" leaves a token), after whitespace is collapsed (which
+// can join "[#" and a key), and prefixes are stripped until none is left.
 func NormalizeSubject(s string) (summary, threadKey string, bareKeys []string) {
+	s = strings.Join(strings.Fields(s), " ")
 	if m := tokenRe.FindStringSubmatch(s); m != nil {
 		threadKey = strings.ToUpper(m[1])
 	}
-	s = tokenRe.ReplaceAllString(s, " ")
+	for tokenRe.MatchString(s) {
+		s = tokenRe.ReplaceAllString(s, " ")
+	}
 	s = strings.Join(strings.Fields(s), " ")
-	for i := 0; i < 50; i++ {
-		if loc := prefixRe.FindStringIndex(s); loc != nil {
+	for {
+		head := s[:min(len(s), prefixHead)]
+		if loc := prefixRe.FindStringIndex(head); loc != nil {
 			s = s[loc[1]:]
 			continue
 		}
-		if m := bracketPrefixRe.FindStringSubmatch(s); m != nil {
-			s = m[1]
+		if t := strings.TrimRight(s, " "); strings.HasSuffix(t, "]") && bracketHeadRe.MatchString(head) {
+			s = t[strings.IndexByte(t, '[')+1 : len(t)-1]
 			continue
 		}
 		break

@@ -222,10 +222,11 @@ type attachmentRow struct {
 	SHA256      string `db:"sha256"`
 	Inline      int    `db:"inline"`
 	ContentID   string `db:"content_id"`
+	Truncated   int    `db:"truncated"`
 }
 
 func (r attachmentRow) attachment() Attachment {
-	return Attachment{Filename: r.Filename, ContentType: r.ContentType, Size: r.Size, SHA256: r.SHA256, Inline: r.Inline != 0, ContentID: r.ContentID}
+	return Attachment{Filename: r.Filename, ContentType: r.ContentType, Size: r.Size, SHA256: r.SHA256, Inline: r.Inline != 0, ContentID: r.ContentID, Truncated: r.Truncated != 0}
 }
 
 // mailThread is how the mails of one change thread: the mail they answer and the

@@ -227,7 +227,7 @@ func (s *Service) insertTicket(ctx context.Context, tx *sqlx.Tx, requester User,
 
 func (s *Service) insertAttachments(ctx context.Context, tx *sqlx.Tx, ticketID int64, commentID *int64, as []Attachment) error {
 	for _, a := range as {
-		if _, err := tx.ExecContext(ctx, s.q.InsertAttachment, ticketID, commentID, a.Filename, a.ContentType, a.Size, a.SHA256, b2i(a.Inline), a.ContentID); err != nil {
+		if _, err := tx.ExecContext(ctx, s.q.InsertAttachment, ticketID, commentID, a.Filename, a.ContentType, a.Size, a.SHA256, b2i(a.Inline), a.ContentID, b2i(a.Truncated)); err != nil {
 			return fmt.Errorf("ticket: insert attachment %q: %w", a.Filename, err)
 		}
 	}

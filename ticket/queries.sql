@@ -116,11 +116,11 @@ SELECT c.id, u.email AS author_email, u.name AS author_name, u.role AS author_ro
 FROM comments c JOIN users u ON u.id = c.author_id WHERE c.ticket_id = ? ORDER BY c.id;
 
 -- name: insert-attachment
-INSERT INTO attachments (ticket_id, comment_id, filename, content_type, size, sha256, inline, content_id)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?);
+INSERT INTO attachments (ticket_id, comment_id, filename, content_type, size, sha256, inline, content_id, truncated)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?);
 
 -- name: attachments
-SELECT comment_id, filename, content_type, size, sha256, inline, content_id FROM attachments WHERE ticket_id = ? ORDER BY id;
+SELECT comment_id, filename, content_type, size, sha256, inline, content_id, truncated FROM attachments WHERE ticket_id = ? ORDER BY id;
 
 -- name: insert-thread-message
 INSERT INTO thread_messages (message_id, ticket_id, created_at) VALUES (?, ?, ?) ON CONFLICT (message_id) DO NOTHING;

@@ -116,6 +116,9 @@ type Attachment struct {
 	SHA256      string `json:"sha256"`
 	Inline      bool   `json:"inline"`
 	ContentID   string `json:"content_id,omitempty"`
+	// Truncated: the mail ended inside this file (no closing boundary, data cut off);
+	// the content is what was received.
+	Truncated bool `json:"truncated,omitempty"`
 }
 
 // Envelope is what the transport said about a message: SMTP MAIL FROM and RCPT TO, or

@@ -100,7 +100,7 @@ func cleanFilename(name string) string {
 		return r
 	}, name)
 	name = strings.TrimSpace(name)
-	if name == "" || name == "." || name == "/" {
+	if name == "" || name == "." || name == ".." || name == "/" { // path.Base keeps ".."
 		name = "fichier"
 	}
 	for len(name) > 200 {
