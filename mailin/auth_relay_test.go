@@ -8,6 +8,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/guichet/guichet/mailin/parse"
 	"github.com/guichet/guichet/ticket"
 )
 
@@ -58,7 +59,7 @@ func TestSMTPForgedResults(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			acc := &keepAcceptor{}
 			logs := &smtpLogBuffer{}
-			in := NewIntake(acc, HashOnly{}, ParseOptions{AuthServID: "localhost", TrustedRelays: tc.relays},
+			in := NewIntake(acc, parse.HashOnly{}, parse.Options{AuthServID: "localhost", TrustedRelays: tc.relays},
 				slog.New(slog.NewTextHandler(logs, nil)))
 			_, addr := startSMTP(t, SMTPOptions{Deliverer: in})
 			if stage, err := smtpSend(t, addr, smtpTx{from: "alice@ecole.test", to: []string{"support@localhost"}, msg: forgedAgentMail}); err != nil {
@@ -93,7 +94,7 @@ func TestIngestTrustsLocalMTA(t *testing.T) {
 		"Authentication-Results: support.example.org; dmarc=fail header.from=lycee.fr\r\n" +
 		"From: Jean <jean@lycee.fr>\r\nSubject: x\r\n\r\nbody\r\n"
 	acc := &keepAcceptor{}
-	in := NewIntake(acc, HashOnly{}, ParseOptions{AuthServID: "support.example.org"}, nil)
+	in := NewIntake(acc, parse.HashOnly{}, parse.Options{AuthServID: "support.example.org"}, nil)
 	if err := in.Deliver(context.Background(), []byte(msg), ticket.Envelope{Channel: "ingest", From: "jean@lycee.fr"}); err != nil {
 		t.Fatal(err)
 	}

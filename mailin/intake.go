@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 
+	"github.com/guichet/guichet/mailin/parse"
 	"github.com/guichet/guichet/ticket"
 )
 
@@ -27,8 +28,8 @@ type Receiver interface {
 // one commit. A message that cannot be parsed is stored all the same, marked failed.
 type Intake struct {
 	acc   Acceptor
-	blobs BlobWriter
-	opt   ParseOptions
+	blobs parse.BlobWriter
+	opt   parse.Options
 	log   *slog.Logger
 	// OnReceipt, when set, is called with each receipt (metrics, logs).
 	OnReceipt func(ticket.Envelope, ticket.Receipt)
@@ -50,7 +51,7 @@ type SpoolReceiver interface {
 }
 
 // NewIntake returns an Intake storing through acc, attachments through blobs.
-func NewIntake(acc Acceptor, blobs BlobWriter, opt ParseOptions, log *slog.Logger) *Intake {
+func NewIntake(acc Acceptor, blobs parse.BlobWriter, opt parse.Options, log *slog.Logger) *Intake {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -65,7 +66,7 @@ func (i *Intake) Deliver(ctx context.Context, raw []byte, env ticket.Envelope) e
 		return Refuse("empty message")
 	}
 	msg, perr := i.Parse(ctx, raw, env)
-	if errors.Is(perr, ErrStore) {
+	if errors.Is(perr, parse.ErrStore) {
 		// Could not write an attachment (disk full?): try again later rather than store
 		// a message whose files are missing.
 		return perr
@@ -108,7 +109,7 @@ func (i *Intake) Parse(ctx context.Context, raw []byte, env ticket.Envelope) (*t
 	opt.EnvelopeFrom = env.From
 	opt.HasEnvelope = env.Channel == "smtp" || env.Channel == "lmtp"
 	opt.Channel, opt.RemoteAddr = env.Channel, env.RemoteAddr
-	in, err := Parse(ctx, raw, i.blobs, opt)
+	in, err := parse.Message(ctx, raw, i.blobs, opt)
 	if in != nil && in.Auth.Ignored > 0 {
 		i.logIgnored(env, opt, in.Auth.Ignored)
 	}
@@ -118,10 +119,10 @@ func (i *Intake) Parse(ctx context.Context, raw []byte, env ticket.Envelope) (*t
 // logIgnored records that Authentication-Results fields of our authserv-id did not
 // count. From an SMTP/LMTP client outside --trusted-relays it is a warning: a forgery, or
 // an MTA in front that the operator forgot to list.
-func (i *Intake) logIgnored(env ticket.Envelope, opt ParseOptions, n int) {
+func (i *Intake) logIgnored(env ticket.Envelope, opt parse.Options, n int) {
 	attrs := []any{slog.String("channel", env.Channel), slog.String("remote_addr", env.RemoteAddr),
 		slog.String("envelope_from", env.From), slog.String("authserv_id", opt.AuthServID), slog.Int("count", n)}
-	if (env.Channel == "smtp" || env.Channel == "lmtp") && !relayTrusted(opt.TrustedRelays, env.RemoteAddr) {
+	if (env.Channel == "smtp" || env.Channel == "lmtp") && !parse.RelayTrusted(opt.TrustedRelays, env.RemoteAddr) {
 		i.log.Warn("authentication-results ignored: client not in --trusted-relays", attrs...)
 		return
 	}

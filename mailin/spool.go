@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 
+	"github.com/guichet/guichet/mailin/parse"
 	"github.com/guichet/guichet/spool"
 	"github.com/guichet/guichet/ticket"
 )
@@ -69,7 +70,7 @@ func (i *Intake) Replay(ctx context.Context, sp *spool.Spool, to SpoolEnqueuer) 
 			continue
 		}
 		msg, perr := i.Parse(ctx, raw, meta.Env)
-		if errors.Is(perr, ErrStore) {
+		if errors.Is(perr, parse.ErrStore) {
 			i.log.Error("spooled message: attachments could not be written; left in the spool", slog.Any("error", perr))
 			continue
 		}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/guichet/guichet/blob"
 	"github.com/guichet/guichet/mailin"
+	"github.com/guichet/guichet/mailin/parse"
 	"github.com/guichet/guichet/ticket"
 )
 
@@ -36,7 +37,7 @@ func TestDatabaseFailureAnswers4xx(t *testing.T) {
 	}
 	srv, err := mailin.NewSMTPServer(mailin.SMTPOptions{
 		SupportAddresses: []string{"support@localhost"}, Domain: "localhost",
-		Deliverer: mailin.NewIntake(svc, blobs, mailin.ParseOptions{}, nil),
+		Deliverer: mailin.NewIntake(svc, blobs, parse.Options{}, nil),
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/guichet/guichet/mailin"
+	"github.com/guichet/guichet/mailin/parse"
 	"github.com/guichet/guichet/ticket"
 )
 
@@ -61,9 +62,9 @@ func newIntake(e *env, a *app) *mailin.Intake {
 }
 
 // parseOptions are the parser's settings from the configuration (already validated).
-func parseOptions(c Config) mailin.ParseOptions {
+func parseOptions(c Config) parse.Options {
 	relays, _ := c.trustedRelays()
-	return mailin.ParseOptions{
+	return parse.Options{
 		LoopValue: c.SupportAddress, SupportAddresses: []string{c.SupportAddress},
 		AuthServID: c.AuthServID, CheckDKIM: c.CheckDKIM, TrustedRelays: relays,
 	}
@@ -86,7 +87,7 @@ func cmdInspect(ctx context.Context, e *env) error {
 	if err != nil {
 		return fmt.Errorf("read message: %w", err)
 	}
-	res, err := mailin.Inspect(ctx, raw, parseOptions(e.cfg))
+	res, err := parse.Inspect(ctx, raw, parseOptions(e.cfg))
 	if err != nil {
 		return exitError{exitDataErr, err}
 	}

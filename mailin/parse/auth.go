@@ -1,0 +1,131 @@
+package parse
+
+import (
+	"context"
+	"strings"
+
+	"github.com/emersion/go-msgauth/authres"
+	"golang.org/x/net/publicsuffix"
+
+	"github.com/guichet/guichet/ticket"
+)
+
+// Sources of ticket.Auth.
+const (
+	authSourceResults = "authentication-results"
+	authSourceCheck   = "dkim-check"
+)
+
+// checkAuth fills the sender-authentication results of a mail whose From address is
+// from. Results come from our own Authentication-Results that a trusted MTA added (see
+// trustedResults) or, when there are none and opt.CheckDKIM is set, from our own DKIM
+// verification of raw. The fields of ours that did not count are counted in Ignored.
+func checkAuth(ctx context.Context, raw []byte, from string, opt Options) ticket.Auth {
+	fields := rawHeaderFields(skipMboxLine(raw))
+	var a ticket.Auth
+	res, ignored := trustedResults(fields, opt)
+	if len(res) > 0 {
+		a = authFromResults(res, from)
+	} else if opt.CheckDKIM {
+		a = checkDKIM(ctx, raw, from, opt.LookupTXT)
+	}
+	a.Ignored = ignored
+	a.Verdict = verdict(a, from)
+	return a
+}
+
+// authFromResults sums up the results of our Authentication-Results headers: for DKIM,
+// a pass aligned with the From domain wins, then any pass, then the first other result.
+func authFromResults(res []authres.Result, from string) ticket.Auth {
+	a := ticket.Auth{Source: authSourceResults}
+	var dkim []dkimOutcome
+	for _, r := range res {
+		switch r := r.(type) {
+		case *authres.DKIMResult:
+			d := r.Domain
+			if d == "" {
+				d = domainOf(r.Identifier)
+			}
+			dkim = append(dkim, dkimOutcome{string(r.Value), strings.ToLower(d)})
+		case *authres.SPFResult:
+			if a.SPF == "" {
+				a.SPF = string(r.Value)
+				a.SPFDomain = domainOf(r.From)
+				if a.SPFDomain == "" {
+					a.SPFDomain = strings.ToLower(r.Helo)
+				}
+			}
+		case *authres.DMARCResult:
+			if a.DMARC == "" {
+				a.DMARC = string(r.Value)
+			}
+		}
+	}
+	a.DKIM, a.DKIMDomain = pickDKIM(dkim, from)
+	return a
+}
+
+// dkimOutcome is the result of one DKIM signature.
+type dkimOutcome struct{ result, domain string }
+
+// pickDKIM chooses the DKIM result to record among several signatures.
+func pickDKIM(l []dkimOutcome, from string) (string, string) {
+	for _, o := range l {
+		if o.result == "pass" && aligned(o.domain, domainOf(from)) {
+			return o.result, o.domain
+		}
+	}
+	for _, o := range l {
+		if o.result == "pass" {
+			return o.result, o.domain
+		}
+	}
+	if len(l) > 0 {
+		return l[0].result, l[0].domain
+	}
+	return "", ""
+}
+
+// verdict applies the contract: pass on a DMARC pass or on a DKIM pass whose d= is
+// aligned (relaxed) with the From domain; fail on a DMARC fail, or when DKIM and SPF
+// both fail; none otherwise. A DKIM failure alone is not evidence of forgery: mailing
+// lists break signatures every day.
+func verdict(a ticket.Auth, from string) ticket.AuthVerdict {
+	switch a.DMARC {
+	case "pass":
+		return ticket.AuthPass
+	case "fail":
+		return ticket.AuthFail
+	}
+	if a.DKIM == "pass" && aligned(a.DKIMDomain, domainOf(from)) {
+		return ticket.AuthPass
+	}
+	if a.DKIM == "fail" && (a.SPF == "fail" || a.SPF == "hardfail") {
+		return ticket.AuthFail
+	}
+	return ticket.AuthNone
+}
+
+// aligned reports whether two domains are in relaxed alignment (RFC 7489 section
+// 3.1): the same organizational domain.
+func aligned(d, from string) bool {
+	d, from = strings.TrimSuffix(strings.ToLower(d), "."), strings.TrimSuffix(strings.ToLower(from), ".")
+	if d == "" || from == "" {
+		return false
+	}
+	if d == from {
+		return true
+	}
+	od, err1 := publicsuffix.EffectiveTLDPlusOne(d)
+	of, err2 := publicsuffix.EffectiveTLDPlusOne(from)
+	return err1 == nil && err2 == nil && od == of
+}
+
+// domainOf returns the lower-case domain of an address ("a@b.c", "@b.c", "b.c").
+func domainOf(addr string) string {
+	addr = strings.Trim(strings.TrimSpace(addr), "<>")
+	if i := strings.LastIndexByte(addr, '@'); i >= 0 {
+		addr = addr[i+1:]
+	}
+	return strings.ToLower(addr)
+}

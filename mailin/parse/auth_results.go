@@ -1,0 +1,206 @@
+package parse
+
+import (
+	"bytes"
+	"net/netip"
+	"regexp"
+	"strings"
+
+	"github.com/emersion/go-msgauth/authres"
+)
+
+// headerField is one field of a raw header, unfolded, in the order of the message.
+type headerField struct{ key, value string }
+
+// rawHeaderFields returns the fields of the header of raw in their order, top first.
+// Lines without a colon are skipped. Folded lines are joined in one pass: a header of
+// many short continuation lines costs its length, not its square.
+func rawHeaderFields(raw []byte) []headerField {
+	var out []headerField
+	var val strings.Builder
+	flush := func() {
+		if len(out) > 0 {
+			out[len(out)-1].value = strings.TrimSpace(val.String())
+		}
+		val.Reset()
+	}
+	for len(raw) > 0 {
+		line := raw
+		if i := bytes.IndexByte(raw, '\n'); i >= 0 {
+			line, raw = raw[:i], raw[i+1:]
+		} else {
+			raw = nil
+		}
+		line = bytes.TrimRight(line, "\r")
+		if len(line) == 0 {
+			break // end of the header
+		}
+		if (line[0] == ' ' || line[0] == '\t') && len(out) > 0 {
+			val.WriteByte(' ')
+			val.WriteString(strings.TrimSpace(string(line)))
+			continue
+		}
+		k, v, ok := strings.Cut(string(line), ":")
+		if !ok {
+			continue
+		}
+		flush()
+		out = append(out, headerField{key: strings.ToLower(strings.TrimSpace(k))})
+		val.WriteString(v)
+	}
+	flush()
+	return out
+}
+
+// trustedResults returns the results of the Authentication-Results fields (RFC 8601)
+// that count, and how many fields of our authserv-id were ignored. Anyone can write
+// that header, so a field counts only when a trusted MTA wrote it (RFC 8601 section 5),
+// and we know who wrote the top of the header:
+//
+//   - on SMTP and LMTP, the client, trusted only when its address is in
+//     opt.TrustedRelays. From any other client every field of ours is ignored, wherever
+//     it stands: the whole header is the client's. From a trusted relay, the listener's
+//     own Received field (always the first) is passed over;
+//   - on ingest, the local MTA that runs it; on IMAP, the mailbox provider's MTA; both
+//     trusted (we chose them). Without a channel (inspect) the header reads as ingest's.
+//
+// Below that point, topResults picks the fields the trusted MTA added.
+func trustedResults(fields []headerField, opt Options) ([]authres.Result, int) {
+	id := strings.TrimSuffix(strings.TrimSpace(opt.AuthServID), ".")
+	if id == "" {
+		return nil, 0
+	}
+	switch opt.Channel {
+	case "smtp", "lmtp":
+		if !RelayTrusted(opt.TrustedRelays, opt.RemoteAddr) {
+			return nil, len(ourResults(fields, id))
+		}
+		if len(fields) > 0 && fields[0].key == "received" {
+			fields = fields[1:]
+		}
+	}
+	return topResults(fields, id)
+}
+
+// topResults returns the results of the topmost Authentication-Results fields with
+// authserv-id id, in a header whose top a trusted MTA wrote, and the number of fields
+// of id it ignored. The MTA writes its results above the Received field of the hop it
+// checked — where the mail entered it — so reading from the top:
+//
+//   - fields of id count, and fields of other authserv-ids are passed over;
+//   - a Received field of a delivery inside the trusted system (LMTP, as Dovecot
+//     writes when it files the mail in the mailbox) is passed over, as long as no field
+//     of id has been read yet;
+//   - any other Received field ends the block. It records an SMTP hop, and the first
+//     one is the trusted MTA's entry hop, whose client wrote all that follows.
+//
+// Fields of id below the block are ignored (and counted): forged, or from an earlier
+// pass. Results whose checks ran behind another SMTP hop (a content filter that
+// re-injects the mail) are thus not read; Guichet's own DKIM check remains.
+// Malformed fields are read as far as they parse.
+func topResults(fields []headerField, id string) ([]authres.Result, int) {
+	var out []authres.Result
+	found, closed, ignored := false, false, 0
+	for _, f := range fields {
+		switch f.key {
+		case "received":
+			if found || !isLMTPHop(f.value) {
+				closed = true
+			}
+		case "authentication-results":
+			fid, res := readResults(f.value)
+			if !strings.EqualFold(fid, id) {
+				continue
+			}
+			if closed {
+				ignored++
+				continue
+			}
+			found = true
+			out = append(out, res...)
+		}
+	}
+	return out, ignored
+}
+
+// ourResults returns the Authentication-Results fields of fields with authserv-id id.
+func ourResults(fields []headerField, id string) []headerField {
+	var out []headerField
+	for _, f := range fields {
+		if f.key != "authentication-results" {
+			continue
+		}
+		if fid, _ := readResults(f.value); strings.EqualFold(fid, id) {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// readResults parses one Authentication-Results value: its authserv-id and the results
+// that parse (authres.Parse stops at the first bad one and returns those before it).
+func readResults(v string) (string, []authres.Result) {
+	id, res, _ := authres.Parse(stripComments(v))
+	return strings.TrimSuffix(id, "."), res
+}
+
+// lmtpRe matches the protocol of an LMTP hop (RFC 3848: LMTP, LMTPS, LMTPA, LMTPSA, and
+// RFC 6531's UTF8LMTP…).
+var lmtpRe = regexp.MustCompile(`(?i)\swith\s+(?:UTF8)?LMTP[SA]{0,2}\b`)
+
+// isLMTPHop reports whether a Received field records an LMTP delivery: a hop inside the
+// mail system, never a client's entry from outside (LMTP is not spoken on the Internet,
+// RFC 2033 section 5).
+func isLMTPHop(v string) bool { return lmtpRe.MatchString(v) }
+
+// RelayTrusted reports whether remote, an "ip:port" (or a bare IP), is in trusted. A
+// client on a Unix socket or with an unreadable address is not.
+func RelayTrusted(trusted []netip.Prefix, remote string) bool {
+	if len(trusted) == 0 {
+		return false
+	}
+	var ip netip.Addr
+	if ap, err := netip.ParseAddrPort(remote); err == nil {
+		ip = ap.Addr()
+	} else if a, err := netip.ParseAddr(remote); err == nil {
+		ip = a
+	} else {
+		return false
+	}
+	ip = ip.Unmap().WithZone("")
+	for _, p := range trusted {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}
+
+// stripComments removes RFC 5322 comments ("(…)", nested) outside quoted strings, which
+// authres.Parse does not expect ("mx.example.org (Postfix); dkim=pass (2048-bit key)").
+func stripComments(s string) string {
+	var b strings.Builder
+	depth, quoted, escaped := 0, false, false
+	for _, r := range s {
+		switch {
+		case escaped:
+			escaped = false
+		case r == '\\':
+			escaped = true
+		case quoted && r == '"':
+			quoted = false
+		case depth == 0 && r == '"':
+			quoted = true
+		case !quoted && r == '(':
+			depth++
+			continue
+		case !quoted && r == ')' && depth > 0:
+			depth--
+			continue
+		}
+		if depth == 0 {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}

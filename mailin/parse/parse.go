@@ -1,0 +1,188 @@
+// The parser turns one raw RFC 5322 message into a ticket.Inbound: decoded
+// headers, the body as text (HTML converted), a sanitised HTML copy, attachments
+// streamed into a BlobWriter, automatic-mail and bounce detection, and the visible part
+// of a reply.
+//
+// # Leniency
+//
+// Mail in the wild is often broken. Parse keeps whatever it can read and records what it
+// could not in Inbound.Warnings: an unknown charset, a damaged base64 part, a multipart
+// without its closing boundary, nesting deeper than Options.MaxDepth. It returns an
+// error only when the message has no readable header at all, or when the BlobWriter
+// fails (a storage error, worth a retry).
+//
+// Parse reads headers and multipart structure with go-message's textproto package but
+// undoes transfer encodings and charsets itself: message.New converts text/* parts to
+// UTF-8 (which would change the bytes, and so the hash, of a text attachment) and stops
+// at the first bad base64 byte.
+
+package parse
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"strings"
+
+	_ "github.com/emersion/go-message/charset" // every charset for go-message
+	"github.com/emersion/go-message/textproto"
+
+	"github.com/guichet/guichet/ticket"
+)
+
+// BlobWriter stores attachment content addressed by its SHA-256. PutBlob reads r to its
+// end and returns the lower-case hex SHA-256 and the size of what it read; an error is a
+// storage failure and makes Message fail (the raw message stays stored for a retry).
+// Message makes one PutBlob call at a time; for an attached message/rfc822 part the call
+// runs in a goroutine of Message while the parser reads the same bytes through a pipe.
+type BlobWriter interface {
+	PutBlob(ctx context.Context, r io.Reader) (sha256hex string, size int64, err error)
+}
+
+// HashOnly is a BlobWriter that stores nothing: it only hashes and counts (for inspect).
+type HashOnly struct{}
+
+// PutBlob hashes and counts r.
+func (HashOnly) PutBlob(_ context.Context, r io.Reader) (string, int64, error) {
+	h := sha256.New()
+	n, err := io.Copy(h, r)
+	if err != nil {
+		return "", n, fmt.Errorf("mailin: hash blob: %w", err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), n, nil
+}
+
+var _ BlobWriter = HashOnly{}
+
+// Options tunes Message. The zero value is usable.
+type Options struct {
+	// MaxDepth caps the nesting of multiparts and attached messages (default 20).
+	MaxDepth int
+	// LoopHeader is the header Guichet puts on its own mail (default "X-Guichet-Loop").
+	LoopHeader string
+	// LoopValue is the value Guichet puts in LoopHeader (e.g. the support address). A
+	// mail carrying it is Guichet's own coming back. Empty: any value counts.
+	LoopValue string
+	// SupportAddresses are the addresses customers write to.
+	SupportAddresses []string
+	// EnvelopeFrom is the SMTP MAIL FROM (or its equivalent), when HasEnvelope is set.
+	EnvelopeFrom string
+	// HasEnvelope tells that EnvelopeFrom is known, so that an empty one means a
+	// bounce (MAIL FROM:<>).
+	HasEnvelope bool
+	// AuthServID is our authserv-id: only the Authentication-Results fields that our
+	// MTA added under this id count (see trustedResults for the rule). Empty: none do.
+	AuthServID string
+	// TrustedRelays are the SMTP/LMTP clients trusted to add Authentication-Results
+	// (the MTA in front). Empty: no SMTP/LMTP client is.
+	TrustedRelays []netip.Prefix
+	// Channel ("smtp", "lmtp", "ingest", "imap"; "" reads like "ingest") and RemoteAddr
+	// (the SMTP/LMTP client's "ip:port") tell who wrote the top of the header; Intake
+	// sets them for each message from its Envelope.
+	Channel    string
+	RemoteAddr string
+	// CheckDKIM verifies DKIM signatures ourselves when no Authentication-Results of
+	// ours counts.
+	CheckDKIM bool
+	// LookupTXT looks up DNS TXT records for CheckDKIM (nil: net.DefaultResolver).
+	LookupTXT func(ctx context.Context, domain string) ([]string, error)
+}
+
+func (o Options) withDefaults() Options {
+	if o.MaxDepth <= 0 {
+		o.MaxDepth = 20
+	}
+	if o.LoopHeader == "" {
+		o.LoopHeader = "X-Guichet-Loop"
+	}
+	return o
+}
+
+// ErrNoHeader is returned by Message for input without a readable header.
+var ErrNoHeader = errors.New("mailin: no message header")
+
+// ErrStore wraps a BlobWriter failure returned by Message (check with errors.Is): the
+// message itself is fine and is worth a retry.
+var ErrStore = errors.New("mailin: store attachment")
+
+// Message reads one raw message. Attachments (and inline images, and forwarded messages
+// as .eml files) are streamed into blobs; their content is never copied whole in
+// memory. A forwarded message/rfc822 part is stored by a PutBlob call running in its
+// own goroutine while the parser reads the same bytes. Message never panics; see the
+// package documentation for what it tolerates.
+func Message(ctx context.Context, raw []byte, blobs BlobWriter, opt Options) (in *ticket.Inbound, err error) {
+	opt = opt.withDefaults()
+	defer func() {
+		if r := recover(); r != nil {
+			if in != nil && (in.From.Email != "" || in.Subject != "" || in.Text != "") {
+				in.Warnings = append(in.Warnings, fmt.Sprintf("parser stopped early: %v", r))
+				err = nil
+				return
+			}
+			in, err = nil, fmt.Errorf("mailin: parse: panic: %v", r)
+		}
+	}()
+	br := bufio.NewReader(bytes.NewReader(skipMboxLine(raw)))
+	h, warns := readHeaderLenient(br)
+	if h.Len() == 0 {
+		return nil, ErrNoHeader
+	}
+	w := &walker{ctx: ctx, blobs: blobs, opt: opt, warnings: warns, fallback: firstCharset(raw)}
+	in = &ticket.Inbound{}
+	w.fillHeader(in, h)
+	pieces := w.entity(h, br, 0, "")
+	if w.blobErr != nil {
+		return nil, fmt.Errorf("%w: %w", ErrStore, w.blobErr)
+	}
+	w.fillBody(in, pieces)
+	in.Automatic, in.AutoReason = DetectAutomatic(&h, opt.EnvelopeFrom, opt.HasEnvelope, opt)
+	in.Bounce = w.bounce(in)
+	if in.Bounce != nil && !in.Automatic {
+		in.Automatic, in.AutoReason = true, "dsn"
+	}
+	in.Auth = checkAuth(ctx, raw, in.From.Email, opt)
+	in.Attachments = w.attachments
+	in.Warnings = append(in.Warnings, w.warnings...)
+	return in, nil
+}
+
+// skipMboxLine drops a leading mbox "From " line.
+func skipMboxLine(raw []byte) []byte {
+	raw = bytes.TrimLeft(raw, "\r\n")
+	if bytes.HasPrefix(raw, []byte("From ")) {
+		if i := bytes.IndexByte(raw, '\n'); i >= 0 {
+			return raw[i+1:]
+		}
+	}
+	return raw
+}
+
+// readHeaderLenient reads a header, skipping malformed lines (with a warning) instead of
+// stopping at the first one.
+func readHeaderLenient(br *bufio.Reader) (textproto.Header, []string) {
+	var warns []string
+	h, err := textproto.ReadHeader(br)
+	for tries := 0; err != nil && tries < 100; tries++ {
+		if !strings.Contains(err.Error(), "malformed") {
+			break
+		}
+		line := strings.TrimSpace(strings.TrimPrefix(err.Error(), "message: malformed MIME header line: "))
+		if ct := h.Get("Content-Type"); strings.HasSuffix(strings.TrimSpace(ct), ";") && strings.Contains(line, "=") {
+			h.Set("Content-Type", ct+" "+line) // a parameter line that lost its folding
+		} else {
+			warns = append(warns, "malformed header line skipped")
+		}
+		more, err2 := textproto.ReadHeader(br)
+		for f := more.Fields(); f.Next(); {
+			h.Add(f.Key(), f.Value())
+		}
+		err = err2
+	}
+	return h, warns
+}

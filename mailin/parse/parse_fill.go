@@ -1,0 +1,250 @@
+package parse
+
+import (
+	"fmt"
+	"html"
+	"net/mail"
+	"regexp"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/emersion/go-message/textproto"
+
+	"github.com/guichet/guichet/ticket"
+)
+
+// fillHeader sets the header fields of in from h.
+func (w *walker) fillHeader(in *ticket.Inbound, h textproto.Header) {
+	_, params := parseMediaHeader(h.Get("Content-Type"), "")
+	fb := strings.ToLower(params["charset"]) // raw 8-bit header bytes are most often in the body's charset
+	if fb == "" || fb == "us-ascii" || fb == "utf-8" {
+		fb = w.fallback
+	}
+	in.MessageID = parseMsgID(h.Get("Message-Id"))
+	in.InReplyTo = parseMsgIDList(h.Get("In-Reply-To"))
+	in.References = parseMsgIDList(strings.Join(h.Values("References"), " "))
+	in.From = firstAddress(h, fb, "From", "Sender", "Return-Path")
+	in.ReplyTo = ParseAddressListLenient(DecodeHeaderRaw(h.Get("Reply-To"), fb))
+	in.To = ParseAddressListLenient(DecodeHeaderRaw(strings.Join(h.Values("To"), ", "), fb))
+	in.Cc = ParseAddressListLenient(DecodeHeaderRaw(strings.Join(h.Values("Cc"), ", "), fb))
+	in.Subject = strings.TrimSpace(DecodeHeader(h.Get("Subject"), fb))
+	in.Summary, in.ThreadKey, in.BareKeys = NormalizeSubject(in.Subject)
+	in.Date = parseDateLenient(h.Get("Date"))
+}
+
+// DecodeHeaderRaw converts raw 8-bit bytes of an address header to UTF-8 but leaves
+// encoded-words for the address parser, which decodes them inside display names only.
+// An encoded-word that itself holds raw 8-bit bytes (in its text or in its charset's
+// name) is decoded here, in its charset, so that the result is always UTF-8.
+func DecodeHeaderRaw(s, fallback string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	var b strings.Builder
+	for s != "" {
+		i := strings.Index(s, "=?")
+		if i < 0 {
+			b.WriteString(headerText(fallback, s))
+			break
+		}
+		b.WriteString(headerText(fallback, s[:i]))
+		_, _, _, n, ok := parseEncodedWord(s[i:])
+		switch {
+		case !ok:
+			b.WriteString("=?")
+			s = s[i+2:]
+			continue
+		case isASCII([]byte(s[i : i+n])):
+			b.WriteString(s[i : i+n])
+		default:
+			b.WriteString(DecodeHeader(s[i:i+n], fallback))
+		}
+		s = s[i+n:]
+	}
+	return b.String()
+}
+
+// firstAddress returns the first mailbox with an address in the first of keys that
+// has one (a header may be repeated; a broken first From is followed by a good one).
+func firstAddress(h textproto.Header, fb string, keys ...string) ticket.Address {
+	for _, k := range keys {
+		for _, v := range h.Values(k) {
+			for _, a := range ParseAddressListLenient(DecodeHeaderRaw(v, fb)) {
+				if strings.Contains(a.Email, "@") {
+					return a
+				}
+			}
+		}
+	}
+	for _, k := range keys {
+		if l := ParseAddressListLenient(DecodeHeaderRaw(h.Get(k), fb)); len(l) > 0 {
+			return l[0]
+		}
+	}
+	return ticket.Address{}
+}
+
+var dateComment = regexp.MustCompile(`\([^)]*\)`)
+
+// parseDateLenient parses a Date header, tolerating comments, missing seconds or day
+// names and a few common deviations. It returns the zero time when nothing fits.
+func parseDateLenient(v string) time.Time {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return time.Time{}
+	}
+	if t, err := mail.ParseDate(v); err == nil {
+		return t
+	}
+	v = strings.Join(strings.Fields(dateComment.ReplaceAllString(v, "")), " ")
+	for _, layout := range []string{
+		"Mon, 2 Jan 2006 15:04:05 -0700", "Mon, 2 Jan 2006 15:04:05 MST", "2 Jan 2006 15:04:05 -0700",
+		"Mon, 2 Jan 2006 15:04 -0700", "Mon, 2 Jan 06 15:04:05 -0700", "Mon Jan 2 15:04:05 2006",
+		"Mon Jan 2 15:04:05 MST 2006", "Mon, 2 Jan 2006 15:04:05", "2006-01-02 15:04:05 -0700",
+		time.RFC3339, "Mon, 2 January 2006 15:04:05 -0700", "Monday, 2 Jan 2006 15:04:05 -0700",
+	} {
+		if t, err := time.Parse(layout, v); err == nil {
+			return t
+		}
+	}
+	return time.Time{}
+}
+
+// fillBody sets Text, Visible and HTML from the pieces of the body and the text of
+// attached messages.
+func (w *walker) fillBody(in *ticket.Inbound, pieces []piece) {
+	var texts, htmls []string
+	hasHTML := false
+	for _, pc := range pieces {
+		if pc.html != "" {
+			hasHTML = true
+		}
+	}
+	for _, pc := range pieces {
+		if t := strings.TrimRight(pc.plain, " \t\n"); strings.TrimSpace(t) != "" {
+			texts = append(texts, strings.TrimLeft(t, "\n"))
+		}
+		switch {
+		case pc.html != "":
+			htmls = append(htmls, pc.html)
+		case hasHTML && strings.TrimSpace(pc.plain) != "":
+			htmls = append(htmls, "<pre>"+html.EscapeString(pc.plain)+"</pre>")
+		}
+	}
+	in.Text = strings.Join(texts, "\n\n")
+	in.Visible = VisibleText(in.Text)
+	for _, f := range w.forwarded {
+		if in.Text != "" {
+			in.Text += "\n\n"
+		}
+		in.Text += f
+	}
+	if in.Visible == "" && len(w.forwarded) > 0 {
+		in.Visible = strings.TrimSpace(in.Text)
+	}
+	if hasHTML {
+		in.HTML = SanitizeHTML(strings.Join(htmls, "\n"))
+	}
+}
+
+// forwardedText renders an attached message for the body: a short header block, then
+// its text.
+func forwardedText(sub *ticket.Inbound, pieces []piece) string {
+	var b strings.Builder
+	b.WriteString("---------- Forwarded message ----------\n")
+	if sub.From.Email != "" {
+		fmt.Fprintf(&b, "From: %s\n", formatAddress(sub.From))
+	}
+	if !sub.Date.IsZero() {
+		fmt.Fprintf(&b, "Date: %s\n", sub.Date.Format(time.RFC1123Z))
+	}
+	if sub.Subject != "" {
+		fmt.Fprintf(&b, "Subject: %s\n", sub.Subject)
+	}
+	if len(sub.To) > 0 {
+		var to []string
+		for _, a := range sub.To {
+			to = append(to, formatAddress(a))
+		}
+		fmt.Fprintf(&b, "To: %s\n", strings.Join(to, ", "))
+	}
+	b.WriteString("\n")
+	var texts []string
+	for _, pc := range pieces {
+		if t := strings.TrimSpace(pc.plain); t != "" {
+			texts = append(texts, t)
+		}
+	}
+	b.WriteString(strings.Join(texts, "\n\n"))
+	return strings.TrimRight(b.String(), "\n")
+}
+
+func formatAddress(a ticket.Address) string {
+	if a.Name == "" {
+		return a.Email
+	}
+	return a.Name + " <" + a.Email + ">"
+}
+
+// bounce builds the Bounce of a delivery report, or of a mailer-daemon message that
+// returns an attached original.
+func (w *walker) bounce(in *ticket.Inbound) *ticket.Bounce {
+	if w.dsn == nil {
+		if in.AutoReason == "mailer_daemon" && (w.returnedID != "" || w.forwardedID != "") {
+			return &ticket.Bounce{OriginalMessageID: nameOr(w.returnedID, w.forwardedID)}
+		}
+		return nil
+	}
+	b := &ticket.Bounce{
+		Recipients:        w.dsn.recipients,
+		Status:            w.dsn.status,
+		Permanent:         strings.HasPrefix(w.dsn.status, "5") || w.dsn.status == "" && w.dsn.failed,
+		OriginalMessageID: w.returnedID,
+	}
+	return b
+}
+
+// unflow joins the soft line breaks of format=flowed text (RFC 3676).
+func unflow(s string, delsp bool) string {
+	lines := strings.Split(s, "\n")
+	var out []string
+	var cur strings.Builder
+	curDepth := -1
+	flush := func() {
+		if curDepth >= 0 {
+			out = append(out, strings.Repeat(">", curDepth)+cur.String())
+		}
+		cur.Reset()
+		curDepth = -1
+	}
+	for _, l := range lines {
+		depth := 0
+		for depth < len(l) && l[depth] == '>' {
+			depth++
+		}
+		body := l[depth:]
+		body = strings.TrimPrefix(body, " ") // space-stuffing
+		if depth > 0 {
+			body = " " + body
+		}
+		if curDepth >= 0 && depth != curDepth {
+			flush()
+		}
+		if curDepth < 0 {
+			curDepth = depth
+		} else if depth > 0 {
+			body = strings.TrimPrefix(body, " ")
+		}
+		soft := strings.HasSuffix(body, " ") && l != "-- "
+		if soft && delsp {
+			body = body[:len(body)-1]
+		}
+		cur.WriteString(body)
+		if !soft {
+			flush()
+		}
+	}
+	flush()
+	return strings.Join(out, "\n")
+}

@@ -1,0 +1,322 @@
+package parse
+
+import (
+	"regexp"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Patterns of the lines that start quoted history, in the languages mail is written in.
+var (
+	// "-----Original Message-----", "-------- Oprindelig besked --------" and the like: a
+	// title between dashes that names a message or a reply.
+	originalRe = regexp.MustCompile(`(?i)^\s*[-_=*]{2,}\s*(?:[\p{L}'’ ]{0,30}\b)?(original|origine|ursprüngliche|originalnachricht|mensaje|messaggio|oorspronkelijk|origineel|originalmeddelande|originalmelding|opprinnelig|oprindelig|alkuperäinen|oryginalna|wiadomość|mensagem|исходное|původní|eredeti|reply message|antwort nachricht|reply above this line|antworten sie über dieser zeile)\b[\p{L}'’ ]{0,30}[-_=*]*\s*$`)
+	// Forwarded content is the point of the mail: nothing after it is stripped.
+	forwardRe = regexp.MustCompile(`(?i)^\s*(?:[-_=*]{2,}\s*(forwarded message|message transféré|weitergeleitete nachricht|mensaje reenviado|messaggio inoltrato|doorgestuurd bericht|vidarebefordrat meddelande|videresendt meddelelse|przekazana wiadomość|mensagem encaminhada|пересылаемое сообщение)|begin forwarded message:|début du message réexpédié\s*:|anfang der weitergeleiteten nachricht:)`)
+	// The verbs that end "On <date>, <someone> wrote:" headers.
+	wroteVerbs = `wrote|writes|a écrit|a ecrit|schrieb|escribió|escribio|ha escrit|ha scritto|scrisse|schreef|het volgende geschreven|geschreven|skrev|pisze|napisał|napisała|napisał\(a\)|escreveu|пишет|написал|написала|написав|kirjoitti|napsal|napísal|έγραψε|a scris|írta|yazdı|viết|写道|寫道|작성|のメッセージ`
+	wroteRe    = regexp.MustCompile(`(?i)(` + wroteVerbs + `)\s*[:：]?\s*$`)
+	// German and Scandinavian clients put the name after the verb: "Am … schrieb X:".
+	wroteMidRe = regexp.MustCompile(`(?i)^\s*(on|le|am|el|il|op|den|em|w dniu|dnia)\s.*\d.*\s(` + wroteVerbs + `)\s[^:：]{1,80}[:：]\s*$`)
+	// "On 11-Apr-2011, at 6:54 PM, X <x@y> sent:" — a weaker verb, only after "On <date>".
+	sentRe = regexp.MustCompile(`(?i)^\s*on\s.*\d.*\ssent\s*:\s*$`)
+	// Words that open a quote header written over several lines, or a short word and a
+	// number ("pe 20. lokakuuta …", "tir. 18. apr. …").
+	// isIntro also takes a line with an address ("@" or "<") anywhere.
+	introStartRe = regexp.MustCompile(`(?i)^\s*(on|le|am|el|il|op|den|d\.|w dniu|dnia|em|dne|på|в|vào|\S*\d|\S{1,6}\s+\d)`)
+	// "2014-03-20 8:48 GMT+01:00 Name <a@b>:" and other headers ending with an address.
+	addrColonRe = regexp.MustCompile(`[\w.+-]+@[\w.-]+>?\s*["»]?\s*[:：]$`)
+	// "2011/4/7 Name <a@b>" followed by quoted lines (Gmail in some locales).
+	dateAddrRe = regexp.MustCompile(`^\s*\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}\b.{0,120}<[^<>\s]+@[^<>\s]+>\s*$`)
+	// A line that only continues a wrapped header: ">:" after "<a@b", "> wrote:".
+	contRe = regexp.MustCompile(`^\s*>\s*\S{0,20}\s*[:：]\s*$`)
+	// "reply On Wed, Apr 4, 2012 at 3:59 PM, bob@example.com wrote:" on one line.
+	sharedRe = regexp.MustCompile(`(?i)^(.*?\S)[\s-]*\s(On\s.{0,200}\d.{0,200}\s(?:` + wroteVerbs + `)\s*:)\s*$`)
+	// Android: "---- On … wrote ----".
+	androidRe = regexp.MustCompile(`(?i)^\s*-{2,}\s*.{0,80}\s(wrote|a écrit|schrieb)\s*-{2,}\s*$`)
+	// A separator rule that may stand before a header block.
+	ruleRe = regexp.MustCompile(`^\s*(_{3,}|-{3,}|={3,}|\*{3,})\s*$`)
+)
+
+// Outlook-style header names ("From:", "De :", "Envoyé :", "*Subject:*"), by kind.
+var (
+	hdrPrefix  = `(?i)^\s*\*{0,2}\s*(`
+	hdrSuffix  = `)\s*\*{0,2}\s*[:：]`
+	hdrFromRe  = regexp.MustCompile(hdrPrefix + `from|de|von|van|da|fra|från|od|lähettäjä|от|feladó|z|remitente|mittente|expéditeur|发件人|寄件者|差出人` + hdrSuffix)
+	hdrDateRe  = regexp.MustCompile(hdrPrefix + `sent|date|envoyé|envoye|gesendet|datum|dato|verzonden|inviato|data|sendt|skickat|wysłano|wysłane|enviado|enviada|fecha|отправлено|дата|lähetetty|päivämäärä|küldve|odesláno|message du|发送时间|日期|寄件日期|送信日時` + hdrSuffix)
+	hdrToRe    = regexp.MustCompile(hdrPrefix + `to|à|a|an|aan|til|till|do|para|кому|vastaanottaja|címzett|komu|cc|copie à|kopie|收件人|收件者|宛先` + hdrSuffix)
+	hdrSubjRe  = regexp.MustCompile(hdrPrefix + `subject|objet|sujet|betreff|onderwerp|oggetto|emne|ämne|temat|assunto|asunto|тема|aihe|tárgy|předmět|主题|主旨|件名` + hdrSuffix)
+	hdrOneLine = regexp.MustCompile(`(?i)\s\*{0,2}(sent|date|to|subject|envoyé|à|objet)\s*\*{0,2}\s*:`)
+)
+
+// headerKind returns 'f', 'd', 't' or 's' for a From, Date/Sent, To/Cc or Subject header
+// line, or 0.
+func headerKind(l string) byte {
+	if !hasColon(l) {
+		return 0 // every header pattern ends with a colon
+	}
+	switch {
+	case hdrFromRe.MatchString(l):
+		return 'f'
+	case hdrDateRe.MatchString(l):
+		return 'd'
+	case hdrToRe.MatchString(l):
+		return 't'
+	case hdrSubjRe.MatchString(l):
+		return 's'
+	}
+	return 0
+}
+
+// headerBlockAt reports whether an Outlook-style header block starts at line i: header
+// lines of at least two kinds, one of them From or Date ("From:/Sent:", "Date:/To:"),
+// close together. A wrapped address list may put one plain line between them.
+func headerBlockAt(lines []string, i int) bool {
+	k := headerKind(lines[i])
+	if k == 0 {
+		return false
+	}
+	if _, rest, _ := strings.Cut(lines[i], ":"); k == 'f' && hdrOneLine.MatchString(rest) {
+		return true // "From: x Date: y" flattened from HTML
+	}
+	kinds := map[byte]bool{k: true}
+	plain := 0
+	for j := i + 1; j < len(lines) && j <= i+8; j++ {
+		t := strings.TrimSpace(lines[j])
+		if t == "" {
+			continue
+		}
+		kj := headerKind(lines[j])
+		if kj == 0 {
+			if plain++; plain > 1 {
+				break
+			}
+			continue
+		}
+		kinds[kj] = true
+	}
+	if len(kinds) < 2 {
+		return false
+	}
+	if kinds['f'] {
+		return true
+	}
+	// without From ("Date:/To:"), ask for a real mail header: a time and an address,
+	// so that "Date : 12 mars / À : salle 3" in a message stays
+	block := strings.Join(lines[i:min(len(lines), i+6)], "\n")
+	return kinds['d'] && strings.Contains(block, "@") && timeRe.MatchString(block)
+}
+
+// timeRe matches a time of day, "10:55".
+var timeRe = regexp.MustCompile(`\b\d{1,2}:\d{2}\b`)
+
+// quoteHeaderAt returns the number of lines of the quote header that starts at line i,
+// or 0 when none does.
+func quoteHeaderAt(lines []string, i int) int {
+	l := lines[i]
+	if strings.TrimSpace(l) == "" || isQuoted(l) {
+		return 0
+	}
+	dash := isRuleByte(lead(l)) // originalRe, androidRe and ruleRe start with a rule
+	if dash && (originalRe.MatchString(l) || androidRe.MatchString(l)) {
+		return 1
+	}
+	if dash && ruleRe.MatchString(l) {
+		// a rule followed by a header block
+		seen := 0
+		for j := i + 1; j < len(lines) && seen < 3; j++ {
+			if strings.TrimSpace(lines[j]) == "" {
+				continue
+			}
+			seen++
+			if headerBlockAt(lines, j) {
+				return 1
+			}
+		}
+		return 0
+	}
+	if headerBlockAt(lines, i) {
+		return 1
+	}
+	if len(l) < 200 && isDigit(lead(l)) && strings.Contains(l, "@") && dateAddrRe.MatchString(l) && nextQuoted(lines, i+1) {
+		return 1
+	}
+	// "On … wrote:" over up to four lines
+	joined := strings.TrimSpace(l)
+	intro := -1 // isIntro(l), once needed
+	for j := i; j < len(lines) && j < i+4; j++ {
+		if j > i {
+			if intro < 0 {
+				intro = 0
+				if isIntro(l) {
+					intro = 1
+				}
+			}
+			next := strings.TrimSpace(lines[j])
+			if intro == 0 || next == "" || len(next) > 200 ||
+				(isQuoted(next) && !contRe.MatchString(next)) {
+				break
+			}
+			joined = joinHeader(joined, next)
+		}
+		if isAttribution(joined) {
+			return j - i + 1
+		}
+	}
+	return 0
+}
+
+// joinHeader joins the lines of a wrapped header, without a space inside "<a@b>".
+func joinHeader(a, b string) string {
+	if strings.HasSuffix(a, "<") || strings.HasPrefix(b, ">") {
+		return a + b
+	}
+	return a + " " + b
+}
+
+// isAttribution reports whether s, a line or joined lines, is an "On <date>, <someone>
+// wrote:" header in one of the known languages.
+func isAttribution(s string) bool {
+	if len(s) > 400 {
+		return false
+	}
+	// Every pattern below is anchored at the end: a header ends with a colon, or (wroteRe
+	// only) with a verb. Most lines end with neither, and the patterns are costly on
+	// prose ("Le … 14 h." makes wroteMidRe backtrack), so look at the end first.
+	t := strings.TrimRight(s, " \t\r\n\f")
+	if !strings.HasSuffix(t, ":") && !strings.HasSuffix(t, "：") {
+		return endsWithVerb(t) && looksLikeHeader(s)
+	}
+	if wroteRe.MatchString(s) && looksLikeHeader(s) {
+		return true
+	}
+	if wroteMidRe.MatchString(s) || sentRe.MatchString(s) {
+		return true
+	}
+	return len(s) < 300 && addrColonRe.MatchString(s) && strings.ContainsAny(s, "0123456789") &&
+		headerKind(s) == 0
+}
+
+// wroteVerbList is wroteVerbs as plain lower-case strings.
+var wroteVerbList = func() []string {
+	var vs []string
+	for v := range strings.SplitSeq(wroteVerbs, "|") {
+		vs = append(vs, strings.ToLower(strings.NewReplacer(`\(`, "(", `\)`, ")").Replace(v)))
+	}
+	return vs
+}()
+
+// endsWithVerb reports whether t ends with one of the verbs of wroteRe: what wroteRe
+// matches in a line that does not end with a colon, without its cost.
+func endsWithVerb(t string) bool {
+	lt := strings.ToLower(tail(t, 64))
+	for _, v := range wroteVerbList {
+		if strings.HasSuffix(lt, v) {
+			return true
+		}
+	}
+	return false
+}
+
+// tail returns the last n bytes of s or a little more, cut at a rune boundary.
+func tail(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	i := len(s) - n
+	for i > 0 && !utf8.RuneStart(s[i]) {
+		i--
+	}
+	return s[i:]
+}
+
+// looksLikeHeader rejects sentences that merely end with "wrote:": a quote header
+// names a date, a time or an address.
+func looksLikeHeader(s string) bool {
+	return strings.ContainsAny(s, "0123456789@") || strings.Contains(s, "<")
+}
+
+// The patterns above are costly on prose, line after line; these checks, each a
+// condition without which a pattern cannot match, keep most lines away from them.
+
+// lead returns the first byte of l after the white space that \s matches, or 0.
+func lead(l string) byte {
+	for i := 0; i < len(l); i++ {
+		switch l[i] {
+		case ' ', '\t', '\n', '\f', '\r':
+			continue
+		}
+		return l[i]
+	}
+	return 0
+}
+
+// isIntro reports whether l may open a quote header written over several lines.
+func isIntro(l string) bool {
+	return strings.ContainsAny(l, "@<") || introStartRe.MatchString(l)
+}
+
+// isRuleByte reports a byte that rules are drawn with: "-----", "_____", "=====", "*****".
+func isRuleByte(b byte) bool { return b == '-' || b == '_' || b == '=' || b == '*' }
+
+func isDigit(b byte) bool { return b >= '0' && b <= '9' }
+
+// hasColon reports an ASCII or a full-width colon.
+func hasColon(l string) bool {
+	return strings.IndexByte(l, ':') >= 0 || strings.Contains(l, "：")
+}
+
+// isQuoted reports whether a line is quoted with ">".
+func isQuoted(l string) bool {
+	return strings.HasPrefix(strings.TrimLeft(l, " \t"), ">")
+}
+
+// inQuote reports whether line i belongs to a quoted block: it is quoted, or it is a
+// long quoted line that the sender's client wrapped without repeating the ">" — an
+// unquoted line right between two quoted lines that carries a link or continues a long
+// line (it does not start with a capital letter).
+func inQuote(lines []string, i int) bool {
+	if isQuoted(lines[i]) {
+		return true
+	}
+	l := lines[i]
+	if i == 0 || i+1 >= len(lines) || strings.TrimSpace(l) == "" || !isQuoted(lines[i-1]) || !isQuoted(lines[i+1]) {
+		return false
+	}
+	if strings.Contains(l, "://") || strings.Contains(lines[i-1], "://") {
+		return true
+	}
+	r, _ := utf8.DecodeRuneInString(l)
+	return !unicode.IsUpper(r) && utf8.RuneCountInString(strings.TrimSpace(lines[i-1])) >= 30
+}
+
+// nextQuoted reports whether the first non-blank line from i on is quoted.
+func nextQuoted(lines []string, i int) bool {
+	for ; i < len(lines); i++ {
+		if strings.TrimSpace(lines[i]) != "" {
+			return isQuoted(lines[i])
+		}
+	}
+	return false
+}
+
+// splitShared puts an "On … wrote:" header that shares its line with the reply ("ok On
+// Wed, … wrote:") on a line of its own, when quoted lines follow.
+func splitShared(lines []string) []string {
+	for i := 0; i < len(lines); i++ {
+		t := strings.ToLower(strings.TrimSpace(lines[i]))
+		if isQuoted(lines[i]) || !nextQuoted(lines, i+1) || strings.HasPrefix(t, "on ") {
+			continue
+		}
+		m := sharedRe.FindStringSubmatch(lines[i])
+		if m == nil || !isAttribution(m[2]) {
+			continue
+		}
+		head := strings.TrimRight(m[1], " -")
+		out := append([]string{}, lines[:i]...)
+		out = append(out, head, m[2])
+		return append(out, lines[i+1:]...)
+	}
+	return lines
+}

@@ -1,0 +1,56 @@
+package parse
+
+import (
+	"regexp"
+	"strings"
+)
+
+var (
+	// Mobile signatures: "Sent from my iPhone", "Envoyé de mon iPhone", "Get Outlook for iOS".
+	mobileRe = regexp.MustCompile(`(?i)^\s*(sent from my|sent from|sent with|sent via|sent using|envoyé de mon|envoyé depuis|envoyé avec|envoyé à partir de|envoyé de|von meinem|gesendet von|gesendet mit|enviado desde|enviado do|enviado de|inviato da|verzonden met|verzonden vanaf|verstuurd vanaf|sendt fra|skickat från|wysłane z|get outlook for|obtenir outlook pour|télécharger outlook pour)\b[^,;!?]{0,80}$`)
+	// A signature delimiter: "-- ", "--", "__" (mailing-list footers).
+	sigDelimRe = regexp.MustCompile(`^(--|_{2,})\s*$`)
+	// A one-line sign-off "-Abhishek Kona" ending the text.
+	dashNameRe = regexp.MustCompile(`^-\p{L}[\p{L}.'’-]*(\s+\p{L}[\p{L}.'’-]*){0,3}\s*$`)
+)
+
+// maxSigLines is the longest signature, in lines, that a delimiter may start.
+const maxSigLines = 20
+
+// cutSignature removes a signature and what follows it: a delimiter line ("-- ", "__")
+// with at most maxSigLines after it, a mobile "Sent from my …" line, or a "-Name" sign-off
+// after a blank line as the last line. The first line is never a signature.
+func cutSignature(lines []string) []string {
+	last := len(lines) - 1
+	for last >= 0 && strings.TrimSpace(lines[last]) == "" {
+		last--
+	}
+	for i := 1; i <= last; i++ {
+		l := lines[i]
+		if l == "" {
+			continue
+		}
+		if (l[0] == '-' || l[0] == '_') && sigDelimRe.MatchString(l) && last-i <= maxSigLines {
+			return lines[:i]
+		}
+		if mayMobile(l) && mobileRe.MatchString(l) {
+			return lines[:i]
+		}
+		if i == last && l[0] == '-' && dashNameRe.MatchString(l) && strings.TrimSpace(lines[i-1]) == "" {
+			return lines[:i]
+		}
+	}
+	return lines
+}
+
+// mayMobile reports whether mobileRe can match l: it starts with the first letter of one
+// of its phrases ("Sent …", "Envoyé …", "Von …", "Gesendet …", "Get …", "Inviato …",
+// "Wysłane …", "Obtenir …", "Télécharger …") and is short enough for it.
+func mayMobile(l string) bool {
+	b := lead(l)
+	switch b | 0x20 {
+	case 's', 'e', 'v', 'g', 'i', 'w', 'o', 't':
+		return len(strings.TrimLeft(l, " \t\n\f\r")) <= 400
+	}
+	return b >= 0x80 // a letter that folds to one of them ("ſ"): let the pattern say
+}
