@@ -4,9 +4,9 @@ import (
 	"strings"
 )
 
-// HeaderGetter is the part of a message header DetectAutomatic reads. It is satisfied
+// headerGetter is the part of a message header detectAutomatic reads. It is satisfied
 // by *textproto.Header and *mail.Header of go-message, and by net/textproto.MIMEHeader.
-type HeaderGetter interface {
+type headerGetter interface {
 	Get(key string) string
 	Values(key string) []string
 }
@@ -19,7 +19,7 @@ var oofSubjects = []string{
 	"autosvar", "automaattinen vastaus", "odpowiedź automatyczna",
 }
 
-// DetectAutomatic tells whether a message was sent by a machine, and why, as a short
+// detectAutomatic tells whether a message was sent by a machine, and why, as a short
 // snake_case reason. Checks, in order:
 //
 //   - "loop": our own LoopHeader (with LoopValue when set): our mail coming back;
@@ -37,7 +37,7 @@ var oofSubjects = []string{
 //   - "empty_envelope_sender": MAIL FROM:<> when the envelope is known (hasEnvelope),
 //     else a "Return-Path: <>" written by the delivering MTA;
 //   - "mailer_daemon": a sender whose local part is mailer-daemon or postmaster.
-func DetectAutomatic(h HeaderGetter, envelopeFrom string, hasEnvelope bool, opt Options) (bool, string) {
+func detectAutomatic(h headerGetter, envelopeFrom string, hasEnvelope bool, opt Options) (bool, string) {
 	opt = opt.withDefaults()
 	for _, v := range h.Values(opt.LoopHeader) {
 		if opt.LoopValue == "" || strings.Contains(strings.ToLower(v), strings.ToLower(opt.LoopValue)) {
@@ -67,7 +67,7 @@ func DetectAutomatic(h HeaderGetter, envelopeFrom string, hasEnvelope bool, opt 
 	if sup := strings.ToLower(h.Get("X-Auto-Response-Suppress")); sup != "" &&
 		(strings.Contains(sup, "oof") || strings.Contains(sup, "autoreply") || strings.Contains(sup, "all")) {
 		if h.Get("X-MS-Exchange-Inbox-Rules-Loop") != "" || h.Get("X-MS-Exchange-Generated-Message-Source") != "" ||
-			isOOFSubject(DecodeHeader(h.Get("Subject"), "")) {
+			isOOFSubject(decodeHeader(h.Get("Subject"), "")) {
 			return true, "out_of_office"
 		}
 	}
@@ -79,7 +79,7 @@ func DetectAutomatic(h HeaderGetter, envelopeFrom string, hasEnvelope bool, opt 
 		return true, "empty_envelope_sender"
 	}
 	for _, k := range []string{"From", "Sender"} {
-		l := ParseAddressListLenient(h.Get(k))
+		l := parseAddressListLenient(h.Get(k))
 		if len(l) > 0 && isDaemon(l[0].Email) {
 			return true, "mailer_daemon"
 		}

@@ -50,7 +50,7 @@ func sameVisible(got, want string) bool {
 	return norm(got) == norm(want)
 }
 
-// runReplyCorpus scores VisibleText against the exact expectations of a text corpus.
+// runReplyCorpus scores visibleText against the exact expectations of a text corpus.
 func runReplyCorpus(t *testing.T, name string, cases []replyCase, floor float64) {
 	dir := corporaDir(t, name)
 	sc := newScore(name)
@@ -73,7 +73,7 @@ func runReplyCorpus(t *testing.T, name string, cases []replyCase, floor float64)
 		}
 		// Speed cases ("performance") are measured by BenchmarkVisibleTextLongQuote,
 		// not timed here: a loaded machine or -race would make a time limit flaky.
-		got := VisibleText(body)
+		got := visibleText(body)
 		file := ""
 		if c.File != nil {
 			file = *c.File
@@ -107,7 +107,7 @@ func TestCorpusWilldurandReplies(t *testing.T) {
 }
 
 // TestCorpusTalonReplies scores full .eml replies (through Message), plain inline cases
-// (exact after trimming) and HTML cases (through HTMLToText, all whitespace ignored).
+// (exact after trimming) and HTML cases (through htmlToText, all whitespace ignored).
 func TestCorpusTalonReplies(t *testing.T) {
 	dir := corporaDir(t, "mailgun-talon")
 	var cases []struct {
@@ -139,18 +139,18 @@ func TestCorpusTalonReplies(t *testing.T) {
 			if c.Patched != nil {
 				continue // run upstream with a talon setting (MAX_LINES_COUNT=1)
 			}
-			got := VisibleText(c.Input)
+			got := visibleText(c.Input)
 			sc.add("plain_visible_exact", sameVisible(got, c.Expected), c.Input, got, c.Expected)
 		case "inline_extract_from_html":
-			got := VisibleText(HTMLToText(c.Input))
-			sc.add("html_visible_text", noSpace(got) == noSpace(HTMLToText(c.Expected)), c.Input, got)
+			got := visibleText(htmlToText(c.Input))
+			sc.add("html_visible_text", noSpace(got) == noSpace(htmlToText(c.Expected)), c.Input, got)
 		case "html_reply_to_text":
 			b, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(*c.File)))
 			if err != nil {
 				t.Error(err)
 				continue
 			}
-			got := VisibleText(HTMLToText(string(b)))
+			got := visibleText(htmlToText(string(b)))
 			sc.add("html_file_visible", noSpace(got) == noSpace(c.ReplyTxt), *c.File, got)
 		}
 	}
@@ -158,7 +158,7 @@ func TestCorpusTalonReplies(t *testing.T) {
 }
 
 // stripTalonSignature removes from a talon expectation the signature that talon keeps
-// (it splits signatures in another module) and that VisibleText removes: a "-- " block
+// (it splits signatures in another module) and that visibleText removes: a "-- " block
 // or a "Sent from my …"/"Sent with …" line and what follows.
 func stripTalonSignature(s string) string {
 	lines := strings.Split(s, "\n")
@@ -171,7 +171,7 @@ func stripTalonSignature(s string) string {
 }
 
 // Floors for the reply corpora (percent): the rates reached. Before the rewrite of
-// VisibleText they were github 88.8, crisp 91.5, willdurand 85.7, talon eml 75.0, html
+// visibleText they were github 88.8, crisp 91.5, willdurand 85.7, talon eml 75.0, html
 // 78.9 and plain 69.2 (plain then also counted the MAX_LINES_COUNT=1 case).
 var (
 	quoteFloors = map[string]float64{"github": 100, "crisp": 98.5, "willdurand": 100}

@@ -184,7 +184,7 @@ func TestCorpusZammad(t *testing.T) {
 		}
 		want := e.Body
 		if e.ContentType == "text/html" {
-			want = HTMLToText(want)
+			want = htmlToText(want)
 		}
 		want = normText(want)
 		if want == "no visible content" { // Zammad's placeholder for an empty body
@@ -259,8 +259,8 @@ func TestCorpusZbateson(t *testing.T) {
 			sc.add("text", normText(in.Text) == normText(readFile(f)), e.File, in.Text)
 		}
 		if f, ok := x["html"].(string); ok {
-			want := normText(HTMLToText(readFile(f)))
-			sc.add("html_as_text", want != "" && strings.Contains(normText(HTMLToText(in.HTML)), want[:min(len(want), 60)]))
+			want := normText(htmlToText(readFile(f)))
+			sc.add("html_as_text", want != "" && strings.Contains(normText(htmlToText(in.HTML)), want[:min(len(want), 60)]))
 		}
 		if c, ok := x["attachments"].(float64); ok {
 			sc.add("attachment_count", len(in.Attachments) == int(c), e.File, attNames(in), c)
@@ -325,7 +325,7 @@ func TestCorpusRT(t *testing.T) {
 		switch {
 		case h.Addresses != nil:
 			var got []string
-			for _, a := range ParseAddressListLenient(h.Raw) {
+			for _, a := range parseAddressListLenient(h.Raw) {
 				got = append(got, a.Email)
 			}
 			sc.add("header_addresses", fmt.Sprint(got) == fmt.Sprint(h.Addresses))
@@ -339,7 +339,7 @@ func TestCorpusRT(t *testing.T) {
 				raw = strings.TrimPrefix(raw, *h.Field+": ")
 				want = strings.TrimPrefix(want, *h.Field+": ")
 			}
-			sc.add("header_words", DecodeHeader(raw, "") == want)
+			sc.add("header_words", decodeHeader(raw, "") == want)
 		}
 	}
 	sc.report(t, rtFloors)

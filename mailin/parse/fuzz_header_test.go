@@ -24,17 +24,17 @@ func FuzzDecodeHeader(f *testing.F) {
 		f.Add(v, "", "")
 	}
 	f.Fuzz(func(t *testing.T, s, fallback, plain string) {
-		if out := DecodeHeader(s, fallback); !utf8.ValidString(out) {
-			t.Fatalf("DecodeHeader(%q, %q) = %q: not UTF-8", s, fallback, out)
+		if out := decodeHeader(s, fallback); !utf8.ValidString(out) {
+			t.Fatalf("decodeHeader(%q, %q) = %q: not UTF-8", s, fallback, out)
 		}
-		if out := DecodeHeaderRaw(s, fallback); !utf8.ValidString(out) {
-			t.Fatalf("DecodeHeaderRaw(%q, %q) = %q: not UTF-8", s, fallback, out)
+		if out := decodeHeaderRaw(s, fallback); !utf8.ValidString(out) {
+			t.Fatalf("decodeHeaderRaw(%q, %q) = %q: not UTF-8", s, fallback, out)
 		}
 		if !utf8.ValidString(plain) {
 			return
 		}
 		if !strings.Contains(plain, "=?") && !strings.ContainsAny(plain, "\r\n") {
-			if out := DecodeHeader(plain, fallback); out != plain {
+			if out := decodeHeader(plain, fallback); out != plain {
 				t.Fatalf("plain %q decoded to %q", plain, out)
 			}
 		}
@@ -43,7 +43,7 @@ func FuzzDecodeHeader(f *testing.F) {
 			if w == plain {
 				continue // nothing to encode: mime leaves it as it is
 			}
-			if out := DecodeHeader(w, fallback); out != plain {
+			if out := decodeHeader(w, fallback); out != plain {
 				t.Fatalf("%q (encoding %q) decoded to %q", w, plain, out)
 			}
 		}
@@ -120,10 +120,10 @@ func FuzzAddress(f *testing.F) {
 				t.Fatalf("%q: read as %q <%q>: not UTF-8", raw, a.Name, a.Email)
 			}
 		}
-		if a, ok := ParseAddressLenient(raw); ok {
+		if a, ok := parseAddressLenient(raw); ok {
 			check(mailAddress(a))
 		}
-		for _, a := range ParseAddressListLenient(raw) {
+		for _, a := range parseAddressListLenient(raw) {
 			check(mailAddress(a))
 		}
 		if !atomRe.MatchString(local) || !atomRe.MatchString(domain) || !utf8.ValidString(name) || strings.Contains(name, "=?") {
@@ -139,7 +139,7 @@ func FuzzAddress(f *testing.F) {
 			return // quotes around or backslashes in a name are read leniently
 		}
 		s := (&mail.Address{Name: name, Address: local + "@" + domain}).String()
-		a, ok := ParseAddressLenient(s)
+		a, ok := parseAddressLenient(s)
 		if !ok || a.Email != local+"@"+domain || a.Name != want {
 			t.Fatalf("%q read as %q <%s> (%v), want %q <%s@%s>", s, a.Name, a.Email, ok, want, local, domain)
 		}
@@ -164,7 +164,7 @@ func FuzzNormalizeSubject(f *testing.F) {
 		f.Add(v)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		summary, key, bare := NormalizeSubject(s)
+		summary, key, bare := normalizeSubject(s)
 		if summary != strings.TrimSpace(summary) {
 			t.Fatalf("%q: summary %q not trimmed", s, summary)
 		}
@@ -178,7 +178,7 @@ func FuzzNormalizeSubject(f *testing.F) {
 			}
 			seen[k] = true
 		}
-		again, key2, _ := NormalizeSubject(summary)
+		again, key2, _ := normalizeSubject(summary)
 		if again != summary || key2 != "" {
 			t.Fatalf("%q: summary %q normalises again to %q (key %q)", s, summary, again, key2)
 		}

@@ -32,7 +32,7 @@ func FuzzVisibleText(f *testing.F) {
 		f.Add(string(b))
 	}
 	f.Fuzz(func(t *testing.T, text string) {
-		v := VisibleText(text)
+		v := visibleText(text)
 		if v == "" {
 			return
 		}
@@ -57,7 +57,7 @@ func FuzzVisibleText(f *testing.F) {
 func FuzzHTMLToText(f *testing.F) {
 	htmlSeeds(f)
 	f.Fuzz(func(t *testing.T, s string) {
-		out := HTMLToText(s)
+		out := htmlToText(s)
 		if utf8.ValidString(s) && !utf8.ValidString(out) {
 			t.Fatalf("%q gives %q: not UTF-8", s, out)
 		}
@@ -98,7 +98,7 @@ func htmlSeeds(f *testing.F) {
 func FuzzSanitizeHTML(f *testing.F) {
 	htmlSeeds(f)
 	f.Fuzz(func(t *testing.T, s string) {
-		out := SanitizeHTML(s)
+		out := sanitizeHTML(s)
 		if strings.Contains(strings.ToLower(out), "<script") {
 			t.Fatalf("%q sanitised to %q: script", s, out)
 		}

@@ -9,12 +9,12 @@ import (
 	"golang.org/x/net/html/atom"
 )
 
-// HTMLToText converts an HTML body to readable text: no tags, nothing of script, style,
+// htmlToText converts an HTML body to readable text: no tags, nothing of script, style,
 // head or title; paragraphs, divs, line breaks, list items and table rows become line
 // breaks; entities are decoded; blockquote content is prefixed with "> " so that the
 // quote stripper sees it as quoted; a link whose text is not its address keeps the
 // address in angle brackets.
-func HTMLToText(s string) string {
+func htmlToText(s string) string {
 	z := html.NewTokenizer(strings.NewReader(s))
 	t := &textWriter{}
 	skip := 0 // inside script/style/head/title
@@ -106,7 +106,7 @@ func HTMLToText(s string) string {
 	}
 }
 
-// textWriter builds the text of HTMLToText, collapsing whitespace and blank lines.
+// textWriter builds the text of htmlToText, collapsing whitespace and blank lines.
 type textWriter struct {
 	b       strings.Builder
 	pending int  // line breaks to write before the next text
@@ -200,8 +200,8 @@ var sanitizer = func() *bluemonday.Policy {
 	return p
 }()
 
-// SanitizeHTML returns HTML safe to show in the portal: no script, no event handlers,
+// sanitizeHTML returns HTML safe to show in the portal: no script, no event handlers,
 // no style, no remote images (only cid: and data: image sources survive).
-func SanitizeHTML(s string) string {
+func sanitizeHTML(s string) string {
 	return strings.TrimSpace(sanitizer.Sanitize(s))
 }

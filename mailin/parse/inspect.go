@@ -50,11 +50,11 @@ func Inspect(ctx context.Context, raw []byte, opt Options) (*InspectResult, erro
 	if err != nil {
 		return nil, err
 	}
-	return NewInspectResult(in), nil
+	return newInspectResult(in), nil
 }
 
-// NewInspectResult presents a parsed mail. Lists are never null in its JSON.
-func NewInspectResult(in *ticket.Inbound) *InspectResult {
+// newInspectResult presents a parsed mail. Lists are never null in its JSON.
+func newInspectResult(in *ticket.Inbound) *InspectResult {
 	r := &InspectResult{
 		From: in.From, To: nonNil(in.To), Cc: nonNil(in.Cc),
 		Subject: in.Subject, Summary: in.Summary, MessageID: in.MessageID, ThreadKey: in.ThreadKey,

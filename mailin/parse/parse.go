@@ -141,7 +141,7 @@ func Message(ctx context.Context, raw []byte, blobs BlobWriter, opt Options) (in
 		return nil, fmt.Errorf("%w: %w", ErrStore, w.blobErr)
 	}
 	w.fillBody(in, pieces)
-	in.Automatic, in.AutoReason = DetectAutomatic(&h, opt.EnvelopeFrom, opt.HasEnvelope, opt)
+	in.Automatic, in.AutoReason = detectAutomatic(&h, opt.EnvelopeFrom, opt.HasEnvelope, opt)
 	in.Bounce = w.bounce(in)
 	if in.Bounce != nil && !in.Automatic {
 		in.Automatic, in.AutoReason = true, "dsn"

@@ -12,10 +12,10 @@ import (
 // knows.
 var addrParser = mail.AddressParser{WordDecoder: &mime.WordDecoder{CharsetReader: charsetReader}}
 
-// ParseAddressLenient reads one mailbox ("Name <a@b>", "a@b (Name)", "a@b", and broken
+// parseAddressLenient reads one mailbox ("Name <a@b>", "a@b (Name)", "a@b", and broken
 // forms such as unquoted specials, spaces in the address or a missing domain). The
 // name is RFC 2047-decoded. It reports false when no address could be found.
-func ParseAddressLenient(s string) (ticket.Address, bool) {
+func parseAddressLenient(s string) (ticket.Address, bool) {
 	s = strings.TrimSpace(unfold(s))
 	if s == "" {
 		return ticket.Address{}, false
@@ -67,15 +67,15 @@ func cleanName(n string) string {
 	n = strings.TrimSpace(strings.Trim(n, `"'`))
 	n = strings.ReplaceAll(n, `\"`, `"`)
 	if strings.Contains(n, "=?") {
-		n = DecodeHeader(n, "")
+		n = decodeHeader(n, "")
 	}
 	return strings.Join(strings.Fields(n), " ")
 }
 
-// ParseAddressListLenient reads an address list, keeping every mailbox that parses:
+// parseAddressListLenient reads an address list, keeping every mailbox that parses:
 // groups are flattened, unquoted names with commas ("Smith, Jo <j@x>") are rejoined,
 // and unreadable items are skipped.
-func ParseAddressListLenient(s string) []ticket.Address {
+func parseAddressListLenient(s string) []ticket.Address {
 	s = strings.TrimSpace(unfold(s))
 	if s == "" {
 		return nil
@@ -98,7 +98,7 @@ func ParseAddressListLenient(s string) []ticket.Address {
 			i++
 			it += "," + items[i]
 		}
-		if a, ok := ParseAddressLenient(it); ok {
+		if a, ok := parseAddressLenient(it); ok {
 			out = append(out, a)
 		}
 	}

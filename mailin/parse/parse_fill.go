@@ -25,19 +25,19 @@ func (w *walker) fillHeader(in *ticket.Inbound, h textproto.Header) {
 	in.InReplyTo = parseMsgIDList(h.Get("In-Reply-To"))
 	in.References = parseMsgIDList(strings.Join(h.Values("References"), " "))
 	in.From = firstAddress(h, fb, "From", "Sender", "Return-Path")
-	in.ReplyTo = ParseAddressListLenient(DecodeHeaderRaw(h.Get("Reply-To"), fb))
-	in.To = ParseAddressListLenient(DecodeHeaderRaw(strings.Join(h.Values("To"), ", "), fb))
-	in.Cc = ParseAddressListLenient(DecodeHeaderRaw(strings.Join(h.Values("Cc"), ", "), fb))
-	in.Subject = strings.TrimSpace(DecodeHeader(h.Get("Subject"), fb))
-	in.Summary, in.ThreadKey, in.BareKeys = NormalizeSubject(in.Subject)
+	in.ReplyTo = parseAddressListLenient(decodeHeaderRaw(h.Get("Reply-To"), fb))
+	in.To = parseAddressListLenient(decodeHeaderRaw(strings.Join(h.Values("To"), ", "), fb))
+	in.Cc = parseAddressListLenient(decodeHeaderRaw(strings.Join(h.Values("Cc"), ", "), fb))
+	in.Subject = strings.TrimSpace(decodeHeader(h.Get("Subject"), fb))
+	in.Summary, in.ThreadKey, in.BareKeys = normalizeSubject(in.Subject)
 	in.Date = parseDateLenient(h.Get("Date"))
 }
 
-// DecodeHeaderRaw converts raw 8-bit bytes of an address header to UTF-8 but leaves
+// decodeHeaderRaw converts raw 8-bit bytes of an address header to UTF-8 but leaves
 // encoded-words for the address parser, which decodes them inside display names only.
 // An encoded-word that itself holds raw 8-bit bytes (in its text or in its charset's
 // name) is decoded here, in its charset, so that the result is always UTF-8.
-func DecodeHeaderRaw(s, fallback string) string {
+func decodeHeaderRaw(s, fallback string) string {
 	if utf8.ValidString(s) {
 		return s
 	}
@@ -58,7 +58,7 @@ func DecodeHeaderRaw(s, fallback string) string {
 		case isASCII([]byte(s[i : i+n])):
 			b.WriteString(s[i : i+n])
 		default:
-			b.WriteString(DecodeHeader(s[i:i+n], fallback))
+			b.WriteString(decodeHeader(s[i:i+n], fallback))
 		}
 		s = s[i+n:]
 	}
@@ -70,7 +70,7 @@ func DecodeHeaderRaw(s, fallback string) string {
 func firstAddress(h textproto.Header, fb string, keys ...string) ticket.Address {
 	for _, k := range keys {
 		for _, v := range h.Values(k) {
-			for _, a := range ParseAddressListLenient(DecodeHeaderRaw(v, fb)) {
+			for _, a := range parseAddressListLenient(decodeHeaderRaw(v, fb)) {
 				if strings.Contains(a.Email, "@") {
 					return a
 				}
@@ -78,7 +78,7 @@ func firstAddress(h textproto.Header, fb string, keys ...string) ticket.Address 
 		}
 	}
 	for _, k := range keys {
-		if l := ParseAddressListLenient(DecodeHeaderRaw(h.Get(k), fb)); len(l) > 0 {
+		if l := parseAddressListLenient(decodeHeaderRaw(h.Get(k), fb)); len(l) > 0 {
 			return l[0]
 		}
 	}
@@ -133,7 +133,7 @@ func (w *walker) fillBody(in *ticket.Inbound, pieces []piece) {
 		}
 	}
 	in.Text = strings.Join(texts, "\n\n")
-	in.Visible = VisibleText(in.Text)
+	in.Visible = visibleText(in.Text)
 	for _, f := range w.forwarded {
 		if in.Text != "" {
 			in.Text += "\n\n"
@@ -144,7 +144,7 @@ func (w *walker) fillBody(in *ticket.Inbound, pieces []piece) {
 		in.Visible = strings.TrimSpace(in.Text)
 	}
 	if hasHTML {
-		in.HTML = SanitizeHTML(strings.Join(htmls, "\n"))
+		in.HTML = sanitizeHTML(strings.Join(htmls, "\n"))
 	}
 }
 

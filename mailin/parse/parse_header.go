@@ -14,12 +14,12 @@ import (
 // maxDecodedHeader bounds what one decoded header value may grow to.
 const maxDecodedHeader = 64 << 10
 
-// DecodeHeader decodes RFC 2047 encoded-words in a header value, leniently: words in
+// decodeHeader decodes RFC 2047 encoded-words in a header value, leniently: words in
 // any charset go-message knows, adjacent words joined (also when a multibyte character
 // is split across two words), broken base64 padding tolerated, and raw 8-bit bytes that
 // are not UTF-8 read as fallback (Windows-1252 when empty). Folded whitespace is
 // unfolded. It never fails: what cannot be decoded is kept as it was.
-func DecodeHeader(s, fallback string) string {
+func decodeHeader(s, fallback string) string {
 	s = unfold(s)
 	if !strings.Contains(s, "=?") {
 		return headerText(fallback, s)

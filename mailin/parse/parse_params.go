@@ -94,7 +94,7 @@ func parseMediaHeader(v, fallback string) (string, map[string]string) {
 	}
 	params := map[string]string{}
 	for k, v := range plain {
-		params[k] = DecodeHeader(v, fallback)
+		params[k] = decodeHeader(v, fallback)
 	}
 	for k, ss := range segs {
 		sort.Slice(ss, func(i, j int) bool { return ss[i].n < ss[j].n })
@@ -114,7 +114,7 @@ func parseMediaHeader(v, fallback string) (string, map[string]string) {
 		if cs == "" {
 			cs = fallback
 		}
-		params[k] = DecodeHeader(toUTF8(cs, b), "")
+		params[k] = decodeHeader(toUTF8(cs, b), "")
 	}
 	for k, v := range ext {
 		cs, val := split2231(v)

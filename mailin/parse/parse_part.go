@@ -32,7 +32,7 @@ func (w *walker) text(p part, dec transferDecoder) []piece {
 	}
 	s = strings.ReplaceAll(s, "\r\n", "\n")
 	if p.mt == "text/html" {
-		return []piece{{plain: HTMLToText(s), html: s, fromHTML: true}}
+		return []piece{{plain: htmlToText(s), html: s, fromHTML: true}}
 	}
 	if strings.EqualFold(p.params["format"], "flowed") {
 		s = unflow(s, strings.EqualFold(p.params["delsp"], "yes"))

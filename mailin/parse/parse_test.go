@@ -198,13 +198,13 @@ func TestParseAddressLenient(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
-			got, ok := ParseAddressLenient(tt.in)
+			got, ok := parseAddressLenient(tt.in)
 			if ok != tt.ok || got != tt.want {
 				t.Errorf("got %+v %v, want %+v %v", got, ok, tt.want, tt.ok)
 			}
 		})
 	}
-	l := ParseAddressListLenient("a@x.org, Smith, Jo <jo@x.org>, undisclosed-recipients:;, <broken")
+	l := parseAddressListLenient("a@x.org, Smith, Jo <jo@x.org>, undisclosed-recipients:;, <broken")
 	if len(l) != 3 || l[1].Email != "jo@x.org" {
 		t.Errorf("list %+v", l)
 	}

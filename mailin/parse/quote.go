@@ -4,7 +4,7 @@ import (
 	"strings"
 )
 
-// VisibleText returns the new part of a reply, what a helpdesk agent needs to read.
+// visibleText returns the new part of a reply, what a helpdesk agent needs to read.
 //
 // The quoted history starts at a quote header: "On … wrote:" and its translations ("Le …
 // a écrit :", "Am … schrieb X:", also wrapped over several lines), an Outlook header
@@ -21,7 +21,7 @@ import (
 // sign-off at the end) and a mobile "Sent from my iPhone" line are removed. A forwarded
 // message ("---------- Forwarded message ---------") is kept with what follows it.
 // Lines lose their trailing spaces.
-func VisibleText(text string) string {
+func visibleText(text string) string {
 	text = strings.ReplaceAll(text, "\r\n", "\n")
 	lines := strings.Split(text, "\n")
 	lines = splitShared(lines)

@@ -43,7 +43,7 @@ func TestVisibleText(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := VisibleText(tt.in); got != tt.want {
+			if got := visibleText(tt.in); got != tt.want {
 				t.Errorf("got %q, want %q", got, tt.want)
 			}
 		})
@@ -57,7 +57,7 @@ func BenchmarkVisibleTextLongQuote(b *testing.B) {
 		strings.Repeat("> "+strings.Repeat("quoted text ", 8)+"\n", 7500)
 	b.SetBytes(int64(len(body)))
 	for b.Loop() {
-		if got := VisibleText(body); got != "Thanks, that works." {
+		if got := visibleText(body); got != "Thanks, that works." {
 			b.Fatalf("visible %q", got)
 		}
 	}

@@ -32,7 +32,7 @@ var bracketHeadRe = regexp.MustCompile(`(?i)^\s*\[\s*(?:fwd?|fw|tr|wg|re)\s*:`)
 // costs the length of its input).
 const prefixHead = 100
 
-// NormalizeSubject returns the summary of a subject (ticket token and reply/forward
+// normalizeSubject returns the summary of a subject (ticket token and reply/forward
 // prefixes removed, whitespace collapsed), the key of its first [#KEY] token (upper
 // case, "" when none), and the keys written as bare words in the rest of the subject
 // (upper case, without duplicates).
@@ -40,7 +40,7 @@ const prefixHead = 100
 // A summary normalises to itself: tokens are removed until none is left (removing
 // "[#AB-1]" from "[#[#AB-1]CD-2]" leaves a token), after whitespace is collapsed (which
 // can join "[#" and a key), and prefixes are stripped until none is left.
-func NormalizeSubject(s string) (summary, threadKey string, bareKeys []string) {
+func normalizeSubject(s string) (summary, threadKey string, bareKeys []string) {
 	s = strings.Join(strings.Fields(s), " ")
 	if m := tokenRe.FindStringSubmatch(s); m != nil {
 		threadKey = strings.ToUpper(m[1])

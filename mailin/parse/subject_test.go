@@ -28,7 +28,7 @@ func TestNormalizeSubject(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
-			s, k, b := NormalizeSubject(tt.in)
+			s, k, b := normalizeSubject(tt.in)
 			if s != tt.summary || k != tt.key || fmt.Sprint(b) != fmt.Sprint(tt.bare) {
 				t.Errorf("got %q %q %q, want %q %q %q", s, k, b, tt.summary, tt.key, tt.bare)
 			}
