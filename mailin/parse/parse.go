@@ -1,21 +1,3 @@
-// The parser turns one raw RFC 5322 message into a ticket.Inbound: decoded
-// headers, the body as text (HTML converted), a sanitised HTML copy, attachments
-// streamed into a BlobWriter, automatic-mail and bounce detection, and the visible part
-// of a reply.
-//
-// # Leniency
-//
-// Mail in the wild is often broken. Parse keeps whatever it can read and records what it
-// could not in Inbound.Warnings: an unknown charset, a damaged base64 part, a multipart
-// without its closing boundary, nesting deeper than Options.MaxDepth. It returns an
-// error only when the message has no readable header at all, or when the BlobWriter
-// fails (a storage error, worth a retry).
-//
-// Parse reads headers and multipart structure with go-message's textproto package but
-// undoes transfer encodings and charsets itself: message.New converts text/* parts to
-// UTF-8 (which would change the bytes, and so the hash, of a text attachment) and stops
-// at the first bad base64 byte.
-
 package parse
 
 import (
