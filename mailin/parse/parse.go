@@ -65,8 +65,8 @@ type Options struct {
 	// (the MTA in front). Empty: no SMTP/LMTP client is.
 	TrustedRelays []netip.Prefix
 	// Channel ("smtp", "lmtp", "ingest", "imap"; "" reads like "ingest") and RemoteAddr
-	// (the SMTP/LMTP client's "ip:port") tell who wrote the top of the header; Intake
-	// sets them for each message from its Envelope.
+	// (the SMTP/LMTP client's "ip:port") tell who wrote the top of the header;
+	// mailin's Intake sets them for each message from its Envelope.
 	Channel    string
 	RemoteAddr string
 	// CheckDKIM verifies DKIM signatures ourselves when no Authentication-Results of
