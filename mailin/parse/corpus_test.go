@@ -20,10 +20,7 @@ import (
 // corporaDir returns the shared corpora folder, or skips the test.
 func corporaDir(t *testing.T, name string) string {
 	t.Helper()
-	base := os.Getenv("GUICHET_CORPORA")
-	if base == "" {
-		base = filepath.Join("..", "..", "..", "shared", "corpora")
-	}
+	base := corporaBase()
 	dir := filepath.Join(base, name)
 	if _, err := os.Stat(filepath.Join(dir, "expected.json")); err != nil {
 		t.Skipf("corpus %s not found under %s (set GUICHET_CORPORA): skipped", name, base)

@@ -15,15 +15,20 @@ import (
 // down and find nothing a small file would not.
 const maxSeedSize = 64 << 10
 
+// corporaBase is the folder of the shared corpora: GUICHET_CORPORA, else the corpora
+// beside the repository (this package is three levels below the repository's parent).
+func corporaBase() string {
+	if base := os.Getenv("GUICHET_CORPORA"); base != "" {
+		return base
+	}
+	return filepath.Join("..", "..", "..", "shared", "corpora")
+}
+
 // corpusSeeds returns the corpora's files whose names end with one of suffixes, at most
 // maxSeedSize bytes each; nil when the corpora are absent.
 func corpusSeeds(suffixes ...string) [][]byte {
-	base := os.Getenv("GUICHET_CORPORA")
-	if base == "" {
-		base = filepath.Join("..", "..", "..", "shared", "corpora")
-	}
 	var out [][]byte
-	_ = filepath.WalkDir(base, func(p string, d fs.DirEntry, err error) error {
+	_ = filepath.WalkDir(corporaBase(), func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return nil
 		}

@@ -24,11 +24,7 @@ func TestPrefilters(t *testing.T) {
 	}
 	var roots []string
 	roots = append(roots, "testdata")
-	base := os.Getenv("GUICHET_CORPORA")
-	if base == "" {
-		base = filepath.Join("..", "..", "..", "shared", "corpora")
-	}
-	roots = append(roots, base)
+	roots = append(roots, corporaBase())
 	for _, root := range roots {
 		filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 			if err != nil || d.IsDir() {
