@@ -42,6 +42,8 @@ type Intake struct {
 	// a spool instead of the database before the 250: the database's work is then
 	// entirely after it (ticket.Service.ReceiveSpooled).
 	Spool ticket.Spool
+
+	health health
 }
 
 // SpoolReceiver keeps a delivery in a spool and leaves storing and processing it for
@@ -69,6 +71,9 @@ func (i *Intake) Deliver(ctx context.Context, raw []byte, env ticket.Envelope) e
 	if errors.Is(perr, parse.ErrStore) {
 		// Could not write an attachment (disk full?): try again later rather than store
 		// a message whose files are missing.
+		if ctx.Err() == nil {
+			i.health.record(perr)
+		}
 		return perr
 	}
 	d := ticket.Delivery{Raw: raw, Env: env, Msg: msg, ParseErr: perr}
@@ -82,8 +87,14 @@ func (i *Intake) Deliver(ctx context.Context, raw []byte, env ticket.Envelope) e
 		rec, err = i.acc.Accept(ctx, d)
 	}
 	if err != nil {
-		return fmt.Errorf("mailin: store message: %w", err)
+		err = fmt.Errorf("mailin: store message: %w", err)
+		if ctx.Err() == nil && !errors.Is(err, ErrRefused) {
+			// Not a session that ended or a shutdown: our own failure.
+			i.health.record(err)
+		}
+		return err
 	}
+	i.health.record(nil)
 	attrs := []any{slog.String("channel", env.Channel), slog.Int64("inbound_id", rec.InboundID), slog.Int("size", len(raw)), slog.String("state", rec.State)}
 	if rec.TicketKey != "" {
 		attrs = append(attrs, slog.String("ticket", rec.TicketKey), slog.Bool("created", rec.Created))

@@ -118,7 +118,7 @@ func cmdServe(ctx context.Context, e *env) error {
 		httpLn.Close()
 		return err
 	}
-	checks := cs.checks(map[string]web.Pinger{"database": a.svc})
+	checks := cs.checks(map[string]web.Pinger{"database": a.svc, "intake": intake})
 	maps.Copy(checks, diskChecks(c, a.spool != nil, freeSpace))
 	metrics := newMetrics(a.svc, intake, pollers, append(cs.collectors(), a.spoolMetrics()...)...)
 	var portalMetrics http.Handler
