@@ -5,12 +5,15 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"net/mail"
+	"net/textproto"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // runWith runs one guichet command with the given stdin and environment.
@@ -192,5 +195,76 @@ func TestIngestLogsOnlyProblems(t *testing.T) {
 	code, _, errs = runWith("", nil, "ingest", "--data-dir", dataDir)
 	if code != exitDataErr || !strings.Contains(errs, "empty message") {
 		t.Fatalf("empty message: %d %q", code, errs)
+	}
+}
+
+// lmtpSend delivers raw to one recipient over LMTP and returns the reply to the message.
+func lmtpSend(t *testing.T, addr, from, rcpt, raw string) error {
+	t.Helper()
+	nc, err := net.DialTimeout("tcp", addr, 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	nc.SetDeadline(time.Now().Add(30 * time.Second))
+	c := textproto.NewConn(nc)
+	if _, _, err := c.ReadResponse(220); err != nil {
+		return err
+	}
+	for _, s := range []struct {
+		line string
+		code int
+	}{{"LHLO client.test", 250}, {"MAIL FROM:<" + from + ">", 250}, {"RCPT TO:<" + rcpt + ">", 250}, {"DATA", 354}} {
+		if err := c.PrintfLine("%s", s.line); err != nil {
+			return err
+		}
+		if _, _, err := c.ReadResponse(s.code); err != nil {
+			return err
+		}
+	}
+	w := c.DotWriter()
+	io.WriteString(w, raw)
+	w.Close()
+	_, _, err = c.ReadResponse(250) // one reply per recipient: one here
+	return err
+}
+
+// The Bcc reply threads the same way over LMTP (RCPT TO the signed address) as through
+// ingest --recipient, in one data folder served by `serve --lmtp`.
+func TestBccReplyThreadsByLMTPAndIngest(t *testing.T) {
+	h := startHarness(t, "--lmtp")
+	first := "From: jeanne@ecole.test\r\nTo: support@localhost\r\nSubject: Wifi en panne\r\nMessage-ID: <lm1@ecole.test>\r\n\r\nPlus de wifi.\r\n"
+	if err := lmtpSend(t, h.smtpAddr, "jeanne@ecole.test", "support@localhost", first); err != nil {
+		t.Fatal(err)
+	}
+	h.waitProcessed()
+	conf := mailTo(h.sink.WaitFor(1, 10*time.Second), "jeanne@ecole.test")
+	if len(conf) != 1 {
+		t.Fatalf("%d confirmations", len(conf))
+	}
+	m, err := mail.ReadMessage(bytes.NewReader(conf[0].Data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt, err := m.Header.AddressList("Reply-To")
+	if err != nil || len(rt) != 1 {
+		t.Fatalf("Reply-To %v %v", rt, err)
+	}
+	reply := func(id, body string) string {
+		return "From: jeanne@ecole.test\r\nTo: support@localhost\r\nSubject: encore\r\nMessage-ID: <" + id + "@ecole.test>\r\n\r\n" + body + "\r\n"
+	}
+	if err := lmtpSend(t, h.smtpAddr, "jeanne@ecole.test", rt[0].Address, reply("lm2", "Par LMTP.")); err != nil {
+		t.Fatal(err)
+	}
+	h.waitProcessed()
+	if code, _, errs := h.cli(reply("lm3", "Par le pipe."), "ingest", "--no-send", "--sender=jeanne@ecole.test", "--recipient="+rt[0].Address); code != 0 {
+		t.Fatalf("ingest: %d %s", code, errs)
+	}
+	if l := h.list(); len(l) != 1 {
+		t.Fatalf("%d tickets, want 1: both replies on AURAN1-1", len(l))
+	}
+	code, out, errs := h.cli("", "ticket", "show", "--json", "AURAN1-1")
+	if code != 0 || !strings.Contains(out, "Par LMTP.") || !strings.Contains(out, "Par le pipe.") {
+		t.Fatalf("replies not on AURAN1-1: %d %s %s", code, out, errs)
 	}
 }
