@@ -76,7 +76,7 @@ func runField(t *testing.T, transport string) {
 	}
 	e.writeGuichetConf(snip[SnipConfig])
 	e.writePostfix(snip, transport)
-	e.guichetCmd("user", "add", agentAddr, "--name", "Alice Agent", "--role", "agent")
+	e.setup(snip[SnipSetup])
 	if transport == "lmtp" {
 		e.startServe(snip[SnipServeLMTP])
 	}
@@ -183,8 +183,12 @@ func (e *env) writeGuichetConf(snippet string) {
 			e.t.Fatalf("the documented guichet.conf has no %s line (%v)", name, kv)
 		}
 	}
+	// As the docs install it: mode 0640, owner root, group guichet.
 	e.conf = filepath.Join(e.dir, "guichet.conf")
-	must(e.t, os.WriteFile(e.conf, []byte(b.String()), 0o644))
+	must(e.t, os.WriteFile(e.conf, []byte(b.String()), 0o640))
+	gid, _ := strconv.Atoi(e.guichet.Gid)
+	must(e.t, os.Chown(e.conf, 0, gid))
+	must(e.t, os.Chmod(e.conf, 0o640))
 	e.t.Logf("guichet.conf:\n%s", b.String())
 }
 
@@ -399,6 +403,26 @@ func (e *env) guichetCmd(args ...string) string {
 	return stdout.String()
 }
 
+// setup runs the documented once-only commands (migrate, user add) as user guichet with
+// the test's configuration file; the agent they add must be the test's agent.
+func (e *env) setup(snippet string) {
+	cmds, err := Commands(snippet)
+	must(e.t, err)
+	var agent bool
+	for _, c := range cmds {
+		if c[0] != "guichet" || len(c) < 2 {
+			e.t.Fatalf("the set-up runs %q, not a guichet command", c)
+		}
+		if len(c) > 3 && c[1] == "user" && c[2] == "add" && c[3] == agentAddr {
+			agent = true
+		}
+		e.guichetCmd(c[1:]...)
+	}
+	if !agent {
+		e.t.Fatalf("the documented set-up adds no agent %s: %q", agentAddr, cmds)
+	}
+}
+
 // startServe runs the documented serve command, with the test's binary and
 // configuration file and a free portal port (8080 may be taken on a shared machine).
 func (e *env) startServe(snippet string) {
@@ -540,6 +564,23 @@ func (e *env) waitMailbox(box string, n int, what string) []*letter {
 		select {
 		case <-e.ctx.Done():
 			e.t.Fatalf("%s: %s has %d messages, want %d", what, box, len(e.mailbox(box)), n)
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// waitLetter waits until box holds a message that ok accepts and returns it.
+func (e *env) waitLetter(box, what string, ok func(*letter) bool) *letter {
+	e.t.Helper()
+	for {
+		for _, m := range e.mailbox(box) {
+			if ok(m) {
+				return m
+			}
+		}
+		select {
+		case <-e.ctx.Done():
+			e.t.Fatalf("%s: not in %s (%d messages)", what, box, len(e.mailbox(box)))
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
@@ -719,18 +760,11 @@ func (e *env) converse() {
 	if !agentComment {
 		t.Fatalf("no agent comment: %v", tk["comments"])
 	}
-	answer := e.waitMailbox("client.example.net/requester", 2, "the agent's answer")
-	var found bool
-	for _, m := range answer[1:] {
-		if b := body(t, m); strings.Contains(b, "câble") {
-			found = true
-			if strings.Contains(b, "#statut") {
-				t.Errorf("the answer shows the agent's command:\n%s", b)
-			}
-		}
-	}
-	if !found {
-		t.Fatalf("the requester's mailbox has no answer with the agent's text")
+	answer := e.waitLetter("client.example.net/requester", "the agent's answer", func(m *letter) bool {
+		return strings.Contains(body(t, m), "câble")
+	})
+	if b := body(t, answer); strings.Contains(b, "#statut") {
+		t.Errorf("the answer shows the agent's command:\n%s", b)
 	}
 }
 

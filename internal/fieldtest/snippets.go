@@ -17,6 +17,7 @@ import (
 // docs/deploy.md. A block carries one name; the test finds each exactly once.
 const (
 	SnipConfig        = "guichet.conf"   // /etc/guichet/guichet.conf
+	SnipSetup         = "setup"          // the commands run once: migrate, user add
 	SnipMainCF        = "main.cf"        // lines added to /etc/postfix/main.cf
 	SnipTransportLMTP = "transport-lmtp" // /etc/postfix/transport for LMTP
 	SnipServeLMTP     = "serve-lmtp"     // the command that runs the LMTP listener
@@ -25,7 +26,7 @@ const (
 )
 
 // AllSnippets is every snippet the field test uses.
-var AllSnippets = []string{SnipConfig, SnipMainCF, SnipTransportLMTP, SnipServeLMTP, SnipMasterPipe, SnipTransportPipe}
+var AllSnippets = []string{SnipConfig, SnipSetup, SnipMainCF, SnipTransportLMTP, SnipServeLMTP, SnipMasterPipe, SnipTransportPipe}
 
 // Extract returns the body of every fenced block (``` or ~~~) whose info string has a
 // field-test=NAME word, by NAME. A name found twice, or a fence left open, is an error:
@@ -113,6 +114,58 @@ func ConfValues(conf string) ([][2]string, error) {
 			return nil, fmt.Errorf("fieldtest: guichet.conf line %d: no '=' in %q", i+1, l)
 		}
 		out = append(out, [2]string{strings.TrimSpace(name), strings.TrimSpace(value)})
+	}
+	return out, nil
+}
+
+// Commands splits a shell snippet into its commands' words: one command a line, # comments
+// and blank lines skipped, words split on blanks except within double or single quotes
+// (no escapes, no variables: the documented commands need none). A leading
+// "sudo -u USER" is dropped: the test runs every command as that user itself.
+func Commands(snippet string) ([][]string, error) {
+	var out [][]string
+	for i, l := range strings.Split(snippet, "\n") {
+		l = strings.TrimSpace(l)
+		if l == "" || strings.HasPrefix(l, "#") {
+			continue
+		}
+		var (
+			words []string
+			cur   strings.Builder
+			quote rune
+			in    bool
+		)
+		for _, r := range l {
+			switch {
+			case quote != 0 && r == quote:
+				quote = 0
+			case quote != 0:
+				cur.WriteRune(r)
+			case r == '"' || r == '\'':
+				quote, in = r, true
+			case r == ' ' || r == '\t':
+				if in {
+					words = append(words, cur.String())
+					cur.Reset()
+					in = false
+				}
+			default:
+				cur.WriteRune(r)
+				in = true
+			}
+		}
+		if quote != 0 {
+			return nil, fmt.Errorf("fieldtest: command line %d: unclosed quote in %q", i+1, l)
+		}
+		if in {
+			words = append(words, cur.String())
+		}
+		if len(words) >= 3 && words[0] == "sudo" && words[1] == "-u" {
+			words = words[3:]
+		}
+		if len(words) > 0 {
+			out = append(out, words)
+		}
 	}
 	return out, nil
 }

@@ -30,6 +30,10 @@ func TestDocsHaveFieldSnippets(t *testing.T) {
 	if !strings.Contains(s[SnipMasterPipe], "--config /etc/guichet/guichet.conf") || !strings.Contains(s[SnipMasterPipe], "${sender}") {
 		t.Errorf("the pipe's master.cf line lost its configuration or envelope:\n%s", s[SnipMasterPipe])
 	}
+	cmds, err := Commands(s[SnipSetup])
+	if err != nil || len(cmds) == 0 || cmds[0][0] != "guichet" || cmds[0][1] != "migrate" {
+		t.Errorf("the set-up does not start with guichet migrate: %q %v", cmds, err)
+	}
 	if !strings.Contains(s[SnipServeLMTP], "--lmtp") {
 		t.Errorf("the serve command is not LMTP: %s", s[SnipServeLMTP])
 	}
@@ -52,6 +56,13 @@ func TestExtractHostile(t *testing.T) {
 	}
 	if _, err := Extract([]byte("```c field-test=a\n\x00\xff\n```\n")); err != nil {
 		t.Fatalf("binary body: %v", err)
+	}
+	cmds, err := Commands("# c\nsudo -u guichet guichet user add a@b --name \"Alice Agent\" --x '' \n\n  guichet migrate\n")
+	if err != nil || len(cmds) != 2 || strings.Join(cmds[0], "|") != "guichet|user|add|a@b|--name|Alice Agent|--x|" || strings.Join(cmds[1], "|") != "guichet|migrate" {
+		t.Fatalf("commands %q %v", cmds, err)
+	}
+	if _, err := Commands("guichet \"open\n"); err == nil {
+		t.Fatal("an unclosed quote passed")
 	}
 	if _, err := ConfValues("a = 1\nbroken line\n"); err == nil || !strings.Contains(err.Error(), "line 2") {
 		t.Fatalf("malformed conf: %v", err)
