@@ -561,10 +561,29 @@ func (e *env) waitMailbox(box string, n int, what string) []*letter {
 		if ms := e.mailbox(box); len(ms) >= n {
 			return ms
 		}
+		e.failOnTrouble(what)
 		select {
 		case <-e.ctx.Done():
 			e.t.Fatalf("%s: %s has %d messages, want %d", what, box, len(e.mailbox(box)), n)
 		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// troubleRe is a Postfix delivery that did not succeed: what a wait for mail would
+// otherwise only show as a timeout, long after Postfix said why.
+var troubleRe = regexp.MustCompile(`status=(deferred|bounced)|fatal:|panic:`)
+
+// failOnTrouble ends the test at once when Postfix's log shows a failed delivery.
+func (e *env) failOnTrouble(what string) {
+	e.t.Helper()
+	b, err := os.ReadFile(e.pfLog)
+	if err != nil {
+		return
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if troubleRe.MatchString(l) {
+			e.t.Fatalf("%s: Postfix could not deliver:\n%s", what, l)
 		}
 	}
 }
@@ -578,6 +597,7 @@ func (e *env) waitLetter(box, what string, ok func(*letter) bool) *letter {
 				return m
 			}
 		}
+		e.failOnTrouble(what)
 		select {
 		case <-e.ctx.Done():
 			e.t.Fatalf("%s: not in %s (%d messages)", what, box, len(e.mailbox(box)))
@@ -612,6 +632,7 @@ func (e *env) waitTicket(key, what string, ok func(map[string]any) bool) map[str
 		if ok(tk) {
 			return tk
 		}
+		e.failOnTrouble(what)
 		// Stop a poll early enough that the last look is not cut by the time box.
 		if dl, _ := e.ctx.Deadline(); time.Until(dl) < 5*time.Second {
 			e.t.Fatalf("%s: not seen in time; ticket %s is %v", what, key, tk)
@@ -798,6 +819,13 @@ func (e *env) checkPostfixClean(transport string) {
 	}
 	if n := strings.Count(grepLines(log, "to=<support"), via); n < 3 {
 		t.Errorf("%d deliveries to the support domain %s, want 3:\n%s", n, via, grepLines(log, "to=<support"))
+	}
+	// Guichet's own complaints: a relay that refuses STARTTLS's certificate shows here
+	// (a WARN and retries), not in Postfix's log.
+	if b, err := os.ReadFile(filepath.Join(e.dir, "serve.log")); err == nil {
+		if bad := grepLines(string(b), "level=WARN") + grepLines(string(b), "level=ERROR"); bad != "" {
+			t.Errorf("guichet serve complained:\n%s", bad)
+		}
 	}
 	if !strings.Contains(log, "TLS connection established from localhost[127.0.0.1]") {
 		t.Errorf("Guichet's outbound mail did not use STARTTLS:\n%s", grepLines(log, "smtpd"))
