@@ -251,3 +251,36 @@ func TestDocsFlagsTableParser(t *testing.T) {
 		}
 	}
 }
+
+// TestDocsCommands: every command has a row in docs/reference.md's commands table, and
+// every row there names a command.
+func TestDocsCommands(t *testing.T) {
+	text, err := os.ReadFile(referencePath)
+	if err != nil {
+		t.Fatalf("read the reference: %v", err)
+	}
+	documented := map[string]bool{}
+	rowCmd := regexp.MustCompile("^\\| `guichet ([a-z]+(?: [a-z]+)?)")
+	for i, line := range strings.Split(string(text), "\n") {
+		m := rowCmd.FindStringSubmatch(line)
+		if m == nil {
+			continue
+		}
+		name := m[1]
+		if _, ok := commands[name]; !ok {
+			// "guichet user add" is matched whole; a one-word command matches its word.
+			if first, _, _ := strings.Cut(name, " "); commands[first] != nil {
+				name = first
+			} else {
+				t.Errorf("%s:%d: no command %q", referencePath, i+1, m[1])
+				continue
+			}
+		}
+		documented[name] = true
+	}
+	for name := range commands {
+		if !documented[name] {
+			t.Errorf("%s: the commands table has no row for `guichet %s`", referencePath, name)
+		}
+	}
+}
