@@ -36,7 +36,7 @@ WHERE state = 'pending' AND received_at < ? ORDER BY id LIMIT ?;
 
 -- name: inbound-list
 SELECT id, message_id, envelope_from, channel, size, state, error, attempts, automatic, received_at, ticket_id, auth
-FROM inbound WHERE (? = '' OR state = ?) ORDER BY id DESC LIMIT ?;
+FROM inbound WHERE (? = '' OR state = ?) ORDER BY id DESC LIMIT ? OFFSET ?;
 
 -- name: inbound-raw
 SELECT raw FROM inbound WHERE id = ?;
@@ -92,7 +92,7 @@ FROM tickets WHERE id = ?;
 -- name: ticket-list
 SELECT t.key, t.summary, t.status, u.email AS requester, t.source, t.created_at, t.updated_at
 FROM tickets t JOIN users u ON u.id = t.requester_id
-ORDER BY t.updated_at DESC, t.id DESC LIMIT ?;
+ORDER BY t.updated_at DESC, t.id DESC LIMIT ? OFFSET ?;
 
 -- name: ticket-set-status
 UPDATE tickets SET status = ?, updated_at = ?, closed_at = ? WHERE id = ?;

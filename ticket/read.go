@@ -160,11 +160,16 @@ type ListItem struct {
 
 // List returns up to limit tickets, most recently updated first.
 func (s *Service) List(ctx context.Context, limit int) ([]ListItem, error) {
+	return s.ListPage(ctx, limit, 0)
+}
+
+// ListPage is List after skipping offset tickets, for `guichet ticket list --page`.
+func (s *Service) ListPage(ctx context.Context, limit, offset int) ([]ListItem, error) {
 	if limit <= 0 {
 		limit = 1000
 	}
 	out := []ListItem{}
-	if err := s.db.SelectContext(ctx, &out, s.q.TicketList, limit); err != nil {
+	if err := s.db.SelectContext(ctx, &out, s.q.TicketList, limit, max(offset, 0)); err != nil {
 		return nil, fmt.Errorf("ticket: list tickets: %w", err)
 	}
 	return out, nil
@@ -191,11 +196,17 @@ type InboundItem struct {
 
 // ListInbound returns stored inbound messages, newest first; state "" means all.
 func (s *Service) ListInbound(ctx context.Context, state string, limit int) ([]InboundItem, error) {
+	return s.ListInboundPage(ctx, state, limit, 0)
+}
+
+// ListInboundPage is ListInbound after skipping offset messages, for `guichet inbound
+// list --page`.
+func (s *Service) ListInboundPage(ctx context.Context, state string, limit, offset int) ([]InboundItem, error) {
 	if limit <= 0 {
 		limit = 100
 	}
 	out := []InboundItem{}
-	if err := s.db.SelectContext(ctx, &out, s.q.InboundList, state, state, limit); err != nil {
+	if err := s.db.SelectContext(ctx, &out, s.q.InboundList, state, state, limit, max(offset, 0)); err != nil {
 		return nil, fmt.Errorf("ticket: list inbound: %w", err)
 	}
 	for i := range out {

@@ -118,6 +118,17 @@ func runGuichet(ctx context.Context, c config, self, label string, warm, meas []
 		common = append(common, "--redis", c.redis)
 	}
 	dataDir := func(i int) string { return filepath.Join(dir, fmt.Sprintf("instance%d", i+1)) }
+	// `guichet user add` refuses a database that does not exist yet: migrate creates it.
+	if c.agents > 0 {
+		ch, _, err := startChild("guichet migrate", c.bin, false, append([]string{"migrate", "--data-dir", dataDir(0)}, common...)...)
+		if err != nil {
+			return driveResult{}, err
+		}
+		<-ch.done
+		if ch.err != nil {
+			return driveResult{}, fmt.Errorf("guichet migrate: %v\n%s", ch.err, ch.out)
+		}
+	}
 	for i := range c.agents {
 		ua := append([]string{"user", "add", fmt.Sprintf("agent%d@localhost", i+1), "--name", fmt.Sprintf("Agent %d", i+1), "--role", "agent",
 			"--data-dir", dataDir(0)}, common...)

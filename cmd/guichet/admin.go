@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"text/tabwriter"
 
@@ -13,6 +14,11 @@ import (
 )
 
 func cmdMigrate(ctx context.Context, e *env) error {
+	// migrate is how an administrator creates the data folder and the SQLite database
+	// that the other administration commands refuse to create (see openExisting).
+	if err := os.MkdirAll(e.cfg.DataDir, 0o750); err != nil {
+		return fmt.Errorf("create data folder: %w", err)
+	}
 	db, _, err := ticket.Open(ctx, e.cfg.DB)
 	if err != nil {
 		return err
@@ -38,7 +44,7 @@ func printJSON(e *env, v any) error {
 
 func cmdUserAdd(ctx context.Context, e *env) error {
 	if len(e.args) != 1 {
-		return usageError{"usage: guichet user add EMAIL --name N --role customer|agent|admin [--uai UAI] [--password-stdin]"}
+		return usageError{"usage: guichet user add EMAIL --name N --role customer|agent|admin [--uai UAI] [--lang fr|en] [--password-stdin]"}
 	}
 	nu := ticket.NewUser{Email: e.args[0], Name: e.cfg.Name, Role: ticket.Role(e.cfg.Role), UAI: e.cfg.UAI, Lang: e.cfg.Lang}
 	if e.cfg.PasswordStdin {
@@ -48,7 +54,7 @@ func cmdUserAdd(ctx context.Context, e *env) error {
 		}
 		nu.Password = strings.TrimRight(line, "\r\n")
 	}
-	a, err := openApp(ctx, e, nil)
+	a, err := openExisting(ctx, e)
 	if err != nil {
 		return err
 	}
@@ -71,7 +77,7 @@ func cmdEstablishmentAdd(ctx context.Context, e *env) error {
 	if len(e.args) != 1 {
 		return usageError{"usage: guichet establishment add UAI --name N [--academie A]"}
 	}
-	a, err := openApp(ctx, e, nil)
+	a, err := openExisting(ctx, e)
 	if err != nil {
 		return err
 	}
@@ -91,15 +97,25 @@ func cmdEstablishmentAdd(ctx context.Context, e *env) error {
 }
 
 func cmdTicketList(ctx context.Context, e *env) error {
-	a, err := openApp(ctx, e, nil)
+	a, err := openExisting(ctx, e)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	items, err := a.svc.List(ctx, e.cfg.Limit)
+	offset, err := pageOffset(e.cfg)
 	if err != nil {
 		return err
 	}
+	// One more than a page tells whether another follows.
+	items, err := a.svc.ListPage(ctx, e.cfg.Limit+1, offset)
+	if err != nil {
+		return err
+	}
+	more := len(items) > e.cfg.Limit
+	if more {
+		items = items[:e.cfg.Limit]
+	}
+	defer tellMore(e, more, "tickets", "tickets")
 	if e.cfg.JSON {
 		return printJSON(e, items)
 	}
@@ -115,7 +131,7 @@ func cmdTicketShow(ctx context.Context, e *env) error {
 	if len(e.args) != 1 {
 		return usageError{"usage: guichet ticket show KEY [--json]"}
 	}
-	a, err := openApp(ctx, e, nil)
+	a, err := openExisting(ctx, e)
 	if err != nil {
 		return err
 	}
@@ -147,7 +163,7 @@ func cmdTicketShow(ctx context.Context, e *env) error {
 }
 
 func cmdInboundList(ctx context.Context, e *env) error {
-	a, err := openApp(ctx, e, nil)
+	a, err := openExisting(ctx, e)
 	if err != nil {
 		return err
 	}
@@ -156,10 +172,19 @@ func cmdInboundList(ctx context.Context, e *env) error {
 	if e.cfg.Failed {
 		state = "failed"
 	}
-	items, err := a.svc.ListInbound(ctx, state, e.cfg.Limit)
+	offset, err := pageOffset(e.cfg)
 	if err != nil {
 		return err
 	}
+	items, err := a.svc.ListInboundPage(ctx, state, e.cfg.Limit+1, offset)
+	if err != nil {
+		return err
+	}
+	more := len(items) > e.cfg.Limit
+	if more {
+		items = items[:e.cfg.Limit]
+	}
+	defer tellMore(e, more, "messages", "messages")
 	if e.cfg.JSON {
 		return printJSON(e, items)
 	}
@@ -176,4 +201,30 @@ func cmdInboundList(ctx context.Context, e *env) error {
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d\t%s\n", m.ID, m.ReceivedAt.Local().Format("2006-01-02 15:04:05"), m.State, m.EnvelopeFrom, m.Size, note)
 	}
 	return tw.Flush()
+}
+
+// pageOffset checks --limit and --page and returns the rows to skip.
+func pageOffset(c Config) (int, error) {
+	if c.Limit < 1 || c.Limit > 1<<30 {
+		return 0, usageError{fmt.Sprintf("--limit %d: from 1 to %d", c.Limit, 1<<30)}
+	}
+	if c.Page < 1 {
+		return 0, usageError{fmt.Sprintf("--page %d: 1 or more", c.Page)}
+	}
+	// Past this the offset would overflow; no store holds that many rows anyway.
+	if c.Page-1 > (1<<31)/c.Limit {
+		return 0, usageError{fmt.Sprintf("--page %d: too far", c.Page)}
+	}
+	return (c.Page - 1) * c.Limit, nil
+}
+
+// tellMore says on stderr, in both languages, that the list printed is cut and how to
+// see the rest: stdout stays the list alone (a JSON array with --json) for scripts.
+func tellMore(e *env, more bool, en, fr string) {
+	if !more {
+		return
+	}
+	next := e.cfg.Page + 1
+	fmt.Fprintf(e.io.Stderr, "guichet: only %d %s shown, more follow: run again with --page %d (or a larger --limit)\n", e.cfg.Limit, en, next)
+	fmt.Fprintf(e.io.Stderr, "guichet : %d %s affichés seulement, d'autres suivent : relancez avec --page %d (ou un --limit plus grand)\n", e.cfg.Limit, fr, next)
 }

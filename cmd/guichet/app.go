@@ -112,6 +112,37 @@ func openApp(ctx context.Context, e *env, onOutbox func()) (*app, error) {
 	return &app{db: db, svc: svc, blobs: blobs}, nil
 }
 
+// openExisting opens the app for an administration command (user, establishment,
+// ticket, inbound, token): unlike serve, migrate and ingest, these never create the data
+// folder or a SQLite database. Run by another user or on a mistyped --data-dir, creating
+// them would leave an empty database owned by that user, where serve later fails on
+// permissions, and print an empty list as if there were no tickets.
+func openExisting(ctx context.Context, e *env) (*app, error) {
+	if err := checkExisting(e.cfg); err != nil {
+		return nil, err
+	}
+	return openApp(ctx, e, nil)
+}
+
+// checkExisting reports, in both languages, a data folder or SQLite database that does
+// not exist. With PostgreSQL the server answers for the database; the data folder
+// (attachments) must still exist.
+func checkExisting(c Config) error {
+	if fi, err := os.Stat(c.DataDir); err != nil || !fi.IsDir() {
+		return fmt.Errorf("no data folder %s: check --data-dir (or data-dir in the configuration file, --config), or create it with 'guichet migrate' / "+
+			"pas de dossier de données %s : vérifiez --data-dir (ou data-dir dans le fichier de configuration, --config), ou créez-le avec « guichet migrate »", c.DataDir, c.DataDir)
+	}
+	if strings.HasPrefix(c.DB, "postgres://") || strings.HasPrefix(c.DB, "postgresql://") {
+		return nil
+	}
+	path := strings.TrimPrefix(c.DB, "sqlite://")
+	if fi, err := os.Stat(path); err != nil || !fi.Mode().IsRegular() {
+		return fmt.Errorf("no database %s: run 'guichet migrate' to create it, or check --data-dir and --db (or the configuration file, --config) / "+
+			"pas de base de données %s : lancez « guichet migrate » pour la créer, ou vérifiez --data-dir et --db (ou le fichier de configuration, --config)", path, path)
+	}
+	return nil
+}
+
 func (a *app) Close() {
 	a.svc.Close() // processes what waits, marking it done in the spool
 	if a.spool != nil {

@@ -71,10 +71,27 @@ type Config struct {
 	PasswordStdin bool
 	Failed        bool
 	Limit         int
+	Page          int
 	NoSend        bool
+	ConfigFile    string    // --config: the configuration file (conffile.go)
+	Sender        optString // ingest --sender: the envelope sender, "" the null sender
+	Recipients    multiFlag // ingest --recipient: the envelope recipients
 }
 
 type multiFlag []string
+
+// optString is a string flag that tells "given empty" from "not given": ingest's
+// --sender= is the null sender, which must win over $SENDER.
+type optString struct {
+	v   string
+	set bool
+}
+
+func (o *optString) String() string { return o.v }
+func (o *optString) Set(v string) error {
+	o.v, o.set = v, true
+	return nil
+}
 
 func (m *multiFlag) String() string { return strings.Join(*m, ",") }
 func (m *multiFlag) Set(v string) error {
@@ -85,6 +102,7 @@ func (m *multiFlag) Set(v string) error {
 // flags registers every flag on a new FlagSet for command name.
 func (c *Config) flags(name string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.StringVar(&c.ConfigFile, "config", "", "configuration file of name = value lines (default "+defaultConfigPath+" when it exists; empty: none)")
 	fs.StringVar(&c.DataDir, "data-dir", "./guichet-data", "folder of the SQLite database, attachments and sent mail")
 	fs.StringVar(&c.DB, "db", "", "database: a SQLite file path (default <data-dir>/guichet.db) or postgres://…")
 	fs.StringVar(&c.Redis, "redis", "", "redis://… for multi-instance coordination")
@@ -117,7 +135,12 @@ func (c *Config) flags(name string) *flag.FlagSet {
 	fs.StringVar(&c.AuthServID, "authserv-id", "", "authserv-id of the upstream MTA's Authentication-Results to trust (default the support domain)")
 	fs.BoolVar(&c.CheckDKIM, "check-dkim", true, "verify DKIM signatures when no trusted Authentication-Results is present")
 	fs.StringVar(&c.TrustedRelays, "trusted-relays", "", "SMTP/LMTP clients whose Authentication-Results count (the MTA in front), comma-separated CIDRs or IPs, e.g. 127.0.0.1/32 (default none)")
-	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
+	logLevel := "info"
+	if name == "ingest" {
+		// An MTA's pipe copies stderr into the delivery status: only problems belong there.
+		logLevel = "warn"
+	}
+	fs.StringVar(&c.LogLevel, "log-level", logLevel, "debug, info, warn or error")
 	fs.StringVar(&c.LogFormat, "log-format", "text", "text or json")
 	fs.DurationVar(&c.ShutdownGrace, "shutdown-grace", 30*time.Second, "how long to drain on SIGTERM")
 	fs.Int64Var(&c.MailAttachMax, "mail-attach-max", mailout.DefaultMaxAttachBytes, "bytes of files attached to one outbound mail (agents' notifications carry the request's files); files beyond are named, with the ticket's page to get them; 0: none attached")
@@ -147,13 +170,17 @@ func (c *Config) flags(name string) *flag.FlagSet {
 		fs.StringVar(&c.Academie, "academie", "", "académie")
 	case "inbound list":
 		fs.BoolVar(&c.Failed, "failed", false, "only messages that failed to process")
-		fs.IntVar(&c.Limit, "limit", 100, "at most this many")
+		fs.IntVar(&c.Limit, "limit", 100, "at most this many per page")
+		fs.IntVar(&c.Page, "page", 1, "which page of --limit messages, newest first")
 	case "ticket list":
-		fs.IntVar(&c.Limit, "limit", 1000, "at most this many")
+		fs.IntVar(&c.Limit, "limit", 1000, "at most this many per page")
+		fs.IntVar(&c.Page, "page", 1, "which page of --limit tickets, newest activity first")
 	case "token create":
 		fs.StringVar(&c.Name, "name", "", "a name for the token, to tell it apart")
 	case "ingest":
 		fs.BoolVar(&c.NoSend, "no-send", false, "leave the mail it causes to the running server")
+		fs.Var(&c.Sender, "sender", "envelope sender (Postfix pipe: --sender=${sender}; empty: the null sender of a bounce); default $SENDER")
+		fs.Var(&c.Recipients, "recipient", "envelope recipient (repeatable; Postfix pipe: --recipient=${original_recipient}); default $RECIPIENT")
 	}
 	return fs
 }

@@ -122,7 +122,7 @@ func TestTrustedRelaysFlag(t *testing.T) {
 	} {
 		var out, errb bytes.Buffer
 		dir := t.TempDir()
-		args := append([]string{"ticket", "list", "--data-dir", dir}, tc.args...)
+		args := append([]string{"migrate", "--data-dir", dir}, tc.args...)
 		code := run(t.Context(), args, IO{Stdout: &out, Stderr: &errb, Getenv: func(k string) string {
 			if k == "GUICHET_TRUSTED_RELAYS" {
 				return tc.env
@@ -160,6 +160,7 @@ func TestIngestTrustsLocalMTA(t *testing.T) {
 		}
 		return tk["status"].(string)
 	}
+	cli("", "migrate")
 	cli("", "user", "add", "alice@support.test", "--name", "Alice Agent", "--role", "agent")
 	cli("From: Jeanne <jeanne@ecole.test>\nTo: support@support.test\nSubject: Tableau\nMessage-ID: <t1@ecole.test>\n\nIl ne marche plus.\n", "ingest", "--no-send")
 

@@ -81,6 +81,9 @@ func startHarnessOn(t testing.TB, dataDir string, extra ...string) *harness {
 	}
 	t.Cleanup(func() { sink.Close() })
 	h := &harness{t: t, dataDir: dataDir, sink: sink, done: make(chan int, 1), extra: extra}
+	if code, _, errs := h.cli("", "migrate"); code != 0 { // user add needs the database (openExisting)
+		t.Fatalf("migrate: %d %s", code, errs)
+	}
 	if code, _, errs := h.cli("", "user", "add", "alice@support.test", "--name", "Alice Agent", "--role", "agent"); code != 0 {
 		t.Fatalf("user add: %d %s", code, errs)
 	}
@@ -379,6 +382,10 @@ func TestFlagsAnywhereAndEnv(t *testing.T) {
 	dir := t.TempDir()
 	env := map[string]string{"GUICHET_DATA_DIR": dir}
 	var out, errb bytes.Buffer
+	// The administration commands need the database migrate creates (openExisting).
+	if code := run(context.Background(), []string{"migrate"}, IO{Stdout: &out, Stderr: &errb, Getenv: func(k string) string { return env[k] }}, nil); code != 0 {
+		t.Fatalf("migrate: %d %s", code, errb.String())
+	}
 	code := run(context.Background(), []string{"establishment", "add", "--name", "Collège Jean Moulin", "0690026D", "--academie", "Lyon"},
 		IO{Stdout: &out, Stderr: &errb, Getenv: func(k string) string { return env[k] }}, nil)
 	if code != 0 {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/guichet/guichet/mailin"
@@ -34,10 +35,7 @@ func cmdIngest(ctx context.Context, e *env) error {
 	}
 	defer a.Close()
 	in := newIntake(e, a)
-	env := ticket.Envelope{Channel: "ingest", From: e.io.Getenv("SENDER"), Recipients: nil}
-	if r := e.io.Getenv("RECIPIENT"); r != "" {
-		env.Recipients = []string{r}
-	}
+	env := ingestEnvelope(e)
 	if err := in.Deliver(ctx, raw, env); err != nil {
 		if errors.Is(err, mailin.ErrRefused) {
 			return exitError{exitDataErr, err}
@@ -53,6 +51,28 @@ func cmdIngest(ctx context.Context, e *env) error {
 		}
 	}
 	return nil
+}
+
+// ingestEnvelope is the envelope the MTA gave: --sender and --recipient (Postfix's pipe
+// passes ${sender} and ${original_recipient} as arguments: it sets no environment),
+// else $SENDER and $RECIPIENT (as procmail-style callers set them). A reply reaching the
+// signed reply address only by the envelope (Bcc) threads by it, as over LMTP.
+func ingestEnvelope(e *env) ticket.Envelope {
+	env := ticket.Envelope{Channel: "ingest", From: e.io.Getenv("SENDER")}
+	if e.cfg.Sender.set {
+		env.From = e.cfg.Sender.v // empty: a bounce's null sender, whatever $SENDER says
+	}
+	for _, r := range e.cfg.Recipients {
+		if r = strings.TrimSpace(r); r != "" {
+			env.Recipients = append(env.Recipients, r)
+		}
+	}
+	if len(e.cfg.Recipients) == 0 {
+		if r := strings.TrimSpace(e.io.Getenv("RECIPIENT")); r != "" {
+			env.Recipients = []string{r}
+		}
+	}
+	return env
 }
 
 // newIntake builds the intake of app a: parse, then store and process.

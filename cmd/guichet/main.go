@@ -32,18 +32,22 @@ const usage = `guichet: an email-driven helpdesk gateway
 
 Usage:
   guichet serve [flags]                      run SMTP intake, the outbox sender and the web portal
-  guichet ingest [flags] < message.eml       store one message from an MTA pipe (exit 0 stored, 75 retry, 65 refused)
+  guichet ingest [--sender=ADDR] [--recipient=ADDR]... [flags] < message.eml
+                                             store one message from an MTA pipe (exit 0 stored, 75 retry, 65 refused)
   guichet inspect [--json] [FILE]            show what Guichet makes of a message, storing nothing
   guichet migrate [flags]                    apply database migrations
-  guichet user add EMAIL --name N --role customer|agent|admin [--uai UAI] [--password-stdin]
+  guichet user add EMAIL --name N --role customer|agent|admin [--uai UAI] [--lang fr|en] [--password-stdin]
   guichet establishment add UAI --name N [--academie A]
-  guichet ticket list [--json]
+  guichet ticket list [--json] [--limit N] [--page P]
   guichet ticket show KEY [--json]
-  guichet inbound list [--failed] [--json]   stored inbound messages (failed ones with their error)
+  guichet inbound list [--failed] [--json] [--limit N] [--page P]
+                                             stored inbound messages (failed ones with their error)
   guichet token create EMAIL [--name N]      print a new API token for that user
   guichet version
 
-Every flag also reads GUICHET_<FLAG> (e.g. GUICHET_SMTP_ADDR). Run 'guichet serve -h' for flags.
+Every flag also reads GUICHET_<FLAG> (e.g. GUICHET_SMTP_ADDR), then the configuration file
+(--config, default /etc/guichet/guichet.conf when it exists: name = value lines, e.g.
+support-address = support@example.org). Run 'guichet serve -h' for flags.
 `
 
 // IO is where a command reads and writes.
@@ -51,6 +55,10 @@ type IO struct {
 	Stdin          io.Reader
 	Stdout, Stderr io.Writer
 	Getenv         func(string) string
+	// DefaultConfig is the configuration file read when --config and GUICHET_CONFIG
+	// name none, if it exists: main sets defaultConfigPath; tests leave it empty (none)
+	// or point it at a file of theirs.
+	DefaultConfig string
 	// Ready, when set, is told the SMTP and HTTP addresses `serve` listens on once it
 	// does (tests start it on port 0).
 	Ready func(smtpAddr, httpAddr string)
@@ -58,7 +66,7 @@ type IO struct {
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], IO{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv}, stop)
+	code := run(ctx, os.Args[1:], IO{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv, DefaultConfig: defaultConfigPath}, stop)
 	os.Exit(code)
 }
 
@@ -97,22 +105,20 @@ func run(ctx context.Context, args []string, sio IO, stopSignals func()) int {
 		fmt.Fprintf(sio.Stderr, "guichet: unknown command %q\n\n%s", name, usage)
 		return exitUsage
 	}
-	var cfg Config
-	fs := cfg.flags(name)
-	fs.SetOutput(sio.Stderr)
-	pos, err := parseArgs(fs, rest, sio.Getenv)
+	cfg, pos, conf, err := settings(name, rest, sio)
 	if errors.Is(err, flag.ErrHelp) {
 		return exitOK
 	}
 	if err != nil {
 		fmt.Fprintf(sio.Stderr, "guichet %s: %v\n", name, err)
-		return exitUsage
-	}
-	if err := cfg.Validate(); err != nil {
-		fmt.Fprintf(sio.Stderr, "guichet %s: %v\n", name, err)
+		var ee exitError
+		if errors.As(err, &ee) {
+			return ee.code
+		}
 		return exitUsage
 	}
 	log := newLogger(sio.Stderr, cfg.LogLevel, cfg.LogFormat)
+	warnConfMode(log, conf)
 	env := &env{cfg: cfg, args: pos, io: sio, log: log, stopSignals: stopSignals}
 	err = cmd(ctx, env)
 	if err == nil {
@@ -128,6 +134,47 @@ func run(ctx context.Context, args []string, sio IO, stopSignals func()) int {
 		return ee.code
 	}
 	return 1
+}
+
+// loadedConf is the configuration file a command read, nil when none.
+type loadedConf struct {
+	file *confFile
+	info os.FileInfo
+}
+
+// settings fills the Config of command name from the command line, then the GUICHET_*
+// variables, then the configuration file, then the built-in defaults, and checks it. It
+// returns the positional arguments and the file read.
+func settings(name string, args []string, sio IO) (Config, []string, *loadedConf, error) {
+	var cfg Config
+	fs := cfg.flags(name)
+	fs.SetOutput(sio.Stderr)
+	pos, err := parseArgs(fs, args, sio.Getenv)
+	if err != nil {
+		return cfg, nil, nil, err
+	}
+	// A mistake in the configuration file or the settings is a usage error, but for
+	// ingest a temporary failure, so that the MTA keeps the mail while the administrator
+	// fixes the file rather than bouncing it.
+	confErr := exitUsage
+	if name == "ingest" {
+		confErr = exitTempFail
+	}
+	cf, info, err := loadConfFile(fs, &cfg, sio.Getenv, sio.DefaultConfig)
+	if err == nil {
+		err = applyConfFile(fs, cf, sio.Getenv)
+	}
+	if err == nil {
+		err = cfg.Validate()
+	}
+	if err != nil {
+		return cfg, nil, nil, exitError{confErr, err}
+	}
+	var conf *loadedConf
+	if cf != nil {
+		conf = &loadedConf{cf, info}
+	}
+	return cfg, pos, conf, nil
 }
 
 // env is what a command gets: its settings, positional arguments, streams and logger.

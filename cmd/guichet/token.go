@@ -14,7 +14,7 @@ func cmdTokenCreate(ctx context.Context, e *env) error {
 	if len(e.args) != 1 {
 		return usageError{"usage: guichet token create EMAIL [--name N] [--json]"}
 	}
-	a, err := openApp(ctx, e, nil)
+	a, err := openExisting(ctx, e)
 	if err != nil {
 		return err
 	}
