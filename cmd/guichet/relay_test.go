@@ -202,3 +202,44 @@ func mustGetwd(t *testing.T) string {
 	}
 	return wd
 }
+
+// TestServeProbesRelay: a relay whose certificate --relay-tls verify refuses is named in
+// a warning at start, before any mail, and serve starts all the same.
+func TestServeProbesRelay(t *testing.T) {
+	srvTLS, _ := testcert.New(t)
+	r, err := smtpsink.StartTLS(srvTLS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	logs := &syncBuffer{}
+	ready := make(chan struct{}, 1)
+	done := make(chan int, 1)
+	args := []string{"serve", "--data-dir", t.TempDir(), "--smtp-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0",
+		"--relay", "smtp://" + r.Addr(), "--relay-tls", "verify", "--log-level", "warn"}
+	go func() {
+		done <- run(ctx, args, IO{Stdin: strings.NewReader(""), Stdout: &bytes.Buffer{}, Stderr: logs, Getenv: func(string) string { return "" },
+			Ready: func(string, string) { ready <- struct{}{} }}, nil)
+	}()
+	defer func() {
+		cancel()
+		if code := <-done; code != 0 {
+			t.Errorf("serve exited %d:\n%s", code, logs)
+		}
+	}()
+	select {
+	case <-ready:
+	case <-time.After(20 * time.Second):
+		t.Fatalf("serve did not start:\n%s", logs)
+	}
+	for deadline := time.Now().Add(20 * time.Second); !strings.Contains(logs.String(), "the relay cannot take mail now"); {
+		if time.Now().After(deadline) {
+			t.Fatalf("no warning about the relay at start:\n%s", logs)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if !strings.Contains(logs.String(), "--relay-tls opportunistic") {
+		t.Errorf("the warning does not say what to change:\n%s", logs)
+	}
+}

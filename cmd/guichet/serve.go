@@ -83,9 +83,12 @@ func cmdServe(ctx context.Context, e *env) error {
 		}
 	}
 
-	worker, relayHealth, err := newWorker(e, a, outboxWake)
+	worker, relayHealth, relay, err := newWorker(e, a, outboxWake)
 	if err != nil {
 		return err
+	}
+	if relay != nil {
+		go probeRelay(ctx, e, relay)
 	}
 	if c.Relay == "" {
 		stopClean := cleanSentTemp(e, mailout.NewDirSender(filepath.Join(c.DataDir, "sent")))
@@ -241,26 +244,41 @@ func relayName(c Config) string {
 	return c.redacted().Relay + " (TLS " + p.String() + ")"
 }
 
+// probeRelay opens a session with the relay at start, in the background, and logs a
+// warning when it fails: a wrong certificate, password or address shows at once rather
+// than at the first mail. It blocks nothing and counts for nothing on /healthz (a relay
+// may be down for a moment while the machine boots); the sends decide that.
+func probeRelay(ctx context.Context, e *env, rs *mailout.RelaySender) {
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	if err := rs.Probe(ctx); err != nil && ctx.Err() == nil {
+		e.log.Warn("the relay cannot take mail now: mail waits and is retried", "relay", rs.String(),
+			"relay_tls", rs.Policy().String(), slog.Any("error", err))
+	}
+}
+
 // newWorker builds the outbox sender: the relay when --relay is set, else .eml files.
-// With a relay it also returns the relay's /healthz check, which the worker feeds.
-func newWorker(e *env, a *app, wake <-chan struct{}) (*mailout.Worker, *mailout.RelayHealth, error) {
+// With a relay it also returns the relay's /healthz check, which the worker feeds, and
+// the relay.
+func newWorker(e *env, a *app, wake <-chan struct{}) (*mailout.Worker, *mailout.RelayHealth, *mailout.RelaySender, error) {
 	tpl, err := templates.New(e.cfg.TemplatesDir)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
+	var rs *mailout.RelaySender
 	var sender mailout.Sender
 	var health *mailout.RelayHealth
 	if e.cfg.Relay != "" {
 		policy, err := e.cfg.relayTLS()
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		if e.cfg.RelayInsecure {
 			e.log.Warn("--relay-insecure-skip-verify is deprecated: use --relay-tls opportunistic")
 		}
-		rs, err := mailout.NewRelaySender(e.cfg.Relay, mailout.RelayOptions{LocalName: a.supportDomain(), TLS: policy})
+		rs, err = mailout.NewRelaySender(e.cfg.Relay, mailout.RelayOptions{LocalName: a.supportDomain(), TLS: policy})
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		e.log.Debug("outbound relay", "relay", rs.String(), "relay_tls", rs.Policy().String())
 		sender = rs
@@ -279,12 +297,12 @@ func newWorker(e *env, a *app, wake <-chan struct{}) (*mailout.Worker, *mailout.
 	if health != nil {
 		opt.Observer = health // an untyped nil would be a non-nil interface
 	}
-	return mailout.NewWorker(opt), health, nil
+	return mailout.NewWorker(opt), health, rs, nil
 }
 
 // sendQueued sends the mail that is due now (used by ingest, which has no running sender).
 func sendQueued(ctx context.Context, e *env, a *app) error {
-	w, _, err := newWorker(e, a, nil)
+	w, _, _, err := newWorker(e, a, nil)
 	if err != nil {
 		return err
 	}
