@@ -15,17 +15,23 @@ const markTimeout = 15 * time.Second
 
 // process renders, builds and sends one claimed row and records the outcome. A send
 // already started is not cut short by ctx: it ends within SendTimeout.
+//
+// After the relay's 250 the very next thing is marking the row sent: a crash between the
+// two sends the mail again when the row is claimed anew, so nothing (no log line, no
+// metric, no other send) goes in between.
 func (w *Worker) process(ctx context.Context, m ticket.OutboxMail) {
 	log := w.log.With(slog.Int64("outbox_id", m.ID), slog.String("kind", string(m.Kind)),
 		slog.String("ticket", m.TicketKey), slog.Int("attempt", m.Attempts+1))
 	sendCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), w.opt.SendTimeout)
 	defer cancel()
 
-	reply, err := w.send(sendCtx, &m)
+	reply, tried, err := w.send(sendCtx, &m)
 	markCtx, cancelMark := context.WithTimeout(context.WithoutCancel(ctx), markTimeout)
 	defer cancelMark()
 	if err == nil {
-		if err := w.opt.Queue.MarkSent(markCtx, m.ID, reply); err != nil {
+		err := w.opt.Queue.MarkSent(markCtx, m.ID, reply)
+		w.observe(nil)
+		if err != nil {
 			// The relay has the mail; the row stays claimed until its lease ends, and
 			// may then be sent again. Say so loudly.
 			log.Error("mail sent but not marked sent: it may be sent again when its lease expires",
@@ -36,6 +42,9 @@ func (w *Worker) process(ctx context.Context, m ticket.OutboxMail) {
 		return
 	}
 
+	if tried {
+		w.observe(err)
+	}
 	errText := err.Error()
 	now := time.Now()
 	deadline := m.CreatedAt.Add(w.opt.MaxAge)
@@ -78,15 +87,24 @@ func splitAttachments(files []ticket.Attachment, budget int64) (attach, left []t
 	return attach, left
 }
 
-// send renders, builds and sends m, and returns the receiver's answer.
-func (w *Worker) send(ctx context.Context, m *ticket.OutboxMail) (string, error) {
+// observe tells Options.Observer the outcome of one send.
+func (w *Worker) observe(err error) {
+	if w.opt.Observer != nil {
+		w.opt.Observer.Observe(err)
+	}
+}
+
+// send renders, builds and sends m, and returns the receiver's answer. tried reports
+// that the Sender was called: an error before it (render, build) is ours, not the
+// relay's.
+func (w *Worker) send(ctx context.Context, m *ticket.OutboxMail) (reply string, tried bool, err error) {
 	if m.To.Email == "" {
-		return "", permanent(errors.New("mailout: mail has no recipient"))
+		return "", false, permanent(errors.New("mailout: mail has no recipient"))
 	}
 	m.Data.Attachments, m.Data.NotAttached = splitAttachments(m.Data.Attachments, w.opt.MaxAttachBytes)
 	r, err := w.opt.Templates.RenderMail(m)
 	if err != nil {
-		return "", permanent(fmt.Errorf("mailout: render: %w", err))
+		return "", false, permanent(fmt.Errorf("mailout: render: %w", err))
 	}
 	msg, err := BuildContext(ctx, m, r, BuildOptions{
 		From:       w.opt.From,
@@ -94,14 +112,15 @@ func (w *Worker) send(ctx context.Context, m *ticket.OutboxMail) (string, error)
 		Blobs:      w.opt.Blobs,
 	})
 	if err != nil {
-		return "", err
+		return "", false, err
 	}
 	to := []string{m.To.Email}
 	if rs, ok := w.opt.Sender.(ReplySender); ok {
-		return rs.SendReply(ctx, w.opt.From, to, msg)
+		reply, err := rs.SendReply(ctx, w.opt.From, to, msg)
+		return reply, true, err
 	}
 	if err := w.opt.Sender.Send(ctx, w.opt.From, to, msg); err != nil {
-		return "", err
+		return "", true, err
 	}
-	return "sent", nil
+	return "sent", true, nil
 }

@@ -20,11 +20,13 @@ import (
 
 // RelayOptions tune a RelaySender. The zero value is usable.
 type RelayOptions struct {
+	// TLS is the TLS policy; TLSAuto (the zero value) verifies a remote relay and not a
+	// loopback one. See TLSPolicy.
+	TLS TLSPolicy
 	// TLSConfig is used for smtps and STARTTLS; its ServerName defaults to the relay's
-	// host. Tests pass one that trusts their self-signed certificate.
+	// host. Tests pass one that trusts their self-signed certificate. TLSOpportunistic
+	// sets InsecureSkipVerify on a copy.
 	TLSConfig *tls.Config
-	// RequireTLS makes an smtp:// relay that does not offer STARTTLS an error.
-	RequireTLS bool
 	// LocalName is the name given in EHLO; "localhost" when empty.
 	LocalName string
 	// DialTimeout bounds the connection and TLS handshake; 30 s when zero.
@@ -49,7 +51,8 @@ type RelayOptions struct {
 type RelaySender struct {
 	addr     string // host:port
 	host     string
-	implicit bool // smtps: TLS from the first byte
+	implicit bool      // smtps: TLS from the first byte
+	policy   TLSPolicy // opt.TLS for host: never TLSAuto
 	user     string
 	pass     string
 	opt      RelayOptions
@@ -68,9 +71,9 @@ type relayConn struct {
 var _ ReplySender = (*RelaySender)(nil)
 
 // NewRelaySender returns a sender to the relay at rawURL: smtp://[user:pass@]host[:port]
-// (port 25 by default; STARTTLS when the relay offers it) or smtps://… (implicit TLS,
-// port 465 by default). With credentials it authenticates with AUTH PLAIN, which it only
-// does over TLS or to a loopback address.
+// (port 25 by default; STARTTLS as opt.TLS says) or smtps://… (implicit TLS, port 465 by
+// default; refused with TLSNone). With credentials it authenticates with AUTH PLAIN,
+// which it only does over TLS or to a loopback address.
 func NewRelaySender(rawURL string, opt RelayOptions) (*RelaySender, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
@@ -94,6 +97,10 @@ func NewRelaySender(rawURL string, opt RelayOptions) (*RelaySender, error) {
 		port = u.Port()
 	}
 	s.addr = net.JoinHostPort(s.host, port)
+	s.policy = opt.TLS.For(s.host)
+	if s.implicit && s.policy == TLSNone {
+		return nil, errors.New("mailout: relay: smtps:// always uses TLS: it cannot go with TLS policy none")
+	}
 	if u.User != nil {
 		s.user = u.User.Username()
 		s.pass, _ = u.User.Password()
@@ -121,6 +128,9 @@ func NewRelaySender(rawURL string, opt RelayOptions) (*RelaySender, error) {
 	}
 	return s, nil
 }
+
+// Policy returns the TLS policy in force for this relay (TLSAuto resolved).
+func (s *RelaySender) Policy() TLSPolicy { return s.policy }
 
 // String describes the relay without its password.
 func (s *RelaySender) String() string {
@@ -218,9 +228,32 @@ func (s *RelaySender) give(rc *relayConn) {
 	if rc != nil {
 		stale = append(stale, rc)
 	}
-	for _, i := range stale {
-		i.c.Quit() // the message is accepted; a failed QUIT changes nothing
+	if len(stale) > 0 {
+		// In the background: the caller marks the mail sent next, and a QUIT waits for
+		// the relay's answer. Every moment between the relay's 250 and that mark is one
+		// in which a crash sends the mail twice.
+		go func() {
+			for _, i := range stale {
+				i.c.Quit() // the message is accepted; a failed QUIT changes nothing
+			}
+		}()
 	}
+}
+
+// Probe opens a session with the relay as a send would (connection, TLS as the policy
+// says, EHLO, AUTH) and ends it with QUIT, sending no mail: a check at start that shows a
+// wrong address, certificate or password before the first mail waits on it.
+func (s *RelaySender) Probe(ctx context.Context) error {
+	c, err := s.connect(ctx)
+	if err != nil {
+		return ctxErr(ctx, err)
+	}
+	stop := context.AfterFunc(ctx, func() { c.Close() })
+	defer stop()
+	if err := c.Quit(); err != nil {
+		c.Close()
+	}
+	return nil
 }
 
 // Close ends the idle sessions with QUIT.
@@ -300,10 +333,10 @@ func (s *RelaySender) connect(ctx context.Context) (*smtp.Client, error) {
 		tc := tls.Client(conn, s.tlsConfig())
 		if err := tc.HandshakeContext(dctx); err != nil {
 			conn.Close()
-			return nil, fmt.Errorf("mailout: relay: TLS: %w", err)
+			return nil, certError(s.host, err)
 		}
 		conn, secure = tc, true
-	} else {
+	} else if s.policy != TLSNone {
 		if conn, secure, err = s.startTLS(dctx, conn); err != nil {
 			conn.Close()
 			return nil, err
@@ -324,7 +357,7 @@ func (s *RelaySender) connect(ctx context.Context) (*smtp.Client, error) {
 }
 
 // startTLS reads the greeting, says EHLO and, when the relay offers it, upgrades the
-// connection with STARTTLS. go-smtp's client cannot start TLS on a connection it already
+// connection with STARTTLS; under TLSVerify a relay that does not offer it is an error. go-smtp's client cannot start TLS on a connection it already
 // greeted, so this first exchange is done here, and the connection is handed over with
 // the greeting replayed; the client then says EHLO again, as RFC 3207 requires after
 // STARTTLS (and as RFC 5321 allows on a plain session).
@@ -354,8 +387,8 @@ func (s *RelaySender) startTLS(ctx context.Context, conn net.Conn) (net.Conn, bo
 		}
 	}
 	if !offered {
-		if s.opt.RequireTLS {
-			return conn, false, errors.New("mailout: relay does not offer STARTTLS")
+		if s.policy == TLSVerify {
+			return conn, false, errors.New("mailout: relay does not offer STARTTLS, which TLS policy verify requires")
 		}
 		return &greetedConn{Conn: conn, r: io.MultiReader(strings.NewReader(greeting), conn)}, false, nil
 	}
@@ -367,7 +400,7 @@ func (s *RelaySender) startTLS(ctx context.Context, conn net.Conn) (net.Conn, bo
 	}
 	tc := tls.Client(conn, s.tlsConfig())
 	if err := tc.HandshakeContext(ctx); err != nil {
-		return conn, false, fmt.Errorf("mailout: relay: STARTTLS: %w", err)
+		return conn, false, certError(s.host, err)
 	}
 	return &greetedConn{Conn: tc, r: io.MultiReader(strings.NewReader(greeting), tc)}, true, nil
 }
@@ -379,6 +412,11 @@ func (s *RelaySender) tlsConfig() *tls.Config {
 	}
 	if cfg.ServerName == "" {
 		cfg.ServerName = s.host
+	}
+	if s.policy == TLSOpportunistic {
+		// As an MTA does by default: encryption against passive listeners, and any
+		// certificate, since relays' are often self-signed (Debian's Postfix).
+		cfg.InsecureSkipVerify = true // #nosec G402: the opportunistic policy, chosen by the operator or for loopback
 	}
 	return cfg
 }
@@ -420,7 +458,7 @@ func ctxErr(ctx context.Context, err error) error {
 }
 
 func isLoopback(host string) bool {
-	if host == "localhost" {
+	if strings.EqualFold(strings.TrimSuffix(host, "."), "localhost") {
 		return true
 	}
 	ip := net.ParseIP(host)

@@ -1,6 +1,7 @@
 package mailout
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -64,7 +65,7 @@ func TestRelaySTARTTLSAndAuth(t *testing.T) {
 	srvTLS, cliTLS := selfSigned(t)
 	snk := startSink(t, sinkOptions{startTLS: srvTLS, user: "guichet", pass: "s3cret"})
 
-	s := relay(t, "smtp://guichet:s3cret@"+snk.Addr, RelayOptions{TLSConfig: cliTLS, RequireTLS: true})
+	s := relay(t, "smtp://guichet:s3cret@"+snk.Addr, RelayOptions{TLSConfig: cliTLS, TLS: TLSVerify})
 	if strings.Contains(s.String(), "s3cret") {
 		t.Errorf("String() shows the password: %s", s)
 	}
@@ -77,7 +78,7 @@ func TestRelaySTARTTLSAndAuth(t *testing.T) {
 	}
 
 	t.Run("untrusted certificate", func(t *testing.T) {
-		s := relay(t, "smtp://"+snk.Addr, RelayOptions{})
+		s := relay(t, "smtp://"+snk.Addr, RelayOptions{TLS: TLSVerify})
 		err := s.Send(context.Background(), "support@localhost", []string{"a@example.com"}, sampleBytes(t))
 		if err == nil || !IsTemporary(err) {
 			t.Errorf("err = %v", err)
@@ -102,7 +103,7 @@ func TestRelaySTARTTLSAndAuth(t *testing.T) {
 func TestRelayReusesSessions(t *testing.T) {
 	srvTLS, cliTLS := selfSigned(t)
 	snk := startSink(t, sinkOptions{startTLS: srvTLS, user: "guichet", pass: "s3cret"})
-	s := relay(t, "smtp://guichet:s3cret@"+snk.Addr, RelayOptions{TLSConfig: cliTLS, RequireTLS: true, MaxPerConn: 5})
+	s := relay(t, "smtp://guichet:s3cret@"+snk.Addr, RelayOptions{TLSConfig: cliTLS, TLS: TLSVerify, MaxPerConn: 5})
 	ctx := context.Background()
 	send := func(to string) {
 		t.Helper()
@@ -163,7 +164,7 @@ func TestRelayAuthPlainLoopback(t *testing.T) {
 
 func TestRelayRequireTLSWithoutSTARTTLS(t *testing.T) {
 	snk := startSink(t, sinkOptions{})
-	s := relay(t, "smtp://"+snk.Addr, RelayOptions{RequireTLS: true})
+	s := relay(t, "smtp://"+snk.Addr, RelayOptions{TLS: TLSVerify})
 	err := s.Send(context.Background(), "support@localhost", []string{"a@example.com"}, sampleBytes(t))
 	if err == nil || !strings.Contains(err.Error(), "STARTTLS") {
 		t.Errorf("err = %v", err)
@@ -291,5 +292,61 @@ func TestNewRelaySender(t *testing.T) {
 	s, _ := NewRelaySender("smtp://u:p@192.0.2.1:25", RelayOptions{})
 	if err := s.auth(nil, false); err == nil {
 		t.Error("AUTH over plain text to a remote relay")
+	}
+}
+
+// TestRelayAnswersBeforeQuit: a session ended after a mail (here MaxPerConn 1) is closed
+// in the background: SendReply returns on the relay's 250 without waiting for the answer
+// to QUIT, since the worker marks the mail sent only then, and a crash before that mark
+// sends it twice.
+func TestRelayAnswersBeforeQuit(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	quit := make(chan struct{})
+	defer close(quit)
+	go func() {
+		c, err := l.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		r := bufio.NewReader(c)
+		fmt.Fprint(c, "220 slow.test ESMTP\r\n")
+		for {
+			line, err := r.ReadString('\n')
+			if err != nil {
+				return
+			}
+			switch cmd := strings.ToUpper(strings.TrimSpace(line)); {
+			case strings.HasPrefix(cmd, "EHLO"):
+				fmt.Fprint(c, "250-slow.test\r\n250 8BITMIME\r\n")
+			case cmd == "DATA":
+				fmt.Fprint(c, "354 go on\r\n")
+				for {
+					l, err := r.ReadString('\n')
+					if err != nil || l == ".\r\n" {
+						break
+					}
+				}
+				fmt.Fprint(c, "250 2.0.0 Ok: queued as 1\r\n")
+			case cmd == "QUIT":
+				<-quit // never answers while the test runs
+				return
+			default:
+				fmt.Fprint(c, "250 2.0.0 Ok\r\n")
+			}
+		}
+	}()
+	s := relay(t, "smtp://"+l.Addr().String(), RelayOptions{MaxPerConn: 1, CommandTimeout: 20 * time.Second})
+	start := time.Now()
+	reply, err := s.SendReply(context.Background(), "support@localhost", []string{"a@example.com"}, sampleBytes(t))
+	if err != nil || !strings.HasPrefix(reply, "250") {
+		t.Fatalf("reply %q, err %v", reply, err)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("SendReply waited %s for the answer to QUIT", d)
 	}
 }

@@ -31,6 +31,12 @@ type Queue interface {
 	ReleaseOutbox(ctx context.Context, ids []int64) error
 }
 
+// Observer is told the outcome of each send: nil once the mail is marked sent, the
+// Sender's error otherwise. Errors before the Sender is called are not reported.
+type Observer interface {
+	Observe(err error)
+}
+
 // Options configure a Worker. Queue, Sender, Templates and From are required.
 type Options struct {
 	Queue     Queue
@@ -57,6 +63,8 @@ type Options struct {
 	MaxAge time.Duration
 	// Backoff gives the delay before retry number attempt; DefaultBackoff.
 	Backoff func(attempt int) time.Duration
+	// Observer, when set, is told the outcome of every send (RelayHealth).
+	Observer Observer
 	// MaxAttachBytes is how much of a mail's files (their size before encoding) is
 	// attached, in their order; DefaultMaxAttachBytes when 0, none when negative. The
 	// files left out are named in the mail, with the ticket's page to get them: a

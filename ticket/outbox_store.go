@@ -37,7 +37,7 @@ func (s *Service) ClaimOutbox(ctx context.Context, limit int, lease time.Duratio
 	err := s.writeLazy(ctx, func(ctx context.Context, tx *sqlx.Tx) error {
 		now := s.now()
 		rows = rows[:0]
-		return tx.SelectContext(ctx, &rows, s.q.OutboxClaim, now.Add(lease), now, now, limit)
+		return tx.SelectContext(ctx, &rows, s.q.OutboxClaim, now.Add(lease), s.opt.Instance, now, now, limit)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("ticket: claim outbox: %w", err)
@@ -62,9 +62,12 @@ func (s *Service) ClaimOutbox(ctx context.Context, limit int, lease time.Duratio
 	return out, nil
 }
 
-// MarkSent records that the relay accepted mail id, with its answer.
+// MarkSent records that the relay accepted mail id, with its answer. Unlike the other
+// marks it does not linger for company in the committer (writeLazy): until it commits,
+// a crash sends the mail again, so it goes in the next transaction, with whatever is
+// ready then.
 func (s *Service) MarkSent(ctx context.Context, id int64, response string) error {
-	if err := s.writeLazy(ctx, func(ctx context.Context, tx *sqlx.Tx) error {
+	if err := s.write(ctx, func(ctx context.Context, tx *sqlx.Tx) error {
 		_, err := tx.ExecContext(ctx, s.q.OutboxSent, response, s.now(), id)
 		return err
 	}); err != nil {
@@ -105,6 +108,24 @@ func (s *Service) ReleaseStaleClaims(ctx context.Context) (int64, error) {
 		return err
 	}); err != nil {
 		return 0, fmt.Errorf("ticket: release stale outbox claims: %w", err)
+	}
+	return n, nil
+}
+
+// ReleaseInstanceClaims gives back the outbox rows claimed by instance (Options.Instance
+// of the process that claimed them), for the instance itself when it starts: a process
+// with that identity that is starting holds none, so the claims found are those of its
+// previous run, which died; without this they would wait for their lease
+// (--outbox-lease) to end. Rows claimed by other instances are left alone: they may be
+// sending them. Those mails may have reached the relay before the death: they are sent
+// again (at-least-once). It returns how many.
+func (s *Service) ReleaseInstanceClaims(ctx context.Context, instance string) (int64, error) {
+	if instance == "" {
+		return 0, fmt.Errorf("%w: release outbox claims: no instance identity", ErrInvalid)
+	}
+	n, err := s.exec(ctx, s.q.OutboxReleaseInstance, instance)
+	if err != nil {
+		return 0, fmt.Errorf("ticket: release outbox claims of instance %q: %w", instance, err)
 	}
 	return n, nil
 }

@@ -145,7 +145,7 @@ SELECT COUNT(*) FROM outbox WHERE to_email = ? AND kind = ? AND created_at > ?;
 
 
 -- name: outbox-claim
-UPDATE outbox SET claimed_until = ?, attempts = attempts + 1
+UPDATE outbox SET claimed_until = ?, claimed_by = ?, attempts = attempts + 1
 WHERE id IN (SELECT id FROM outbox WHERE state = 'pending' AND next_attempt_at <= ? AND (claimed_until IS NULL OR claimed_until < ?) ORDER BY next_attempt_at, id LIMIT ?)
 RETURNING id, kind, ticket_key, to_email, to_name, to_role, lang, time_zone, message_id, in_reply_to, refs, reply_to, data, attempts, created_at,
           COALESCE((SELECT d.data FROM outbox_data d WHERE d.id = outbox.data_id), '') AS shared;
@@ -153,7 +153,7 @@ RETURNING id, kind, ticket_key, to_email, to_name, to_role, lang, time_zone, mes
 -- PostgreSQL re-checks the outer WHERE of the query above only on the row it updates, not
 -- the subquery: two instances could claim one row. SKIP LOCKED makes each claim its own.
 -- name: outbox-claim@postgres
-UPDATE outbox SET claimed_until = ?, attempts = attempts + 1
+UPDATE outbox SET claimed_until = ?, claimed_by = ?, attempts = attempts + 1
 WHERE id IN (SELECT id FROM outbox WHERE state = 'pending' AND next_attempt_at <= ? AND (claimed_until IS NULL OR claimed_until < ?)
              ORDER BY next_attempt_at, id LIMIT ? FOR UPDATE SKIP LOCKED)
 RETURNING id, kind, ticket_key, to_email, to_name, to_role, lang, time_zone, message_id, in_reply_to, refs, reply_to, data, attempts, created_at,
@@ -167,6 +167,9 @@ UPDATE outbox SET claimed_until = NULL, attempts = attempts - 1 WHERE id = ? AND
 
 -- name: outbox-release-all
 UPDATE outbox SET claimed_until = NULL WHERE state = 'pending' AND claimed_until IS NOT NULL;
+
+-- name: outbox-release-instance
+UPDATE outbox SET claimed_until = NULL WHERE state = 'pending' AND claimed_until IS NOT NULL AND claimed_by = ?;
 
 -- name: outbox-retry
 UPDATE outbox SET next_attempt_at = ?, last_error = ?, claimed_until = NULL WHERE id = ? AND state = 'pending';

@@ -55,6 +55,11 @@ type Options struct {
 	CommentAddress string
 	Logger         *slog.Logger
 	Now            func() time.Time
+	// Instance names this process among those sharing the database (serve's
+	// --instance-id): outbox rows it claims carry it, so that, restarted after a crash,
+	// it can give them back at once (ReleaseInstanceClaims). It must be unique among the
+	// instances running at a time; "" for a process that claims without an identity.
+	Instance string
 	// OnOutbox is called after a commit that added outbox rows (wake the sender), and
 	// only then: never after the sender's own claims and marks.
 	OnOutbox func()
