@@ -18,6 +18,7 @@ import (
 type imapConn struct {
 	cl      *imapclient.Client
 	wake    chan struct{} // the server announced new mail (EXISTS)
+	watch   *statusWatch  // untagged NO and BYE while waiting
 	delim   rune          // the server's hierarchy delimiter, 0 for a flat namespace
 	canIdle bool
 	made    map[string]bool // folders known to exist, by server name
@@ -32,10 +33,11 @@ type cursor struct {
 
 // connect dials the server as the URL says and logs in.
 func (p *IMAPPoller) connect(ctx context.Context) (*imapConn, error) {
-	c := &imapConn{wake: make(chan struct{}, 1), made: map[string]bool{}, log: p.log}
+	c := &imapConn{wake: make(chan struct{}, 1), watch: newStatusWatch(), made: map[string]bool{}, log: p.log}
 	opts := &imapclient.Options{
-		TLSConfig: p.opt.TLSConfig,
-		Dialer:    &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second},
+		TLSConfig:   p.opt.TLSConfig,
+		DebugWriter: c.watch, // the only way to the untagged NO and BYE; see statusWatch
+		Dialer:      &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second},
 		UnilateralDataHandler: &imapclient.UnilateralDataHandler{
 			Mailbox: func(d *imapclient.UnilateralDataMailbox) {
 				if d.NumMessages != nil {
@@ -82,6 +84,7 @@ func (p *IMAPPoller) connect(ctx context.Context) (*imapConn, error) {
 		c.cl.Close()
 		return nil, err
 	}
+	c.watch.start()
 	c.canIdle = c.cl.Caps().Has(imap.CapIdle)
 	return c, nil
 }
@@ -145,6 +148,29 @@ func (p *IMAPPoller) open(ctx context.Context, c *imapConn) (cursor, error) {
 	p.log.Info("mailbox open", slog.Uint64("uid_validity", uint64(cur.validity)), slog.Uint64("last_uid", uint64(cur.last)),
 		slog.Uint64("messages", uint64(sel.NumMessages)), slog.Bool("idle", c.canIdle), slog.Bool("move", c.cl.Caps().Has(imap.CapMove)))
 	return cur, nil
+}
+
+// recheck asks the folder's UIDVALIDITY after each wait: a folder deleted and recreated
+// under the session (or whose UIDs the server renumbered) is another folder, whose UIDs
+// the cursor knows nothing of; the session may not have been told, and would wait on the
+// old one forever. Then the folder is selected again and read from its start.
+func (p *IMAPPoller) recheck(ctx context.Context, c *imapConn, cur *cursor) error {
+	st, err := c.cl.Status(p.t.mailbox, &imap.StatusOptions{UIDValidity: true}).Wait()
+	if err != nil {
+		return fmt.Errorf("mailin: imap: status %s: %w", p.t.mailbox, err)
+	}
+	if st.UIDValidity == 0 || st.UIDValidity == cur.validity {
+		return nil // 0: a server that does not say cannot be checked
+	}
+	p.log.Warn("the folder changed under the session (deleted and recreated?); selecting it again",
+		slog.Uint64("old", uint64(cur.validity)), slog.Uint64("new", uint64(st.UIDValidity)))
+	clear(c.made) // the other folders may have gone too
+	next, err := p.open(ctx, c)
+	if err != nil {
+		return err
+	}
+	*cur = next
+	return nil
 }
 
 // folder turns a "/"-separated folder name into the server's.

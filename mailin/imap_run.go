@@ -157,6 +157,12 @@ func (p *IMAPPoller) session(ctx context.Context, lease Lease) error {
 			}
 			return err
 		}
+		if err := p.recheck(sctx, c, &cur); err != nil {
+			if sctx.Err() != nil {
+				return context.Cause(sctx)
+			}
+			return err
+		}
 	}
 }
 
