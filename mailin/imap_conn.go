@@ -50,23 +50,33 @@ func (p *IMAPPoller) connect(ctx context.Context) (*imapConn, error) {
 		},
 	}
 	t := p.t
+	mode := p.starttls()
 	var err error
 	switch {
 	case t.implicitTLS:
 		c.cl, err = imapclient.DialTLS(t.addr, opts)
-	case t.starttls == "off":
+	case mode == "off":
 		c.cl, err = imapclient.DialInsecure(t.addr, opts)
-	case t.starttls == "require" || p.sawSTARTTLS:
+	case p.sawSTARTTLS:
 		c.cl, err = imapclient.DialStartTLS(t.addr, opts)
 	default:
-		// STARTTLS when offered: look at the capabilities, then start over with it. Once
-		// seen, it is required (sawSTARTTLS), so an attacker cannot strip it later.
+		// Look at the capabilities, then start over with STARTTLS. Once seen, it is
+		// required (sawSTARTTLS), so an attacker cannot strip it later. Not offered:
+		// "require" refuses here, before any password is sent; "auto" goes on in clear.
 		c.cl, err = imapclient.DialInsecure(t.addr, opts)
 		if err == nil {
-			if err = c.cl.WaitGreeting(); err == nil && c.cl.Caps().Has(imap.CapStartTLS) {
-				c.cl.Close()
-				p.sawSTARTTLS = true
-				c.cl, err = imapclient.DialStartTLS(t.addr, opts)
+			if err = c.cl.WaitGreeting(); err == nil {
+				switch {
+				case c.cl.Caps().Has(imap.CapStartTLS):
+					c.cl.Close()
+					p.sawSTARTTLS = true
+					c.cl, err = imapclient.DialStartTLS(t.addr, opts)
+				case mode == "require":
+					c.cl.Close()
+					c.cl = nil
+					return nil, fmt.Errorf("mailin: imap: %s offers no STARTTLS: the password is not sent in clear "+
+						"to a host that is not loopback (use imaps://, or add ?starttls=off to the URL to allow it)", t.addr)
+				}
 			}
 		}
 	}
@@ -92,10 +102,10 @@ func (p *IMAPPoller) connect(ctx context.Context) (*imapConn, error) {
 // login uses AUTHENTICATE PLAIN when offered, else LOGIN.
 func (p *IMAPPoller) login(cl *imapclient.Client) error {
 	caps := cl.Caps()
-	if !p.t.implicitTLS && (p.t.starttls == "off" || (p.t.starttls == "auto" && !p.sawSTARTTLS)) {
-		if ip := net.ParseIP(p.t.host); p.t.host != "localhost" && (ip == nil || !ip.IsLoopback()) {
-			p.log.Warn("sending the password without TLS", "addr", p.t.addr)
-		}
+	if !p.t.implicitTLS && !p.sawSTARTTLS && !p.loopback(p.t.host) {
+		// Only where the URL asked for it (starttls=off or auto): on loopback the password
+		// does not leave the machine, and the default elsewhere refused in connect.
+		p.log.Warn("sending the password without TLS, as the URL allows", "addr", p.t.addr, "starttls", p.starttls())
 	}
 	var err error
 	switch {

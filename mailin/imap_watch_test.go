@@ -1,6 +1,7 @@
 package mailin
 
 import (
+	"bytes"
 	"io"
 	"net"
 	"os"
@@ -60,14 +61,29 @@ func TestStatusWatch(t *testing.T) {
 	}
 }
 
-// alertProxy stands between the poller and a test server and can slip a line into what
-// the server says, at a line's start, as a server would.
-type alertProxy struct {
+// imapProxy stands between the poller and a test server; it records what the client
+// sends and can slip a line into what the server says, at a line's start, as a server
+// would.
+type imapProxy struct {
 	t      *testing.T
 	addr   string
 	mu     sync.Mutex
 	toCli  []*proxied
 	nconns int
+	sent   bytes.Buffer // what clients sent
+}
+
+func (p *imapProxy) Write(b []byte) (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.sent.Write(b)
+}
+
+// clientSent returns what the clients sent so far.
+func (p *imapProxy) clientSent() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.sent.String()
 }
 
 type proxied struct {
@@ -76,12 +92,12 @@ type proxied struct {
 	lineStart bool
 }
 
-func newAlertProxy(t *testing.T, target string) *alertProxy {
+func newIMAPProxy(t *testing.T, target string) *imapProxy {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &alertProxy{t: t, addr: l.Addr().String()}
+	p := &imapProxy{t: t, addr: l.Addr().String()}
 	t.Cleanup(func() { l.Close() })
 	go func() {
 		for {
@@ -100,7 +116,7 @@ func newAlertProxy(t *testing.T, target string) *alertProxy {
 			p.nconns++
 			p.mu.Unlock()
 			t.Cleanup(func() { cli.Close(); srv.Close() })
-			go func() { io.Copy(srv, cli); srv.Close() }()
+			go func() { io.Copy(srv, io.TeeReader(cli, p)); srv.Close() }()
 			go func() {
 				buf := make([]byte, 4096)
 				for {
@@ -123,7 +139,7 @@ func newAlertProxy(t *testing.T, target string) *alertProxy {
 }
 
 // say writes line to the newest connection once it stands at a line's start.
-func (p *alertProxy) say(line string) {
+func (p *imapProxy) say(line string) {
 	p.mu.Lock()
 	pc := p.toCli[len(p.toCli)-1]
 	p.mu.Unlock()
@@ -138,7 +154,7 @@ func (p *alertProxy) say(line string) {
 	})
 }
 
-func (p *alertProxy) conns() int {
+func (p *imapProxy) conns() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.nconns
@@ -156,7 +172,7 @@ func TestIMAPFolderRecreatedDuringIdle(t *testing.T) {
 				t.Fatal(err)
 			}
 			m.add("Support", nil, "a")
-			px := newAlertProxy(t, m.addr)
+			px := newIMAPProxy(t, m.addr)
 			sink, cur, lk := newIMAPSink(), newFakeCursors(), newFakeLocker()
 			opt := memPoller(m, sink, cur, lk)
 			opt.URL = "imap://u:p@" + px.addr + "/Support"
