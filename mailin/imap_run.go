@@ -158,6 +158,9 @@ func (p *IMAPPoller) session(ctx context.Context, lease Lease) error {
 			}
 			return err
 		}
+		if sctx.Err() != nil {
+			return context.Cause(sctx)
+		}
 		if err := p.recheck(sctx, c, &cur); err != nil {
 			if sctx.Err() != nil {
 				return context.Cause(sctx)
