@@ -53,6 +53,14 @@ func TestStatusWatch(t *testing.T) {
 			t.Fatal("alert while disarmed")
 		}
 	}
+	// A line of 1 MiB and escape sequences: the text kept is short and printable.
+	w := newStatusWatch()
+	w.start()
+	w.arm(false)
+	w.Write([]byte("* NO \x1b[31mred" + strings.Repeat("x", 1<<20) + "\r\n"))
+	if got := <-w.alert; len(got) > watchHead || !strings.HasPrefix(got, "NO [31mredxxx") {
+		t.Fatalf("long alert: %d bytes, %q…", len(got), got[:min(len(got), 20)])
+	}
 	if n := literalLen([]byte("BODY[] {99999999999999999999}\r")); n != 0 {
 		t.Fatalf("overflowing literal length %d", n)
 	}
