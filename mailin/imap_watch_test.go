@@ -98,6 +98,16 @@ type proxied struct {
 	mu        sync.Mutex
 	c         net.Conn
 	lineStart bool
+	recent    []byte // the last bytes the server sent
+}
+
+// idling reports whether the server's last line is IDLE's continuation.
+func (pc *proxied) idling() bool {
+	if !pc.lineStart {
+		return false
+	}
+	lines := strings.Split(strings.TrimSuffix(string(pc.recent), "\n"), "\n")
+	return strings.HasPrefix(lines[len(lines)-1], "+")
 }
 
 func newIMAPProxy(t *testing.T, target string) *imapProxy {
@@ -133,6 +143,8 @@ func newIMAPProxy(t *testing.T, target string) *imapProxy {
 						pc.mu.Lock()
 						pc.c.Write(buf[:n])
 						pc.lineStart = buf[n-1] == '\n'
+						pc.recent = append(pc.recent, buf[:n]...)
+						pc.recent = pc.recent[max(0, len(pc.recent)-256):]
 						pc.mu.Unlock()
 					}
 					if err != nil {
@@ -146,15 +158,16 @@ func newIMAPProxy(t *testing.T, target string) *imapProxy {
 	return p
 }
 
-// say writes line to the newest connection once it stands at a line's start.
-func (p *imapProxy) say(line string) {
+// sayDuringIdle writes line to the newest connection once the server has answered its
+// IDLE command with a continuation, as a server's news during IDLE.
+func (p *imapProxy) sayDuringIdle(line string) {
 	p.mu.Lock()
 	pc := p.toCli[len(p.toCli)-1]
 	p.mu.Unlock()
-	waitFor(p.t, 5*time.Second, "a line's start", func() bool {
+	waitFor(p.t, 5*time.Second, "IDLE", func() bool {
 		pc.mu.Lock()
 		defer pc.mu.Unlock()
-		if !pc.lineStart {
+		if !pc.idling() {
 			return false
 		}
 		pc.c.Write([]byte(line))
@@ -188,7 +201,6 @@ func TestIMAPFolderRecreatedDuringIdle(t *testing.T) {
 			startPoller(t, opt)
 			waitFor(t, 5*time.Second, "a", func() bool { return sink.has("a@test") && m.count("Support") == 0 })
 			oldValidity, _ := cur.get("u@127.0.0.1/Support")
-			time.Sleep(100 * time.Millisecond) // let it idle
 
 			if err := m.user.Delete("Support"); err != nil {
 				t.Fatal(err)
@@ -197,7 +209,7 @@ func TestIMAPFolderRecreatedDuringIdle(t *testing.T) {
 				t.Fatal(err)
 			}
 			m.add("Support", nil, "a", "n")
-			px.say("* " + kind + " Mailbox was deleted under us\r\n")
+			px.sayDuringIdle("* " + kind + " Mailbox was deleted under us\r\n")
 			waitFor(t, 5*time.Second, "n from the recreated folder", func() bool { return sink.has("n@test") })
 			waitFor(t, 5*time.Second, "the recreated folder emptied", func() bool { return m.count("Support") == 0 })
 			if px.conns() < 2 {
@@ -258,9 +270,9 @@ func TestIMAPDovecotFolderRecreated(t *testing.T) {
 	// Outside the watched folder, which must be deleted without children.
 	opt.Processed, opt.Refused = d.folder+"-Traité", d.folder+"-Refusé"
 	opt.IdleRefresh = time.Hour
-	startPoller(t, opt)
-	waitFor(t, 10*time.Second, "a", func() bool { return sink.has("a@test") && len(d.seen("")) == 0 })
-	time.Sleep(300 * time.Millisecond) // let it idle
+	p, _ := startPoller(t, opt)
+	waitFor(t, 10*time.Second, "a", func() bool { return sink.has("a@test") && !p.LastSync().IsZero() })
+	time.Sleep(300 * time.Millisecond) // let it idle: LastSync is set just before
 	d.admin.Unselect().Wait()          // seen selected it: Dovecot would end that session too
 	if err := d.admin.Delete(d.folder).Wait(); err != nil {
 		t.Fatal(err)
