@@ -126,7 +126,7 @@ func (c *Config) flags(name string) *flag.FlagSet {
 	fs.StringVar(&c.Relay, "relay", "", "outbound relay smtp://[user:pass@]host:port or smtps://…; none writes .eml files to <data-dir>/sent")
 	fs.StringVar(&c.RelayTLS, "relay-tls", "auto", "TLS to the relay: verify (STARTTLS or smtps required, certificate checked), opportunistic (STARTTLS when offered, certificate not checked), none (never), or auto (opportunistic for a loopback relay, verify otherwise)")
 	fs.BoolVar(&c.RelayInsecure, "relay-insecure-skip-verify", false, "deprecated: --relay-tls opportunistic")
-	fs.Var(&c.IMAP, "imap", "IMAP mailbox imaps://user:pass@host:port/INBOX (repeatable)")
+	fs.Var(&c.IMAP, "imap", "IMAP mailbox imaps://user:pass@host:port/INBOX, or imap://… with STARTTLS (required unless the host is loopback; ?starttls=require|auto|off, ?tls_skip_verify=true) (repeatable)")
 	fs.StringVar(&c.TLSCert, "tls-cert", "", "certificate file for SMTP STARTTLS")
 	fs.StringVar(&c.TLSKey, "tls-key", "", "key file for SMTP STARTTLS")
 	fs.StringVar(&c.TemplatesDir, "templates-dir", "", "folder of templates that replace the embedded ones")
