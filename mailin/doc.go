@@ -8,7 +8,8 @@
 // ingest` calls it with a message read from standard input. [Intake] is the Deliverer
 // of them all: it parses the message with parse.Message in the caller's goroutine and
 // hands raw bytes and result to the ticket service, which stores both in one commit, or
-// keeps the raw message in a spool ([Spooler]) and answers before the database's work.
+// keeps the raw message in a spool ([Spooler]) and answers before the database's work
+// (not for IMAP mail, which the server keeps until it is stored).
 // Its answer is the channel's: nil is a 250 (the message is durably stored), an error
 // wrapping [ErrRefused] a permanent 5xx (or the Refused folder), anything else a 4xx
 // after which the sender, or the poller, tries again.
@@ -23,9 +24,11 @@
 //   - smtp_trace.go: the Received field the listener adds.
 //   - imap.go: [IMAPOptions] (the mailbox URL), [NewIMAPPoller], the lease interfaces.
 //   - imap_run.go: [IMAPPoller]'s loop: lease, connect, sync, wait, start over.
-//   - imap_conn.go: dialling (TLS, STARTTLS), login, the cursor of the folder.
+//   - imap_conn.go: dialling (TLS, STARTTLS required off loopback), login, the cursor of
+//     the folder, its UIDVALIDITY asked again after each wait.
 //   - imap_sync.go: fetching past the cursor in batches, delivering, filing.
-//   - imap_wait.go: IDLE or polling until new mail may be there.
+//   - imap_wait.go: IDLE or polling until new mail may be there, or the server says NO/BYE.
+//   - imap_watch.go: finding the untagged NO and BYE that imapclient drops.
 //   - intake.go: [Intake], [NewIntake], the Acceptor and Receiver interfaces.
 //   - spool.go: [Spooler] and [Intake.Replay] of what was spooled before a restart.
 package mailin

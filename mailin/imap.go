@@ -27,16 +27,23 @@ const (
 // # URL
 //
 // imaps://user:pass@host:993/INBOX speaks TLS from the start; imap://user:pass@host:143/INBOX
-// upgrades with STARTTLS when the server offers it (and always does once it has seen the
-// offer, so that a later connection cannot be downgraded). The user name and password are
-// percent-decoded; the path names the folder, INBOX when empty. Query parameters:
+// upgrades with STARTTLS. To a host that is not loopback (127.0.0.0/8, ::1, "localhost")
+// STARTTLS is required: a server that does not offer it gets no password, and the poller
+// retries, logging why. To a loopback host the password may go in clear (the traffic does
+// not leave the machine), STARTTLS being used when offered. Once the poller has seen the
+// offer it always upgrades, so that a later connection cannot be downgraded. The user
+// name and password are percent-decoded; the path names the folder, INBOX when empty.
+// Query parameters:
 //
-//	starttls=require      imap:// only: fail unless the server offers STARTTLS
-//	starttls=off          imap:// only: never upgrade (a loopback test server)
-//	tls_skip_verify=true  do not verify the server's certificate (tests only)
+//	starttls=require      imap:// only: fail unless the server offers STARTTLS (the default
+//	                      for a host that is not loopback)
+//	starttls=auto         imap:// only: STARTTLS when offered, else in clear (the default
+//	                      for loopback; elsewhere logged as a warning at each login)
+//	starttls=off          imap:// only: never upgrade, the password in clear
+//	tls_skip_verify=true  do not verify the server's certificate (a self-signed one)
 type IMAPOptions struct {
 	URL        string
-	RequireTLS bool // as starttls=require: imap:// fails without STARTTLS
+	RequireTLS bool // as starttls=require: imap:// fails without STARTTLS, even on loopback
 
 	// Processed is the folder taken mail is moved to, "/" separating levels whatever the
 	// server's delimiter; Refused takes mail that the Deliverer refused for good. Both are
@@ -100,7 +107,7 @@ var ErrLeaseHeld = errors.New("mailin: lease held by another poller")
 // imapTarget is what the URL names.
 type imapTarget struct {
 	implicitTLS bool
-	starttls    string // "auto", "require" or "off"
+	starttls    string // "auto", "require" or "off"; "" when the URL does not say
 	addr        string // host:port
 	host        string
 	user, pass  string
@@ -166,7 +173,31 @@ func NewIMAPPoller(opt IMAPOptions) (*IMAPPoller, error) {
 		opt: opt, t: t, name: name,
 		log:        opt.Logger.With("component", "imap", "mailbox", name),
 		minBackoff: time.Second, maxBackoff: time.Minute,
+		loopback: isLoopbackHost,
 	}, nil
+}
+
+// starttls returns how an imap:// connection upgrades: as the URL (or RequireTLS) says,
+// else "require" unless the host is loopback, where "auto" lets a local server without
+// TLS in.
+func (p *IMAPPoller) starttls() string {
+	switch {
+	case p.t.starttls != "":
+		return p.t.starttls
+	case p.loopback(p.t.host):
+		return "auto"
+	}
+	return "require"
+}
+
+// isLoopbackHost reports whether host is "localhost" or a loopback address. Names are
+// not resolved: what a name resolves to may change, and an attacker may choose it.
+func isLoopbackHost(host string) bool {
+	if strings.EqualFold(strings.TrimSuffix(host, "."), "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 func parseIMAPURL(s string) (imapTarget, error) {
@@ -175,14 +206,13 @@ func parseIMAPURL(s string) (imapTarget, error) {
 		// url's error quotes the whole URL, password included.
 		return imapTarget{}, errors.New("mailin: imap: unreadable URL")
 	}
-	t := imapTarget{starttls: "auto"}
+	var t imapTarget
 	switch u.Scheme {
 	case "imaps":
 		t.implicitTLS = true
 	case "imap":
 		switch v := u.Query().Get("starttls"); v {
-		case "", "auto":
-		case "require", "off":
+		case "", "auto", "require", "off":
 			t.starttls = v
 		default:
 			return t, fmt.Errorf("mailin: imap: starttls=%q: auto, require or off expected", v)

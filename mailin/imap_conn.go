@@ -18,6 +18,7 @@ import (
 type imapConn struct {
 	cl      *imapclient.Client
 	wake    chan struct{} // the server announced new mail (EXISTS)
+	watch   *statusWatch  // untagged NO and BYE while waiting
 	delim   rune          // the server's hierarchy delimiter, 0 for a flat namespace
 	canIdle bool
 	made    map[string]bool // folders known to exist, by server name
@@ -32,10 +33,11 @@ type cursor struct {
 
 // connect dials the server as the URL says and logs in.
 func (p *IMAPPoller) connect(ctx context.Context) (*imapConn, error) {
-	c := &imapConn{wake: make(chan struct{}, 1), made: map[string]bool{}, log: p.log}
+	c := &imapConn{wake: make(chan struct{}, 1), watch: newStatusWatch(), made: map[string]bool{}, log: p.log}
 	opts := &imapclient.Options{
-		TLSConfig: p.opt.TLSConfig,
-		Dialer:    &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second},
+		TLSConfig:   p.opt.TLSConfig,
+		DebugWriter: c.watch, // the only way to the untagged NO and BYE; see statusWatch
+		Dialer:      &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second},
 		UnilateralDataHandler: &imapclient.UnilateralDataHandler{
 			Mailbox: func(d *imapclient.UnilateralDataMailbox) {
 				if d.NumMessages != nil {
@@ -48,23 +50,33 @@ func (p *IMAPPoller) connect(ctx context.Context) (*imapConn, error) {
 		},
 	}
 	t := p.t
+	mode := p.starttls()
 	var err error
 	switch {
 	case t.implicitTLS:
 		c.cl, err = imapclient.DialTLS(t.addr, opts)
-	case t.starttls == "off":
+	case mode == "off":
 		c.cl, err = imapclient.DialInsecure(t.addr, opts)
-	case t.starttls == "require" || p.sawSTARTTLS:
+	case p.sawSTARTTLS:
 		c.cl, err = imapclient.DialStartTLS(t.addr, opts)
 	default:
-		// STARTTLS when offered: look at the capabilities, then start over with it. Once
-		// seen, it is required (sawSTARTTLS), so an attacker cannot strip it later.
+		// Look at the capabilities, then start over with STARTTLS. Once seen, it is
+		// required (sawSTARTTLS), so an attacker cannot strip it later. Not offered:
+		// "require" refuses here, before any password is sent; "auto" goes on in clear.
 		c.cl, err = imapclient.DialInsecure(t.addr, opts)
 		if err == nil {
-			if err = c.cl.WaitGreeting(); err == nil && c.cl.Caps().Has(imap.CapStartTLS) {
-				c.cl.Close()
-				p.sawSTARTTLS = true
-				c.cl, err = imapclient.DialStartTLS(t.addr, opts)
+			if err = c.cl.WaitGreeting(); err == nil {
+				switch {
+				case c.cl.Caps().Has(imap.CapStartTLS):
+					c.cl.Close()
+					p.sawSTARTTLS = true
+					c.cl, err = imapclient.DialStartTLS(t.addr, opts)
+				case mode == "require":
+					c.cl.Close()
+					c.cl = nil
+					return nil, fmt.Errorf("mailin: imap: %s offers no STARTTLS: the password is not sent in clear "+
+						"to a host that is not loopback (use imaps://, or add ?starttls=off to the URL to allow it)", t.addr)
+				}
 			}
 		}
 	}
@@ -82,6 +94,7 @@ func (p *IMAPPoller) connect(ctx context.Context) (*imapConn, error) {
 		c.cl.Close()
 		return nil, err
 	}
+	c.watch.start()
 	c.canIdle = c.cl.Caps().Has(imap.CapIdle)
 	return c, nil
 }
@@ -89,10 +102,10 @@ func (p *IMAPPoller) connect(ctx context.Context) (*imapConn, error) {
 // login uses AUTHENTICATE PLAIN when offered, else LOGIN.
 func (p *IMAPPoller) login(cl *imapclient.Client) error {
 	caps := cl.Caps()
-	if !p.t.implicitTLS && (p.t.starttls == "off" || (p.t.starttls == "auto" && !p.sawSTARTTLS)) {
-		if ip := net.ParseIP(p.t.host); p.t.host != "localhost" && (ip == nil || !ip.IsLoopback()) {
-			p.log.Warn("sending the password without TLS", "addr", p.t.addr)
-		}
+	if !p.t.implicitTLS && !p.sawSTARTTLS && !p.loopback(p.t.host) {
+		// Only where the URL asked for it (starttls=off or auto): on loopback the password
+		// does not leave the machine, and the default elsewhere refused in connect.
+		p.log.Warn("sending the password without TLS, as the URL allows", "addr", p.t.addr, "starttls", p.starttls())
 	}
 	var err error
 	switch {
@@ -145,6 +158,29 @@ func (p *IMAPPoller) open(ctx context.Context, c *imapConn) (cursor, error) {
 	p.log.Info("mailbox open", slog.Uint64("uid_validity", uint64(cur.validity)), slog.Uint64("last_uid", uint64(cur.last)),
 		slog.Uint64("messages", uint64(sel.NumMessages)), slog.Bool("idle", c.canIdle), slog.Bool("move", c.cl.Caps().Has(imap.CapMove)))
 	return cur, nil
+}
+
+// recheck asks the folder's UIDVALIDITY after each wait: a folder deleted and recreated
+// under the session (or whose UIDs the server renumbered) is another folder, whose UIDs
+// the cursor knows nothing of; the session may not have been told, and would wait on the
+// old one forever. Then the folder is selected again and read from its start.
+func (p *IMAPPoller) recheck(ctx context.Context, c *imapConn, cur *cursor) error {
+	st, err := c.cl.Status(p.t.mailbox, &imap.StatusOptions{UIDValidity: true}).Wait()
+	if err != nil {
+		return fmt.Errorf("mailin: imap: status %s: %w", p.t.mailbox, err)
+	}
+	if st.UIDValidity == 0 || st.UIDValidity == cur.validity {
+		return nil // 0: a server that does not say cannot be checked
+	}
+	p.log.Warn("the folder changed under the session (deleted and recreated?); selecting it again",
+		slog.Uint64("old", uint64(cur.validity)), slog.Uint64("new", uint64(st.UIDValidity)))
+	clear(c.made) // the other folders may have gone too
+	next, err := p.open(ctx, c)
+	if err != nil {
+		return err
+	}
+	*cur = next
+	return nil
 }
 
 // folder turns a "/"-separated folder name into the server's.

@@ -200,8 +200,9 @@ func (w testWriter) Write(b []byte) (int, error) {
 // config that trusts it.
 func testTLS(t *testing.T) (server, client *tls.Config) { return testcert.New(t) }
 
-// startPoller runs a poller until the test ends or stop is called.
-func startPoller(t *testing.T, opt IMAPOptions) (p *IMAPPoller, stop func()) {
+// startPoller runs a poller until the test ends or stop is called; setup may change it
+// before it runs.
+func startPoller(t *testing.T, opt IMAPOptions, setup ...func(*IMAPPoller)) (p *IMAPPoller, stop func()) {
 	t.Helper()
 	if opt.Logger == nil {
 		opt.Logger = testLogger(t)
@@ -211,6 +212,9 @@ func startPoller(t *testing.T, opt IMAPOptions) (p *IMAPPoller, stop func()) {
 		t.Fatal(err)
 	}
 	p.minBackoff, p.maxBackoff = 10*time.Millisecond, 200*time.Millisecond
+	for _, f := range setup {
+		f(p)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- p.Run(ctx) }()

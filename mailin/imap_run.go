@@ -35,9 +35,10 @@ type IMAPPoller struct {
 	name string
 	log  *slog.Logger
 
-	minBackoff, maxBackoff time.Duration // reconnect and retry pauses; tests shorten them
-	sawSTARTTLS            bool          // the server offered STARTTLS once: always use it
-	lastSync               atomic.Int64  // Unix nanoseconds of the last complete sync
+	minBackoff, maxBackoff time.Duration          // reconnect and retry pauses; tests shorten them
+	sawSTARTTLS            bool                   // the server offered STARTTLS once: always use it
+	loopback               func(host string) bool // isLoopbackHost; tests make a host remote
+	lastSync               atomic.Int64           // Unix nanoseconds of the last complete sync
 }
 
 // LastSync is when the poller last read the mailbox to its end (zero before the first
@@ -152,6 +153,15 @@ func (p *IMAPPoller) session(ctx context.Context, lease Lease) error {
 		fails = 0
 		p.lastSync.Store(time.Now().UnixNano())
 		if err := p.wait(sctx, c); err != nil {
+			if sctx.Err() != nil {
+				return context.Cause(sctx)
+			}
+			return err
+		}
+		if sctx.Err() != nil {
+			return context.Cause(sctx)
+		}
+		if err := p.recheck(sctx, c, &cur); err != nil {
 			if sctx.Err() != nil {
 				return context.Cause(sctx)
 			}

@@ -3,6 +3,7 @@ package mailin
 import (
 	"crypto/tls"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -112,4 +113,119 @@ func TestNewIMAPPoller(t *testing.T) {
 			t.Errorf("%s: no error", name)
 		}
 	}
+}
+
+// Without starttls in the URL, imap:// requires STARTTLS unless the host is loopback;
+// what the URL says wins.
+func TestIMAPSTARTTLSPolicy(t *testing.T) {
+	tests := []struct {
+		host, query string
+		require     bool
+		want        string
+	}{
+		{"127.0.0.1", "", false, "auto"},
+		{"127.8.9.10", "", false, "auto"},
+		{"[::1]", "", false, "auto"},
+		{"localhost", "", false, "auto"},
+		{"LocalHost.", "", false, "auto"},
+		{"mail.example.org", "", false, "require"},
+		{"localhost.example.org", "", false, "require"},
+		{"10.0.0.1", "", false, "require"},
+		{"[::ffff:192.0.2.1]", "", false, "require"},
+		{"127.0.0.1.nip.io", "", false, "require"},
+		{"127.0.0.1", "", true, "require"},
+		{"127.0.0.1", "starttls=require", false, "require"},
+		{"mail.example.org", "starttls=off", false, "off"},
+		{"mail.example.org", "starttls=auto", false, "auto"},
+		{"mail.example.org", "starttls=off", true, "require"},
+	}
+	for _, tc := range tests {
+		u := "imap://u:p@" + tc.host + "/INBOX"
+		if tc.query != "" {
+			u += "?" + tc.query
+		}
+		p, err := NewIMAPPoller(IMAPOptions{URL: u, RequireTLS: tc.require, Deliverer: newIMAPSink(), Cursor: newFakeCursors(), Locker: newFakeLocker()})
+		if err != nil {
+			t.Fatalf("%s: %v", u, err)
+		}
+		if got := p.starttls(); got != tc.want {
+			t.Errorf("%s (RequireTLS %v): %q, want %q", u, tc.require, got, tc.want)
+		}
+	}
+}
+
+// A server that offers no STARTTLS gets no password when its host is not loopback (the
+// loopback check is made to say so of 127.0.0.1 here): nothing is taken, the log says
+// why; the URL may allow it, with a warning. On loopback it goes in clear, silently.
+func TestIMAPPlainPasswordOnlyToLoopback(t *testing.T) {
+	serverTLS, clientTLS := testTLS(t)
+	remote := func(p *IMAPPoller) { p.loopback = func(string) bool { return false } }
+	tests := []struct {
+		name   string
+		server memOptions
+		query  string
+		setup  []func(*IMAPPoller)
+		works  bool
+		log    string // in the log, when not empty
+	}{
+		{"remote, no STARTTLS: refused", memOptions{}, "", []func(*IMAPPoller){remote}, false, "offers no STARTTLS"},
+		{"remote, STARTTLS offered", memOptions{tls: serverTLS}, "", []func(*IMAPPoller){remote}, true, ""},
+		{"remote, starttls=off", memOptions{}, "starttls=off", []func(*IMAPPoller){remote}, true, "sending the password without TLS"},
+		{"remote, starttls=auto", memOptions{}, "starttls=auto", []func(*IMAPPoller){remote}, true, "sending the password without TLS"},
+		{"loopback, no STARTTLS", memOptions{}, "", nil, true, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			m := newMemIMAP(t, tc.server)
+			m.add("INBOX", nil, "a")
+			px := newIMAPProxy(t, m.addr)
+			var logs syncBuffer
+			sink := newIMAPSink()
+			opt := memPoller(m, sink, newFakeCursors(), newFakeLocker())
+			opt.URL = strings.Replace(m.url("imap", tc.query), m.addr, px.addr, 1)
+			opt.TLSConfig = clientTLS
+			opt.Logger = newTextLogger(&logs)
+			_, stop := startPoller(t, opt, tc.setup...)
+			if tc.works {
+				waitFor(t, 5*time.Second, "a", func() bool { return sink.has("a@test") })
+			} else {
+				waitFor(t, 5*time.Second, "retries", func() bool { return px.conns() >= 3 })
+			}
+			stop()
+			out := logs.String()
+			if tc.log != "" && !strings.Contains(out, tc.log) {
+				t.Fatalf("%q not in the log:\n%s", tc.log, out)
+			}
+			if tc.log == "" && strings.Contains(out, "without TLS") {
+				t.Fatalf("a warning about TLS:\n%s", out)
+			}
+			if tc.works {
+				return
+			}
+			if sink.callCount("") != 0 {
+				t.Fatal("mail taken")
+			}
+			if sent := strings.ToUpper(px.clientSent()); strings.Contains(sent, "LOGIN") || strings.Contains(sent, "AUTHENTICATE") {
+				t.Fatalf("credentials sent in clear:\n%s", sent)
+			}
+		})
+	}
+}
+
+// syncBuffer is a strings.Builder that the poller's goroutines may write to.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
 }

@@ -40,7 +40,11 @@ type Intake struct {
 	Queue bool
 	// Spool, with Queue and an Acceptor that is a SpoolReceiver, keeps each message in
 	// a spool instead of the database before the 250: the database's work is then
-	// entirely after it (ticket.Service.ReceiveSpooled).
+	// entirely after it (ticket.Service.ReceiveSpooled). Mail taken over IMAP is not
+	// spooled: no sender waits for its answer, the server keeps the message until the
+	// poller moves it, and storing it at once tells a message fetched again after a
+	// crash for the duplicate it is (in the receipt, the metrics and the log), which a
+	// spool's "pending" cannot.
 	Spool ticket.Spool
 
 	health health
@@ -79,8 +83,10 @@ func (i *Intake) Deliver(ctx context.Context, raw []byte, env ticket.Envelope) e
 	d := ticket.Delivery{Raw: raw, Env: env, Msg: msg, ParseErr: perr}
 	var rec ticket.Receipt
 	var err error
-	if r, ok := i.acc.(SpoolReceiver); ok && i.Queue && i.Spool != nil {
+	spooled := false
+	if r, ok := i.acc.(SpoolReceiver); ok && i.Queue && i.Spool != nil && env.Channel != "imap" {
 		rec, err = r.ReceiveSpooled(ctx, d, i.Spool)
+		spooled = true
 	} else if r, ok := i.acc.(Receiver); ok && i.Queue {
 		rec, err = r.Receive(ctx, d)
 	} else {
@@ -96,6 +102,11 @@ func (i *Intake) Deliver(ctx context.Context, raw []byte, env ticket.Envelope) e
 	}
 	i.health.record(nil)
 	attrs := []any{slog.String("channel", env.Channel), slog.Int64("inbound_id", rec.InboundID), slog.Int("size", len(raw)), slog.String("state", rec.State)}
+	if spooled {
+		// Not in the database yet: no id, and whether it is a duplicate is known when
+		// it is stored (the committer logs its id when it processes it).
+		attrs[1] = slog.Bool("spooled", true)
+	}
 	if rec.TicketKey != "" {
 		attrs = append(attrs, slog.String("ticket", rec.TicketKey), slog.Bool("created", rec.Created))
 	}

@@ -240,6 +240,22 @@ func (s *RelaySender) give(rc *relayConn) {
 	}
 }
 
+// Probe opens a session with the relay as a send would (connection, TLS as the policy
+// says, EHLO, AUTH) and ends it with QUIT, sending no mail: a check at start that shows a
+// wrong address, certificate or password before the first mail waits on it.
+func (s *RelaySender) Probe(ctx context.Context) error {
+	c, err := s.connect(ctx)
+	if err != nil {
+		return ctxErr(ctx, err)
+	}
+	stop := context.AfterFunc(ctx, func() { c.Close() })
+	defer stop()
+	if err := c.Quit(); err != nil {
+		c.Close()
+	}
+	return nil
+}
+
 // Close ends the idle sessions with QUIT.
 func (s *RelaySender) Close() error {
 	s.mu.Lock()

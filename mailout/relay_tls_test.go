@@ -105,3 +105,21 @@ func TestRelayTLSPolicies(t *testing.T) {
 		})
 	}
 }
+
+func TestRelayProbe(t *testing.T) {
+	srvTLS, _ := selfSigned(t)
+	snk := startSink(t, sinkOptions{startTLS: srvTLS, user: "u", pass: "p"})
+	ctx := context.Background()
+	if err := relay(t, "smtp://u:p@"+snk.Addr, RelayOptions{}).Probe(ctx); err != nil {
+		t.Errorf("auto on loopback: %v", err)
+	}
+	if err := relay(t, "smtp://u:p@"+snk.Addr, RelayOptions{TLS: TLSVerify}).Probe(ctx); err == nil || !strings.Contains(err.Error(), "certificate") {
+		t.Errorf("verify with a self-signed certificate: %v", err)
+	}
+	if err := relay(t, "smtp://u:wrong@"+snk.Addr, RelayOptions{}).Probe(ctx); err == nil || !strings.Contains(err.Error(), "AUTH") {
+		t.Errorf("wrong password: %v", err)
+	}
+	if n := len(snk.received()); n != 0 {
+		t.Errorf("a probe sent %d mails", n)
+	}
+}

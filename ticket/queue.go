@@ -235,14 +235,16 @@ func (s *Service) ProcessCounts() map[string]int64 {
 func (s *Service) countOutcome(r Receipt) {
 	o := r.State
 	switch {
+	case r.State == "duplicate":
+		o = "duplicate" // kept apart, see store
+	case r.Duplicate:
+		// Before CommentID: the receipt of a spooled message stored before names the
+		// comment that message added, which this delivery did not add again.
+		o = "done_elsewhere"
 	case r.Created:
 		o = "ticket_created"
 	case r.CommentID != 0:
 		o = "comment_added"
-	case r.State == "duplicate":
-		o = "duplicate" // kept apart, see store
-	case r.Duplicate:
-		o = "done_elsewhere"
 	}
 	v, _ := s.outcomes.LoadOrStore(o, new(atomic.Int64))
 	v.(*atomic.Int64).Add(1)

@@ -205,8 +205,8 @@ func cmdInboundList(ctx context.Context, e *env) error {
 
 // pageOffset checks --limit and --page and returns the rows to skip.
 func pageOffset(c Config) (int, error) {
-	if c.Limit < 1 {
-		return 0, usageError{fmt.Sprintf("--limit %d: 1 or more", c.Limit)}
+	if c.Limit < 1 || c.Limit > 1<<30 {
+		return 0, usageError{fmt.Sprintf("--limit %d: from 1 to %d", c.Limit, 1<<30)}
 	}
 	if c.Page < 1 {
 		return 0, usageError{fmt.Sprintf("--page %d: 1 or more", c.Page)}

@@ -113,7 +113,7 @@ func TestListsPage(t *testing.T) {
 	if code != 0 || strings.Count(out, "AURAN1-") != 1 || !strings.Contains(errs, "only 1 tickets shown") {
 		t.Fatalf("text mode: %d %q %q", code, out, errs)
 	}
-	for _, bad := range [][]string{{"--page", "0"}, {"--limit", "0"}, {"--limit", "-3"}, {"--page", "99999999999"}} {
+	for _, bad := range [][]string{{"--page", "0"}, {"--limit", "0"}, {"--limit", "-3"}, {"--page", "99999999999"}, {"--limit", "9223372036854775807"}} {
 		code, _, errs := runWith("", nil, append([]string{"ticket", "list", "--data-dir", dir}, bad...)...)
 		if code != exitUsage {
 			t.Errorf("ticket list %v: exit %d %s, want %d", bad, code, errs, exitUsage)

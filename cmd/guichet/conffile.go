@@ -99,7 +99,7 @@ func parseConfFile(path string, r io.Reader, known map[string]bool) (*confFile, 
 		name = strings.TrimPrefix(name, "--")
 		if strings.HasPrefix(value, `"`) {
 			if len(value) < 2 || !strings.HasSuffix(value, `"`) {
-				return nil, fmt.Errorf("%s:%d: %s: unterminated double quote", path, n, name)
+				return nil, fmt.Errorf("%s:%d: %s: unterminated double quote (nothing may follow the closing one, not even a comment)", path, n, name)
 			}
 			value = value[1 : len(value)-1]
 		}

@@ -1,12 +1,14 @@
 package main
 
 import (
+	"crypto/sha256"
 	"errors"
 	"flag"
 	"fmt"
 	"net"
 	"net/netip"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -29,6 +31,8 @@ type Config struct {
 	Desk           string
 	Relay          string
 	RelayInsecure  bool
+	RelayTLS       string
+	InstanceID     string
 	IMAP           multiFlag
 	TLSCert        string
 	TLSKey         string
@@ -120,8 +124,9 @@ func (c *Config) flags(name string) *flag.FlagSet {
 	fs.StringVar(&c.SupportAddress, "support-address", "support@localhost", "where customers write")
 	fs.StringVar(&c.Desk, "desk", "AURAN1=Assistance ENT", "key and name of the default desk")
 	fs.StringVar(&c.Relay, "relay", "", "outbound relay smtp://[user:pass@]host:port or smtps://…; none writes .eml files to <data-dir>/sent")
-	fs.BoolVar(&c.RelayInsecure, "relay-insecure-skip-verify", false, "do not verify the relay's TLS certificate (tests only)")
-	fs.Var(&c.IMAP, "imap", "IMAP mailbox imaps://user:pass@host:port/INBOX (repeatable)")
+	fs.StringVar(&c.RelayTLS, "relay-tls", "auto", "TLS to the relay: verify (STARTTLS or smtps required, certificate checked), opportunistic (STARTTLS when offered, certificate not checked), none (never), or auto (opportunistic for a loopback relay, verify otherwise)")
+	fs.BoolVar(&c.RelayInsecure, "relay-insecure-skip-verify", false, "deprecated: --relay-tls opportunistic")
+	fs.Var(&c.IMAP, "imap", "IMAP mailbox imaps://user:pass@host:port/INBOX, or imap://… with STARTTLS (required unless the host is loopback; ?starttls=require|auto|off, ?tls_skip_verify=true) (repeatable)")
 	fs.StringVar(&c.TLSCert, "tls-cert", "", "certificate file for SMTP STARTTLS")
 	fs.StringVar(&c.TLSKey, "tls-key", "", "key file for SMTP STARTTLS")
 	fs.StringVar(&c.TemplatesDir, "templates-dir", "", "folder of templates that replace the embedded ones")
@@ -148,6 +153,7 @@ func (c *Config) flags(name string) *flag.FlagSet {
 	if name == "serve" {
 		fs.DurationVar(&c.StaleAfter, "stale-after", time.Minute, "a message answered 250 and still unprocessed after this is processed by any instance (the one that took it died); checked every quarter of it")
 		fs.StringVar(&c.Spool, "spool", "auto", "keep each received message in a spool file under <data-dir>/spool before the 250, the database's work after it: on, off, or auto (on with SQLite; off with PostgreSQL, where a message stored in the database is taken over by another instance if this one dies)")
+		fs.StringVar(&c.InstanceID, "instance-id", "", "this instance's name among those sharing the database, unique among those running; at start it gives back at once the outbox mail its previous run had claimed (default <hostname>-<hash of the data folder's path>)")
 		fs.StringVar(&c.DebugAddr, "debug-addr", "", "serve Go's profiler (/debug/pprof/) on this address, e.g. 127.0.0.1:6060; keep it on loopback (default off)")
 		fs.Int64Var(&c.MinFreeSpace, "min-free-space", 128<<20, "/healthz answers 503 \"disk\" (or \"spool\") when a folder Guichet writes has fewer bytes free than this; 0: not checked")
 		fs.StringVar(&c.MetricsAddr, "metrics-addr", "", "serve /metrics on a listener of its own at this address; empty: on --http-addr only when it is loopback; the --http-addr value: there in any case; off: nowhere")
@@ -262,6 +268,12 @@ func (c *Config) Validate() error {
 			return fmt.Errorf("--relay: smtp://[user:pass@]host:port or smtps://… expected")
 		}
 	}
+	if _, err := c.relayTLS(); err != nil {
+		return err
+	}
+	if strings.ContainsFunc(c.InstanceID, func(r rune) bool { return r < ' ' || r == 0x7f }) || len(c.InstanceID) > 200 {
+		return fmt.Errorf("--instance-id %q: at most 200 characters, none a control character", c.InstanceID)
+	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		return errors.New("--tls-cert and --tls-key go together")
 	}
@@ -297,6 +309,41 @@ func (c *Config) Validate() error {
 		}
 	}
 	return nil
+}
+
+// relayTLS returns the --relay-tls policy, --relay-insecure-skip-verify being the
+// deprecated name of opportunistic.
+func (c *Config) relayTLS() (mailout.TLSPolicy, error) {
+	p, err := mailout.ParseTLSPolicy(c.RelayTLS)
+	if err != nil {
+		return p, fmt.Errorf("--relay-tls %q: auto, verify, opportunistic or none", c.RelayTLS)
+	}
+	if c.RelayInsecure {
+		if p != mailout.TLSAuto && p != mailout.TLSOpportunistic {
+			return p, fmt.Errorf("--relay-insecure-skip-verify (deprecated: --relay-tls opportunistic) contradicts --relay-tls %s", p)
+		}
+		p = mailout.TLSOpportunistic
+	}
+	if p == mailout.TLSNone && strings.HasPrefix(c.Relay, "smtps://") {
+		return p, errors.New("--relay smtps://… always uses TLS: it cannot go with --relay-tls none (use smtp://)")
+	}
+	return p, nil
+}
+
+// defaultInstanceID names this instance when --instance-id is not given: the host's name
+// and a hash of the data folder's absolute path, stable across restarts and different
+// for two serves on one host.
+func defaultInstanceID(dataDir string) string {
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "guichet"
+	}
+	dir, err := filepath.Abs(dataDir)
+	if err != nil {
+		dir = dataDir
+	}
+	sum := sha256.Sum256([]byte(dir))
+	return fmt.Sprintf("%s-%x", host, sum[:4])
 }
 
 // desk splits --desk KEY=Name.

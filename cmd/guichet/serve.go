@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"net/url"
 	"path/filepath"
 	"time"
 
@@ -23,6 +24,9 @@ import (
 // until SIGINT or SIGTERM. Shutdown goes in reverse: listeners first (SMTP sessions in
 // flight end in 250 or 4xx), then the sender, then the database.
 func cmdServe(ctx context.Context, e *env) error {
+	if e.cfg.InstanceID == "" {
+		e.cfg.InstanceID = defaultInstanceID(e.cfg.DataDir)
+	}
 	c := e.cfg
 	cs, closeCoord, err := newCoord(ctx, e)
 	if err != nil {
@@ -47,6 +51,15 @@ func cmdServe(ctx context.Context, e *env) error {
 	} else if st.Tried > 0 {
 		e.log.Info("stored messages retried", "tried", st.Tried, "processed", st.Processed, "failed", st.Failed)
 	}
+	// Claims under this instance's identity are those of its previous run, which died
+	// (two instances running with one identity are a configuration error: see
+	// --instance-id). Other instances' claims wait for their lease: they may be sending.
+	if released, err := a.svc.ReleaseInstanceClaims(ctx, c.InstanceID); err != nil {
+		return err
+	} else if released > 0 {
+		e.log.Info("outbox mail claimed by this instance's earlier run released: sent again now (a relay may get some twice)",
+			"count", released, "instance", c.InstanceID)
+	}
 	if a.spool != nil {
 		// 250 once in the spool; storing and processing follow in the committer
 		intake.Spool = mailin.Spooler{S: a.spool}
@@ -70,9 +83,12 @@ func cmdServe(ctx context.Context, e *env) error {
 		}
 	}
 
-	worker, err := newWorker(e, a, outboxWake)
+	worker, relayHealth, relay, err := newWorker(e, a, outboxWake)
 	if err != nil {
 		return err
+	}
+	if relay != nil {
+		go probeRelay(ctx, e, relay)
 	}
 	if c.Relay == "" {
 		stopClean := cleanSentTemp(e, mailout.NewDirSender(filepath.Join(c.DataDir, "sent")))
@@ -120,6 +136,9 @@ func cmdServe(ctx context.Context, e *env) error {
 	}
 	checks := cs.checks(map[string]web.Pinger{"database": a.svc, "intake": intake})
 	maps.Copy(checks, diskChecks(c, a.spool != nil, freeSpace))
+	if relayHealth != nil {
+		checks["relay"] = relayHealth
+	}
 	metrics := newMetrics(a.svc, intake, pollers, append(cs.collectors(), a.spoolMetrics()...)...)
 	var portalMetrics http.Handler
 	onPortal, metricsAddr := metricsRoute(c.HTTPAddr, c.MetricsAddr)
@@ -175,7 +194,7 @@ func cmdServe(ctx context.Context, e *env) error {
 	}
 	e.log.Info("guichet is running", "smtp", smtpLn.Addr().String(), "protocol", proto, "http", httpLn.Addr().String(),
 		"support_address", a.svc.SupportAddress(), "db", c.redacted().DB, "relay", relayName(c),
-		"trusted_relays", c.TrustedRelays)
+		"trusted_relays", c.TrustedRelays, "instance", c.InstanceID)
 
 	var runErr error
 	select {
@@ -218,26 +237,52 @@ func relayName(c Config) string {
 	if c.Relay == "" {
 		return "files in " + filepath.Join(c.DataDir, "sent")
 	}
-	return c.redacted().Relay
+	p, _ := c.relayTLS() // checked by Validate
+	if u, err := url.Parse(c.Relay); err == nil {
+		p = p.For(u.Hostname())
+	}
+	return c.redacted().Relay + " (TLS " + p.String() + ")"
+}
+
+// probeRelay opens a session with the relay at start, in the background, and logs a
+// warning when it fails: a wrong certificate, password or address shows at once rather
+// than at the first mail. It blocks nothing and counts for nothing on /healthz (a relay
+// may be down for a moment while the machine boots); the sends decide that.
+func probeRelay(ctx context.Context, e *env, rs *mailout.RelaySender) {
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	if err := rs.Probe(ctx); err != nil && ctx.Err() == nil {
+		e.log.Warn("the relay cannot take mail now: mail waits and is retried", "relay", rs.String(),
+			"relay_tls", rs.Policy().String(), slog.Any("error", err))
+	}
 }
 
 // newWorker builds the outbox sender: the relay when --relay is set, else .eml files.
-func newWorker(e *env, a *app, wake <-chan struct{}) (*mailout.Worker, error) {
+// With a relay it also returns the relay's /healthz check, which the worker feeds, and
+// the relay.
+func newWorker(e *env, a *app, wake <-chan struct{}) (*mailout.Worker, *mailout.RelayHealth, *mailout.RelaySender, error) {
 	tpl, err := templates.New(e.cfg.TemplatesDir)
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
+	var rs *mailout.RelaySender
 	var sender mailout.Sender
+	var health *mailout.RelayHealth
 	if e.cfg.Relay != "" {
-		ro := mailout.RelayOptions{LocalName: a.supportDomain()}
-		if e.cfg.RelayInsecure {
-			ro.TLSConfig = &tls.Config{InsecureSkipVerify: true} // #nosec G402: an explicit test-only flag
-		}
-		rs, err := mailout.NewRelaySender(e.cfg.Relay, ro)
+		policy, err := e.cfg.relayTLS()
 		if err != nil {
-			return nil, err
+			return nil, nil, nil, err
 		}
+		if e.cfg.RelayInsecure {
+			e.log.Warn("--relay-insecure-skip-verify is deprecated: use --relay-tls opportunistic")
+		}
+		rs, err = mailout.NewRelaySender(e.cfg.Relay, mailout.RelayOptions{LocalName: a.supportDomain(), TLS: policy})
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		e.log.Debug("outbound relay", "relay", rs.String(), "relay_tls", rs.Policy().String())
 		sender = rs
+		health = &mailout.RelayHealth{Logger: e.log.With("component", "mailout")}
 	} else {
 		sender = mailout.NewDirSender(filepath.Join(e.cfg.DataDir, "sent"))
 	}
@@ -245,15 +290,19 @@ func newWorker(e *env, a *app, wake <-chan struct{}) (*mailout.Worker, error) {
 	if attachMax <= 0 {
 		attachMax = -1 // --mail-attach-max 0: no file attached (mailout's 0 is its default)
 	}
-	return mailout.NewWorker(mailout.Options{
+	opt := mailout.Options{
 		Queue: a.svc, Sender: sender, Templates: tpl, Blobs: a.blobs, From: a.svc.SupportAddress(),
 		Logger: e.log, Wake: wake, Lease: e.cfg.OutboxLease, MaxAttachBytes: attachMax,
-	}), nil
+	}
+	if health != nil {
+		opt.Observer = health // an untyped nil would be a non-nil interface
+	}
+	return mailout.NewWorker(opt), health, rs, nil
 }
 
 // sendQueued sends the mail that is due now (used by ingest, which has no running sender).
 func sendQueued(ctx context.Context, e *env, a *app) error {
-	w, err := newWorker(e, a, nil)
+	w, _, _, err := newWorker(e, a, nil)
 	if err != nil {
 		return err
 	}

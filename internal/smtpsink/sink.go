@@ -3,6 +3,7 @@
 package smtpsink
 
 import (
+	"crypto/tls"
 	"io"
 	"net"
 	"sync"
@@ -16,6 +17,7 @@ type Message struct {
 	From string
 	To   []string
 	Data []byte
+	TLS  bool // received over STARTTLS
 }
 
 // Sink is a running SMTP sink.
@@ -34,12 +36,23 @@ type Sink struct {
 // Start listens on 127.0.0.1:0 and serves until Close. With discard, message data is read
 // and dropped, and only counted.
 func Start(discard bool) (*Sink, error) {
+	return start(discard, nil)
+}
+
+// StartTLS is Start with STARTTLS offered with cfg, as a stock Postfix offers it with its
+// self-signed certificate.
+func StartTLS(cfg *tls.Config) (*Sink, error) {
+	return start(false, cfg)
+}
+
+func start(discard bool, cfg *tls.Config) (*Sink, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
 	}
 	s := &Sink{discard: discard, ln: ln, wake: make(chan struct{}, 1)}
-	s.srv = smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) { return &session{s: s}, nil }))
+	s.srv = smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) { return &session{s: s, c: c}, nil }))
+	s.srv.TLSConfig = cfg
 	s.srv.Domain = "sink.localhost"
 	s.srv.MaxMessageBytes = 64 << 20
 	s.srv.MaxRecipients = 1000
@@ -84,6 +97,7 @@ func (s *Sink) WaitFor(n int, timeout time.Duration) []Message {
 
 type session struct {
 	s    *Sink
+	c    *smtp.Conn
 	from string
 	to   []string
 }
@@ -111,7 +125,8 @@ func (ss *session) Data(r io.Reader) error {
 	ss.s.mu.Lock()
 	ss.s.n++
 	if !ss.s.discard {
-		ss.s.msgs = append(ss.s.msgs, Message{From: ss.from, To: ss.to, Data: data})
+		_, isTLS := ss.c.TLSConnectionState()
+		ss.s.msgs = append(ss.s.msgs, Message{From: ss.from, To: ss.to, Data: data, TLS: isTLS})
 	}
 	ss.s.mu.Unlock()
 	select {
