@@ -16,6 +16,7 @@ import (
 	"net"
 	"net/mail"
 	"net/smtp"
+	"net/textproto"
 	"os"
 	"os/exec"
 	"os/user"
@@ -77,10 +78,11 @@ func runField(t *testing.T, transport string) {
 	e.writeGuichetConf(snip[SnipConfig])
 	e.writePostfix(snip, transport)
 	e.setup(snip[SnipSetup])
+	// Postfix first, as on a machine where it runs already: serve probes its relay at start.
+	e.startPostfix()
 	if transport == "lmtp" {
 		e.startServe(snip[SnipServeLMTP])
 	}
-	e.startPostfix()
 	e.converse()
 	e.checkPostfixClean(transport)
 	t.Logf("%s: done in %s", transport, time.Since(start).Round(time.Millisecond))
@@ -365,20 +367,44 @@ func (e *env) startPostfix() {
 	waitListening(e.t, e.ctx, fmt.Sprintf("127.0.0.1:%d", e.pfPort))
 }
 
+// waitListening waits until an SMTP or LMTP server at addr greets, and leaves as a
+// polite client does (QUIT), so that the wait itself leaves no error in a log.
 func waitListening(t *testing.T, ctx context.Context, addr string) {
 	t.Helper()
 	for {
-		c, err := net.DialTimeout("tcp", addr, time.Second)
+		err := greets(addr)
 		if err == nil {
-			c.Close()
 			return
 		}
 		select {
 		case <-ctx.Done():
-			t.Fatalf("%s never listened: %v", addr, err)
+			t.Fatalf("%s never greeted: %v", addr, err)
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
+}
+
+func greets(addr string) error {
+	c, err := net.DialTimeout("tcp", addr, time.Second)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	if err := c.SetDeadline(time.Now().Add(5 * time.Second)); err != nil {
+		return err
+	}
+	tc := textproto.NewConn(c)
+	if _, _, err := tc.ReadResponse(220); err != nil {
+		return err
+	}
+	id, err := tc.Cmd("QUIT")
+	if err != nil {
+		return err
+	}
+	tc.StartResponse(id)
+	defer tc.EndResponse(id)
+	_, _, err = tc.ReadResponse(221)
+	return err
 }
 
 // asGuichet makes cmd run as the guichet user, as the docs say every command runs.
