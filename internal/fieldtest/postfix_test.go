@@ -55,8 +55,11 @@ type env struct {
 	pfLog    string // its maillog_file
 	pfPort   int    // its smtpd, on 127.0.0.1
 	mailBase string // virtual_mailbox_base
-	guichet  *user.User
-	ctx      context.Context
+	// docSMTPAddr is the listener the docs' guichet.conf names, which their LMTP
+	// transport must name too; the test moves both to a free port.
+	docSMTPAddr string
+	guichet     *user.User
+	ctx         context.Context
 }
 
 func runField(t *testing.T, transport string) {
@@ -164,6 +167,19 @@ func (e *env) writeGuichetConf(snippet string) {
 	lmtpPort := freePort(e.t)
 	kv, err := ConfValues(snippet)
 	must(e.t, err)
+	// Only the ports change: the documented relay and listener must be the loopback
+	// Postfix and a loopback listener, as the test runs them.
+	for _, p := range kv {
+		if p[0] == "relay" && p[1] != "smtp://127.0.0.1:25" {
+			e.t.Fatalf("the documented relay is %q, not the local Postfix smtp://127.0.0.1:25", p[1])
+		}
+		if p[0] == "smtp-addr" {
+			if !strings.HasPrefix(p[1], "127.0.0.1:") {
+				e.t.Fatalf("the documented smtp-addr %q is not on loopback", p[1])
+			}
+			e.docSMTPAddr = p[1]
+		}
+	}
 	replace := map[string]string{
 		"data-dir":  data,
 		"smtp-addr": fmt.Sprintf("127.0.0.1:%d", lmtpPort),
@@ -315,7 +331,7 @@ smtpd_banner = $myhostname ESMTP
 	if transport == "pipe" {
 		tr = snip[SnipTransportPipe]
 	} else {
-		tr = strings.ReplaceAll(tr, "127.0.0.1:2525", e.lmtpAddr())
+		tr = strings.ReplaceAll(tr, e.docSMTPAddr, e.lmtpAddr())
 	}
 	trPath := filepath.Join(e.pfConf, "transport")
 	must(t, os.WriteFile(trPath, []byte(tr), 0o644))
