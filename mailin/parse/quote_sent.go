@@ -34,11 +34,11 @@ const (
 // the caller keeps what the generic rules found (visibleText). It works without any
 // marker: the reply's lines are compared with what we sent word by word (so re-wrapping,
 // "> " or "| " prefixes, letter case, spacing and lines the client dropped do not
-// matter), and the first run of lines that matches closely enough is cut, with a short
-// line ending in ":" right above it (an attribution line in any language). The text
-// above the run goes through the generic rules (a signature or a quote header left
-// there goes too); text below it that the generic rules keep (an answer written under
-// the quote) stays.
+// matter), and the first run of lines that matches closely enough is cut. When nothing
+// but quotes follows the run, a short line ending in ":" right above it goes too (an
+// attribution line in any language). The text above the run goes through the generic
+// rules (a signature or a quote header left there goes too); text below it that the
+// generic rules keep (an answer written under the quote) stays.
 func StripSent(text string, sent []string) (string, bool) {
 	text = strings.ReplaceAll(text, "\r\n", "\n")
 	lines := strings.Split(text, "\n")
@@ -67,21 +67,25 @@ func StripSent(text string, sent []string) (string, bool) {
 	if best.start < 0 {
 		return "", false
 	}
-	start := best.start
-	// an attribution line right above the quote: short, ending with a colon
-	if a := prevNonBlank(lines, start); a >= 0 {
+	start, end := best.start, best.end
+	for end < len(lines) && stripQuotePrefix(lines[end]) == "" { // blank quoted lines close the quote
+		end++
+	}
+	below := visibleText(strings.Join(lines[end:], "\n"))
+	if allQuoted(lines[end:]) {
+		below = ""
+	}
+	// an attribution line right above a quote that ends the reply: short, ending with a
+	// colon. Above a quote that an answer follows, such a line may be the person's own
+	// lead-in ("You wrote:"): it stays.
+	if a := prevNonBlank(lines, start); a >= 0 && below == "" {
 		l := strings.TrimSpace(lines[a])
 		if len([]rune(l)) <= 120 && (strings.HasSuffix(l, ":") || strings.HasSuffix(l, "：")) {
 			start = a
 		}
 	}
-	end := best.end
-	for end < len(lines) && stripQuotePrefix(lines[end]) == "" { // blank quoted lines close the quote
-		end++
-	}
 	above := visibleText(strings.Join(lines[:start], "\n"))
-	below := visibleText(strings.Join(lines[end:], "\n"))
-	if below != "" && !allQuoted(lines[end:]) {
+	if below != "" {
 		if above != "" {
 			above += "\n\n"
 		}

@@ -105,6 +105,8 @@ func TestStripSent(t *testing.T) {
 		{"case and spacing", ownAnswer + "\n\n" + strings.ToUpper(strings.ReplaceAll(sentConfirmation, " ", "   ")), ownAnswer, true},
 		{"signature above the quote goes by the generic rules", ownAnswer + "\n-- \nÉlodie Martin\nCollège Jean Moulin\n\n" + sentConfirmation, ownAnswer, true},
 		{"answer below the quote stays", prefix(sentConfirmation, "> ") + "\n\n" + ownAnswer, ownAnswer, true},
+		{"lead-in line above a quote that an answer follows stays", "Vous m'avez écrit :\n" + prefix(sentConfirmation, "> ") + "\n\n" + ownAnswer,
+			"Vous m'avez écrit :\n\n" + ownAnswer, true},
 		{"older history below the quote goes", ownAnswer + "\n\n" + sentConfirmation + "\nLe 27/11/2026 à 09:00, Élodie Martin a écrit :\n> Bonjour, je ne peux plus me connecter.\n", ownAnswer, true},
 		{"one sentence of ours repeated in the person's text", "Bonjour,\n\nVous m'avez écrit :\nNous avons bien reçu votre requête et vous répondrons au plus vite.\nCela fait pourtant trois jours que j'attends.\n\nÉlodie", "", false},
 		{"two lines of ours repeated", "Bonjour,\n\nRéférence : AURAN1-13\nStatut : Nouveau\nToujours pas de nouvelles.\n", "", false},
