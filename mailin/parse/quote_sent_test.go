@@ -107,6 +107,7 @@ func TestStripSent(t *testing.T) {
 		{"answer below the quote stays", prefix(sentConfirmation, "> ") + "\n\n" + ownAnswer, ownAnswer, true},
 		{"lead-in line above a quote that an answer follows stays", "Vous m'avez écrit :\n" + prefix(sentConfirmation, "> ") + "\n\n" + ownAnswer,
 			"Vous m'avez écrit :\n\n" + ownAnswer, true},
+		{"Outlook header block above the quote", ownAnswer + "\n\n________________________________\nDe : Assistance ENT <support@example.org>\nEnvoyé : samedi 28 novembre 2026 17:21\nÀ : Élodie Martin\nObjet : [#AURAN1-13] Nous avons bien reçu votre requête\n\n" + wrap(sentConfirmation, 76), ownAnswer, true},
 		{"older history below the quote goes", ownAnswer + "\n\n" + sentConfirmation + "\nLe 27/11/2026 à 09:00, Élodie Martin a écrit :\n> Bonjour, je ne peux plus me connecter.\n", ownAnswer, true},
 		{"one sentence of ours repeated in the person's text", "Bonjour,\n\nVous m'avez écrit :\nNous avons bien reçu votre requête et vous répondrons au plus vite.\nCela fait pourtant trois jours que j'attends.\n\nÉlodie", "", false},
 		{"two lines of ours repeated", "Bonjour,\n\nRéférence : AURAN1-13\nStatut : Nouveau\nToujours pas de nouvelles.\n", "", false},
