@@ -15,7 +15,10 @@ import (
 // agent alone is told what went wrong.
 func (s *Service) commentFromMail(ctx context.Context, tx *sqlx.Tx, inboundID int64, t *Ticket, author User, d Delivery, proven bool) (processResult, error) {
 	m := d.Msg
-	body := strings.TrimSpace(m.Visible)
+	body, err := s.visible(ctx, tx, t, m)
+	if err != nil {
+		return processResult{}, err
+	}
 	if body == "" {
 		body = strings.TrimSpace(m.Text)
 	}

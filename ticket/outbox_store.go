@@ -44,22 +44,32 @@ func (s *Service) ClaimOutbox(ctx context.Context, limit int, lease time.Duratio
 	}
 	out := make([]OutboxMail, 0, len(rows))
 	for _, r := range rows {
-		m := OutboxMail{
-			ID: r.ID, Kind: MailKind(r.Kind), TicketKey: r.TicketKey, To: Address{Name: r.ToName, Email: r.ToEmail}, ToRole: Role(r.ToRole),
-			Lang: r.Lang, TimeZone: r.TimeZone, MessageID: r.MessageID, InReplyTo: r.InReplyTo,
-			References: strings.Fields(r.Refs), ReplyTo: r.ReplyTo, Attempts: r.Attempts - 1, CreatedAt: r.CreatedAt,
+		m, err := r.mail()
+		if err != nil {
+			return nil, err
 		}
-		if r.Shared != "" {
-			if err := json.Unmarshal([]byte(r.Shared), &m.Data); err != nil {
-				return nil, fmt.Errorf("ticket: outbox row %d: decode shared data: %w", r.ID, err)
-			}
-		}
-		if err := json.Unmarshal([]byte(r.Data), &m.Data); err != nil {
-			return nil, fmt.Errorf("ticket: outbox row %d: decode data: %w", r.ID, err)
-		}
+		m.Attempts = r.Attempts - 1 // the claim counted the attempt it starts
 		out = append(out, m)
 	}
 	return out, nil
+}
+
+// mail decodes an outbox row.
+func (r outboxRow) mail() (OutboxMail, error) {
+	m := OutboxMail{
+		ID: r.ID, Kind: MailKind(r.Kind), TicketKey: r.TicketKey, To: Address{Name: r.ToName, Email: r.ToEmail}, ToRole: Role(r.ToRole),
+		Lang: r.Lang, TimeZone: r.TimeZone, MessageID: r.MessageID, InReplyTo: r.InReplyTo,
+		References: strings.Fields(r.Refs), ReplyTo: r.ReplyTo, Attempts: r.Attempts, CreatedAt: r.CreatedAt,
+	}
+	if r.Shared != "" {
+		if err := json.Unmarshal([]byte(r.Shared), &m.Data); err != nil {
+			return OutboxMail{}, fmt.Errorf("ticket: outbox row %d: decode shared data: %w", r.ID, err)
+		}
+	}
+	if err := json.Unmarshal([]byte(r.Data), &m.Data); err != nil {
+		return OutboxMail{}, fmt.Errorf("ticket: outbox row %d: decode data: %w", r.ID, err)
+	}
+	return m, nil
 }
 
 // MarkSent records that the relay accepted mail id, with its answer. Unlike the other

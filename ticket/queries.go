@@ -57,6 +57,7 @@ type queries struct {
 	CountRecentOutbox     string `query:"count-recent-outbox"`
 	OutboxClaim           string `query:"outbox-claim"`
 	OutboxSent            string `query:"outbox-sent"`
+	OutboxSentMail        string `query:"outbox-sent-mail"`
 	OutboxRelease         string `query:"outbox-release"`
 	OutboxReleaseAll      string `query:"outbox-release-all"`
 	OutboxReleaseInstance string `query:"outbox-release-instance"`

@@ -159,6 +159,11 @@ WHERE id IN (SELECT id FROM outbox WHERE state = 'pending' AND next_attempt_at <
 RETURNING id, kind, ticket_key, to_email, to_name, to_role, lang, time_zone, message_id, in_reply_to, refs, reply_to, data, attempts, created_at,
           COALESCE((SELECT d.data FROM outbox_data d WHERE d.id = outbox.data_id), '') AS shared;
 
+-- name: outbox-sent-mail
+SELECT id, kind, ticket_key, to_email, to_name, to_role, lang, time_zone, message_id, in_reply_to, refs, reply_to, data, attempts, created_at,
+       COALESCE((SELECT d.data FROM outbox_data d WHERE d.id = outbox.data_id), '') AS shared
+FROM outbox WHERE message_id = ? AND ticket_id = ? AND state = 'sent';
+
 -- name: outbox-sent
 UPDATE outbox SET state = 'sent', response = ?, sent_at = ?, claimed_until = NULL WHERE id = ?;
 

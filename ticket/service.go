@@ -63,6 +63,12 @@ type Options struct {
 	// OnOutbox is called after a commit that added outbox rows (wake the sender), and
 	// only then: never after the sender's own claims and marks.
 	OnOutbox func()
+	// Unquote, when set, looks in the text of a reply for a quote of the mails we sent
+	// that it answers (those its In-Reply-To and References name, sent, on its
+	// ticket) and returns the reply's new part and true; false keeps the parser's
+	// Visible. Rendering a mail and comparing texts belong to other packages: cmd joins
+	// them here.
+	Unquote func(text string, sent []OutboxMail) (string, bool)
 }
 
 // Service is the one place where tickets change. It is safe for concurrent use.

@@ -105,6 +105,7 @@ func openApp(ctx context.Context, e *env, onOutbox func()) (*app, error) {
 		DeskKey: key, DeskName: name, PublicURL: c.PublicURL, SupportAddress: c.SupportAddress,
 		ReopenWindow: c.ReopenWindow, SenderPolicy: ticket.SenderPolicy(c.SenderPolicy), CommentAddress: c.CommentAddress, Logger: e.log.With("component", "ticket"), OnOutbox: onOutbox,
 		Instance: c.InstanceID,
+		Unquote:  (&unquoter{dir: c.TemplatesDir, log: e.log.With("component", "unquote")}).unquote,
 	})
 	if err != nil {
 		db.Close()

@@ -64,6 +64,10 @@
 //   - html.go: HTML to text, and the sanitiser of the HTML copy.
 //   - quote.go, quote_header.go, quote_sig.go: the visible part of a reply: quote
 //     headers in many languages, quoted blocks, signatures.
+//   - quote_sent.go: [StripSent], a quote of a mail we sent found by comparing the reply
+//     with that mail's text, without any marker; ticket calls it (through cmd) for a
+//     reply that names mail of its thread. Message and Inspect know no thread and keep
+//     to the generic rules.
 //   - subject.go: the summary of a subject, its [#KEY] token and bare keys.
 //   - auto.go, auto_dsn.go: automatic mail (loops, auto-replies, lists, bounces) and
 //     delivery status notifications.
