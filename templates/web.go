@@ -109,7 +109,17 @@ type Page struct {
 	Nav   string    // the navigation entry of the page ("new", "requests", ...)
 	Flash string    // a message shown once at the top
 	Data  any       // the page's own view
+	Brand PageBrand // the service the portal serves; app.name when its Name is empty
 	loc   *time.Location
+}
+
+// PageBrand is the service as pages show it, in the page's language: the header's name
+// and logo, the home page's welcome line, the phone support of the home page and footer.
+type PageBrand struct {
+	Name, Welcome string
+	Phone, Hours  string
+	Tel           string // Phone as a tel: link's digits
+	Logo          bool   // served at /logo
 }
 
 // PageUser is the signed-in user as pages show them.

@@ -20,8 +20,11 @@ var webTexts = map[string][2]string{
 	"nav.failed":   {"Échecs de traitement", "Failed intake"},
 
 	"home.title":          {"Accueil", "Home"},
+	"home.welcome":        {"Bienvenue sur le portail d'assistance %s !", "Welcome to the %s support portal!"},
+	"home.form":           {"Formulaire d'assistance", "Support form"},
+	"brand.phone":         {"Assistance téléphonique :", "Phone support:"},
+	"brand.help":          {"Besoin d'aide ?", "Need help?"},
 	"home.hello":          {"Bonjour %s", "Hello %s"},
-	"home.intro":          {"Bienvenue sur le portail du service d'assistance.", "Welcome to the support desk's portal."},
 	"home.signed_out":     {"Connectez-vous pour créer une demande ou suivre les vôtres.", "Sign in to make a request or follow yours."},
 	"home.new_desc":       {"Signaler un incident ou poser une question.", "Report an incident or ask a question."},
 	"home.requests_desc":  {"Suivre vos demandes et celles de votre établissement.", "Follow your requests and your school's."},

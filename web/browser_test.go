@@ -197,7 +197,7 @@ func TestBrowser(t *testing.T) {
 	if nav := b.text("header nav"); !strings.Contains(nav, "Se déconnecter") || !strings.Contains(nav, "Profil") {
 		t.Errorf("navigation: %q", nav)
 	}
-	b.mustContain("home", "Nouvelle demande", "Demandes", "Profil")
+	b.mustContain("home", "Bienvenue sur le portail d'assistance ma classe en Auvergne-Rhône-Alpes — Assistance ENT !", "Formulaire d'assistance", "Demandes", "Profil")
 	b.shot("home")
 	b.open("/requests/new")
 

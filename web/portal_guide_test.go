@@ -1,0 +1,104 @@
+package web
+
+import (
+	"context"
+	"html"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/guichet/guichet/ticket"
+)
+
+// page GETs target as who (nil: signed out) and returns its decoded HTML.
+func (f *portalFixture) page(t *testing.T, c *http.Cookie, target string) string {
+	t.Helper()
+	w := f.do(t, c, "GET", target, nil)
+	if w.Code != http.StatusOK {
+		t.Fatalf("GET %s: %d %s", target, w.Code, w.Body)
+	}
+	return html.UnescapeString(w.Body.String())
+}
+
+// setLang switches who's pages to lang.
+func (f *portalFixture) setLang(t *testing.T, who, lang string) {
+	t.Helper()
+	u := f.users[who]
+	if _, err := f.svc.UpdateProfile(context.Background(), u, ticket.Profile{Name: u.Name, Lang: lang}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func mustHave(t *testing.T, what, page string, want ...string) {
+	t.Helper()
+	for _, s := range want {
+		if !strings.Contains(page, s) {
+			t.Errorf("%s lacks %q", what, s)
+		}
+	}
+}
+
+func mustLack(t *testing.T, what, page string, unwanted ...string) {
+	t.Helper()
+	for _, s := range unwanted {
+		if strings.Contains(page, s) {
+			t.Errorf("%s has %q", what, s)
+		}
+	}
+}
+
+// The home page (§3) by default: the guide's name in the header and title, its welcome
+// line, its "Formulaire d'assistance" link; no phone line until a number is configured.
+func TestGuideHomeDefault(t *testing.T) {
+	f := newPortal(t, Options{})
+	c := f.login(t, "jeanne")
+	home := f.page(t, c, "/")
+	mustHave(t, "home", home,
+		`<a class="brand" href="/">ma classe en Auvergne-Rhône-Alpes — Assistance ENT</a>`,
+		"<title>Accueil · ma classe en Auvergne-Rhône-Alpes — Assistance ENT</title>",
+		"Bienvenue sur le portail d'assistance ma classe en Auvergne-Rhône-Alpes — Assistance ENT !",
+		"<strong>Formulaire d'assistance</strong>")
+	mustLack(t, "home", home, ">Guichet<", "Assistance téléphonique", `src="/logo"`)
+	if w := f.do(t, c, "GET", "/logo", nil); w.Code != http.StatusNotFound {
+		t.Errorf("GET /logo without a logo: %d", w.Code)
+	}
+	f.setLang(t, "jeanne", "en")
+	home = f.page(t, c, "/")
+	mustHave(t, "English home", home, "Welcome to the ma classe en Auvergne-Rhône-Alpes — ENT support support portal!", "<strong>Support form</strong>")
+}
+
+// A configured name, welcome line, logo and phone support (§2.2): the phone number and
+// hours on the home page and in every page's footer, in the user's language.
+func TestGuideHomeConfigured(t *testing.T) {
+	svg := []byte(`<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><rect width="10" height="10"/></svg>`)
+	if err := CheckLogo(svg); err != nil {
+		t.Fatal(err)
+	}
+	f := newPortal(t, Options{Brand: Brand{
+		Name:    ParseBilingual("Assistance Lycées|School support"),
+		Welcome: ParseBilingual("Bonjour et bienvenue !|Hello and welcome!"),
+		Phone:   "04 26 73 64 64",
+		Logo:    svg,
+	}})
+	c := f.login(t, "jeanne")
+	home := f.page(t, c, "/")
+	mustHave(t, "home", home, `<img class="logo" src="/logo" alt="">Assistance Lycées</a>`, "Bonjour et bienvenue !",
+		"Besoin d'aide ?", `Assistance téléphonique : <a href="tel:0426736464">04 26 73 64 64</a>, du lundi au vendredi de 08h à 18h`)
+	list := f.page(t, c, "/requests")
+	footer := list[strings.Index(list, `<footer`):]
+	mustHave(t, "footer", footer, "04 26 73 64 64", "du lundi au vendredi de 08h à 18h")
+	w := f.do(t, c, "GET", "/logo", nil)
+	if w.Code != http.StatusOK || w.Header().Get("Content-Type") != "image/svg+xml" || w.Body.String() != string(svg) ||
+		!strings.Contains(w.Header().Get("Content-Security-Policy"), "sandbox") {
+		t.Errorf("GET /logo: %d %v", w.Code, w.Header())
+	}
+	f.setLang(t, "jeanne", "en")
+	home = f.page(t, c, "/")
+	mustHave(t, "English home", home, "School support</a>", "Hello and welcome!", "Need help?", "Phone support:", "Monday to Friday, 8 am to 6 pm")
+
+	for _, bad := range [][]byte{nil, []byte("\x00\x01 not an image"), []byte("<html><script>alert(1)</script>"), make([]byte, 2<<20)} {
+		if CheckLogo(bad) == nil {
+			t.Errorf("CheckLogo(%.20q) accepted", bad)
+		}
+	}
+}
