@@ -53,7 +53,7 @@ var webTexts = map[string][2]string{
 	"login.required":      {"Connectez-vous pour voir cette page.", "Sign in to see this page."},
 
 	"form.required":     {"obligatoire", "required"},
-	"form.optional":     {"facultatif", "optional"},
+	"form.optional":     {"Facultatif", "Optional"},
 	"form.has_errors":   {"La demande n'a pas été envoyée : corrigez les champs signalés.", "The request was not sent: correct the fields shown."},
 	"form.error_prefix": {"Erreur :", "Error:"},
 	"form.choose":       {"— Choisir —", "— Choose —"},
@@ -78,7 +78,7 @@ var webTexts = map[string][2]string{
 
 	"new.title":        {"Nouvelle demande", "New request"},
 	"new.intro":        {"Décrivez votre demande. Les champs marqués « obligatoire » doivent être remplis.", "Describe your request. Fields marked \"required\" must be filled in."},
-	"new.submit":       {"Envoyer la demande", "Send the request"},
+	"new.submit":       {"Créer", "Create"},
 	"new.uai_hint":     {"Sept chiffres et une lettre, par exemple 0690026D.", "Seven digits and a letter, for example 0690026D."},
 	"new.free_hint":    {"Format libre.", "Free format."},
 	"new.attach_hint":  {"Plusieurs fichiers possibles. Vous pouvez aussi les glisser-déposer ici ou coller une capture d'écran.", "Several files allowed. You may also drop them here or paste a screenshot."},
@@ -134,8 +134,8 @@ var webTexts = map[string][2]string{
 	"ticket.activity":         {"Activité", "Activity"},
 	"ticket.created":          {"Demande créée par %s", "Request created by %s"},
 	"ticket.comment":          {"Votre commentaire", "Your comment"},
-	"ticket.comment_title":    {"Répondre", "Reply"},
-	"ticket.send":             {"Envoyer", "Send"},
+	"ticket.comment_title":    {"Commenter cette requête", "Comment on this request"},
+	"ticket.comment_send":     {"Ajouter", "Add"},
 	"ticket.internal":         {"Note interne (visible des agents seulement)", "Internal note (agents only)"},
 	"ticket.internal_badge":   {"Note interne", "Internal note"},
 	"ticket.verified":         {"Expéditeur vérifié", "Verified sender"},

@@ -102,3 +102,36 @@ func TestGuideHomeConfigured(t *testing.T) {
 		}
 	}
 }
+
+// The request form (§4) marks optional fields "(Facultatif)" as the guide does, never a
+// required one, and its button says "Créer"; the ticket's comment box is "Commenter cette
+// requête" with "Ajouter". In English too.
+func TestGuideFormWords(t *testing.T) {
+	f := newPortal(t, Options{})
+	c := f.login(t, "jeanne")
+	form := f.page(t, c, "/requests/new")
+	for _, label := range []string{"URL", "Académie", "Composants", "Pièces jointes", "Téléphone de contact",
+		"Date de début de l'incident", "Utilisateur(s) concerné(s)"} {
+		mustHave(t, "form", form, label+` <span class="opt">(Facultatif)</span>`)
+	}
+	for _, label := range []string{"Objet de la demande", "RNE/UAI", "Description"} {
+		mustLack(t, "form", form, label+` <span class="opt">`)
+	}
+	mustHave(t, "form", form, `<button type="submit">Créer</button>`)
+	ticketPage := f.page(t, c, "/requests/"+f.jeanneKey)
+	mustHave(t, "ticket", ticketPage, `<h2 id="reply-title">Commenter cette requête</h2>`,
+		`<form method="post" action="/requests/`+f.jeanneKey+`/comments"`)
+	reply := ticketPage[strings.Index(ticketPage, `id="reply-title"`):]
+	reply = reply[:strings.Index(reply, "</form>")]
+	mustHave(t, "comment box", reply, `<button type="submit">Ajouter</button>`)
+
+	f.setLang(t, "jeanne", "en")
+	form = f.page(t, c, "/requests/new")
+	mustHave(t, "English form", form, `URL <span class="opt">(Optional)</span>`, `<button type="submit">Create</button>`)
+	ticketPage = f.page(t, c, "/requests/"+f.jeanneKey)
+	mustHave(t, "English ticket", ticketPage, "Comment on this request", `<button type="submit">Add</button>`)
+	if agent := f.page(t, f.login(t, "alice"), "/agent/phone"); !strings.Contains(agent, `Nom de l'appelant <span class="opt">(Facultatif)</span>`) ||
+		strings.Contains(agent, `Adresse e-mail de l'appelant <span class="opt">`) {
+		t.Errorf("phone form: the caller's name is optional, the address not")
+	}
+}
