@@ -135,3 +135,59 @@ func TestGuideFormWords(t *testing.T) {
 		t.Errorf("phone form: the caller's name is optional, the address not")
 	}
 }
+
+// The list's filters (§7) in the guide's order and words: "Quel que soit le créateur" is
+// a customer's default and shows every request they may see — their own, those they take
+// part in (even at another school), their school's — and nothing else; then the narrower
+// choices, "Tous les statuts", "Tout type de demande", "Recherche de requêtes".
+func TestGuideListFilters(t *testing.T) {
+	f := newPortal(t, Options{})
+	ctx := t.Context()
+	// Eve (another school) makes Jeanne a participant of a request of hers.
+	te, err := f.svc.CreateTicket(ctx, f.users["eve"], ticket.TicketRequest{NewTicket: ticket.NewTicket{Summary: "Scanner", Description: "Hors ligne", UAI: "0380001V"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.svc.AllowParticipant(ctx, "0380001V", "jeanne@ecole.test"); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.svc.AddParticipant(ctx, f.users["eve"], te.Key, ticket.Address{Email: "jeanne@ecole.test"}); err != nil {
+		t.Fatal(err)
+	}
+	tp, err := f.svc.CreateTicket(ctx, f.users["paul"], ticket.TicketRequest{NewTicket: ticket.NewTicket{Summary: "Tableau", Description: "Noir", UAI: "0690026D"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := f.login(t, "jeanne")
+	list := f.page(t, c, "/requests")
+	order := []string{"Quel que soit le créateur", "Créées par moi", "Où je suis participant", "Toutes celles de mon établissement",
+		"Tous les statuts", "Tout type de demande", "Recherche de requêtes"}
+	at := 0
+	for _, label := range order {
+		i := strings.Index(list[at:], label)
+		if i < 0 {
+			t.Fatalf("list lacks %q after the previous filters", label)
+		}
+		at += i
+	}
+	mustHave(t, "list", list, `id="scope-all" name="scope" value="all" checked>`, f.jeanneKey, te.Key, tp.Key, "1-3 de 3")
+	mustLack(t, "list", list, f.eveKey, `value="mine" checked`)
+	if got := f.page(t, c, "/requests?scope=establishment"); strings.Contains(got, te.Key) || !strings.Contains(got, tp.Key) {
+		t.Error("establishment: wrong rows")
+	}
+	// A scope of agents, asked for by a customer, falls back to the default.
+	if got := f.page(t, c, "/requests?scope=unassigned"); !strings.Contains(got, `value="all" checked`) || !strings.Contains(got, "1-3 de 3") {
+		t.Error("an agent's scope for a customer: not the default")
+	}
+
+	f.setLang(t, "jeanne", "en")
+	list = f.page(t, c, "/requests")
+	mustHave(t, "English list", list, "Whoever created them", "Created by me", "Where I am a participant", "All those of my school",
+		"Every status", "Any request type", "Search requests")
+	mustLack(t, "English list", list, "All of my school's", "Where I take part")
+
+	// Agents keep their own first choice, every request.
+	agent := f.page(t, f.login(t, "alice"), "/requests")
+	mustHave(t, "agent list", agent, `value="all" checked><label for="scope-all">Toutes</label>`)
+	mustLack(t, "agent list", agent, "Quel que soit le créateur")
+}
