@@ -104,7 +104,7 @@ func openApp(ctx context.Context, e *env, onOutbox func()) (*app, error) {
 	svc, err := ticket.NewService(ctx, db, ticket.Options{
 		DeskKey: key, DeskName: name, PublicURL: c.PublicURL, SupportAddress: c.SupportAddress,
 		ReopenWindow: c.ReopenWindow, SenderPolicy: ticket.SenderPolicy(c.SenderPolicy), CommentAddress: c.CommentAddress, Logger: e.log.With("component", "ticket"), OnOutbox: onOutbox,
-		Instance: c.InstanceID,
+		Instance: c.InstanceID, DefaultRequestType: firstOf(list(c.RequestTypes)),
 	})
 	if err != nil {
 		db.Close()
@@ -155,4 +155,12 @@ func (a *app) Close() {
 func (a *app) supportDomain() string {
 	_, d, _ := strings.Cut(a.svc.SupportAddress(), "@")
 	return d
+}
+
+// firstOf is the first of a list, "" when it is empty.
+func firstOf(l []string) string {
+	if len(l) == 0 {
+		return ""
+	}
+	return l[0]
 }

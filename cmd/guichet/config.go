@@ -139,7 +139,7 @@ func (c *Config) flags(name string) *flag.FlagSet {
 	fs.DurationVar(&c.ReopenWindow, "reopen-window", 14*24*time.Hour, "a reply reopens a closed ticket within this")
 	fs.StringVar(&c.Academies, "academies", "Clermont-Ferrand,Grenoble,Lyon", "choices of the request form's Académie field, comma-separated")
 	fs.StringVar(&c.Components, "components", "ENT,Messagerie,Pronote,Espace de stockage,Annuaire", "choices of the request form's Composants field for the default desk, comma-separated")
-	fs.StringVar(&c.RequestTypes, "request-types", "Incident,Demande d'assistance,Demande d'information", "request types of the form, comma-separated; the first is the default")
+	fs.StringVar(&c.RequestTypes, "request-types", "Incident,Demande d'assistance,Demande d'information", "request types of the form, comma-separated; the first is the default, also of tickets made by mail")
 	fs.StringVar(&c.PortalName, "portal-name", "", "the service's name in the portal's header, \"French|English\" or one text (default the user guide's \"ma classe en Auvergne-Rhône-Alpes — Assistance ENT\")")
 	fs.StringVar(&c.PortalWelcome, "portal-welcome", "", "the portal home page's welcome line, \"French|English\" or one text (default \"Bienvenue sur le portail d'assistance <name> !\")")
 	fs.StringVar(&c.PortalLogo, "portal-logo", "", "image file (PNG, JPEG, GIF, WebP or SVG, 1 MiB at most) shown before the portal's name")
