@@ -191,3 +191,33 @@ func TestGuideListFilters(t *testing.T) {
 	mustHave(t, "agent list", agent, `value="all" checked><label for="scope-all">Toutes</label>`)
 	mustLack(t, "agent list", agent, "Quel que soit le créateur")
 }
+
+// People are named, not shown as raw addresses, in the activity, the participants and the
+// assignee; an address is shown only for someone whose name is unknown.
+func TestGuidePeopleByName(t *testing.T) {
+	f := newPortal(t, Options{})
+	ctx := t.Context()
+	if err := f.svc.AddParticipant(ctx, f.users["jeanne"], f.jeanneKey, ticket.Address{Email: "paul@ecole.test"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.svc.AllowParticipant(ctx, "0690026D", "inconnu@ecole.test"); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.svc.AddParticipant(ctx, f.users["jeanne"], f.jeanneKey, ticket.Address{Email: "inconnu@ecole.test"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.svc.Assign(ctx, f.users["alice"], f.jeanneKey, "alice@support.test"); err != nil {
+		t.Fatal(err)
+	}
+	for _, who := range []string{"jeanne", "alice"} {
+		page := f.page(t, f.login(t, who), "/requests/"+f.jeanneKey)
+		mustHave(t, who+"'s ticket page", page, "Paul Durand a été ajouté aux participants · par Jeanne Martin",
+			"inconnu@ecole.test a été ajouté aux participants · par Jeanne Martin",
+			`<span title="paul@ecole.test">Paul Durand</span>`, `<span>inconnu@ecole.test</span>`, `aria-label="Retirer Paul Durand"`)
+		mustLack(t, who+"'s ticket page", page, "paul@ecole.test a été ajouté", "par jeanne@ecole.test", "<span>paul@ecole.test</span>")
+		if who == "alice" {
+			mustHave(t, "agent's page", page, "<dd>Alice Agent</dd>", "Demande assignée à Alice Agent · par Alice Agent")
+			mustLack(t, "agent's page", page, "assignée à alice@support.test")
+		}
+	}
+}
