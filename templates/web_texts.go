@@ -159,6 +159,7 @@ var webTexts = map[string][2]string{
 	"ticket.comment_added":    {"Votre commentaire a été ajouté.", "Your comment was added."},
 	"ticket.participant_ok":   {"Participant ajouté.", "Participant added."},
 	"ticket.created_ok":       {"Votre demande %s a bien été enregistrée. Vous allez recevoir un accusé de réception par e-mail.", "Your request %s has been recorded. You will get an acknowledgement by mail."},
+	"ticket.phone_created_ok": {"La demande %s a été enregistrée au nom de l'appelant, qui va recevoir un accusé de réception par e-mail.", "Request %s was recorded for the caller, who will get an acknowledgement by mail."},
 	"ticket.dates_in":         {"Dates affichées dans le fuseau %s.", "Dates shown in the %s time zone."},
 	"ticket.by":               {"par %s", "by %s"},
 
@@ -169,6 +170,7 @@ var webTexts = map[string][2]string{
 	"event.assigned":            {"Demande assignée à %s", "Request assigned to %s"},
 	"event.unassigned":          {"Demande désassignée", "Request unassigned"},
 	"event.muted":               {"Envoi des messages modifié (%s)", "Mail delivery changed (%s)"},
+	"event.phone":               {"Demande reçue par téléphone, de %s", "Request taken on the phone, from %s"},
 	"event.other":               {"%s : %s", "%s: %s"},
 
 	"profile.title":          {"Profil", "Profile"},

@@ -167,7 +167,7 @@ func (s *Service) detail(ctx context.Context, t *Ticket) (*Detail, error) {
 			d.Names[e.Actor] = e.ActorName
 		}
 		switch e.Kind {
-		case "participant_added", "participant_removed", "participant_refused", "assigned":
+		case "participant_added", "participant_removed", "participant_refused", "assigned", "phone":
 		default:
 			continue
 		}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"html"
 	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -218,6 +220,53 @@ func TestGuidePeopleByName(t *testing.T) {
 		if who == "alice" {
 			mustHave(t, "agent's page", page, "<dd>Alice Agent</dd>", "Demande assignée à Alice Agent · par Alice Agent")
 			mustLack(t, "agent's page", page, "assignée à alice@support.test")
+		}
+	}
+}
+
+// After an agent records a phone request (§2.2) the page speaks to the agent, not to a
+// customer, and the activity says which agent took the call, for whom.
+func TestGuidePhoneRequestWords(t *testing.T) {
+	f := newPortal(t, Options{})
+	c := f.login(t, "alice")
+	form := url.Values{"summary": {"Appel : mot de passe"}, "uai": {"0690026D"}, "description": {"Appelle depuis le secrétariat"},
+		"request_id": {"p1"}, "caller_email": {"paul@ecole.test"}}
+	w := f.do(t, c, "POST", "/agent/phone", form)
+	if w.Code != http.StatusSeeOther {
+		t.Fatalf("%d %s", w.Code, w.Body)
+	}
+	target := w.Header().Get("Location")
+	key := strings.TrimPrefix(target, "/requests/")
+	var flash *http.Cookie
+	for _, k := range w.Result().Cookies() {
+		if k.Name == flashCookie {
+			flash = k
+		}
+	}
+	if flash == nil {
+		t.Fatal("no message for the next page")
+	}
+	r := httptest.NewRequest("GET", target, nil)
+	r.AddCookie(c)
+	r.AddCookie(flash)
+	rec := httptest.NewRecorder()
+	f.h.ServeHTTP(rec, r)
+	page := html.UnescapeString(rec.Body.String())
+	mustHave(t, "agent's page", page, "La demande "+key+" a été enregistrée au nom de l'appelant, qui va recevoir un accusé de réception par e-mail.",
+		"Demande reçue par téléphone, de Paul Durand · par Alice Agent")
+	mustLack(t, "agent's page", page, "Vous allez recevoir", "Votre demande")
+
+	// The caller sees who took the call too; a customer's own request keeps the customer's words.
+	paul := f.login(t, "paul")
+	f.setLang(t, "paul", "en")
+	mustHave(t, "caller's page", f.page(t, paul, target), "Request taken on the phone, from Paul Durand · by Alice Agent")
+	w = f.do(t, f.login(t, "jeanne"), "POST", "/requests/new", url.Values{"summary": {"Wifi"}, "uai": {"0690026D"}, "description": {"x"}, "request_id": {"j1"}})
+	if w.Code != http.StatusSeeOther {
+		t.Fatalf("customer request: %d", w.Code)
+	}
+	for _, k := range w.Result().Cookies() {
+		if k.Name == flashCookie && !strings.Contains(k.Value, "ticket.created_ok") {
+			t.Errorf("customer's message: %q", k.Value)
 		}
 	}
 }

@@ -138,7 +138,7 @@ func (h *Handler) ticketView(d *ticket.Detail, u ticket.User, lang string) *tick
 	}
 	for _, e := range d.Events {
 		switch e.Kind {
-		case "participant_added", "participant_refused", "participant_removed", "assigned":
+		case "participant_added", "participant_refused", "participant_removed", "assigned", "phone":
 			e.Detail = displayName(d, e.Detail)
 		}
 		v.Activity = append(v.Activity, activityView{Kind: "event", ID: e.ID, At: e.CreatedAt, Author: displayName(d, e.Actor),
@@ -184,7 +184,7 @@ func (h *Handler) eventText(lang string, e ticket.Event) string {
 			return t("event.unassigned")
 		}
 		return t("event.assigned", e.Detail)
-	case "participant_added", "participant_refused", "participant_removed", "muted", "followed_by", "held", "held_released", "bounce":
+	case "participant_added", "participant_refused", "participant_removed", "muted", "followed_by", "held", "held_released", "bounce", "phone":
 		return t("event."+e.Kind, e.Detail)
 	}
 	return t("event.other", e.Kind, e.Detail)
