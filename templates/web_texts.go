@@ -238,6 +238,12 @@ var webTexts = map[string][2]string{
 	"error.too_large": {"Le formulaire envoyé est trop volumineux.", "The form sent is too large."},
 	"error.back":      {"Retour à l'accueil", "Back to the home page"},
 
+	// The default request types (--request-types): stored in French, shown in the
+	// user's language.
+	"reqtype.Incident":              {"Incident", "Incident"},
+	"reqtype.Demande d'assistance":  {"Demande d'assistance", "Request for assistance"},
+	"reqtype.Demande d'information": {"Demande d'information", "Request for information"},
+
 	"lang.fr": {"Français", "Français"},
 	"lang.en": {"English", "English"},
 }

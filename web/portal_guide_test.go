@@ -270,3 +270,35 @@ func TestGuidePhoneRequestWords(t *testing.T) {
 		}
 	}
 }
+
+// A new request has no empty "Activité" heading; the heading comes with the first entry.
+// In English the scope labels read naturally and the default request types are
+// translated (their stored values stay French, so filters and the API are unchanged).
+func TestGuideTicketAndEnglish(t *testing.T) {
+	f := newPortal(t, Options{})
+	c := f.login(t, "jeanne")
+	page := f.page(t, c, "/requests/"+f.jeanneKey)
+	mustLack(t, "new request", page, `id="activity-title"`, `<ol class="activity">`)
+	if w := f.do(t, c, "POST", "/requests/"+f.jeanneKey+"/comments", url.Values{"body": {"Toujours en panne"}}); w.Code != http.StatusSeeOther {
+		t.Fatalf("comment: %d", w.Code)
+	}
+	mustHave(t, "commented request", f.page(t, c, "/requests/"+f.jeanneKey), `<h2 id="activity-title">Activité</h2>`, "Toujours en panne")
+
+	if _, err := f.svc.CreateTicket(t.Context(), f.users["jeanne"], ticket.TicketRequest{NewTicket: ticket.NewTicket{
+		Summary: "Question", Description: "x", UAI: "0690026D", RequestType: "Demande d'information"}}); err != nil {
+		t.Fatal(err)
+	}
+	f.setLang(t, "jeanne", "en")
+	list := f.page(t, c, "/requests")
+	mustHave(t, "English list", list, `<option value="Demande d'assistance">Request for assistance</option>`,
+		`<td data-label="Type">Request for information</td>`, `<td data-label="Type">Incident</td>`)
+	mustLack(t, "English list", list, ">Demande d'assistance<", ">Demande d'information<")
+	form := f.page(t, c, "/requests/new")
+	mustHave(t, "English form", form, `<option value="Demande d'information">Request for information</option>`)
+	mustLack(t, "English form", form, ">Demande d'information<")
+	if got := f.page(t, c, "/requests?type="+url.QueryEscape("Demande d'information")); !strings.Contains(got, "1-1 of 1") {
+		t.Error("the type filter no longer matches the stored value")
+	}
+	f.setLang(t, "jeanne", "fr")
+	mustHave(t, "French list", f.page(t, c, "/requests"), `<td data-label="Type">Demande d'information</td>`)
+}

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/guichet/guichet/templates"
 	"github.com/guichet/guichet/ticket"
 )
 
@@ -100,7 +101,7 @@ func (h *Handler) ticketView(d *ticket.Detail, u ticket.User, lang string) *tick
 			v.Fields = append(v.Fields, fieldView{Label: label, Value: value})
 		}
 	}
-	add("field.request_type", d.RequestType)
+	add("field.request_type", templates.RequestTypeLabel(lang, d.RequestType))
 	add("field.uai", d.UAI)
 	if d.URL != "" {
 		f := fieldView{Label: "field.url", Value: d.URL}
