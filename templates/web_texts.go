@@ -244,6 +244,19 @@ var webTexts = map[string][2]string{
 	"reqtype.Demande d'assistance":  {"Demande d'assistance", "Request for assistance"},
 	"reqtype.Demande d'information": {"Demande d'information", "Request for information"},
 
+	// Areas of the IANA time zones, the groups of the profile's time zone choices.
+	"region.Africa":     {"Afrique", "Africa"},
+	"region.America":    {"Amérique", "America"},
+	"region.Antarctica": {"Antarctique", "Antarctica"},
+	"region.Arctic":     {"Arctique", "Arctic"},
+	"region.Asia":       {"Asie", "Asia"},
+	"region.Atlantic":   {"Océan Atlantique", "Atlantic Ocean"},
+	"region.Australia":  {"Australie", "Australia"},
+	"region.Europe":     {"Europe", "Europe"},
+	"region.Indian":     {"Océan Indien", "Indian Ocean"},
+	"region.Pacific":    {"Océan Pacifique", "Pacific Ocean"},
+	"region.UTC":        {"Temps universel", "Universal time"},
+
 	"lang.fr": {"Français", "Français"},
 	"lang.en": {"English", "English"},
 }

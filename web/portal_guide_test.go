@@ -302,3 +302,36 @@ func TestGuideTicketAndEnglish(t *testing.T) {
 	f.setLang(t, "jeanne", "fr")
 	mustHave(t, "French list", f.page(t, c, "/requests"), `<td data-label="Type">Demande d'information</td>`)
 }
+
+// Time zones (§9) are offered as people read them, "(GMT+01:00) Paris", grouped by
+// region with the user's own region first; what is stored stays the IANA name.
+func TestGuideTimeZones(t *testing.T) {
+	f := newPortal(t, Options{})
+	c := f.login(t, "jeanne")
+	page := f.page(t, c, "/profile")
+	mustHave(t, "profile", page, `<option value="Europe/Paris" selected>(GMT+01:00) Paris</option>`,
+		`<option value="America/Argentina/Buenos_Aires">(GMT-03:00) Buenos Aires</option>`,
+		`<option value="Asia/Kolkata">(GMT+05:30) Kolkata</option>`, `<optgroup label="Océan Pacifique">`)
+	mustLack(t, "profile", page, ">Europe/Paris<", ">region.")
+	first := page[strings.Index(page, `id="p-tz"`):]
+	if !strings.HasPrefix(first[strings.Index(first, "<optgroup"):], `<optgroup label="Europe">`) {
+		t.Errorf("a Paris user's first region is not Europe")
+	}
+	if w := f.do(t, c, "POST", "/profile", url.Values{"name": {"Jeanne Martin"}, "time_zone": {"Pacific/Auckland"}, "lang": {"en"}}); w.Code != http.StatusSeeOther {
+		t.Fatalf("save: %d", w.Code)
+	}
+	page = f.page(t, c, "/profile")
+	first = page[strings.Index(page, `id="p-tz"`):]
+	if !strings.HasPrefix(first[strings.Index(first, "<optgroup"):], `<optgroup label="Pacific Ocean">`) {
+		t.Errorf("an Auckland user's first region is not the Pacific")
+	}
+	mustHave(t, "profile", page, `<option value="Pacific/Auckland" selected>(GMT+12:00) Auckland</option>`, `<optgroup label="Europe">`)
+	for area := range zoneChoices {
+		if k := "region." + area; f.h.pages.T("fr", k) == k || f.h.pages.T("en", k) == k {
+			t.Errorf("no name for the region %s", area)
+		}
+	}
+	if n := len(zoneChoices["Europe"]); n < 50 {
+		t.Errorf("only %d European zones", n)
+	}
+}
