@@ -212,11 +212,18 @@ func NewService(ctx context.Context, db *sqlx.DB, opt Options) (*Service, error)
 	if opt.DefaultRequestType != "" {
 		// Tickets made by mail before there was a default; the type index finds them, so
 		// this costs nothing once done. updated_at is kept: the list's order is unchanged.
-		res, err := db.ExecContext(ctx, db.Rebind(`UPDATE tickets SET request_type = ? WHERE request_type = ''`), opt.DefaultRequestType)
-		if err != nil {
-			return nil, fmt.Errorf("ticket: give untyped tickets the default type: %w", err)
+		// A read first: every `guichet ingest` starts a service, and an UPDATE would take
+		// SQLite's write lock even with nothing to change.
+		var untyped int
+		if err := db.GetContext(ctx, &untyped, `SELECT COUNT(*) FROM (SELECT 1 FROM tickets WHERE request_type = '' LIMIT 1) x`); err != nil {
+			return nil, fmt.Errorf("ticket: look for untyped tickets: %w", err)
 		}
-		if n, _ := res.RowsAffected(); n > 0 {
+		if untyped > 0 {
+			res, err := db.ExecContext(ctx, db.Rebind(`UPDATE tickets SET request_type = ? WHERE request_type = ''`), opt.DefaultRequestType)
+			if err != nil {
+				return nil, fmt.Errorf("ticket: give untyped tickets the default type: %w", err)
+			}
+			n, _ := res.RowsAffected()
 			s.log.Info("untyped tickets given the default request type", "type", opt.DefaultRequestType, "tickets", n)
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"maps"
 	"net"
@@ -407,7 +408,14 @@ func (c *Config) brand() (web.Brand, error) {
 	b := web.Brand{Name: web.ParseBilingual(c.PortalName), Welcome: web.ParseBilingual(c.PortalWelcome),
 		Phone: strings.TrimSpace(c.SupportPhone), Hours: web.ParseBilingual(c.SupportHours)}
 	if c.PortalLogo != "" {
-		logo, err := os.ReadFile(c.PortalLogo)
+		f, err := os.Open(c.PortalLogo)
+		if err != nil {
+			return web.Brand{}, fmt.Errorf("--portal-logo: %w", err)
+		}
+		defer f.Close()
+		// One byte past the limit, so that CheckLogo refuses a bigger file without
+		// reading all of it.
+		logo, err := io.ReadAll(io.LimitReader(f, 1<<20+1))
 		if err != nil {
 			return web.Brand{}, fmt.Errorf("--portal-logo: %w", err)
 		}
