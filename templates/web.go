@@ -109,7 +109,17 @@ type Page struct {
 	Nav   string    // the navigation entry of the page ("new", "requests", ...)
 	Flash string    // a message shown once at the top
 	Data  any       // the page's own view
+	Brand PageBrand // the service the portal serves; app.name when its Name is empty
 	loc   *time.Location
+}
+
+// PageBrand is the service as pages show it, in the page's language: the header's name
+// and logo, the home page's welcome line, the phone support of the home page and footer.
+type PageBrand struct {
+	Name, Welcome string
+	Phone, Hours  string
+	Tel           string // Phone as a tel: link's digits
+	Logo          bool   // served at /logo
 }
 
 // PageUser is the signed-in user as pages show them.
@@ -178,6 +188,19 @@ func webLookup(lang, key string) string {
 	return lookup(lang, key)
 }
 
+// RequestTypeLabel is how request type v (a stored value, French) reads in lang: the
+// catalogue's "reqtype.<v>" text when there is one, v itself otherwise (a type an
+// operator added with --request-types has no translation).
+func RequestTypeLabel(lang, v string) string {
+	if t, ok := webTexts["reqtype."+v]; ok {
+		if normLang(lang) == "en" && t[1] != "" {
+			return t[1]
+		}
+		return t[0]
+	}
+	return v
+}
+
 // webFuncs returns the page template functions of one language.
 func webFuncs(lang string) htmltemplate.FuncMap {
 	return htmltemplate.FuncMap{
@@ -187,6 +210,7 @@ func webFuncs(lang string) htmltemplate.FuncMap {
 		},
 		"label":    func(key string) string { return webLookup(lang, key) },
 		"status":   func(s ticket.Status) string { return s.Label(lang) },
+		"reqtype":  func(v string) string { return RequestTypeLabel(lang, v) },
 		"statuses": func() []ticket.Status { return ticket.Statuses },
 		"source": func(s ticket.Source) string {
 			if s == "" {

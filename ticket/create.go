@@ -83,6 +83,12 @@ func (s *Service) CreateTicket(ctx context.Context, creator User, req TicketRequ
 				return fmt.Errorf("ticket: record request id: %w", err)
 			}
 		}
+		if req.Source == SourcePhone {
+			// The activity says which agent took the call, and for whom.
+			if err := s.event(ctx, tx, t.ID, creator.ID, "phone", requester.Email); err != nil {
+				return err
+			}
+		}
 		for _, p := range req.Participants {
 			if _, err := s.addParticipant(ctx, tx, t, creator, p); err != nil {
 				return err

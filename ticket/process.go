@@ -201,6 +201,9 @@ type NewTicket struct {
 
 // insertTicket allocates the desk's next number and inserts the ticket with its files.
 func (s *Service) insertTicket(ctx context.Context, tx *sqlx.Tx, requester User, nt NewTicket, inboundID *int64) (*Ticket, error) {
+	if nt.RequestType == "" {
+		nt.RequestType = s.opt.DefaultRequestType
+	}
 	var n int64
 	if err := tx.GetContext(ctx, &n, s.q.NextNumber, s.desk.ID); err != nil {
 		return nil, fmt.Errorf("ticket: allocate number: %w", err)

@@ -16,7 +16,7 @@ UPDATE tickets SET assignee_id = ?, updated_at = ? WHERE id = ?;
 INSERT INTO events (ticket_id, actor_id, kind, detail, created_at) VALUES (?, ?, ?, ?, ?);
 
 -- name: events
-SELECT e.id, e.kind, e.detail, e.created_at, COALESCE(u.email, '') AS actor
+SELECT e.id, e.kind, e.detail, e.created_at, COALESCE(u.email, '') AS actor, COALESCE(u.name, '') AS actor_name
 FROM events e LEFT JOIN users u ON u.id = e.actor_id WHERE e.ticket_id = ? ORDER BY e.id;
 
 -- name: whitelisted

@@ -3,6 +3,7 @@ package ticket
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -33,6 +34,10 @@ type Detail struct {
 	Comments      []CommentDetail `json:"comments"`
 	Events        []Event         `json:"events"`
 	Assignee      string          `json:"assignee,omitempty"`
+	// Names maps the addresses of the people the ticket shows (requester, participants,
+	// assignee, those its events name) to their display names, for the portal; an
+	// address without a known name is absent.
+	Names map[string]string `json:"-"`
 }
 
 // Event is activity that is not a comment: a status change, a participant added or
@@ -42,6 +47,7 @@ type Event struct {
 	Kind      string    `db:"kind" json:"kind"`
 	Detail    string    `db:"detail" json:"detail"`
 	Actor     string    `db:"actor" json:"actor,omitempty"`
+	ActorName string    `db:"actor_name" json:"-"`
 	CreatedAt time.Time `db:"created_at" json:"created_at"`
 }
 
@@ -139,9 +145,43 @@ func (s *Service) detail(ctx context.Context, t *Ticket) (*Detail, error) {
 	if err := s.db.SelectContext(ctx, &d.Events, s.cq.Events, t.ID); err != nil {
 		return nil, fmt.Errorf("ticket: read events of %s: %w", key, err)
 	}
+	d.Names = map[string]string{}
+	name := func(u User) {
+		if u.Name != "" {
+			d.Names[u.Email] = u.Name
+		}
+	}
+	name(req)
+	for _, p := range ps {
+		name(p)
+	}
 	if t.AssigneeID != nil {
 		if a, err := s.userByID(ctx, s.db, *t.AssigneeID); err == nil {
 			d.Assignee = a.Email
+			name(a)
+		}
+	}
+	looked := map[string]bool{}
+	for _, e := range d.Events {
+		if e.ActorName != "" {
+			d.Names[e.Actor] = e.ActorName
+		}
+		switch e.Kind {
+		case "participant_added", "participant_removed", "participant_refused", "assigned", "phone":
+		default:
+			continue
+		}
+		// Someone removed or refused may not be a participant any more; a few lookups of
+		// distinct addresses (a ticket names few people), and at most 50.
+		addr := NormalizeEmail(e.Detail)
+		if addr == "" || looked[addr] || d.Names[addr] != "" || len(looked) >= 50 {
+			continue
+		}
+		looked[addr] = true
+		if u, err := s.userByEmail(ctx, s.db, addr); err == nil {
+			name(u)
+		} else if !errors.Is(err, ErrNotFound) {
+			return nil, err
 		}
 	}
 	return d, nil

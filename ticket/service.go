@@ -53,8 +53,13 @@ type Options struct {
 	// CommentAddress turns an agent's mail sent to it into an internal note; default
 	// support+note@ the support domain.
 	CommentAddress string
-	Logger         *slog.Logger
-	Now            func() time.Time
+	// DefaultRequestType is the type of a ticket made without one (by mail, or through
+	// the API without request_type): the first of the form's types, so that filtering on
+	// it finds them. NewService gives it to the tickets stored without a type. "" leaves
+	// them without.
+	DefaultRequestType string
+	Logger             *slog.Logger
+	Now                func() time.Time
 	// Instance names this process among those sharing the database (serve's
 	// --instance-id): outbox rows it claims carry it, so that, restarted after a crash,
 	// it can give them back at once (ReleaseInstanceClaims). It must be unique among the
@@ -209,6 +214,24 @@ func NewService(ctx context.Context, db *sqlx.DB, opt Options) (*Service, error)
 	}
 	if err := db.GetContext(ctx, &s.desk, q.DeskByKey, opt.DeskKey); err != nil {
 		return nil, fmt.Errorf("ticket: read desk %s: %w", opt.DeskKey, err)
+	}
+	if opt.DefaultRequestType != "" {
+		// Tickets made by mail before there was a default; the type index finds them, so
+		// this costs nothing once done. updated_at is kept: the list's order is unchanged.
+		// A read first: every `guichet ingest` starts a service, and an UPDATE would take
+		// SQLite's write lock even with nothing to change.
+		var untyped int
+		if err := db.GetContext(ctx, &untyped, `SELECT COUNT(*) FROM (SELECT 1 FROM tickets WHERE request_type = '' LIMIT 1) x`); err != nil {
+			return nil, fmt.Errorf("ticket: look for untyped tickets: %w", err)
+		}
+		if untyped > 0 {
+			res, err := db.ExecContext(ctx, db.Rebind(`UPDATE tickets SET request_type = ? WHERE request_type = ''`), opt.DefaultRequestType)
+			if err != nil {
+				return nil, fmt.Errorf("ticket: give untyped tickets the default type: %w", err)
+			}
+			n, _ := res.RowsAffected()
+			s.log.Info("untyped tickets given the default request type", "type", opt.DefaultRequestType, "tickets", n)
+		}
 	}
 	s.wg.Add(1)
 	// labelled, so that a profile shows the single writer apart (-tagfocus writer=committer)

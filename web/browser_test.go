@@ -197,7 +197,7 @@ func TestBrowser(t *testing.T) {
 	if nav := b.text("header nav"); !strings.Contains(nav, "Se déconnecter") || !strings.Contains(nav, "Profil") {
 		t.Errorf("navigation: %q", nav)
 	}
-	b.mustContain("home", "Nouvelle demande", "Demandes", "Profil")
+	b.mustContain("home", "Bienvenue sur le portail d'assistance ma classe en Auvergne-Rhône-Alpes — Assistance ENT !", "Formulaire d'assistance", "Demandes", "Profil")
 	b.shot("home")
 	b.open("/requests/new")
 
@@ -298,6 +298,10 @@ func TestBrowser(t *testing.T) {
 	b.submit("form[action$='/comments'] button[type=submit]")
 	b.mustContain("comment", "Le problème continue cet après-midi.", "depot.png", "commentaire a été ajouté")
 	b.shot("ticket-commented")
+	// A comment's files are a bulleted list, without the rule of an activity entry.
+	if s := b.eval(`(function(){const c=getComputedStyle(document.querySelector(".activity .files li"));return c.borderLeftStyle+" "+c.display})()`); s != "none list-item" {
+		t.Errorf("a comment's file is drawn as %q, want a bullet and no rule", s)
+	}
 
 	// Participants: someone from elsewhere is refused, a colleague is added.
 	b.set("#participant-email", "eve@ailleurs.test")
@@ -308,7 +312,7 @@ func TestBrowser(t *testing.T) {
 	b.shot("participant-refused")
 	b.set("#participant-email", "paul@ecole.test")
 	b.submit("form[action$='/participants'] button[type=submit]")
-	if p := b.text(".people"); !strings.Contains(p, "paul@ecole.test") {
+	if p := b.text(".people"); !strings.Contains(p, "Paul Durand") {
 		t.Errorf("participants: %q", p)
 	}
 	b.shot("participant-added")

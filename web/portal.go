@@ -68,6 +68,10 @@ func (h *Handler) portalRoutes() {
 		http.Redirect(w, r, "/static/favicon.svg", http.StatusMovedPermanently)
 	})
 
+	if len(h.opt.Brand.Logo) > 0 {
+		m.HandleFunc("GET /logo", h.logo)
+	}
+
 	// Open to everyone.
 	m.HandleFunc("GET /login", h.loginForm)
 	m.Handle("POST /login", h.post(http.HandlerFunc(h.login)))

@@ -56,6 +56,10 @@ func TestRequestsList(t *testing.T) {
 			t.Errorf("no filter %q", label)
 		}
 	}
+	if k := got(body); len(k) != 3 || !strings.Contains(body, "1-3 de 3") {
+		t.Errorf("default (whoever created them): %v", k)
+	}
+	body = list(jeanne, "scope=mine")
 	if k := got(body); len(k) != 1 || k[0] != f.jeanneKey || !strings.Contains(body, "1-1 de 1") {
 		t.Errorf("mine: %v", k)
 	}

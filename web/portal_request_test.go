@@ -25,7 +25,7 @@ func TestRequestFormLabels(t *testing.T) {
 			t.Errorf("no label %q tied to #%s", label, id)
 		}
 	}
-	for _, want := range []string{"<legend>Composants</legend>", `value="Messagerie"`, `<option value="Grenoble"`, `type="file"`, "multiple",
+	for _, want := range []string{"<legend>Composants <span class=\"opt\">(Facultatif)</span></legend>", `value="Messagerie"`, `<option value="Grenoble"`, `type="file"`, "multiple",
 		`name="request_id"`, `value="0690026D"`, `enctype="multipart/form-data"`} {
 		if !strings.Contains(body, want) {
 			t.Errorf("form lacks %q", want)

@@ -119,7 +119,7 @@ func TestTicketActions(t *testing.T) {
 	if w := f.do(t, jeanne, "POST", "/requests/"+key+"/participants", url.Values{"email": {"paul@ecole.test"}}); w.Code != http.StatusSeeOther {
 		t.Fatalf("add participant: %d %s", w.Code, w.Body)
 	}
-	if body := page(jeanne); !strings.Contains(body, "paul@ecole.test a été ajouté aux participants") {
+	if body := page(jeanne); !strings.Contains(body, "Paul Durand a été ajouté aux participants") {
 		t.Error("participant event missing")
 	}
 	// The agent: tools, internal note, public answer, assignment, closing.

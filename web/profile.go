@@ -27,7 +27,7 @@ var timeZones = func() []string {
 type profileView struct {
 	Email, Name, NotifyEmail, PendingNotify string
 	TimeZone, Lang                          string
-	Zones                                   []string
+	Zones                                   []zoneGroup
 	HasAvatar                               bool
 	Tokens                                  []ticket.APIToken
 	NewToken                                string
@@ -60,12 +60,13 @@ func (h *Handler) showProfile(w http.ResponseWriter, r *http.Request, code int, 
 	}
 	v := &profileView{
 		Email: a.Email, Name: a.Name, NotifyEmail: a.NotifyEmail, PendingNotify: a.PendingNotifyEmail,
-		TimeZone: a.TimeZone, Lang: a.Lang, Zones: timeZones, HasAvatar: a.AvatarSHA256 != "", Tokens: live,
+		TimeZone: a.TimeZone, Lang: a.Lang, HasAvatar: a.AvatarSHA256 != "", Tokens: live,
 		Errors: map[string]string{},
 	}
 	if v.TimeZone == "" {
 		v.TimeZone = ticket.DefaultTimeZone
 	}
+	v.Zones = zoneGroups(v.TimeZone)
 	if edit != nil {
 		edit(v)
 	}

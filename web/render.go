@@ -22,10 +22,12 @@ func (h *Handler) page(w http.ResponseWriter, r *http.Request, nav string, data 
 	if !ok {
 		p := templates.NewPage(acceptLang(r.Header.Get("Accept-Language")), "")
 		p.Nav, p.Data = nav, data
+		p.Brand = h.brand(p.Lang)
 		return p
 	}
 	p := templates.NewPage(u.Lang, u.TimeZone)
 	p.Nav, p.Data = nav, data
+	p.Brand = h.brand(p.Lang)
 	p.User = &templates.PageUser{Email: u.Email, Name: u.Name, Staff: u.Role.IsStaff()}
 	if a, err := h.opt.Portal.Account(r.Context(), u.ID); err == nil {
 		p.User.HasAvatar = a.AvatarSHA256 != ""
@@ -44,6 +46,23 @@ func (h *Handler) page(w http.ResponseWriter, r *http.Request, nav string, data 
 		http.SetCookie(w, &http.Cookie{Name: flashCookie, Path: "/", MaxAge: -1, HttpOnly: true, Secure: h.secure, SameSite: http.SameSiteLaxMode})
 	}
 	return p
+}
+
+// brand is the service as the pages of lang show it.
+func (h *Handler) brand(lang string) templates.PageBrand {
+	b := h.opt.Brand
+	v := templates.PageBrand{Name: pick(b.Name, lang), Welcome: pick(b.Welcome, lang), Phone: b.Phone,
+		Hours: pick(b.Hours, lang), Logo: len(b.Logo) > 0}
+	v.Tel = strings.Map(func(r rune) rune {
+		if r == '+' || r >= '0' && r <= '9' {
+			return r
+		}
+		return -1
+	}, v.Phone)
+	if v.Welcome == "" {
+		v.Welcome = strings.Replace(h.pages.T(lang, "home.welcome"), "%s", v.Name, 1)
+	}
+	return v
 }
 
 // render writes a page with status code.

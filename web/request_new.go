@@ -96,7 +96,11 @@ func (h *Handler) createFromForm(w http.ResponseWriter, r *http.Request, phone b
 		}
 		t, err := h.opt.Portal.CreateTicket(r.Context(), u, req)
 		if err == nil {
-			h.redirect(w, r, "/requests/"+t.Key, "ticket.created_ok", t.Key)
+			flash := "ticket.created_ok"
+			if phone {
+				flash = "ticket.phone_created_ok" // words for the agent, not the caller
+			}
+			h.redirect(w, r, "/requests/"+t.Key, flash, t.Key)
 			return
 		}
 		if !errors.Is(err, ticket.ErrInvalid) {

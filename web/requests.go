@@ -25,9 +25,11 @@ type scopeOption struct {
 	Selected     bool
 }
 
-// Scopes offered to customers and, in addition, to agents.
+// Scopes offered to customers and to agents, the default first. A customer's first
+// choice is the guide's "Quel que soit le créateur": every request they may see (theirs,
+// those they take part in, their establishment's), the access rule's own query.
 var (
-	customerScopes = []string{ticket.ScopeMine, ticket.ScopeParticipant, ticket.ScopeEstablishment}
+	customerScopes = []string{ticket.ScopeAll, ticket.ScopeMine, ticket.ScopeParticipant, ticket.ScopeEstablishment}
 	agentScopes    = []string{ticket.ScopeAll, ticket.ScopeAssigned, ticket.ScopeUnassigned, ticket.ScopeMine, ticket.ScopeParticipant}
 )
 
@@ -43,12 +45,13 @@ func (h *Handler) requests(w http.ResponseWriter, r *http.Request) {
 	}
 	if !slices.Contains(scopes, v.Scope) {
 		v.Scope = scopes[0]
-		if !u.Role.IsStaff() {
-			v.Scope = ticket.ScopeMine
-		}
 	}
 	for _, s := range scopes {
-		v.Scopes = append(v.Scopes, scopeOption{Value: s, Label: "scope." + s, Selected: s == v.Scope})
+		label := "scope." + s
+		if s == ticket.ScopeAll && !u.Role.IsStaff() {
+			label = "scope.any_creator" // for a customer, "all" is all they may see
+		}
+		v.Scopes = append(v.Scopes, scopeOption{Value: s, Label: label, Selected: s == v.Scope})
 	}
 	f := ticket.Filter{Scope: v.Scope, Type: v.Type, Q: v.Q, Cursor: q.Get("page")}
 	if v.Status != "" {

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/guichet/guichet/templates"
 	"github.com/guichet/guichet/ticket"
 )
 
@@ -37,8 +38,8 @@ type fileView struct {
 }
 
 type participantView struct {
-	Email     string
-	CanRemove bool
+	Email, Name string // Name: the display name, or the address when none is known
+	CanRemove   bool
 }
 
 // activityView is one entry of the activity stream: a comment or an event.
@@ -83,7 +84,7 @@ func (h *Handler) ticketView(d *ticket.Detail, u ticket.User, lang string) *tick
 	isParticipant := slices.ContainsFunc(d.Participants, func(p string) bool { return strings.EqualFold(p, u.Email) })
 	v := &ticketView{
 		Key: d.Key, Summary: d.Summary, Description: d.Description, Status: d.Status, Desk: d.Desk,
-		Requester: d.RequesterName, Assignee: d.Assignee, CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt,
+		Requester: d.RequesterName, Assignee: displayName(d, d.Assignee), CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt,
 		Staff: staff, CanComment: staff || isRequester || isParticipant,
 		CanClose: isRequester && d.Status != ticket.StatusClosed,
 	}
@@ -100,7 +101,7 @@ func (h *Handler) ticketView(d *ticket.Detail, u ticket.User, lang string) *tick
 			v.Fields = append(v.Fields, fieldView{Label: label, Value: value})
 		}
 	}
-	add("field.request_type", d.RequestType)
+	add("field.request_type", templates.RequestTypeLabel(lang, d.RequestType))
 	add("field.uai", d.UAI)
 	if d.URL != "" {
 		f := fieldView{Label: "field.url", Value: d.URL}
@@ -119,7 +120,7 @@ func (h *Handler) ticketView(d *ticket.Detail, u ticket.User, lang string) *tick
 		v.Attachments = append(v.Attachments, fileOf(d.Key, a))
 	}
 	for _, p := range d.Participants {
-		v.Participants = append(v.Participants, participantView{Email: p,
+		v.Participants = append(v.Participants, participantView{Email: p, Name: displayName(d, p),
 			CanRemove: staff || isRequester || strings.EqualFold(p, u.Email)})
 	}
 	for _, c := range d.Comments {
@@ -137,11 +138,27 @@ func (h *Handler) ticketView(d *ticket.Detail, u ticket.User, lang string) *tick
 		v.Activity = append(v.Activity, a)
 	}
 	for _, e := range d.Events {
-		v.Activity = append(v.Activity, activityView{Kind: "event", ID: e.ID, At: e.CreatedAt, Author: e.Actor,
+		switch e.Kind {
+		case "participant_added", "participant_refused", "participant_removed", "assigned", "phone":
+			e.Detail = displayName(d, e.Detail)
+		}
+		v.Activity = append(v.Activity, activityView{Kind: "event", ID: e.ID, At: e.CreatedAt, Author: displayName(d, e.Actor),
 			Text: h.eventText(lang, e)})
 	}
 	slices.SortStableFunc(v.Activity, func(a, b activityView) int { return a.At.Compare(b.At) })
 	return v
+}
+
+// displayName is how the page names the person of address addr: their display name, or
+// the address when no name is known.
+func displayName(d *ticket.Detail, addr string) string {
+	if n := d.Names[addr]; n != "" {
+		return n
+	}
+	if n := d.Names[ticket.NormalizeEmail(addr)]; n != "" {
+		return n
+	}
+	return addr
 }
 
 func fileOf(key string, a ticket.Attachment) fileView {
@@ -168,7 +185,7 @@ func (h *Handler) eventText(lang string, e ticket.Event) string {
 			return t("event.unassigned")
 		}
 		return t("event.assigned", e.Detail)
-	case "participant_added", "participant_refused", "participant_removed", "muted", "followed_by", "held", "held_released", "bounce":
+	case "participant_added", "participant_refused", "participant_removed", "muted", "followed_by", "held", "held_released", "bounce", "phone":
 		return t("event."+e.Kind, e.Detail)
 	}
 	return t("event.other", e.Kind, e.Detail)

@@ -68,6 +68,9 @@ type Options struct {
 	Secret []byte
 	// SessionTTL is how long a session lasts without use (default 12 hours).
 	SessionTTL time.Duration
+	// Brand is the service's name, welcome line, logo and phone support; the user
+	// guide's by default.
+	Brand Brand
 }
 
 // Defaults of Options.
@@ -107,6 +110,7 @@ func New(opt Options) *Handler {
 		opt.SessionTTL = 12 * time.Hour
 	}
 	opt.SignIn = opt.SignIn.withDefaults()
+	opt.Brand = opt.Brand.withDefaults()
 	h := &Handler{
 		opt: opt, mux: http.NewServeMux(), csrf: http.NewCrossOriginProtection(),
 		secure: strings.HasPrefix(strings.ToLower(opt.PublicURL), "https://"),

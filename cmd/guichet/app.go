@@ -104,8 +104,8 @@ func openApp(ctx context.Context, e *env, onOutbox func()) (*app, error) {
 	svc, err := ticket.NewService(ctx, db, ticket.Options{
 		DeskKey: key, DeskName: name, PublicURL: c.PublicURL, SupportAddress: c.SupportAddress,
 		ReopenWindow: c.ReopenWindow, SenderPolicy: ticket.SenderPolicy(c.SenderPolicy), CommentAddress: c.CommentAddress, Logger: e.log.With("component", "ticket"), OnOutbox: onOutbox,
-		Instance: c.InstanceID,
-		Unquote:  (&unquoter{dir: c.TemplatesDir, log: e.log.With("component", "unquote")}).unquote,
+		Instance: c.InstanceID, DefaultRequestType: firstOf(list(c.RequestTypes)),
+		Unquote: (&unquoter{dir: c.TemplatesDir, log: e.log.With("component", "unquote")}).unquote,
 	})
 	if err != nil {
 		db.Close()
@@ -156,4 +156,12 @@ func (a *app) Close() {
 func (a *app) supportDomain() string {
 	_, d, _ := strings.Cut(a.svc.SupportAddress(), "@")
 	return d
+}
+
+// firstOf is the first of a list, "" when it is empty.
+func firstOf(l []string) string {
+	if len(l) == 0 {
+		return ""
+	}
+	return l[0]
 }

@@ -43,6 +43,11 @@ type Config struct {
 	Academies      string
 	Components     string
 	RequestTypes   string
+	PortalName     string
+	PortalWelcome  string
+	PortalLogo     string
+	SupportPhone   string
+	SupportHours   string
 	CommentAddress string
 	AuthServID     string
 	CheckDKIM      bool
@@ -134,7 +139,12 @@ func (c *Config) flags(name string) *flag.FlagSet {
 	fs.DurationVar(&c.ReopenWindow, "reopen-window", 14*24*time.Hour, "a reply reopens a closed ticket within this")
 	fs.StringVar(&c.Academies, "academies", "Clermont-Ferrand,Grenoble,Lyon", "choices of the request form's Académie field, comma-separated")
 	fs.StringVar(&c.Components, "components", "ENT,Messagerie,Pronote,Espace de stockage,Annuaire", "choices of the request form's Composants field for the default desk, comma-separated")
-	fs.StringVar(&c.RequestTypes, "request-types", "Incident,Demande d'assistance,Demande d'information", "request types of the form, comma-separated; the first is the default")
+	fs.StringVar(&c.RequestTypes, "request-types", "Incident,Demande d'assistance,Demande d'information", "request types of the form, comma-separated; the first is the default, also of tickets made by mail")
+	fs.StringVar(&c.PortalName, "portal-name", "", "the service's name in the portal's header, \"French|English\" or one text (default the user guide's \"ma classe en Auvergne-Rhône-Alpes — Assistance ENT\")")
+	fs.StringVar(&c.PortalWelcome, "portal-welcome", "", "the portal home page's welcome line, \"French|English\" or one text (default \"Bienvenue sur le portail d'assistance <name> !\")")
+	fs.StringVar(&c.PortalLogo, "portal-logo", "", "image file (PNG, JPEG, GIF, WebP or SVG, 1 MiB at most) shown before the portal's name")
+	fs.StringVar(&c.SupportPhone, "support-phone", "", "the phone support number shown on the portal's home page and footer (default none: no phone line)")
+	fs.StringVar(&c.SupportHours, "support-hours", "", "when the phone support answers, \"French|English\" or one text (default \"du lundi au vendredi de 08h à 18h\")")
 	fs.StringVar(&c.SenderPolicy, "sender-policy", "default", "default (mail without proof is accepted, marked unverified) or strict (held)")
 	fs.StringVar(&c.CommentAddress, "comment-address", "", "an agent's mail to this address becomes an internal note (default support+note@<support domain>)")
 	fs.StringVar(&c.AuthServID, "authserv-id", "", "authserv-id of the upstream MTA's Authentication-Results to trust (default the support domain)")

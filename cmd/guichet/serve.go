@@ -5,13 +5,16 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"maps"
 	"net"
 	"net/http"
 	"net/http/pprof"
 	"net/url"
+	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/guichet/guichet/mailin"
@@ -134,6 +137,12 @@ func cmdServe(ctx context.Context, e *env) error {
 		httpLn.Close()
 		return err
 	}
+	brand, err := c.brand()
+	if err != nil {
+		smtpLn.Close()
+		httpLn.Close()
+		return err
+	}
 	checks := cs.checks(map[string]web.Pinger{"database": a.svc, "intake": intake})
 	maps.Copy(checks, diskChecks(c, a.spool != nil, freeSpace))
 	if relayHealth != nil {
@@ -166,6 +175,7 @@ func cmdServe(ctx context.Context, e *env) error {
 			Portal:  a.svc, Tickets: a.svc, Blobs: a.blobs, Pages: pages, Backoff: webBackoff{cs.Backoff}, PublicURL: c.PublicURL,
 			Academies: list(c.Academies), RequestTypes: list(c.RequestTypes),
 			Components: map[string][]string{"": list(c.Components)}, Secret: a.svc.Key("web-form"),
+			Brand: brand,
 		}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(e.log.Handler(), slog.LevelWarn),
@@ -390,4 +400,29 @@ func cleanSentTemp(e *env, d *mailout.DirSender) (stop func()) {
 	clean()
 	t := time.AfterFunc(mailout.StaleTempAge+time.Minute, clean)
 	return func() { t.Stop() }
+}
+
+// brand is what the portal shows of the service: --portal-name, --portal-welcome,
+// --portal-logo (read and checked here), --support-phone, --support-hours.
+func (c *Config) brand() (web.Brand, error) {
+	b := web.Brand{Name: web.ParseBilingual(c.PortalName), Welcome: web.ParseBilingual(c.PortalWelcome),
+		Phone: strings.TrimSpace(c.SupportPhone), Hours: web.ParseBilingual(c.SupportHours)}
+	if c.PortalLogo != "" {
+		f, err := os.Open(c.PortalLogo)
+		if err != nil {
+			return web.Brand{}, fmt.Errorf("--portal-logo: %w", err)
+		}
+		defer f.Close()
+		// One byte past the limit, so that CheckLogo refuses a bigger file without
+		// reading all of it.
+		logo, err := io.ReadAll(io.LimitReader(f, 1<<20+1))
+		if err != nil {
+			return web.Brand{}, fmt.Errorf("--portal-logo: %w", err)
+		}
+		if err := web.CheckLogo(logo); err != nil {
+			return web.Brand{}, fmt.Errorf("--portal-logo %s: %w", c.PortalLogo, err)
+		}
+		b.Logo = logo
+	}
+	return b, nil
 }
