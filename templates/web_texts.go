@@ -47,7 +47,12 @@ var webTexts = map[string][2]string{
 	"login.link_sent":     {"Si cette adresse est connue, un lien de connexion vient de lui être envoyé. Il est valable 15 minutes.", "If this address is known, a sign-in link has been sent to it. It is valid for 15 minutes."},
 	"login.link_bad":      {"Ce lien de connexion n'est plus valable. Demandez-en un nouveau.", "This sign-in link is no longer valid. Ask for a new one."},
 	"login.link_title_ok": {"Lien envoyé", "Link sent"},
-	"login.required":      {"Connectez-vous pour voir cette page.", "Sign in to see this page."},
+
+	// A mailed link opens a page with a button (mail scanners open links).
+	"login.link_use_text": {"Pour terminer la connexion, appuyez sur le bouton ci-dessous. Le lien ne sert qu'une fois.", "To finish signing in, press the button below. The link works only once."},
+	"login.link_use":      {"Me connecter", "Sign me in"},
+
+	"login.required": {"Connectez-vous pour voir cette page.", "Sign in to see this page."},
 
 	"form.required":     {"obligatoire", "required"},
 	"form.optional":     {"facultatif", "optional"},
@@ -181,6 +186,11 @@ var webTexts = map[string][2]string{
 	"profile.notify_send":    {"Envoyer le lien de confirmation", "Send the confirmation link"},
 	"profile.notify_sent":    {"Un lien de confirmation a été envoyé à cette adresse.", "A confirmation link was sent to that address."},
 	"profile.notify_ok":      {"Adresse de notification confirmée.", "Notification address confirmed."},
+
+	// A mailed link opens a page with a button (mail scanners open links).
+	"profile.notify_confirm_text": {"Pour utiliser cette adresse pour les notifications, appuyez sur le bouton ci-dessous.", "To use this address for notifications, press the button below."},
+	"profile.notify_confirm":      {"Confirmer l'adresse", "Confirm the address"},
+
 	"profile.notify_bad":     {"Ce lien de confirmation n'est plus valable.", "This confirmation link is no longer valid."},
 	"profile.prefs":          {"Préférences", "Preferences"},
 	"profile.tz":             {"Fuseau horaire", "Time zone"},
