@@ -61,6 +61,8 @@ var webTexts = map[string][2]string{
 	"form.choose":       {"— Choisir —", "— Choose —"},
 	"err.required":      {"Ce champ est obligatoire.", "This field is required."},
 	"err.uai_format":    {"Le RNE/UAI comporte sept chiffres suivis d'une lettre (par exemple 0690026D).", "The RNE/UAI is seven digits then a letter (for example 0690026D)."},
+	"err.uai_other":     {"Vous ne pouvez faire une demande que pour votre établissement : %s.", "You can file a request only for your own establishment: %s."},
+	"err.uai_none":      {"Votre compte n'est rattaché à aucun établissement : laissez ce champ vide, ou demandez à l'assistance de vous rattacher au vôtre.", "Your account belongs to no establishment: leave this field empty, or ask the support to attach you to yours."},
 	"err.uai_letter":    {"La lettre de contrôle de ce RNE/UAI est fausse : vérifiez le numéro.", "The check letter of this RNE/UAI is wrong: check the number."},
 	"err.url":           {"Saisissez une adresse commençant par http:// ou https://.", "Enter an address starting with http:// or https://."},
 	"err.choice":        {"Choisissez une valeur de la liste.", "Choose a value from the list."},

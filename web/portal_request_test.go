@@ -1,6 +1,7 @@
 package web
 
 import (
+	"html"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -160,5 +161,53 @@ func TestPhoneRequest(t *testing.T) {
 	}
 	if links := f.outboxLinks(t, ticket.MailConfirmation, "marc@ecole.test"); len(links) != 1 {
 		t.Error("the caller got no confirmation")
+	}
+}
+
+// TestRequestFormOtherEstablishment: a customer files only for their own establishment
+// (the field is prefilled with it); another school's valid UAI is refused on the field,
+// in French and English, and nothing is created. An agent files for any.
+func TestRequestFormOtherEstablishment(t *testing.T) {
+	f := newPortal(t, Options{})
+	c := f.login(t, "jeanne")
+	if body := f.do(t, c, "GET", "/requests/new", nil).Body.String(); !strings.Contains(body, `name="uai" type="text" value="0690026D"`) {
+		t.Errorf("the UAI field is not prefilled with Jeanne's establishment")
+	}
+	count := func() int {
+		p, err := f.svc.Search(t.Context(), f.users["alice"], ticket.Filter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p.Total
+	}
+	before := count()
+	form := url.Values{"summary": {"Wifi du CDI"}, "uai": {"0380001v"}, "description": {"Le wifi ne marche plus"}, "request_type": {"Incident"}}
+	for lang, want := range map[string]string{
+		"fr": "Vous ne pouvez faire une demande que pour votre établissement : 0690026D.",
+		"en": "You can file a request only for your own establishment: 0690026D.",
+	} {
+		if lang == "en" {
+			if w := f.do(t, c, "POST", "/profile", url.Values{"name": {"Jeanne Martin"}, "lang": {"en"}, "time_zone": {"Europe/Paris"}}); w.Code != http.StatusSeeOther {
+				t.Fatalf("switch to English: %d", w.Code)
+			}
+		}
+		w := f.upload(t, c, "/requests/new", form, "attachments", nil)
+		body := w.Body.String()
+		if w.Code != http.StatusUnprocessableEntity || !strings.Contains(body, `id="f-uai-error"`) ||
+			!strings.Contains(body, html.EscapeString(want)) || !strings.Contains(body, `value="0380001V"`) {
+			t.Errorf("%s: %d, no error on the UAI field: %s", lang, w.Code, body)
+		}
+	}
+	if n := count(); n != before {
+		t.Fatalf("a refused request was created: %d then %d", before, n)
+	}
+	// An agent's phone form files for any establishment.
+	a := f.login(t, "alice")
+	phone := url.Values{"summary": {"Wifi du CDI"}, "uai": {"0380001V"}, "description": {"Appel"}, "caller_email": {"jeanne@ecole.test"}}
+	if w := f.upload(t, a, "/agent/phone", phone, "attachments", nil); w.Code != http.StatusSeeOther {
+		t.Fatalf("agent: %d %s", w.Code, w.Body)
+	}
+	if n := count(); n != before+1 {
+		t.Fatalf("the agent's request: %d then %d", before, n)
 	}
 }
