@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/guichet/guichet/templates"
 	"github.com/guichet/guichet/ticket"
 )
 
@@ -209,5 +210,31 @@ func TestRequestFormOtherEstablishment(t *testing.T) {
 	}
 	if n := count(); n != before+1 {
 		t.Fatalf("the agent's request: %d then %d", before, n)
+	}
+}
+
+// TestRequestFormEstablishmentChoice: a customer of several establishments chooses among
+// them in a list (no free text); one of none gets an optional field.
+func TestRequestFormEstablishmentChoice(t *testing.T) {
+	f := newPortal(t, Options{})
+	render := func(v *formView) string {
+		p := templates.NewPage("fr", "")
+		p.Data = v
+		var b strings.Builder
+		if err := f.h.pages.Render(&b, "request_form", p); err != nil {
+			t.Fatal(err)
+		}
+		return b.String()
+	}
+	body := render(&formView{Establishments: []string{"0690026D", "0380001V"}, UAIRequired: true,
+		Form: requestForm{UAI: "0380001V"}, Errors: map[string]string{}})
+	if !regexp.MustCompile(`<select id="f-uai" name="uai" required`).MatchString(body) ||
+		!strings.Contains(body, `<option value="0380001V" selected>`) || !strings.Contains(body, `<option value="0690026D">`) ||
+		strings.Contains(body, `name="uai" type="text"`) {
+		t.Errorf("several establishments: no list: %s", body)
+	}
+	body = render(&formView{Errors: map[string]string{}})
+	if !strings.Contains(body, `<input id="f-uai" name="uai" type="text" value="" aria-describedby=`) {
+		t.Errorf("no establishment: the field should be optional: %s", body)
 	}
 }
