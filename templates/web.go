@@ -36,6 +36,7 @@ var WebPages = []string{
 	"home", "login", "message", "error",
 	"request_form", "requests", "ticket",
 	"profile", "inbound", "stop",
+	"confirm",
 }
 
 // Web is the parsed set of page templates. It is safe for concurrent use.

@@ -50,7 +50,12 @@ var webTexts = map[string][2]string{
 	"login.link_sent":     {"Si cette adresse est connue, un lien de connexion vient de lui être envoyé. Il est valable 15 minutes.", "If this address is known, a sign-in link has been sent to it. It is valid for 15 minutes."},
 	"login.link_bad":      {"Ce lien de connexion n'est plus valable. Demandez-en un nouveau.", "This sign-in link is no longer valid. Ask for a new one."},
 	"login.link_title_ok": {"Lien envoyé", "Link sent"},
-	"login.required":      {"Connectez-vous pour voir cette page.", "Sign in to see this page."},
+
+	// A mailed link opens a page with a button (mail scanners open links).
+	"login.link_use_text": {"Pour terminer la connexion, appuyez sur le bouton ci-dessous. Le lien ne sert qu'une fois.", "To finish signing in, press the button below. The link works only once."},
+	"login.link_use":      {"Me connecter", "Sign me in"},
+
+	"login.required": {"Connectez-vous pour voir cette page.", "Sign in to see this page."},
 
 	"form.required":     {"obligatoire", "required"},
 	"form.optional":     {"Facultatif", "Optional"},
@@ -59,6 +64,8 @@ var webTexts = map[string][2]string{
 	"form.choose":       {"— Choisir —", "— Choose —"},
 	"err.required":      {"Ce champ est obligatoire.", "This field is required."},
 	"err.uai_format":    {"Le RNE/UAI comporte sept chiffres suivis d'une lettre (par exemple 0690026D).", "The RNE/UAI is seven digits then a letter (for example 0690026D)."},
+	"err.uai_other":     {"Vous ne pouvez faire une demande que pour votre établissement : %s.", "You can file a request only for your own establishment: %s."},
+	"err.uai_none":      {"Votre compte n'est rattaché à aucun établissement : laissez ce champ vide, ou demandez à l'assistance de vous rattacher au vôtre.", "Your account belongs to no establishment: leave this field empty, or ask the support to attach you to yours."},
 	"err.uai_letter":    {"La lettre de contrôle de ce RNE/UAI est fausse : vérifiez le numéro.", "The check letter of this RNE/UAI is wrong: check the number."},
 	"err.url":           {"Saisissez une adresse commençant par http:// ou https://.", "Enter an address starting with http:// or https://."},
 	"err.choice":        {"Choisissez une valeur de la liste.", "Choose a value from the list."},
@@ -187,6 +194,11 @@ var webTexts = map[string][2]string{
 	"profile.notify_send":    {"Envoyer le lien de confirmation", "Send the confirmation link"},
 	"profile.notify_sent":    {"Un lien de confirmation a été envoyé à cette adresse.", "A confirmation link was sent to that address."},
 	"profile.notify_ok":      {"Adresse de notification confirmée.", "Notification address confirmed."},
+
+	// A mailed link opens a page with a button (mail scanners open links).
+	"profile.notify_confirm_text": {"Pour utiliser cette adresse pour les notifications, appuyez sur le bouton ci-dessous.", "To use this address for notifications, press the button below."},
+	"profile.notify_confirm":      {"Confirmer l'adresse", "Confirm the address"},
+
 	"profile.notify_bad":     {"Ce lien de confirmation n'est plus valable.", "This confirmation link is no longer valid."},
 	"profile.prefs":          {"Préférences", "Preferences"},
 	"profile.tz":             {"Fuseau horaire", "Time zone"},

@@ -96,7 +96,7 @@ func TestRuntimeWritesUnderIntake(t *testing.T) {
 			return s.EndSession(ctx, tok)
 		},
 		"sign-in link": func(int) error {
-			if err := s.RequestSignInLink(ctx, "paul@ecole.test"); err != nil {
+			if err := s.RequestSignInLink(ctx, "paul@ecole.test", ""); err != nil {
 				return err
 			}
 			var data string

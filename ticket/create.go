@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/jmoiron/sqlx"
@@ -23,9 +24,31 @@ type TicketRequest struct {
 	RequestID string
 }
 
+// ErrOtherEstablishment is returned (it matches ErrForbidden) when a customer files a
+// request for an establishment they do not belong to: such a request would show, with
+// their name, in that school's list and not in their own colleagues'.
+var ErrOtherEstablishment = fmt.Errorf("%w: customers file requests only for their own establishment", ErrForbidden)
+
+// Establishments are the UAIs of the establishments u belongs to (today at most one: the
+// account's UAI).
+func (u User) Establishments() []string {
+	if u.UAI == "" {
+		return nil
+	}
+	return []string{u.UAI}
+}
+
+// MayFileFor tells whether u may file a request for the establishment uai (normalised,
+// or "" for none): agents and admins for any, customers only for their own, or for none.
+func MayFileFor(u User, uai string) bool {
+	return uai == "" || u.Role.IsStaff() || slices.Contains(u.Establishments(), uai)
+}
+
 // CreateTicket creates a ticket on creator's behalf and queues the confirmation to the
 // requester and the notification to agents, in one transaction. The summary and
 // description are required, and the UAI's check letter must be right when one is given.
+// A customer files only for their own establishment (ErrOtherEstablishment otherwise);
+// without a UAI the request is for the requester's.
 func (s *Service) CreateTicket(ctx context.Context, creator User, req TicketRequest) (*Ticket, error) {
 	req.Summary = strings.Join(strings.Fields(req.Summary), " ")
 	req.Description = strings.TrimSpace(req.Description)
@@ -40,6 +63,9 @@ func (s *Service) CreateTicket(ctx context.Context, creator User, req TicketRequ
 		if err := ValidateUAI(req.UAI); err != nil {
 			return nil, err
 		}
+	}
+	if !MayFileFor(creator, req.UAI) {
+		return nil, fmt.Errorf("%w (UAI %s; theirs: %s)", ErrOtherEstablishment, req.UAI, orNone(creator.Establishments()))
 	}
 	if req.Source == "" {
 		req.Source = SourceWeb
@@ -100,4 +126,12 @@ func (s *Service) CreateTicket(ctx context.Context, creator User, req TicketRequ
 		return nil, err
 	}
 	return t, nil
+}
+
+// orNone joins UAIs for an error message.
+func orNone(uais []string) string {
+	if len(uais) == 0 {
+		return "none"
+	}
+	return strings.Join(uais, ", ")
 }

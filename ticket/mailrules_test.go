@@ -2,6 +2,7 @@ package ticket
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 
@@ -334,5 +335,58 @@ func TestCommentHTMLAndOriginal(t *testing.T) {
 	}
 	if c := det.Comments[len(det.Comments)-1]; c.InboundID != 0 || c.HTML == "" {
 		t.Fatalf("customer's view: inbound %d html %q", c.InboundID, c.HTML)
+	}
+}
+
+// TestCreateTicketOtherEstablishment: a customer files only for their own establishment
+// (ErrOtherEstablishment, which is an ErrForbidden, and nothing is created); without a
+// UAI the request is for theirs; a customer of no establishment files without one; an
+// agent files for any; a mailed request takes its author's establishment.
+func TestCreateTicketOtherEstablishment(t *testing.T) {
+	f := newRulesFixture(t, openSQLite(t), nil)
+	ctx := context.Background()
+	jeanne, _ := f.s.UserByEmail(ctx, "jeanne@ecole.test")
+	before, err := f.s.Search(ctx, f.agent, Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, uai := range []string{"0380001V", " 0380001v ", "0380001V\x00"} {
+		_, err := f.s.CreateTicket(ctx, jeanne, TicketRequest{NewTicket: NewTicket{Summary: "x", Description: "y", UAI: uai}})
+		if uai == "0380001V\x00" {
+			if !errors.Is(err, ErrInvalid) {
+				t.Errorf("UAI %q: %v", uai, err)
+			}
+			continue
+		}
+		if !errors.Is(err, ErrOtherEstablishment) || !errors.Is(err, ErrForbidden) || !strings.Contains(err.Error(), "0690026D") {
+			t.Errorf("UAI %q: %v", uai, err)
+		}
+	}
+	if after, _ := f.s.Search(ctx, f.agent, Filter{}); after.Total != before.Total {
+		t.Fatalf("refused requests were created: %d then %d", before.Total, after.Total)
+	}
+	own, err := f.s.CreateTicket(ctx, jeanne, TicketRequest{NewTicket: NewTicket{Summary: "x", Description: "y"}})
+	if err != nil || own.UAI != "0690026D" {
+		t.Fatalf("without a UAI: %v %v", own, err)
+	}
+	nobody, _ := f.s.AddUser(ctx, NewUser{Email: "nobody@ailleurs.test"})
+	if _, err := f.s.CreateTicket(ctx, nobody, TicketRequest{NewTicket: NewTicket{Summary: "x", Description: "y", UAI: "0690026D"}}); !errors.Is(err, ErrOtherEstablishment) {
+		t.Errorf("a customer of no establishment filed for 0690026D: %v", err)
+	}
+	if t0, err := f.s.CreateTicket(ctx, nobody, TicketRequest{NewTicket: NewTicket{Summary: "x", Description: "y"}}); err != nil || t0.UAI != "" {
+		t.Errorf("a customer of no establishment without a UAI: %v %v", t0, err)
+	}
+	for _, phone := range []bool{false, true} {
+		req := TicketRequest{NewTicket: NewTicket{Summary: "x", Description: "y", UAI: "0380001V"}}
+		if phone {
+			req.Source, req.Requester = SourcePhone, Address{Email: "jeanne@ecole.test"}
+		}
+		if a, err := f.s.CreateTicket(ctx, f.agent, req); err != nil || a.UAI != "0380001V" {
+			t.Errorf("agent (phone %v): %v %v", phone, a, err)
+		}
+	}
+	r := accept(t, f.s, testMail("paul@ecole.test", "Imprimante", "estab-1@x"))
+	if d, err := f.s.Get(ctx, r.TicketKey); err != nil || d.UAI != "0690026D" {
+		t.Errorf("mailed request: %+v %v", d, err)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -92,11 +93,13 @@ func (s *Service) EndSession(ctx context.Context, token string) error {
 	return nil
 }
 
-// RequestSignInLink mails a sign-in link (PublicURL/login/link?t=TOKEN, single use,
-// valid SignInLinkTTL) to the user with that address. For an unknown address it does
-// nothing and returns nil, so that accounts cannot be probed; past a few links per
+// RequestSignInLink mails a sign-in link (PublicURL/login/link?t=TOKEN&next=NEXT, single
+// use, valid SignInLinkTTL) to the user with that address. next is the page to open once
+// signed in: a local path the caller has checked (the portal checks it again when the link
+// is used); "" or anything not starting with "/" leaves it out. For an unknown address it
+// does nothing and returns nil, so that accounts cannot be probed; past a few links per
 // quarter of an hour to one user, it sends no more.
-func (s *Service) RequestSignInLink(ctx context.Context, email string) error {
+func (s *Service) RequestSignInLink(ctx context.Context, email, next string) error {
 	addr := NormalizeEmail(email)
 	if addr == "" {
 		return nil
@@ -129,6 +132,9 @@ func (s *Service) RequestSignInLink(ctx context.Context, email string) error {
 			return fmt.Errorf("ticket: record sign-in link: %w", err)
 		}
 		link := s.opt.PublicURL + "/login/link?t=" + url.QueryEscape(token)
+		if next != "/" && strings.HasPrefix(next, "/") {
+			link += "&next=" + url.QueryEscape(next)
+		}
 		// To the login address: the link proves that one controls it.
 		return s.enqueueAccountMail(ctx, tx, u, u.Email, MailSignIn, link)
 	})

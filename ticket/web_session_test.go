@@ -69,7 +69,7 @@ func TestSignInLinks(t *testing.T) {
 			db := open(t)
 			s := newTestService(t, db, &now)
 			u, _ := s.AddUser(ctx, NewUser{Email: "jeanne@ecole.test", Lang: "en"})
-			if err := s.RequestSignInLink(ctx, "inconnu@ecole.test"); err != nil {
+			if err := s.RequestSignInLink(ctx, "inconnu@ecole.test", ""); err != nil {
 				t.Fatalf("unknown address: %v", err)
 			}
 			var n int
@@ -77,7 +77,7 @@ func TestSignInLinks(t *testing.T) {
 			if n != 0 {
 				t.Fatal("mail sent to an unknown address")
 			}
-			if err := s.RequestSignInLink(ctx, "Jeanne@ecole.test"); err != nil {
+			if err := s.RequestSignInLink(ctx, "Jeanne@ecole.test", ""); err != nil {
 				t.Fatal(err)
 			}
 			link, token := lastLink(t, db, MailSignIn, "jeanne@ecole.test")
@@ -112,7 +112,7 @@ func TestSignInLinks(t *testing.T) {
 			if wins != 1 {
 				t.Fatalf("%d uses of a single-use link succeeded", wins)
 			}
-			s.RequestSignInLink(ctx, "jeanne@ecole.test")
+			s.RequestSignInLink(ctx, "jeanne@ecole.test", "")
 			_, token = lastLink(t, db, MailSignIn, "jeanne@ecole.test")
 			now = now.Add(16 * time.Minute)
 			if _, err := s.UseSignInLink(ctx, token); !errors.Is(err, ErrNotFound) {
@@ -120,7 +120,7 @@ func TestSignInLinks(t *testing.T) {
 			}
 			// A cap on links per user.
 			for range 8 {
-				if err := s.RequestSignInLink(ctx, "jeanne@ecole.test"); err != nil {
+				if err := s.RequestSignInLink(ctx, "jeanne@ecole.test", ""); err != nil {
 					t.Fatal(err)
 				}
 			}

@@ -244,7 +244,8 @@ func TestAPICreate(t *testing.T) {
 			if _, again, _ := f.do(t, f.jeanne, "POST", "/api/v1/tickets", body, "Idempotency-Key", "k1"); again["key"] != key {
 				t.Fatalf("same idempotency key made %v, want %s", again["key"], key)
 			}
-			if _, other, _ := f.do(t, f.eve, "POST", "/api/v1/tickets", body, "Idempotency-Key", "k1"); other["key"] == key || other["requester"] != "eve@ailleurs.test" {
+			evesBody := map[string]any{"summary": "Tableau numérique", "description": "Ne s'allume plus", "uai": "0380002W"}
+			if _, other, _ := f.do(t, f.eve, "POST", "/api/v1/tickets", evesBody, "Idempotency-Key", "k1"); other["key"] == key || other["requester"] != "eve@ailleurs.test" {
 				t.Fatalf("another user's idempotency key returned %v", other["key"])
 			}
 			for _, c := range []struct {
@@ -263,6 +264,19 @@ func TestAPICreate(t *testing.T) {
 				if code != c.code || (c.field != "" && m["field"] != c.field) {
 					t.Errorf("%v: %d %v, want %d %s", c.body, code, m, c.code, c.field)
 				}
+			}
+			// A customer files only for their own establishment; an agent for any.
+			_, before, _ := f.do(t, f.agent, "GET", "/api/v1/tickets", nil)
+			code, m, _ = f.do(t, f.eve, "POST", "/api/v1/tickets", body)
+			if msg, _ := m["error"].(string); code != 403 || m["field"] != "uai" || !strings.Contains(msg, "own establishment") ||
+				!strings.Contains(msg, "0380002W") {
+				t.Errorf("Eve files into 0690026D: %d %v", code, m)
+			}
+			if _, after, _ := f.do(t, f.agent, "GET", "/api/v1/tickets", nil); after["total"] != before["total"] {
+				t.Errorf("Eve's refused request was created: %v then %v tickets", before["total"], after["total"])
+			}
+			if code, m, _ := f.do(t, f.agent, "POST", "/api/v1/tickets", body); code != 201 || m["uai"] != "0690026D" {
+				t.Errorf("agent files for 0690026D: %d %v", code, m)
 			}
 		})
 	}

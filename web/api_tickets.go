@@ -1,6 +1,7 @@
 package web
 
 import (
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -106,6 +107,10 @@ func (h *Handler) apiCreate(w http.ResponseWriter, r *http.Request, u ticket.Use
 		req.RequestID = "api:" + strconv.FormatInt(u.ID, 10) + ":" + k
 	}
 	t, err := h.opt.Tickets.CreateTicket(r.Context(), u, req)
+	if errors.Is(err, ticket.ErrOtherEstablishment) {
+		writeJSON(w, http.StatusForbidden, apiErr{Error: reason(err, ticket.ErrForbidden), Field: "uai"})
+		return
+	}
 	if err != nil {
 		h.apiError(w, r, err)
 		return

@@ -93,3 +93,26 @@ func FuzzUploadFilename(f *testing.F) {
 		}
 	})
 }
+
+// FuzzSafeNext: whatever comes as next, the redirect stays on this site: "/" or a path
+// that no browser reads as another host (no //, no backslash, no control character or
+// space, which browsers drop or fold into slashes).
+func FuzzSafeNext(f *testing.F) {
+	for _, s := range []string{"/requests/AURAN1-1?x=1", "//evil.test", "/\\evil.test", "/\t/evil.test", "https://evil.test",
+		"/%2F/evil.test", "javascript:alert(1)", "/\x00", "/./../evil", "\xef\xbc\x8f\xef\xbc\x8fevil.test"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, next string) {
+		got := safeNext(next)
+		if got == "/" {
+			return
+		}
+		if got != next || !strings.HasPrefix(got, "/") || strings.HasPrefix(got, "//") || strings.ContainsRune(got, '\\') ||
+			strings.IndexFunc(got, func(c rune) bool { return c <= ' ' || c == 0x7f }) >= 0 || !utf8.ValidString(got) {
+			t.Fatalf("safeNext(%q) = %q", next, got)
+		}
+		if u, err := url.Parse(got); err != nil || u.Host != "" || u.Scheme != "" {
+			t.Fatalf("safeNext(%q) = %q: parses to host %q scheme %q (%v)", next, got, u.Host, u.Scheme, err)
+		}
+	})
+}

@@ -29,7 +29,7 @@ func (h *Handler) loginLinkRequest(w http.ResponseWriter, r *http.Request) {
 		h.render(w, r, http.StatusTooManyRequests, "login", p)
 		return
 	}
-	if err := h.opt.Portal.RequestSignInLink(r.Context(), email); err != nil {
+	if err := h.opt.Portal.RequestSignInLink(r.Context(), email, safeNext(r.PostFormValue("next"))); err != nil {
 		// Invalid addresses get the same answer as unknown ones; other failures are
 		// logged, and the answer stays the same so that it tells nothing.
 		level := slog.LevelError
@@ -43,13 +43,39 @@ func (h *Handler) loginLinkRequest(w http.ResponseWriter, r *http.Request) {
 	h.render(w, r, http.StatusOK, "message", p)
 }
 
-// loginLink opens a session from a sign-in link (single use, 15 minutes). A GET that
-// signs in is acceptable here: the token is single use and only its holder has it.
+// confirmView is the data of a page that asks to confirm an action with a button: the
+// target of a link in a mail, which mail scanners open before the person does.
+type confirmView struct {
+	Title, Text, Action, Button string
+	Fields                      []hiddenField
+}
+
+type hiddenField struct{ Name, Value string }
+
+// loginLinkForm answers the sign-in link of a mail (/login/link?t=…&next=…) with a
+// button that posts it: the GET changes nothing, since mail scanners (Outlook Safe Links
+// and others) open every link of a mail before the person does, and would spend it.
+func (h *Handler) loginLinkForm(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	p := h.page(w, r, "login", nil)
+	p.Data = confirmView{Title: h.pages.T(p.Lang, "login.title"), Text: h.pages.T(p.Lang, "login.link_use_text"),
+		Action: "/login/link/use", Button: h.pages.T(p.Lang, "login.link_use"),
+		Fields: []hiddenField{{"t", q.Get("t")}, {"next", safeNext(q.Get("next"))}}}
+	h.render(w, r, http.StatusOK, "confirm", p)
+}
+
+// loginLink spends a sign-in link (single use, 15 minutes; the POST of loginLinkForm's
+// button), opens a session and goes to the page asked for (next, a local path).
 func (h *Handler) loginLink(w http.ResponseWriter, r *http.Request) {
-	u, err := h.opt.Portal.UseSignInLink(r.Context(), r.URL.Query().Get("t"))
+	next := safeNext(r.PostFormValue("next"))
+	u, err := h.opt.Portal.UseSignInLink(r.Context(), r.PostFormValue("t"))
 	if err != nil {
+		if !errors.Is(err, ticket.ErrNotFound) && !errors.Is(err, ticket.ErrInvalid) {
+			h.failErr(w, r, err)
+			return
+		}
 		p := h.page(w, r, "login", nil)
-		p.Data = loginView{Error: h.pages.T(p.Lang, "login.link_bad"), Next: "/"}
+		p.Data = loginView{Error: h.pages.T(p.Lang, "login.link_bad"), Next: next}
 		h.render(w, r, http.StatusNotFound, "login", p)
 		return
 	}
@@ -57,5 +83,5 @@ func (h *Handler) loginLink(w http.ResponseWriter, r *http.Request) {
 		h.failErr(w, r, err)
 		return
 	}
-	http.Redirect(w, r, "/", http.StatusSeeOther)
+	http.Redirect(w, r, next, http.StatusSeeOther)
 }

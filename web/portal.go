@@ -17,7 +17,7 @@ type Portal interface {
 	NewSession(ctx context.Context, userID int64, ttl time.Duration) (string, error)
 	SessionUser(ctx context.Context, token string) (ticket.User, error)
 	EndSession(ctx context.Context, token string) error
-	RequestSignInLink(ctx context.Context, email string) error
+	RequestSignInLink(ctx context.Context, email, next string) error
 	UseSignInLink(ctx context.Context, token string) (ticket.User, error)
 
 	// Profile and API tokens.
@@ -76,14 +76,16 @@ func (h *Handler) portalRoutes() {
 	m.HandleFunc("GET /login", h.loginForm)
 	m.Handle("POST /login", h.post(http.HandlerFunc(h.login)))
 	m.Handle("POST /login/link", h.post(http.HandlerFunc(h.loginLinkRequest)))
-	m.HandleFunc("GET /login/link", h.loginLink)
+	m.HandleFunc("GET /login/link", h.loginLinkForm)
+	m.Handle("POST /login/link/use", h.post(http.HandlerFunc(h.loginLink)))
 	m.Handle("POST /logout", h.post(http.HandlerFunc(h.logout)))
 	m.HandleFunc("GET /requests/{key}/stop", h.stopForm)
 	m.Handle("POST /requests/{key}/stop", h.post(http.HandlerFunc(h.stop)))
 
 	// Signed-in users.
 	m.Handle("GET /{$}", h.user(h.home))
-	m.Handle("GET /profile/confirm", h.user(h.confirmNotify))
+	m.Handle("GET /profile/confirm", h.user(h.confirmNotifyForm))
+	m.Handle("POST /profile/confirm", h.post(h.user(h.confirmNotify)))
 	m.Handle("GET /requests", h.user(h.requests))
 	m.Handle("GET /requests/new", h.user(h.requestForm))
 	m.Handle("POST /requests/new", h.post(h.user(h.requestCreate)))

@@ -102,10 +102,13 @@ func TestLoginAndLogout(t *testing.T) {
 	}
 }
 
+// TestSignInLink: the mailed link's GET (as a mail scanner opens it) shows a button and
+// spends nothing; the button's POST signs in, once, and goes to the page asked for.
 func TestSignInLink(t *testing.T) {
 	f := newPortal(t, Options{})
-	known := f.do(t, nil, "POST", "/login/link", url.Values{"email": {"jeanne@ecole.test"}})
-	unknown := f.do(t, nil, "POST", "/login/link", url.Values{"email": {"nobody@ecole.test"}})
+	next := "/requests/" + f.jeanneKey + "?x=1"
+	known := f.do(t, nil, "POST", "/login/link", url.Values{"email": {"jeanne@ecole.test"}, "next": {next}})
+	unknown := f.do(t, nil, "POST", "/login/link", url.Values{"email": {"nobody@ecole.test"}, "next": {next}})
 	if known.Code != 200 || known.Body.String() != unknown.Body.String() {
 		t.Fatalf("known and unknown addresses must get the same answer: %d / %d", known.Code, unknown.Code)
 	}
@@ -114,15 +117,80 @@ func TestSignInLink(t *testing.T) {
 		t.Fatalf("sign-in mails: %v", links)
 	}
 	u, _ := url.Parse(links[0])
-	w := f.do(t, nil, "GET", u.RequestURI(), nil)
-	if w.Code != http.StatusSeeOther || len(w.Result().Cookies()) == 0 {
-		t.Fatalf("link: %d", w.Code)
+	if u.Query().Get("next") != next {
+		t.Fatalf("link lost next: %s", links[0])
+	}
+	for i := range 2 {
+		w := f.do(t, nil, "GET", u.RequestURI(), nil)
+		body := w.Body.String()
+		if w.Code != 200 || len(w.Result().Cookies()) != 0 || !strings.Contains(body, `action="/login/link/use"`) ||
+			!strings.Contains(body, "Me connecter") || !strings.Contains(body, `value="`+u.Query().Get("t")+`"`) ||
+			!strings.Contains(body, `name="next" value="/requests/`+f.jeanneKey+`?x=1"`) {
+			t.Fatalf("GET %d of the link: %d %s", i, w.Code, body)
+		}
+	}
+	if en := f.do(t, nil, "GET", u.RequestURI(), nil, "Accept-Language", "en-GB,en;q=0.9,fr;q=0.5").Body.String(); !strings.Contains(en, "Sign me in") {
+		t.Errorf("English page: %s", en)
+	}
+	use := url.Values{"t": {u.Query().Get("t")}, "next": {next}}
+	w := f.do(t, nil, "POST", "/login/link/use", use)
+	if w.Code != http.StatusSeeOther || w.Header().Get("Location") != next || len(w.Result().Cookies()) == 0 {
+		t.Fatalf("POST of the link: %d %q", w.Code, w.Header().Get("Location"))
 	}
 	if w := f.do(t, w.Result().Cookies()[0], "GET", "/profile", nil); w.Code != 200 {
 		t.Errorf("session from link: %d", w.Code)
 	}
-	if w := f.do(t, nil, "GET", u.RequestURI(), nil); w.Code != http.StatusNotFound || !strings.Contains(w.Body.String(), "plus valable") {
+	if w := f.do(t, nil, "POST", "/login/link/use", use); w.Code != http.StatusNotFound ||
+		!strings.Contains(w.Body.String(), "plus valable") || len(w.Result().Cookies()) != 0 {
 		t.Errorf("second use: %d", w.Code)
+	}
+	if w := f.do(t, nil, "POST", "/login/link/use", use, "Sec-Fetch-Site", "cross-site"); w.Code != http.StatusForbidden {
+		t.Errorf("cross-site POST of the link: %d", w.Code)
+	}
+}
+
+// TestSignInLinkHostileNext: next, in the request, the mailed link or the POST, never
+// leaves the site.
+func TestSignInLinkHostileNext(t *testing.T) {
+	hostile := []string{
+		"https://evil.test/", "http:/evil.test", "//evil.test", "///evil.test", "/\\evil.test", "\\\\evil.test",
+		"/a\\b", "javascript:alert(1)", "JaVaScRiPt:alert(1)", "data:text/html,x", "evil.test", "/\t/evil.test",
+		"/\n/evil.test", "/\r\nLocation: https://evil.test", "/\x00/evil.test", "/ /evil.test", "/\x7f", "/\xff",
+		"/" + strings.Repeat("a", 5000), "",
+	}
+	for _, bad := range hostile {
+		if got := safeNext(bad); got != "/" {
+			t.Errorf("safeNext(%q) = %q", bad, got)
+		}
+	}
+	for _, good := range []string{"/", "/requests/ABC-1", "/requests?status=open&q=%C3%A9", "/requests/ABC-1#c3"} {
+		if got := safeNext(good); got != good {
+			t.Errorf("safeNext(%q) = %q", good, got)
+		}
+	}
+
+	f := newPortal(t, Options{})
+	// Three links: the free ones of an address (SignInLimits.LinkAccount).
+	for i, bad := range []string{"https://evil.test/", "//evil.test", "/\t/evil.test"} {
+		f.do(t, nil, "POST", "/login/link", url.Values{"email": {"jeanne@ecole.test"}, "next": {bad}})
+		links := f.outboxLinks(t, ticket.MailSignIn, "jeanne@ecole.test")
+		if len(links) != 1 {
+			t.Fatalf("%d: sign-in mails: %v", i, links)
+		}
+		u, _ := url.Parse(links[0])
+		if n, ok := u.Query()["next"]; ok {
+			t.Errorf("next %q mailed as %q", bad, n)
+		}
+		// A link whose next was tampered with: the page and the POST keep "/".
+		q := u.Query()
+		q.Set("next", bad)
+		if body := f.do(t, nil, "GET", "/login/link?"+q.Encode(), nil).Body.String(); !strings.Contains(body, `name="next" value="/"`) {
+			t.Errorf("next %q shown on the page", bad)
+		}
+		w := f.do(t, nil, "POST", "/login/link/use", url.Values{"t": {q.Get("t")}, "next": {bad}})
+		if w.Code != http.StatusSeeOther || w.Header().Get("Location") != "/" {
+			t.Errorf("next %q: %d %q", bad, w.Code, w.Header().Get("Location"))
+		}
 	}
 }
 

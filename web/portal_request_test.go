@@ -1,6 +1,7 @@
 package web
 
 import (
+	"html"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -8,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/guichet/guichet/templates"
 	"github.com/guichet/guichet/ticket"
 )
 
@@ -160,5 +162,79 @@ func TestPhoneRequest(t *testing.T) {
 	}
 	if links := f.outboxLinks(t, ticket.MailConfirmation, "marc@ecole.test"); len(links) != 1 {
 		t.Error("the caller got no confirmation")
+	}
+}
+
+// TestRequestFormOtherEstablishment: a customer files only for their own establishment
+// (the field is prefilled with it); another school's valid UAI is refused on the field,
+// in French and English, and nothing is created. An agent files for any.
+func TestRequestFormOtherEstablishment(t *testing.T) {
+	f := newPortal(t, Options{})
+	c := f.login(t, "jeanne")
+	if body := f.do(t, c, "GET", "/requests/new", nil).Body.String(); !strings.Contains(body, `name="uai" type="text" value="0690026D"`) {
+		t.Errorf("the UAI field is not prefilled with Jeanne's establishment")
+	}
+	count := func() int {
+		p, err := f.svc.Search(t.Context(), f.users["alice"], ticket.Filter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p.Total
+	}
+	before := count()
+	form := url.Values{"summary": {"Wifi du CDI"}, "uai": {"0380001v"}, "description": {"Le wifi ne marche plus"}, "request_type": {"Incident"}}
+	for lang, want := range map[string]string{
+		"fr": "Vous ne pouvez faire une demande que pour votre établissement : 0690026D.",
+		"en": "You can file a request only for your own establishment: 0690026D.",
+	} {
+		if lang == "en" {
+			if w := f.do(t, c, "POST", "/profile", url.Values{"name": {"Jeanne Martin"}, "lang": {"en"}, "time_zone": {"Europe/Paris"}}); w.Code != http.StatusSeeOther {
+				t.Fatalf("switch to English: %d", w.Code)
+			}
+		}
+		w := f.upload(t, c, "/requests/new", form, "attachments", nil)
+		body := w.Body.String()
+		if w.Code != http.StatusUnprocessableEntity || !strings.Contains(body, `id="f-uai-error"`) ||
+			!strings.Contains(body, html.EscapeString(want)) || !strings.Contains(body, `value="0380001V"`) {
+			t.Errorf("%s: %d, no error on the UAI field: %s", lang, w.Code, body)
+		}
+	}
+	if n := count(); n != before {
+		t.Fatalf("a refused request was created: %d then %d", before, n)
+	}
+	// An agent's phone form files for any establishment.
+	a := f.login(t, "alice")
+	phone := url.Values{"summary": {"Wifi du CDI"}, "uai": {"0380001V"}, "description": {"Appel"}, "caller_email": {"jeanne@ecole.test"}}
+	if w := f.upload(t, a, "/agent/phone", phone, "attachments", nil); w.Code != http.StatusSeeOther {
+		t.Fatalf("agent: %d %s", w.Code, w.Body)
+	}
+	if n := count(); n != before+1 {
+		t.Fatalf("the agent's request: %d then %d", before, n)
+	}
+}
+
+// TestRequestFormEstablishmentChoice: a customer of several establishments chooses among
+// them in a list (no free text); one of none gets an optional field.
+func TestRequestFormEstablishmentChoice(t *testing.T) {
+	f := newPortal(t, Options{})
+	render := func(v *formView) string {
+		p := templates.NewPage("fr", "")
+		p.Data = v
+		var b strings.Builder
+		if err := f.h.pages.Render(&b, "request_form", p); err != nil {
+			t.Fatal(err)
+		}
+		return b.String()
+	}
+	body := render(&formView{Establishments: []string{"0690026D", "0380001V"}, UAIRequired: true,
+		Form: requestForm{UAI: "0380001V"}, Errors: map[string]string{}})
+	if !regexp.MustCompile(`<select id="f-uai" name="uai" required`).MatchString(body) ||
+		!strings.Contains(body, `<option value="0380001V" selected>`) || !strings.Contains(body, `<option value="0690026D">`) ||
+		strings.Contains(body, `name="uai" type="text"`) {
+		t.Errorf("several establishments: no list: %s", body)
+	}
+	body = render(&formView{Errors: map[string]string{}})
+	if !strings.Contains(body, `<input id="f-uai" name="uai" type="text" value="" aria-describedby=`) {
+		t.Errorf("no establishment: the field should be optional: %s", body)
 	}
 }

@@ -171,9 +171,29 @@ func TestStopLink(t *testing.T) {
 	if w := f.do(t, nil, "GET", "/requests/"+f.jeanneKey+"/stop?a=jeanne@ecole.test&t=faux", nil); w.Code != 404 {
 		t.Errorf("bad token: %d", w.Code)
 	}
+	// The GET (a mail scanner opens it first) changes nothing; only the button's POST does.
+	muted := func() int {
+		d, err := f.svc.DetailFor(t.Context(), f.users["alice"], f.jeanneKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, e := range d.Events {
+			if e.Kind == "muted" {
+				n++
+			}
+		}
+		return n
+	}
+	if n := muted(); n != 0 {
+		t.Fatalf("the stop link's GET muted the address (%d events)", n)
+	}
 	w := f.do(t, nil, "POST", "/requests/"+f.jeanneKey+"/stop", url.Values{"a": {"jeanne@ecole.test"}, "t": {tok}, "muted": {"1"}})
 	if w.Code != 200 || !strings.Contains(w.Body.String(), "vous ne recevrez plus") {
 		t.Fatalf("stop: %d", w.Code)
+	}
+	if n := muted(); n != 1 {
+		t.Errorf("the button's POST: %d muted events", n)
 	}
 	if w := f.do(t, nil, "POST", "/requests/"+f.jeanneKey+"/stop", url.Values{"a": {"jeanne@ecole.test"}, "t": {"x"}}); w.Code != 404 {
 		t.Errorf("forged stop: %d", w.Code)

@@ -34,12 +34,22 @@ func (h *Handler) notifySave(w http.ResponseWriter, r *http.Request) {
 	h.redirect(w, r, "/profile", "profile.notify_sent", "")
 }
 
-// confirmNotify confirms a notification address from the mailed link (after sign-in,
-// like every page).
+// confirmNotifyForm answers the link mailed to a new notification address (after
+// sign-in, like every page) with a button that posts it: the GET changes nothing, since
+// mail scanners open links before the person does.
+func (h *Handler) confirmNotifyForm(w http.ResponseWriter, r *http.Request) {
+	p := h.page(w, r, "profile", nil)
+	p.Data = confirmView{Title: h.pages.T(p.Lang, "profile.notify"), Text: h.pages.T(p.Lang, "profile.notify_confirm_text"),
+		Action: "/profile/confirm", Button: h.pages.T(p.Lang, "profile.notify_confirm"),
+		Fields: []hiddenField{{"t", r.URL.Query().Get("t")}}}
+	h.render(w, r, http.StatusOK, "confirm", p)
+}
+
+// confirmNotify confirms a notification address (the POST of confirmNotifyForm's button).
 func (h *Handler) confirmNotify(w http.ResponseWriter, r *http.Request) {
 	p := h.page(w, r, "profile", nil)
 	key, code := "profile.notify_ok", http.StatusOK
-	if _, err := h.opt.Portal.ConfirmNotifyAddress(r.Context(), r.URL.Query().Get("t")); err != nil {
+	if _, err := h.opt.Portal.ConfirmNotifyAddress(r.Context(), r.PostFormValue("t")); err != nil {
 		if !errors.Is(err, ticket.ErrNotFound) && !errors.Is(err, ticket.ErrInvalid) {
 			h.failErr(w, r, err)
 			return

@@ -23,6 +23,11 @@ type formView struct {
 	Academies    []string
 	Components   []string
 	RequestTypes []string
+	// Establishments are the UAIs a customer may file for (a select when several);
+	// nil for agents, who may file for any. UAIRequired is false for a customer who
+	// belongs to none: their request goes without one.
+	Establishments []string
+	UAIRequired    bool
 }
 
 func (h *Handler) newFormView(r *http.Request, phone bool) *formView {
@@ -34,8 +39,16 @@ func (h *Handler) newFormView(r *http.Request, phone bool) *formView {
 	if len(v.RequestTypes) > 0 {
 		v.Form.RequestType = v.RequestTypes[0]
 	}
+	v.UAIRequired = true
 	if u, ok := currentUser(r); ok && !phone {
 		v.Form.UAI = u.UAI
+		if !u.Role.IsStaff() {
+			v.Establishments = u.Establishments()
+			v.UAIRequired = len(v.Establishments) > 0
+			if len(v.Establishments) > 0 {
+				v.Form.UAI = v.Establishments[0]
+			}
+		}
 	}
 	return v
 }
@@ -75,6 +88,12 @@ func (h *Handler) createFromForm(w http.ResponseWriter, r *http.Request, phone b
 		view.RequestID = id
 	}
 	view.Errors = h.validate(view.Form, p.Lang, phone)
+	if !view.UAIRequired && view.Form.UAI == "" {
+		delete(view.Errors, "uai") // a customer of no establishment files without one
+	}
+	if _, bad := view.Errors["uai"]; !bad && !ticket.MayFileFor(u, view.Form.UAI) {
+		view.Errors["uai"] = h.otherEstablishment(p.Lang, u)
+	}
 	files, err := h.storeFiles(r, "attachments")
 	switch {
 	case errors.Is(err, errTooBig):
@@ -103,24 +122,37 @@ func (h *Handler) createFromForm(w http.ResponseWriter, r *http.Request, phone b
 			h.redirect(w, r, "/requests/"+t.Key, flash, t.Key)
 			return
 		}
-		if !errors.Is(err, ticket.ErrInvalid) {
+		switch {
+		case errors.Is(err, ticket.ErrOtherEstablishment):
+			view.Errors["uai"] = h.otherEstablishment(p.Lang, u)
+		case !errors.Is(err, ticket.ErrInvalid):
 			h.failErr(w, r, err)
 			return
+		default:
+			// The service's own checks: name the field when we can tell which.
+			field := "summary"
+			if strings.Contains(err.Error(), "UAI") {
+				field = "uai"
+			} else if strings.Contains(err.Error(), "description") {
+				field = "description"
+			}
+			view.Errors[field] = h.pages.T(p.Lang, "err.generic")
 		}
-		// The service's own checks: name the field when we can tell which.
-		field := "summary"
-		if strings.Contains(err.Error(), "UAI") {
-			field = "uai"
-		} else if strings.Contains(err.Error(), "description") {
-			field = "description"
-		}
-		view.Errors[field] = h.pages.T(p.Lang, "err.generic")
 	}
 	for _, f := range files {
 		view.Kept = append(view.Kept, h.keepToken(f))
 	}
 	view.ErrorList = errorList(view.Errors)
 	h.render(w, r, http.StatusUnprocessableEntity, "request_form", p)
+}
+
+// otherEstablishment is the error of the UAI field when a customer names an
+// establishment they do not belong to.
+func (h *Handler) otherEstablishment(lang string, u ticket.User) string {
+	if e := u.Establishments(); len(e) > 0 {
+		return strings.Replace(h.pages.T(lang, "err.uai_other"), "%s", strings.Join(e, ", "), 1)
+	}
+	return h.pages.T(lang, "err.uai_none")
 }
 
 // sizeText formats a size in whole megabytes.

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/guichet/guichet/ticket"
 )
@@ -97,14 +98,26 @@ func (h *Handler) clearSession(w http.ResponseWriter) {
 	})
 }
 
-// safeNext keeps a redirect target on this site: a path, not //host or a URL.
+// safeNext keeps a redirect target on this site: a path such as /requests/X?y=z, and
+// "/" for anything else: a URL with a scheme or a host, //host, backslashes (browsers
+// read them as slashes), control characters or spaces (browsers drop tabs and newlines,
+// so "/\t/host" would become //host), or more than maxNext bytes.
 func safeNext(next string) string {
-	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") ||
-		strings.ContainsAny(next, "\r\n") {
+	if next == "" || len(next) > maxNext || next[0] != '/' || strings.HasPrefix(next, "//") ||
+		strings.ContainsRune(next, '\\') || strings.IndexFunc(next, func(c rune) bool { return c <= ' ' || c == 0x7f }) >= 0 ||
+		!utf8.ValidString(next) {
+		return "/"
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.Opaque != "" || !strings.HasPrefix(u.Path, "/") ||
+		strings.HasPrefix(u.Path, "//") {
 		return "/"
 	}
 	return next
 }
+
+// maxNext caps the length of a redirect target kept across sign-in.
+const maxNext = 2048
 
 func withUser(ctx context.Context, u ticket.User) context.Context {
 	return context.WithValue(ctx, userKey{}, u)
