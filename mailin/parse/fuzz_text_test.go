@@ -87,7 +87,7 @@ func checkVisibleFromHTML(t *testing.T, s string) {
 		return
 	}
 	if v == "" {
-		t.Fatalf("%q: cut %q and left nothing", s, cuts)
+		t.Fatalf("%q: cut %+v and left nothing", s, cuts)
 	}
 	if utf8.ValidString(s) && !utf8.ValidString(v) {
 		t.Fatalf("%q gives %q: not UTF-8", s, v)
@@ -103,7 +103,7 @@ func checkVisibleFromHTML(t *testing.T, s string) {
 		known = known || strings.Contains(lower, m)
 	}
 	if !known {
-		t.Fatalf("%q: cut %q with no quote structure", s, cuts)
+		t.Fatalf("%q: cut %+v with no quote structure", s, cuts)
 	}
 }
 

@@ -14,6 +14,10 @@ import (
 type htmlCut struct {
 	Rule string
 	Text string
+	// Kept marks a forwarded message the rule found and kept whole: it starts at Start
+	// in the HTML, and the text rules must not cut it either.
+	Kept  bool
+	Start int
 }
 
 // Bounds of the HTML quote search. Past them the HTML is left alone and the text rules
@@ -181,6 +185,7 @@ func stripQuotedHTML(s string) (string, []htmlCut) {
 		return s, nil
 	}
 	var cands []quoteCandidate
+	var fwd *htmlCut
 	stop, tries := false, 0
 	var walk func(n *hnode)
 	walk = func(n *hnode) {
@@ -227,10 +232,11 @@ func stripQuotedHTML(s string) (string, []htmlCut) {
 				}
 			}
 			if isForwardHTML(s, start, end) {
-				if toEnd {
-					stop = true // the rest is the forwarded mail: keep all of it
-				}
-				continue
+				// the rest is the forwarded mail, and maybe the quotes it holds: all of
+				// it stays, and a quote before it is not the last content
+				fwd = &htmlCut{Rule: rule + "_forward", Kept: true, Start: start}
+				stop = true
+				return
 			}
 			cands = append(cands, quoteCandidate{rule: rule, start: start, end: end})
 			if toEnd || len(cands) > maxQuoteCandidates {
@@ -239,6 +245,10 @@ func stripQuotedHTML(s string) (string, []htmlCut) {
 		}
 	}
 	walk(root)
+	if fwd != nil {
+		fwd.Text = htmlToText(s[fwd.Start:])
+		return s, []htmlCut{*fwd}
+	}
 	if len(cands) == 0 || len(cands) > maxQuoteCandidates {
 		return s, nil
 	}
@@ -322,8 +332,15 @@ func isForwardHTML(s string, start, end int) bool {
 	if len(before) > 0 {
 		lines = append([]string{before[len(before)-1]}, lines...)
 	}
-	for _, l := range lines {
-		l = strings.TrimSpace(strings.TrimLeft(l, "> "))
+	for i, l := range lines {
+		if isQuoted(l) {
+			if i > 1 || (i == 1 && len(before) == 0) {
+				continue // a forward quoted in a reply is part of that quote
+			}
+			// Apple Mail puts "Begin forwarded message:" inside its blockquote
+			l = strings.TrimLeft(l, "> ")
+		}
+		l = strings.TrimSpace(l)
 		if forwardRe.MatchString(l) || fwdSubjectRe.MatchString(l) {
 			return true
 		}
@@ -371,6 +388,18 @@ func visibleFromHTML(s string) (string, []htmlCut) {
 	stripped, cuts := stripQuotedHTML(s)
 	if len(cuts) == 0 {
 		return "", nil
+	}
+	if c := cuts[0]; c.Kept {
+		// the text rules apply to what the person wrote above the forward, and the
+		// forward stays whole: its header block must not read as a quote header
+		head := visibleText(htmlToText(s[:c.Start]))
+		if head == "" {
+			return c.Text, cuts
+		}
+		if c.Text == "" {
+			return head, cuts
+		}
+		return head + "\n\n" + c.Text, cuts
 	}
 	v := visibleText(htmlToText(stripped))
 	if v == "" {

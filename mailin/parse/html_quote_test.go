@@ -111,17 +111,31 @@ Jeanne Martin</pre>`,
 		{
 			name:  "gmail forward stays",
 			html:  `<div dir="ltr">See below, from the teacher.<br><br><div class="gmail_quote"><div dir="ltr" class="gmail_attr">---------- Forwarded message ---------<br>From: <strong class="gmail_sendername" dir="auto">Paul Prof</strong> <span dir="auto">&lt;paul@lycee.fr&gt;</span><br>Date: Mon, Mar 3, 2026 at 10:00 AM<br>Subject: Projector<br>To: &lt;jeanne@lycee.fr&gt;<br></div><br><br><div dir="ltr">The projector in room 12 is dead.</div></div></div>`,
-			rules: nil,
+			want: "See below, from the teacher.\n\n---------- Forwarded message ---------\nFrom: Paul Prof <paul@lycee.fr>\nDate: Mon, Mar 3, 2026 at 10:00 AM\nSubject: Projector\nTo: <jeanne@lycee.fr>\nThe projector in room 12 is dead.",
+			rules: []string{"gmail_quote_forward"}, removed: "room 12 is dead",
 		},
 		{
 			name:  "gmail forward fr stays",
 			html:  `<div dir="ltr">Pour info.<div class="gmail_quote"><div class="gmail_attr">---------- Message transféré ---------<br>De : Paul &lt;paul@lycee.fr&gt;<br>Date: lun. 3 mars 2026 à 10:00<br>Subject: Vidéoprojecteur<br></div><div>Le vidéoprojecteur de la salle 12 est mort.</div></div></div>`,
-			rules: nil,
+			want: "Pour info.\n\n---------- Message transféré ---------\nDe : Paul <paul@lycee.fr>\nDate: lun. 3 mars 2026 à 10:00\nSubject: Vidéoprojecteur\nLe vidéoprojecteur de la salle 12 est mort.",
+			rules: []string{"gmail_quote_forward"}, removed: "salle 12 est mort",
 		},
 		{
 			name:  "outlook forward stays, with what it quotes",
 			html:  `<div class="WordSection1"><p class="MsoNormal">Pour vous.</p><div style="border:none;border-top:solid #E1E1E1 1.0pt;padding:3.0pt 0cm 0cm 0cm"><p class="MsoNormal"><b>De&nbsp;:</b> Paul &lt;paul@lycee.fr&gt;<br><b>Envoyé&nbsp;:</b> lundi 3 mars 2026 10:00<br><b>À&nbsp;:</b> Jeanne<br><b>Objet&nbsp;:</b> TR: Vidéoprojecteur</p></div><p class="MsoNormal">Il est mort.</p><blockquote type="cite">vieux message</blockquote></div>`,
-			rules: nil,
+			want: "Pour vous.\n\nDe : Paul <paul@lycee.fr>\nEnvoyé : lundi 3 mars 2026 10:00\nÀ : Jeanne\nObjet : TR: Vidéoprojecteur\n\nIl est mort.\n>\n> vieux message",
+			rules: []string{"outlook_header_border_forward"}, removed: "vieux message",
+		},
+		{
+			name: "apple mail forward stays",
+			html: `<html><body>FYI<br><div><br><blockquote type="cite"><div>Begin forwarded message:</div><br class="Apple-interchange-newline"><div><b>From: </b>Paul &lt;paul@lycee.fr&gt;</div><div><b>Subject: </b>Projector</div><div><b>Date: </b>3 March 2026 at 10:00:00 CET</div><br><div>It is dead.</div></blockquote></div></body></html>`,
+			want: "FYI\n\n> Begin forwarded message:\n> From: Paul <paul@lycee.fr>\n> Subject: Projector\n> Date: 3 March 2026 at 10:00:00 CET\n> It is dead.",
+			rules: []string{"blockquote_cite_forward"}, removed: "It is dead",
+		},
+		{
+			name: "a reply quoting a forward loses the quote",
+			html: `<div dir="ltr">Done.</div><div class="gmail_quote"><div class="gmail_attr">On Mon, Mar 3, 2026 at 10:00 AM Support &lt;support@lycee.fr&gt; wrote:<br></div><blockquote class="gmail_quote"><div>---------- Forwarded message ---------<br>From: Paul<br>Subject: x<br></div><div>old</div></blockquote></div>`,
+			want: "Done.", rules: []string{"gmail_quote"}, removed: "Forwarded message",
 		},
 		{
 			name:  "a border-top div without a header block is content",
@@ -142,7 +156,7 @@ Jeanne Martin</pre>`,
 				rules = append(rules, k.Rule)
 			}
 			if strings.Join(rules, ",") != strings.Join(c.rules, ",") {
-				t.Fatalf("rules %q, want %q (cuts %q)", rules, c.rules, cuts)
+				t.Fatalf("rules %q, want %q (cuts %+v)", rules, c.rules, cuts)
 			}
 			if c.rules == nil {
 				if got != "" {
@@ -213,7 +227,7 @@ func TestStripQuotedHTMLHostile(t *testing.T) {
 				return
 			}
 			if !strings.Contains(got, c.keep) || strings.Contains(got, "vieux") {
-				t.Errorf("visible %q, want %q without the quote (cuts %q)", got, c.keep, cuts)
+				t.Errorf("visible %q, want %q without the quote (cuts %+v)", got, c.keep, cuts)
 			}
 		})
 	}
