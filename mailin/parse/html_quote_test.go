@@ -15,7 +15,7 @@ func TestStripQuotedHTML(t *testing.T) {
 		html    string
 		want    string
 		rules   []string // nil: nothing removed, the text path decides
-		removed string   // a piece of the removed text
+		removed string   // a piece of the removed text (of the kept forward for *_forward)
 	}{
 		{
 			name: "gmail en",
@@ -166,6 +166,12 @@ Jeanne Martin</pre>`,
 			}
 			if got != c.want {
 				t.Errorf("visible %q, want %q", got, c.want)
+			}
+			for _, k := range cuts {
+				// a forward is found by a rule and kept, never removed
+				if k.Kept != strings.HasSuffix(k.Rule, "_forward") {
+					t.Errorf("cut %+v: Kept must mark exactly the forwards", k)
+				}
 			}
 			if !strings.Contains(cuts[0].Text, c.removed) {
 				t.Errorf("cut %q does not hold %q", cuts[0].Text, c.removed)
