@@ -200,6 +200,23 @@ func TestMessageVisibleFromHTML(t *testing.T) {
 	}
 }
 
+// TestMessageForwardFromHTML checks that an Outlook forward, whose text alternative the
+// text rules read as a quote header block, stays visible through the HTML.
+func TestMessageForwardFromHTML(t *testing.T) {
+	raw := "From: Jeanne <jeanne@lycee.fr>\r\nTo: support@lycee.fr\r\nSubject: TR: Vidéoprojecteur\r\n" +
+		"MIME-Version: 1.0\r\nContent-Type: multipart/alternative; boundary=b\r\n\r\n" +
+		"--b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nPour vous.\r\n\r\nDe : Paul <paul@lycee.fr>\r\nEnvoyé : lundi 3 mars 2026 10:00\r\nÀ : Jeanne\r\nObjet : Vidéoprojecteur\r\n\r\nIl est mort.\r\n" +
+		"--b\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<div class=\"WordSection1\"><p class=\"MsoNormal\">Pour vous.</p><div style=\"border:none;border-top:solid #E1E1E1 1.0pt;padding:3.0pt 0cm 0cm 0cm\"><p class=\"MsoNormal\"><b>De&nbsp;:</b> Paul &lt;paul@lycee.fr&gt;<br><b>Envoyé&nbsp;:</b> lundi 3 mars 2026 10:00<br><b>À&nbsp;:</b> Jeanne<br><b>Objet&nbsp;:</b> TR: Vidéoprojecteur</p></div><p class=\"MsoNormal\">Il est mort.</p></div>\r\n" +
+		"--b--\r\n"
+	in, err := Message(context.Background(), []byte(raw), HashOnly{}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(in.Visible, "Pour vous.") || !strings.Contains(in.Visible, "Il est mort.") || !strings.Contains(in.Visible, "TR: Vidéoprojecteur") {
+		t.Errorf("Visible %q lost the forward", in.Visible)
+	}
+}
+
 // TestStripQuotedHTMLHostile feeds broken and huge HTML: no panic, bounded time, and
 // nothing removed from what cannot be read as a quote structure.
 func TestStripQuotedHTMLHostile(t *testing.T) {
