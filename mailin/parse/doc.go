@@ -64,6 +64,9 @@
 //   - html.go: HTML to text, and the sanitiser of the HTML copy.
 //   - quote.go, quote_header.go, quote_sig.go: the visible part of a reply: quote
 //     headers in many languages, quoted blocks, signatures.
+//   - html_quote.go: the quote of a reply found in its HTML by the structures clients
+//     write (gmail_quote, blockquote type=cite, Outlook's header blocks…), before the
+//     text rules.
 //   - quote_sent.go: [StripSent], a quote of a mail we sent found by comparing the reply
 //     with that mail's text, without any marker; ticket calls it (through cmd) for a
 //     reply that names mail of its thread. Message and Inspect know no thread and keep

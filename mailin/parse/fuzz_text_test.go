@@ -71,7 +71,40 @@ func FuzzHTMLToText(f *testing.F) {
 				t.Fatalf("plain %q gives %q, want %q", s, out, want)
 			}
 		}
+		checkVisibleFromHTML(t, s)
 	})
+}
+
+// checkVisibleFromHTML: the HTML quote stripper names a rule for each cut, leaves some
+// text when it cuts, keeps UTF-8 valid, and cuts nothing from HTML without any of the
+// structures it knows.
+func checkVisibleFromHTML(t *testing.T, s string) {
+	v, cuts := visibleFromHTML(s)
+	if len(cuts) == 0 {
+		if v != "" {
+			t.Fatalf("%q: visible %q without a cut", s, v)
+		}
+		return
+	}
+	if v == "" {
+		t.Fatalf("%q: cut %+v and left nothing", s, cuts)
+	}
+	if utf8.ValidString(s) && !utf8.ValidString(v) {
+		t.Fatalf("%q gives %q: not UTF-8", s, v)
+	}
+	for _, c := range cuts {
+		if c.Rule == "" {
+			t.Fatalf("%q: cut %q without a rule", s, c.Text)
+		}
+	}
+	lower := strings.ToLower(s)
+	known := false
+	for _, m := range []string{"quote", "cite", "blockquote", "divrplyfwdmsg", "appendonsend", "stopspelling", "zwchr", "border-top"} {
+		known = known || strings.Contains(lower, m)
+	}
+	if !known {
+		t.Fatalf("%q: cut %+v with no quote structure", s, cuts)
+	}
 }
 
 func htmlSeeds(f *testing.F) {
@@ -82,6 +115,10 @@ func htmlSeeds(f *testing.F) {
 		`<img src="data:image/png;base64,iVBORw0KGgo="><img src="http://tracker.test/p.gif"><iframe srcdoc="<script>">`,
 		`<pre>  garde
   les   espaces </pre><ul><li>un<li>deux</ul><table><tr><td>a<td>b</table>&nbsp;&amp;&#0;&#xD800;`,
+		`Merci<div class="gmail_quote"><div class="gmail_attr">Le lun. 3 mars 2026, X a écrit :</div><blockquote class="gmail_quote">q</blockquote></div>`,
+		`<p>OK</p><div class="moz-cite-prefix">On 3/3/26, X wrote:</div><blockquote type="cite">q</blockquote><pre class="moz-signature">-- x</pre>`,
+		`<p>Fait</p><div style="border:none;border-top:solid #E1E1E1 1.0pt"><p><b>De :</b> X<br><b>Envoyé :</b> lundi<br><b>Objet :</b> RE: y</p></div><p>q</p>`,
+		`<div>ok</div><hr id="zwchr"><b>From: </b>x<br><b>To: </b>y<br><b>Sent: </b>z<br>q<hr id="stopSpelling"><div id="divRplyFwdMsg">`,
 		"<scr<script>ipt>alert(1)</script><math><mi xlink:href=\"javascript:alert(1)\">x</mi></math>\x00",
 		`<form action="javascript:x"><button formaction="javascript:y">b</button></form><base href="javascript:z">`,
 	} {

@@ -134,6 +134,14 @@ func (w *walker) fillBody(in *ticket.Inbound, pieces []piece) {
 	}
 	in.Text = strings.Join(texts, "\n\n")
 	in.Visible = visibleText(in.Text)
+	if hasHTML {
+		// Clients mark their quotes in the HTML (gmail_quote, blockquote type=cite,
+		// divRplyFwdMsg…), more surely than any text rule can find them: when they did,
+		// the visible text comes from the HTML without the quote.
+		if v, _ := visibleFromHTML(strings.Join(htmls, "\n")); v != "" {
+			in.Visible = v
+		}
+	}
 	for _, f := range w.forwarded {
 		if in.Text != "" {
 			in.Text += "\n\n"
