@@ -183,10 +183,12 @@ func TestRequestFormOtherEstablishment(t *testing.T) {
 	}
 	before := count()
 	form := url.Values{"summary": {"Wifi du CDI"}, "uai": {"0380001v"}, "description": {"Le wifi ne marche plus"}, "request_type": {"Incident"}}
-	for lang, want := range map[string]string{
-		"fr": "Vous ne pouvez faire une demande que pour votre établissement : 0690026D.",
-		"en": "You can file a request only for your own establishment: 0690026D.",
+	// In this order: the English case switches Jeanne's language.
+	for _, tc := range []struct{ lang, want string }{
+		{"fr", "Vous ne pouvez faire une demande que pour votre établissement : 0690026D."},
+		{"en", "You can file a request only for your own establishment: 0690026D."},
 	} {
+		lang, want := tc.lang, tc.want
 		if lang == "en" {
 			if w := f.do(t, c, "POST", "/profile", url.Values{"name": {"Jeanne Martin"}, "lang": {"en"}, "time_zone": {"Europe/Paris"}}); w.Code != http.StatusSeeOther {
 				t.Fatalf("switch to English: %d", w.Code)
