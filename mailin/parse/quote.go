@@ -55,11 +55,12 @@ func visibleTextOf(text string, fwdSubject bool) string {
 }
 
 // mayForward reports whether forwardRe can match l: it starts with a rule or with the
-// first letter of "Begin forwarded message:", "Début du message réexpédié :" or "Anfang
-// der weitergeleiteten Nachricht:".
+// first letter of "Begin forwarded message:", "Début du message réexpédié :", "Anfang
+// der weitergeleiteten Nachricht:", "Inicio del mensaje reenviado:", "Inizio messaggio
+// inoltrato:" or "Forwarded message:".
 func mayForward(l string) bool {
 	switch b := lead(l); b | 0x20 {
-	case 'b', 'd', 'a':
+	case 'b', 'd', 'a', 'i', 'f':
 		return true
 	default:
 		return isRuleByte(b) || b >= 0x80

@@ -28,6 +28,10 @@ func TestVisibleTextForward(t *testing.T) {
 		{"apple mail fr", "Pour info\n\nDébut du message réexpédié :\n\nDe: Paul <paul@lycee.fr>\nObjet: Vidéo\n\nIl est mort.", false, "Pour info\n\nDébut du message réexpédié :\n\nDe: Paul <paul@lycee.fr>\nObjet: Vidéo\n\nIl est mort."},
 		{"gmail de", "Zur Info\n\n---------- Weitergeleitete Nachricht ----------\nVon: Paul <paul@schule.de>\nDatum: Di., 3. März 2026 um 10:00\n\nDer Beamer ist kaputt.", false, "Zur Info\n\n---------- Weitergeleitete Nachricht ----------\nVon: Paul <paul@schule.de>\nDatum: Di., 3. März 2026 um 10:00\n\nDer Beamer ist kaputt."},
 		{"gmail es", "Para ti\n\n---------- Mensaje reenviado ----------\nDe: Pablo <pablo@escuela.es>\nFecha: mar, 3 mar 2026 a las 10:00\n\nEl proyector no funciona.", false, "Para ti\n\n---------- Mensaje reenviado ----------\nDe: Pablo <pablo@escuela.es>\nFecha: mar, 3 mar 2026 a las 10:00\n\nEl proyector no funciona."},
+		{"apple mail es", "Mira\n\nInicio del mensaje reenviado:\n\nDe: Pablo <pablo@escuela.es>\n\nNo funciona.\n\n--\nPablo", false, "Mira\n\nInicio del mensaje reenviado:\n\nDe: Pablo <pablo@escuela.es>\n\nNo funciona.\n\n--\nPablo"},
+		{"apple mail it", "Vedi\n\nInizio messaggio inoltrato:\n\nDa: Paolo <paolo@scuola.it>\n\nNon funziona.\n\n--\nPaolo", false, "Vedi\n\nInizio messaggio inoltrato:\n\nDa: Paolo <paolo@scuola.it>\n\nNon funziona.\n\n--\nPaolo"},
+		{"bare forwarded message line", "FYI\n\nForwarded message:\n\nFrom: Paul <paul@lycee.fr>\n\n> It is dead.", false, "FYI\n\nForwarded message:\n\nFrom: Paul <paul@lycee.fr>\n\n> It is dead."},
+		{"forwarded message in a sentence", "The forwarded message: did you get it?\n\n-- \nJeanne", false, "The forwarded message: did you get it?"},
 		// what stands above the marker still goes through the rules
 		{"signature above the marker", "See below\n\n-- \nJeanne\nSupport desk\n\n---------- Forwarded message ---------\n" + body, false, "See below\n\n---------- Forwarded message ---------\n" + body},
 		{"iphone above the marker", "FYI\n\nSent from my iPhone\n\nBegin forwarded message:\n\n" + body, false, "FYI\n\nBegin forwarded message:\n\n" + body},
