@@ -30,6 +30,7 @@ func TestVisibleTextForward(t *testing.T) {
 		{"gmail es", "Para ti\n\n---------- Mensaje reenviado ----------\nDe: Pablo <pablo@escuela.es>\nFecha: mar, 3 mar 2026 a las 10:00\n\nEl proyector no funciona.", false, "Para ti\n\n---------- Mensaje reenviado ----------\nDe: Pablo <pablo@escuela.es>\nFecha: mar, 3 mar 2026 a las 10:00\n\nEl proyector no funciona."},
 		{"apple mail es", "Mira\n\nInicio del mensaje reenviado:\n\nDe: Pablo <pablo@escuela.es>\n\nNo funciona.\n\n--\nPablo", false, "Mira\n\nInicio del mensaje reenviado:\n\nDe: Pablo <pablo@escuela.es>\n\nNo funciona.\n\n--\nPablo"},
 		{"apple mail it", "Vedi\n\nInizio messaggio inoltrato:\n\nDa: Paolo <paolo@scuola.it>\n\nNon funziona.\n\n--\nPaolo", false, "Vedi\n\nInizio messaggio inoltrato:\n\nDa: Paolo <paolo@scuola.it>\n\nNon funziona.\n\n--\nPaolo"},
+		{"apple mail nl", "Zie hieronder\n\nBegin doorgestuurd bericht:\n\nVan: Piet <piet@school.nl>\n\nDe beamer is kapot.\n\n--\nPiet", false, "Zie hieronder\n\nBegin doorgestuurd bericht:\n\nVan: Piet <piet@school.nl>\n\nDe beamer is kapot.\n\n--\nPiet"},
 		{"bare forwarded message line", "FYI\n\nForwarded message:\n\nFrom: Paul <paul@lycee.fr>\n\n> It is dead.", false, "FYI\n\nForwarded message:\n\nFrom: Paul <paul@lycee.fr>\n\n> It is dead."},
 		{"forwarded message in a sentence", "The forwarded message: did you get it?\n\n-- \nJeanne", false, "The forwarded message: did you get it?"},
 		// what stands above the marker still goes through the rules
