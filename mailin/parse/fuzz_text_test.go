@@ -24,6 +24,7 @@ func FuzzVisibleText(f *testing.F) {
 		"Merci !\n\nLe lun. 3 mars 2026 à 10:00, Support <support@x> a écrit :\n> Bonjour\n> test\n",
 		"Réponse\r\n\r\n-----Original Message-----\r\nFrom: a\r\nSent: b\r\nTo: c\r\nSubject: d\r\n\r\nvieux",
 		"> q1\na1\n> q2\na2\n-- \nJean\nSent from my iPhone", "---------- Forwarded message ---------\nDe : x\n\ntexte",
+		"Voir\n\n-- \nJean\n\nBegin forwarded message:\n\n> vieux\n-- \nPaul",
 		"\n\n  \t\u00a0\n", "On Mon, Jan 1, 2024 at 10:00 AM\nBob <b@x> wrote:\n>\n",
 	} {
 		f.Add(s)
@@ -32,21 +33,23 @@ func FuzzVisibleText(f *testing.F) {
 		f.Add(string(b))
 	}
 	f.Fuzz(func(t *testing.T, text string) {
-		v := visibleText(text)
-		if v == "" {
-			return
-		}
-		norm := strings.ReplaceAll(text, "\r\n", "\n")
-		lines := strings.Split(v, "\n")
-		if strings.TrimSpace(lines[0]) == "" && lines[0] == "" {
-			t.Fatalf("visible text starts with a blank line: %q", v)
-		}
-		if strings.TrimRight(v, " \t\n") != v {
-			t.Fatalf("visible text ends with spaces: %q", v)
-		}
-		for _, l := range lines {
-			if !strings.Contains(norm, l) {
-				t.Fatalf("visible line %q is not in the text", l)
+		for _, fwd := range []bool{false, true} { // a reply's subject, a forward's
+			v := visibleTextOf(text, fwd)
+			if v == "" {
+				continue
+			}
+			norm := strings.ReplaceAll(text, "\r\n", "\n")
+			lines := strings.Split(v, "\n")
+			if strings.TrimSpace(lines[0]) == "" && lines[0] == "" {
+				t.Fatalf("visible text starts with a blank line: %q", v)
+			}
+			if strings.TrimRight(v, " \t\n") != v {
+				t.Fatalf("visible text ends with spaces: %q", v)
+			}
+			for _, l := range lines {
+				if !strings.Contains(norm, l) {
+					t.Fatalf("visible line %q is not in the text", l)
+				}
 			}
 		}
 	})

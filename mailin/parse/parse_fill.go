@@ -133,7 +133,8 @@ func (w *walker) fillBody(in *ticket.Inbound, pieces []piece) {
 		}
 	}
 	in.Text = strings.Join(texts, "\n\n")
-	in.Visible = visibleText(in.Text)
+	// under "FW:", Outlook's header block starts the forwarded mail, which stays
+	in.Visible = visibleTextOf(in.Text, isForwardSubject(in.Subject))
 	if hasHTML {
 		// Clients mark their quotes in the HTML (gmail_quote, blockquote type=cite,
 		// divRplyFwdMsg…), more surely than any text rule can find them: when they did,

@@ -18,14 +18,33 @@ import (
 //     answers keep their questions; only a trailing quote goes.
 //
 // Then a trailing block of "> " lines, a "-- " signature (or "__" rule, a lone "-Name"
-// sign-off at the end) and a mobile "Sent from my iPhone" line are removed. A forwarded
-// message ("---------- Forwarded message ---------") is kept with what follows it.
-// Lines lose their trailing spaces.
-func visibleText(text string) string {
+// sign-off at the end) and a mobile "Sent from my iPhone" line are removed.
+//
+// A forward is the request, not history: from a forward marker ("Begin forwarded
+// message:", "---------- Forwarded message ---------" and their translations, see
+// forwardAt) on, nothing is removed, the marker included; the text above it goes through
+// the rules above (a signature or "Sent from my iPhone" there goes). A marker inside the
+// quoted history of a reply ("> ---------- Forwarded message", or below "On … wrote:")
+// is history and goes with it. Lines lose their trailing spaces.
+func visibleText(text string) string { return visibleTextOf(text, false) }
+
+// visibleTextOf is visibleText for a mail whose subject says whether it is a forward
+// ("FW:", "TR:", "WG:"): then an Outlook header block or "-----Original Message-----"
+// line, which in a reply starts the quote, starts the forwarded mail and stays.
+func visibleTextOf(text string, fwdSubject bool) string {
 	text = strings.ReplaceAll(text, "\r\n", "\n")
 	lines := strings.Split(text, "\n")
 	lines = splitShared(lines)
-	lines = stripTail(stripQuotes(lines))
+	if f, h := forwardAt(lines, fwdSubject); f >= 0 {
+		// a copy: head shares lines' array, and appending to it would overwrite the marker
+		head := append([]string{}, trimTrailingBlank(stripTail(lines[:f]))...)
+		if len(head) > 0 {
+			head = append(head, "")
+		}
+		lines = append(head, lines[f:]...)
+	} else {
+		lines = stripTail(stripQuotes(lines, h))
+	}
 	for i, l := range lines {
 		lines[i] = strings.TrimRight(l, " \t\u00a0")
 	}
@@ -36,23 +55,64 @@ func visibleText(text string) string {
 }
 
 // mayForward reports whether forwardRe can match l: it starts with a rule or with the
-// first letter of "Begin forwarded message:", "Début du message réexpédié :" or "Anfang
-// der weitergeleiteten Nachricht:".
+// first letter of "Begin forwarded message:", "Début du message réexpédié :", "Anfang
+// der weitergeleiteten Nachricht:", "Inicio del mensaje reenviado:", "Inizio messaggio
+// inoltrato:" or "Forwarded message:".
 func mayForward(l string) bool {
 	switch b := lead(l); b | 0x20 {
-	case 'b', 'd', 'a':
+	case 'b', 'd', 'a', 'i', 'f':
 		return true
 	default:
 		return isRuleByte(b) || b >= 0x80
 	}
 }
 
-// stripQuotes removes the quoted history that starts at the first quote header.
-func stripQuotes(lines []string) []string {
+// forwardAt returns the index of the line that starts a forwarded mail, or -1 when a
+// quote header comes first (a forward inside the quoted history of a reply is history)
+// or there is none; and then the index of the first quote header (len(lines) if none),
+// where stripQuotes may start instead of looking at every line again. A forward marker is never quoted ("> Begin forwarded message:" is
+// part of a quote). When the subject is a forward's, an Outlook-style quote header
+// ("-----Original Message-----", a rule and a header block, a header block) marks the
+// forwarded mail too: Outlook writes the same lines for a reply and a forward.
+func forwardAt(lines []string, fwdSubject bool) (fwd, hdr int) {
 	for i := 0; i < len(lines); i++ {
 		if mayForward(lines[i]) && forwardRe.MatchString(lines[i]) {
-			return lines
+			return i, i
 		}
+		if quoteHeaderAt(lines, i) == 0 {
+			continue
+		}
+		if fwdSubject && isOutlookHeader(lines, i) {
+			return i, i
+		}
+		return -1, i
+	}
+	return -1, len(lines)
+}
+
+// isOutlookHeader reports whether the quote header at line i is Outlook's kind: an
+// "-----Original Message-----" line, a rule before a header block or a header block, as
+// opposed to an "On … wrote:" attribution.
+func isOutlookHeader(lines []string, i int) bool {
+	l := lines[i]
+	if isRuleByte(lead(l)) && (originalRe.MatchString(l) || ruleRe.MatchString(l)) {
+		return true
+	}
+	return headerBlockAt(lines, i)
+}
+
+// trimTrailingBlank drops the blank lines at the end.
+func trimTrailingBlank(lines []string) []string {
+	for len(lines) > 0 && strings.TrimSpace(lines[len(lines)-1]) == "" {
+		lines = lines[:len(lines)-1]
+	}
+	return lines
+}
+
+// stripQuotes removes the quoted history that starts at the first quote header, which
+// is not before line from.
+func stripQuotes(lines []string, from int) []string {
+	for i := from; i < len(lines); i++ {
 		n := quoteHeaderAt(lines, i)
 		if n == 0 {
 			continue

@@ -13,7 +13,9 @@ var (
 	// title between dashes that names a message or a reply.
 	originalRe = regexp.MustCompile(`(?i)^\s*[-_=*]{2,}\s*(?:[\p{L}'’ ]{0,30}\b)?(original|origine|ursprüngliche|originalnachricht|mensaje|messaggio|oorspronkelijk|origineel|originalmeddelande|originalmelding|opprinnelig|oprindelig|alkuperäinen|oryginalna|wiadomość|mensagem|исходное|původní|eredeti|reply message|antwort nachricht|reply above this line|antworten sie über dieser zeile)\b[\p{L}'’ ]{0,30}[-_=*]*\s*$`)
 	// Forwarded content is the point of the mail: nothing after it is stripped.
-	forwardRe = regexp.MustCompile(`(?i)^\s*(?:[-_=*]{2,}\s*(forwarded message|message transféré|weitergeleitete nachricht|mensaje reenviado|messaggio inoltrato|doorgestuurd bericht|vidarebefordrat meddelande|videresendt meddelelse|przekazana wiadomość|mensagem encaminhada|пересылаемое сообщение)|begin forwarded message:|début du message réexpédié\s*:|anfang der weitergeleiteten nachricht:)`)
+	forwardRe = regexp.MustCompile(`(?i)^\s*(?:[-_=*]{2,}\s*(forwarded message|message transféré|weitergeleitete nachricht|mensaje reenviado|messaggio inoltrato|doorgestuurd bericht|vidarebefordrat meddelande|videresendt meddelelse|przekazana wiadomość|mensagem encaminhada|пересылаемое сообщение)|begin forwarded message:|début du message réexpédié\s*:|anfang der weitergeleiteten nachricht:|` +
+		`inicio del mensaje reenviado\s*:|inizio messaggio inoltrato\s*:|begin doorgestuurd bericht\s*:|` +
+		`forwarded message\s*:\s*$)`)
 	// The verbs that end "On <date>, <someone> wrote:" headers.
 	wroteVerbs = `wrote|writes|a écrit|a ecrit|schrieb|escribió|escribio|ha escrit|ha scritto|scrisse|schreef|het volgende geschreven|geschreven|skrev|pisze|napisał|napisała|napisał\(a\)|escreveu|пишет|написал|написала|написав|kirjoitti|napsal|napísal|έγραψε|a scris|írta|yazdı|viết|写道|寫道|작성|のメッセージ`
 	wroteRe    = regexp.MustCompile(`(?i)(` + wroteVerbs + `)\s*[:：]?\s*$`)

@@ -93,3 +93,15 @@ func keyBoundary(s string, i int) bool {
 	}
 	return true
 }
+
+// fwdPrefixRe matches a subject whose first prefix is a forward's ("FW:", "Fwd:", "TR:",
+// "WG:", "RV:", "I:", "Doorst:", "VB:", "PD:", "ENC:", "转发:", "[Fwd: …"), after any
+// ticket tokens. A reply to a forward ("RE: FW: …") is a reply.
+var fwdPrefixRe = regexp.MustCompile(`(?i)^\s*(?:\[#[^\]]{0,40}\]\s*)*\[?\s*(?:` +
+	`fw|fwd|fwdd|tr|wg|rv|enc|i|doorst|vs|vb|vl|pd|wtr|fs|továbbítás|προώθ|转发|轉寄|轉發|пересл|転送|전달` +
+	`)\s*(?:\[\d+\]|\(\d+\)|\^\d+)?\s*[:：]`)
+
+// isForwardSubject reports whether a subject says its mail is a forward.
+func isForwardSubject(s string) bool {
+	return fwdPrefixRe.MatchString(s[:min(len(s), prefixHead)])
+}
