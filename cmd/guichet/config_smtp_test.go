@@ -10,14 +10,7 @@ import (
 // The SMTP limits have flags and GUICHET_* variables; 0 turns a limit off, a negative
 // value is refused.
 func TestSMTPLimitFlags(t *testing.T) {
-	parse := func(args []string, env map[string]string) (*Config, error) {
-		var c Config
-		fs := c.flags("serve")
-		if _, err := parseArgs(fs, args, func(k string) string { return env[k] }); err != nil {
-			return nil, err
-		}
-		return &c, c.Validate()
-	}
+	parse := parseServe
 	c, err := parse(nil, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -42,4 +35,14 @@ func TestSMTPLimitFlags(t *testing.T) {
 	if _, err := parse([]string{"--smtp-error-limit", "-1"}, nil); err == nil {
 		t.Fatal("negative limit accepted")
 	}
+}
+
+// parseServe reads serve's flags from args and env (GUICHET_* names) and validates them.
+func parseServe(args []string, env map[string]string) (*Config, error) {
+	var c Config
+	fs := c.flags("serve")
+	if _, err := parseArgs(fs, args, func(k string) string { return env[k] }); err != nil {
+		return nil, err
+	}
+	return &c, c.Validate()
 }

@@ -17,14 +17,7 @@ import (
 )
 
 func TestRelayTLSFlags(t *testing.T) {
-	parse := func(args []string, env map[string]string) (*Config, error) {
-		var c Config
-		fs := c.flags("serve")
-		if _, err := parseArgs(fs, args, func(k string) string { return env[k] }); err != nil {
-			return nil, err
-		}
-		return &c, c.Validate()
-	}
+	parse := parseServe
 	tests := []struct {
 		args []string
 		env  map[string]string
