@@ -137,7 +137,14 @@ func fixtures() map[string]ticket.OutboxMail {
 	held.Data.Notice = "Un message envoyé en votre nom a été retenu faute de preuve d'expéditeur.\r\n" +
 		"Répondez à ce message pour le confirmer.\n\n<De : paul@support.example>"
 
+	slaWarning := base(ticket.MailSLAWarning, agent)
+	slaWarning.ToRole = ticket.RoleAgent
+	slaWarning.Data.Ticket.Status = ticket.StatusNew
+	slaWarning.Data.SLA = &ticket.SLAWarning{Measure: ticket.SLAFirstResponse, Left: 90 * time.Minute,
+		Due: time.Date(2026, 12, 8, 9, 30, 0, 0, time.UTC)}
+
 	return map[string]ticket.OutboxMail{
+		"sla_warning":      slaWarning,
 		"confirmation":     confirmation,
 		"agent_new":        agentNew,
 		"comment_reply":    reply,

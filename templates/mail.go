@@ -38,6 +38,11 @@ type MailView struct {
 	ByAgent     bool                // the comment's author is an agent
 	ToAgent     bool                // the recipient is an agent or an admin: agent wording
 	StopLink    string              // stops mail about this ticket to the recipient, "" for none
+	// SLA warnings only: the target's name in Lang, the business time left ("1 h 30 min")
+	// and when it runs out if nobody acts.
+	SLAMeasure string
+	SLALeft    string
+	SLADue     time.Time
 
 	loc *time.Location // the recipient's time zone
 }
@@ -103,6 +108,9 @@ func (t *Templates) RenderMail(m *ticket.OutboxMail) (Rendered, error) {
 	}
 	if m.Kind == ticket.MailComment && m.Data.Comment == nil {
 		return Rendered{}, fmt.Errorf("templates: render %s: comment mail without a comment", m.TicketKey)
+	}
+	if m.Kind == ticket.MailSLAWarning && m.Data.SLA == nil {
+		return Rendered{}, fmt.Errorf("templates: render an SLA warning without its target")
 	}
 	if m.Kind == ticket.MailNotice && strings.TrimSpace(m.Data.Notice) == "" {
 		return Rendered{}, fmt.Errorf("templates: render %s: notice mail without a notice", m.TicketKey)
@@ -176,6 +184,11 @@ func newMailView(m *ticket.OutboxMail, lang string) *MailView {
 	}
 	if d.OldStatus != "" {
 		v.OldStatus = d.OldStatus.Label(lang)
+	}
+	if w := d.SLA; w != nil {
+		v.SLAMeasure = lookup(lang, "sla."+w.Measure)
+		v.SLALeft = FormatBusinessDuration(w.Left)
+		v.SLADue = w.Due
 	}
 	if c := d.Comment; c != nil {
 		v.Internal = c.Visibility == ticket.Internal

@@ -56,6 +56,7 @@ var MailKinds = []ticket.MailKind{
 	ticket.MailComment,
 	ticket.MailStatus,
 	ticket.MailNotice,
+	ticket.MailSLAWarning,
 	ticket.MailSignIn,
 	ticket.MailConfirmAddress,
 }

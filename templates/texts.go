@@ -17,6 +17,9 @@ const DefaultTimeZone = "Europe/Paris"
 // ticket.Status.Label's.
 var texts = map[string][2]string{
 	"desk.default": {"Assistance", "Support"},
+	// SLA targets, in warnings and on the portal.
+	"sla.first_response": {"délai de première réponse", "time to first response"},
+	"sla.resolution":     {"délai de résolution", "time to resolution"},
 
 	"field.key":            {"Référence", "Reference"},
 	"field.summary":        {"Objet de la demande", "Subject"},
@@ -170,4 +173,21 @@ func formatAddress(a ticket.Address) string {
 func splitLines(s string) []string {
 	s = strings.ReplaceAll(s, "\r\n", "\n")
 	return strings.Split(strings.ReplaceAll(s, "\r", "\n"), "\n")
+}
+
+// FormatBusinessDuration writes a business duration the way both languages read it:
+// "45 min", "2 h", "2 h 30 min"; negative durations are written as their size.
+func FormatBusinessDuration(d time.Duration) string {
+	if d < 0 {
+		d = -d
+	}
+	m := int((d + 30*time.Second) / time.Minute)
+	h, m := m/60, m%60
+	switch {
+	case h == 0:
+		return fmt.Sprintf("%d min", m)
+	case m == 0:
+		return fmt.Sprintf("%d h", h)
+	}
+	return fmt.Sprintf("%d h %02d min", h, m)
 }

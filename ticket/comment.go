@@ -180,6 +180,11 @@ func (s *Service) insertComment(ctx context.Context, tx *sqlx.Tx, t *Ticket, c n
 	if _, err := tx.ExecContext(ctx, s.q.TicketTouch, s.now(), t.ID); err != nil {
 		return 0, fmt.Errorf("ticket: touch %s: %w", t.Key, err)
 	}
+	if c.author.Role.IsStaff() && c.visibility == Public && !c.automatic {
+		if err := s.slaResponded(ctx, tx, t, s.now()); err != nil {
+			return 0, err
+		}
+	}
 	return id, nil
 }
 
@@ -194,6 +199,9 @@ func (s *Service) setStatus(ctx context.Context, tx *sqlx.Tx, t *Ticket, st Stat
 	}
 	if _, err := tx.ExecContext(ctx, s.q.TicketSetStatus, st, now, closedAt, t.ID); err != nil {
 		return fmt.Errorf("ticket: set status of %s: %w", t.Key, err)
+	}
+	if err := s.slaStatus(ctx, tx, t, t.Status, st, now); err != nil {
+		return err
 	}
 	t.Status = st
 	t.UpdatedAt = now

@@ -12,6 +12,7 @@ const (
 	MailComment      MailKind = "comment"      // a comment, to those who should read it
 	MailStatus       MailKind = "status"       // a status change
 	MailNotice       MailKind = "notice"       // to one agent: a command refused, a mail held
+	MailSLAWarning   MailKind = "sla_warning"  // to the assignee (or every agent): a target is about to be missed
 	// MailSignIn carries a sign-in link (MailData.Link); it is about no ticket.
 	MailSignIn MailKind = "signin"
 	// MailConfirmAddress asks to confirm a new notification address (MailData.Link); it
@@ -59,6 +60,7 @@ type MailData struct {
 	Attachments []Attachment `json:"attachments,omitempty"` // files to attach (agent notifications)
 	StopLink    string       `json:"stop_link,omitempty"`   // stops mail about this ticket to this recipient
 	Notice      string       `json:"notice,omitempty"`      // for MailNotice: what the agent is told
+	SLA         *SLAWarning  `json:"sla,omitempty"`         // for MailSLAWarning
 	// NotAttached lists files too large to attach, named in the mail with a pointer to
 	// the portal. The sender sets it from Attachments (mailout: its attachment budget);
 	// it is never stored.

@@ -225,6 +225,9 @@ func (s *Service) insertTicket(ctx context.Context, tx *sqlx.Tx, requester User,
 	if err := s.insertAttachments(ctx, tx, t.ID, nil, nt.Attachments); err != nil {
 		return nil, err
 	}
+	if err := s.slaStart(ctx, tx, t, false); err != nil {
+		return nil, err
+	}
 	return t, nil
 }
 

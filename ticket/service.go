@@ -59,7 +59,9 @@ type Options struct {
 	// them without.
 	DefaultRequestType string
 	Logger             *slog.Logger
-	Now                func() time.Time
+	// SLA is the desk's service levels in business hours; nil: none.
+	SLA *SLAPolicy
+	Now func() time.Time
 	// Instance names this process among those sharing the database (serve's
 	// --instance-id): outbox rows it claims carry it, so that, restarted after a crash,
 	// it can give them back at once (ReleaseInstanceClaims). It must be unique among the
@@ -78,17 +80,19 @@ type Options struct {
 
 // Service is the one place where tickets change. It is safe for concurrent use.
 type Service struct {
-	db      *sqlx.DB
-	dialect Dialect
-	q       *queries
-	cq      *changeQueries
-	iq      *imapQueries
-	wq      *webQueries
-	opt     Options
-	log     *slog.Logger
-	desk    Desk
-	domain  string
-	local   string
+	db       *sqlx.DB
+	dialect  Dialect
+	q        *queries
+	cq       *changeQueries
+	iq       *imapQueries
+	wq       *webQueries
+	sq       *slaQueries
+	slaCount slaCounters
+	opt      Options
+	log      *slog.Logger
+	desk     Desk
+	domain   string
+	local    string
 	// commentAddress is Options.CommentAddress, normalised.
 	commentAddress string
 
