@@ -80,19 +80,20 @@ type Options struct {
 
 // Service is the one place where tickets change. It is safe for concurrent use.
 type Service struct {
-	db       *sqlx.DB
-	dialect  Dialect
-	q        *queries
-	cq       *changeQueries
-	iq       *imapQueries
-	wq       *webQueries
-	sq       *slaQueries
-	slaCount slaCounters
-	opt      Options
-	log      *slog.Logger
-	desk     Desk
-	domain   string
-	local    string
+	db            *sqlx.DB
+	dialect       Dialect
+	q             *queries
+	cq            *changeQueries
+	iq            *imapQueries
+	wq            *webQueries
+	sq            *slaQueries
+	slaCount      slaCounters
+	slaBackfilled atomic.Bool
+	opt           Options
+	log           *slog.Logger
+	desk          Desk
+	domain        string
+	local         string
 	// commentAddress is Options.CommentAddress, normalised.
 	commentAddress string
 

@@ -71,6 +71,8 @@ type slaQueries struct {
 // slaCounters counts breaches found by this process, for /metrics.
 type slaCounters struct{ response, resolution atomic.Int64 }
 
+// slaBackfilled: CheckSLA gave their clock to the tickets made before (once per process).
+
 // SLABreaches gives the first-response and resolution breaches this process recorded.
 func (s *Service) SLABreaches() (firstResponse, resolution int64) {
 	return s.slaCount.response.Load(), s.slaCount.resolution.Load()
@@ -301,8 +303,11 @@ func (s *Service) CheckSLA(ctx context.Context) (int, time.Time, error) {
 	if p == nil {
 		return 0, time.Time{}, nil
 	}
-	if err := s.slaBackfill(ctx, p); err != nil {
-		return 0, time.Time{}, err
+	if !s.slaBackfilled.Load() {
+		if err := s.slaBackfill(ctx, p); err != nil {
+			return 0, time.Time{}, err
+		}
+		s.slaBackfilled.Store(true)
 	}
 	now := s.now()
 	var ids []int64

@@ -101,7 +101,9 @@ func openApp(ctx context.Context, e *env, onOutbox func()) (*app, error) {
 		return nil, exitError{exitTempFail, err}
 	}
 	key, name, _ := c.desk()
+	sla, _ := c.sla() // checked by Validate
 	svc, err := ticket.NewService(ctx, db, ticket.Options{
+		SLA:     sla,
 		DeskKey: key, DeskName: name, PublicURL: c.PublicURL, SupportAddress: c.SupportAddress,
 		ReopenWindow: c.ReopenWindow, SenderPolicy: ticket.SenderPolicy(c.SenderPolicy), CommentAddress: c.CommentAddress, Logger: e.log.With("component", "ticket"), OnOutbox: onOutbox,
 		Instance: c.InstanceID, DefaultRequestType: firstOf(list(c.RequestTypes)),
