@@ -279,6 +279,22 @@ func init() {
 		"event.held":          {"Message retenu : %s", "Message held: %s"},
 		"event.held_released": {"Message retenu confirmé : %s", "Held message confirmed: %s"},
 		"event.bounce":        {"Message non distribué : %s", "Message not delivered: %s"},
+		"event.sla_warning":   {"Alerte envoyée aux agents : %s bientôt dépassé", "Agents warned: %s about to be missed"},
+		"event.sla_breach":    {"Délai dépassé : %s", "Target missed: %s"},
+
+		// SLAs, shown to agents on the list and the ticket (package bizhours counts them).
+		"sla.column":                 {"Échéance", "Due"},
+		"sla.first_response":         {"Première réponse", "First response"},
+		"sla.resolution":             {"Résolution", "Resolution"},
+		"sla.measure.first_response": {"délai de première réponse", "time to first response"},
+		"sla.measure.resolution":     {"délai de résolution", "time to resolution"},
+		"sla.left":                   {"reste %s", "%s left"},
+		"sla.late":                   {"dépassé de %s", "late by %s"},
+		"sla.paused":                 {"en pause, reste %s", "paused, %s left"},
+		"sla.paused_late":            {"en pause, dépassé de %s", "paused, late by %s"},
+		"sla.met":                    {"respecté (%s)", "met (%s)"},
+		"sla.missed":                 {"dépassé (%s)", "missed (%s)"},
+		"sla.due":                    {"échéance le %s", "due %s"},
 	} {
 		webTexts[k] = v
 	}

@@ -48,6 +48,8 @@ type ListRow struct {
 	CreatorEmail string    `db:"creator_email" json:"creator_email"`
 	CreatedAt    time.Time `db:"created_at" json:"created_at"`
 	UpdatedAt    time.Time `db:"updated_at" json:"updated_at"`
+	// SLA is the ticket's SLA, for agents only (nil for customers and without a clock).
+	SLA *SLAState `db:"-" json:"-"`
 }
 
 // Page is one page of the requests list, newest activity first. From and To are the
@@ -143,6 +145,9 @@ func (s *Service) Search(ctx context.Context, u User, f Filter) (Page, error) {
 	if p.Items == nil {
 		p.Items = []ListRow{}
 	}
+	if err := s.withSLA(ctx, u, p.Items); err != nil {
+		return Page{}, err
+	}
 	return p, nil
 }
 
@@ -199,6 +204,15 @@ func (s *Service) DetailFor(ctx context.Context, u User, key string) (*Detail, e
 		return nil, err
 	}
 	if u.Role.IsStaff() {
+		if s.SLAPolicy() != nil {
+			states, err := s.SLAStates(ctx, []int64{t.ID})
+			if err != nil {
+				return nil, err
+			}
+			if st, ok := states[t.ID]; ok {
+				d.SLA = &st
+			}
+		}
 		return d, nil
 	}
 	comments := d.Comments[:0]

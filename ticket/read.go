@@ -34,6 +34,8 @@ type Detail struct {
 	Comments      []CommentDetail `json:"comments"`
 	Events        []Event         `json:"events"`
 	Assignee      string          `json:"assignee,omitempty"`
+	// SLA is the ticket's SLA, for agents only (nil for customers and without a clock).
+	SLA *SLAState `json:"-"`
 	// Names maps the addresses of the people the ticket shows (requester, participants,
 	// assignee, those its events name) to their display names, for the portal; an
 	// address without a known name is absent.

@@ -554,3 +554,24 @@ func (p *SLAPolicy) state(r *slaRow, closed bool, now time.Time) SLAState {
 	st.Breached = st.FirstResponse.Breached || st.Resolution.Breached
 	return st
 }
+
+// withSLA gives agents the SLA of each row.
+func (s *Service) withSLA(ctx context.Context, u User, rows []ListRow) error {
+	if !u.Role.IsStaff() || s.SLAPolicy() == nil || len(rows) == 0 {
+		return nil
+	}
+	ids := make([]int64, len(rows))
+	for i, r := range rows {
+		ids[i] = r.ID
+	}
+	states, err := s.SLAStates(ctx, ids)
+	if err != nil {
+		return err
+	}
+	for i := range rows {
+		if st, ok := states[rows[i].ID]; ok {
+			rows[i].SLA = &st
+		}
+	}
+	return nil
+}

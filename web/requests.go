@@ -18,6 +18,9 @@ type listView struct {
 	From, To, Total        int
 	TotalCapped            bool
 	PrevURL, NextURL       string
+	// SLA is, for agents, each row's pending target by ticket id; ShowSLA adds the column.
+	SLA     map[int64]*slaView
+	ShowSLA bool
 }
 
 type scopeOption struct {
@@ -72,6 +75,15 @@ func (h *Handler) requests(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v.Rows, v.From, v.To, v.Total, v.TotalCapped = page.Items, page.From, page.To, page.Total, page.TotalCapped
+	if u.Role.IsStaff() {
+		v.SLA = map[int64]*slaView{}
+		for _, row := range page.Items {
+			if row.SLA != nil {
+				v.ShowSLA = true
+				v.SLA[row.ID] = slaNow(row.SLA)
+			}
+		}
+	}
 	link := func(cursor string) string {
 		if cursor == "" {
 			return ""

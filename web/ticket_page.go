@@ -22,6 +22,7 @@ type ticketView struct {
 	Activity                  []activityView
 	Staff, CanComment         bool
 	CanClose                  bool
+	SLA                       []slaView // agents only
 
 	// What a form that failed sends back.
 	CommentBody, CommentError          string
@@ -80,12 +81,16 @@ func (h *Handler) showTicket(w http.ResponseWriter, r *http.Request, code int, e
 
 func (h *Handler) ticketView(d *ticket.Detail, u ticket.User, lang string) *ticketView {
 	staff := u.Role.IsStaff()
+	var sla []slaView
+	if staff {
+		sla = slaTargets(d.SLA)
+	}
 	isRequester := strings.EqualFold(d.Requester, u.Email)
 	isParticipant := slices.ContainsFunc(d.Participants, func(p string) bool { return strings.EqualFold(p, u.Email) })
 	v := &ticketView{
 		Key: d.Key, Summary: d.Summary, Description: d.Description, Status: d.Status, Desk: d.Desk,
 		Requester: d.RequesterName, Assignee: displayName(d, d.Assignee), CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt,
-		Staff: staff, CanComment: staff || isRequester || isParticipant,
+		Staff: staff, CanComment: staff || isRequester || isParticipant, SLA: sla,
 		CanClose: isRequester && d.Status != ticket.StatusClosed,
 	}
 	if desk := h.opt.Portal.DefaultDesk(); desk.Key == d.Desk && desk.Name != "" {
@@ -187,6 +192,8 @@ func (h *Handler) eventText(lang string, e ticket.Event) string {
 		return t("event.assigned", e.Detail)
 	case "participant_added", "participant_refused", "participant_removed", "muted", "followed_by", "held", "held_released", "bounce", "phone":
 		return t("event."+e.Kind, e.Detail)
+	case "sla_warning", "sla_breach":
+		return t("event."+e.Kind, t("sla.measure."+e.Detail))
 	}
 	return t("event.other", e.Kind, e.Detail)
 }
