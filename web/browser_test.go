@@ -37,6 +37,7 @@ type browser struct {
 	base  string
 	shots string
 	n     int
+	axe   string // axe-core's script (GUICHET_TEST_AXE); "" skips the accessibility checks
 }
 
 func newBrowser(t *testing.T, base string) *browser {
@@ -66,7 +67,7 @@ func newBrowser(t *testing.T, base string) *browser {
 		t.Fatalf("start chromium %s: %v", bin, err)
 	}
 	t.Logf("screenshots in %s", shots)
-	return &browser{t: t, ctx: ctx, base: base, shots: shots}
+	return &browser{t: t, ctx: ctx, base: base, shots: shots, axe: loadAxe(t)}
 }
 
 func (b *browser) do(steps ...chromedp.Action[chromedp.Void]) {
@@ -131,9 +132,11 @@ func (b *browser) location() string {
 	return strings.TrimPrefix(s, b.base)
 }
 
-// shot saves a full-page screenshot as NN-name.png.
+// shot saves a full-page screenshot as NN-name.png, after checking the page with
+// axe-core (when GUICHET_TEST_AXE is set).
 func (b *browser) shot(name string) {
 	b.t.Helper()
+	b.checkA11y(name)
 	buf, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		b.t.Fatalf("screenshot %s: %v", name, err)

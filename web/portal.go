@@ -79,6 +79,8 @@ func (h *Handler) portalRoutes() {
 	m.HandleFunc("GET /login/link", h.loginLinkForm)
 	m.Handle("POST /login/link/use", h.post(http.HandlerFunc(h.loginLink)))
 	m.Handle("POST /logout", h.post(http.HandlerFunc(h.logout)))
+	m.HandleFunc("GET /accessibility", h.accessibility)
+	m.HandleFunc("/", h.notFound) // any other path: the portal's 404 page
 	m.HandleFunc("GET /requests/{key}/stop", h.stopForm)
 	m.Handle("POST /requests/{key}/stop", h.post(http.HandlerFunc(h.stop)))
 
