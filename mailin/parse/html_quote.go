@@ -307,7 +307,7 @@ func onlySignature(s string) bool {
 		return true
 	}
 	lines := append([]string{"x"}, strings.Split(t, "\n")...)
-	return len(cutSignature(lines)) == 1
+	return len(cutSignature(lines, nil)) == 1
 }
 
 // headerFollows reports whether a mail header block (From/Sent/To/Subject) starts in

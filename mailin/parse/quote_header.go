@@ -12,13 +12,17 @@ var (
 	// "-----Original Message-----", "-------- Oprindelig besked --------" and the like: a
 	// title between dashes that names a message or a reply.
 	originalRe = regexp.MustCompile(`(?i)^\s*[-_=*]{2,}\s*(?:[\p{L}'’ ]{0,30}\b)?(original|origine|ursprüngliche|originalnachricht|mensaje|messaggio|oorspronkelijk|origineel|originalmeddelande|originalmelding|opprinnelig|oprindelig|alkuperäinen|oryginalna|wiadomość|mensagem|исходное|původní|eredeti|reply message|antwort nachricht|reply above this line|antworten sie über dieser zeile)\b[\p{L}'’ ]{0,30}[-_=*]*\s*$`)
+	// The same in languages without spaces between words, where \b does not apply.
+	originalCJKRe = regexp.MustCompile(`^\s*[-_=*]{2,}\s*(元のメッセージ|原始邮件|原始郵件|원본 메시지)\s*[-_=*]*\s*$`)
 	// Forwarded content is the point of the mail: nothing after it is stripped.
 	forwardRe = regexp.MustCompile(`(?i)^\s*(?:[-_=*]{2,}\s*(forwarded message|message transféré|weitergeleitete nachricht|mensaje reenviado|messaggio inoltrato|doorgestuurd bericht|vidarebefordrat meddelande|videresendt meddelelse|przekazana wiadomość|mensagem encaminhada|пересылаемое сообщение)|begin forwarded message:|début du message réexpédié\s*:|anfang der weitergeleiteten nachricht:|` +
 		`inicio del mensaje reenviado\s*:|inizio messaggio inoltrato\s*:|begin doorgestuurd bericht\s*:|` +
 		`forwarded message\s*:\s*$)`)
 	// The verbs that end "On <date>, <someone> wrote:" headers.
-	wroteVerbs = `wrote|writes|a écrit|a ecrit|schrieb|escribió|escribio|ha escrit|ha scritto|scrisse|schreef|het volgende geschreven|geschreven|skrev|pisze|napisał|napisała|napisał\(a\)|escreveu|пишет|написал|написала|написав|kirjoitti|napsal|napísal|έγραψε|a scris|írta|yazdı|viết|写道|寫道|작성|のメッセージ`
+	wroteVerbs = `wrote|writes|a écrit|a ecrit|schrieb|escribió|escribio|ha escrit|ha scritto|scrisse|schreef|het volgende geschreven|geschreven|skrev|pisze|napisał|napisała|napisał\(a\)|escreveu|пишет|написал|написала|написав|kirjoitti|napsal|napísal|έγραψε|a scris|írta|yazdı|viết|写道|寫道|작성|のメッセージ|のメール|書きました`
 	wroteRe    = regexp.MustCompile(`(?i)(` + wroteVerbs + `)\s*[:：]?\s*$`)
+	// the same verb with its colon, ending a line
+	wroteColonRe = regexp.MustCompile(`(?i)\s(` + wroteVerbs + `)\s*[:：]\s*$`)
 	// German and Scandinavian clients put the name after the verb: "Am … schrieb X:".
 	wroteMidRe = regexp.MustCompile(`(?i)^\s*(on|le|am|el|il|op|den|em|w dniu|dnia)\s.*\d.*\s(` + wroteVerbs + `)\s[^:：]{1,80}[:：]\s*$`)
 	// "On 11-Apr-2011, at 6:54 PM, X <x@y> sent:" — a weaker verb, only after "On <date>".
@@ -116,13 +120,25 @@ var timeRe = regexp.MustCompile(`\b\d{1,2}:\d{2}\b`)
 // quoteHeaderAt returns the number of lines of the quote header that starts at line i,
 // or 0 when none does.
 func quoteHeaderAt(lines []string, i int) int {
+	n, _ := quoteHeader(lines, i)
+	return n
+}
+
+// ruleBareAttribution names a short "X wrote:" line right above quoted lines.
+const ruleBareAttribution = "bare_attribution"
+
+// quoteHeader is quoteHeaderAt, with the name of the rule that found the header.
+func quoteHeader(lines []string, i int) (int, string) {
 	l := lines[i]
 	if strings.TrimSpace(l) == "" || isQuoted(l) {
-		return 0
+		return 0, ""
 	}
 	dash := isRuleByte(lead(l)) // originalRe, androidRe and ruleRe start with a rule
-	if dash && (originalRe.MatchString(l) || androidRe.MatchString(l)) {
-		return 1
+	if dash && (originalRe.MatchString(l) || originalCJKRe.MatchString(l)) {
+		return 1, "original_message"
+	}
+	if dash && androidRe.MatchString(l) {
+		return 1, "android_attribution"
 	}
 	if dash && ruleRe.MatchString(l) {
 		// a rule followed by a header block
@@ -133,16 +149,16 @@ func quoteHeaderAt(lines []string, i int) int {
 			}
 			seen++
 			if headerBlockAt(lines, j) {
-				return 1
+				return 1, "rule_header_block"
 			}
 		}
-		return 0
+		return 0, ""
 	}
 	if headerBlockAt(lines, i) {
-		return 1
+		return 1, "header_block"
 	}
 	if len(l) < 200 && isDigit(lead(l)) && strings.Contains(l, "@") && dateAddrRe.MatchString(l) && nextQuoted(lines, i+1) {
-		return 1
+		return 1, "date_name_address"
 	}
 	// "On … wrote:" over up to four lines
 	joined := strings.TrimSpace(l)
@@ -163,10 +179,15 @@ func quoteHeaderAt(lines []string, i int) int {
 			joined = joinHeader(joined, next)
 		}
 		if isAttribution(joined) {
-			return j - i + 1
+			return j - i + 1, "attribution"
 		}
 	}
-	return 0
+	if len(l) <= 120 && hasColon(l) && wroteColonRe.MatchString(l) && nextQuoted(lines, i+1) {
+		// "Sam Smith wrote:", "Sam a écrit :" without date or address: only right
+		// above quoted lines (stripQuotes keeps it when an answer follows the quote)
+		return 1, ruleBareAttribution
+	}
+	return 0, ""
 }
 
 // joinHeader joins the lines of a wrapped header, without a space inside "<a@b>".

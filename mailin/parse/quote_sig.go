@@ -8,6 +8,11 @@ import (
 var (
 	// Mobile signatures: "Sent from my iPhone", "Envoyé de mon iPhone", "Get Outlook for iOS".
 	mobileRe = regexp.MustCompile(`(?i)^\s*(sent from my|sent from|sent with|sent via|sent using|envoyé de mon|envoyé depuis|envoyé avec|envoyé à partir de|envoyé de|von meinem|gesendet von|gesendet mit|enviado desde|enviado do|enviado de|inviato da|verzonden met|verzonden vanaf|verstuurd vanaf|sendt fra|skickat från|wysłane z|get outlook for|obtenir outlook pour|télécharger outlook pour)\b[^,;!?]{0,80}$`)
+	// Outlook's mobile apps: "Get Outlook for iOS", "Outlook für iOS beziehen", "Pobierz
+	// aplikację Outlook dla systemu Android": a short line naming Outlook and a phone system.
+	outlookAppRe = regexp.MustCompile(`(?i)^\s*[\p{L}'’ ]{0,40}\boutlook\s+(for|pour|für|para|per|voor|för|dla systemu|dla|na|til|pro)\s+(ios|android)\b[\p{L} ]{0,20}\.?\s*$`)
+	// Phones localised in Japanese and Chinese: "iPhoneから送信", "发自我的iPhone".
+	cjkMobileRe = regexp.MustCompile(`^\s*(\S{1,40}(から送信|より送信)|(发自我的|發自我的|从我的|從我的|寄自我的)\S{1,40}(发送|傳送)?)\s*$`)
 	// A signature delimiter: "-- ", "--", "__" (mailing-list footers).
 	sigDelimRe = regexp.MustCompile(`^(--|_{2,})\s*$`)
 	// A one-line sign-off "-Abhishek Kona" ending the text.
@@ -20,7 +25,7 @@ const maxSigLines = 20
 // cutSignature removes a signature and what follows it: a delimiter line ("-- ", "__")
 // with at most maxSigLines after it, a mobile "Sent from my …" line, or a "-Name" sign-off
 // after a blank line as the last line. The first line is never a signature.
-func cutSignature(lines []string) []string {
+func cutSignature(lines []string, tr *cutTrace) []string {
 	last := len(lines) - 1
 	for last >= 0 && strings.TrimSpace(lines[last]) == "" {
 		last--
@@ -31,12 +36,15 @@ func cutSignature(lines []string) []string {
 			continue
 		}
 		if (l[0] == '-' || l[0] == '_') && sigDelimRe.MatchString(l) && last-i <= maxSigLines {
+			tr.add("signature_delimiter", lines[i:])
 			return lines[:i]
 		}
-		if mayMobile(l) && mobileRe.MatchString(l) {
+		if mayMobile(l) && (mobileRe.MatchString(l) || outlookAppRe.MatchString(l) || cjkMobileRe.MatchString(l)) {
+			tr.add("mobile_signature", lines[i:])
 			return lines[:i]
 		}
 		if i == last && l[0] == '-' && dashNameRe.MatchString(l) && strings.TrimSpace(lines[i-1]) == "" {
+			tr.add("dash_name_signoff", lines[i:])
 			return lines[:i]
 		}
 	}
@@ -45,11 +53,12 @@ func cutSignature(lines []string) []string {
 
 // mayMobile reports whether mobileRe can match l: it starts with the first letter of one
 // of its phrases ("Sent …", "Envoyé …", "Von …", "Gesendet …", "Get …", "Inviato …",
-// "Wysłane …", "Obtenir …", "Télécharger …") and is short enough for it.
+// "Wysłane …", "Obtenir …", "Télécharger …", and outlookAppRe's "Baixe …", "Pobierz …")
+// and is short enough for it.
 func mayMobile(l string) bool {
 	b := lead(l)
 	switch b | 0x20 {
-	case 's', 'e', 'v', 'g', 'i', 'w', 'o', 't':
+	case 's', 'e', 'v', 'g', 'i', 'w', 'o', 't', 'b', 'p':
 		return len(strings.TrimLeft(l, " \t\n\f\r")) <= 400
 	}
 	return b >= 0x80 // a letter that folds to one of them ("ſ"): let the pattern say

@@ -1,0 +1,179 @@
+package parse
+
+import (
+	"slices"
+	"strings"
+	"testing"
+)
+
+// ruleCase is one text-rule expectation: the visible text, and the rules that removed
+// something, in the order they fired (none when the text stays whole).
+type ruleCase struct {
+	name, in, want string
+	rules          []string
+}
+
+// runRuleCases checks the visible text and which rule removed what.
+func runRuleCases(t *testing.T, tests []ruleCase) {
+	t.Helper()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, cuts := visibleTextCuts(tt.in, false)
+			if got != tt.want {
+				t.Errorf("got  %q\nwant %q", got, tt.want)
+			}
+			var rules []string
+			for _, c := range cuts {
+				rules = append(rules, c.Rule)
+			}
+			if !slices.Equal(rules, tt.rules) {
+				t.Errorf("rules %q, want %q (cuts %q)", rules, tt.rules, cuts)
+			}
+		})
+	}
+}
+
+// quoted puts "> " before every line of s.
+func quoted(s string) string {
+	return "> " + strings.ReplaceAll(s, "\n", "\n> ")
+}
+
+// TestAttributionsByClient checks the attribution lines mail clients write above a
+// quote, in the languages they are localised in: Gmail (web and Android), Apple Mail
+// and iOS, Thunderbird, Outlook for Mac, old Gmail's "date name <address>" form.
+func TestAttributionsByClient(t *testing.T) {
+	const q = "\n\n> Bonjour,\n> le vidéoprojecteur ne marche pas.\n"
+	attr := []struct{ name, line string }{
+		{"gmail en", "On Sat, Jul 20, 2013 at 10:00 AM Sam Smith <sam@example.com> wrote:"},
+		{"gmail fr", "Le sam. 20 juil. 2013 à 10:00, Sam Smith <sam@example.com> a écrit :"},
+		{"gmail de", "Am Sa., 20. Juli 2013 um 10:00 Uhr schrieb Sam Smith <sam@example.com>:"},
+		{"gmail es", "El sáb, 20 jul 2013 a las 10:00, Sam Smith (<sam@example.com>) escribió:"},
+		{"gmail it", "Il giorno sab 20 lug 2013 alle ore 10:00 Sam Smith <sam@example.com> ha scritto:"},
+		{"gmail nl", "Op za 20 jul. 2013 om 10:00 schreef Sam Smith <sam@example.com>:"},
+		{"gmail pt", "Em sáb., 20 de jul. de 2013 às 10:00, Sam Smith <sam@example.com> escreveu:"},
+		{"gmail sv", "Den lör 20 juli 2013 kl 10:00 skrev Sam Smith <sam@example.com>:"},
+		{"gmail pl", "sob., 20 lip 2013 o 10:00 Sam Smith <sam@example.com> napisał(a):"},
+		{"gmail ja", "2013年7月20日(土) 10:00 Sam Smith <sam@example.com>:"},
+		{"gmail android", "On Sat, 20 Jul 2013, 10:00 Sam Smith, <sam@example.com> wrote:"},
+		{"old gmail date name address", "2013/7/20 sam via Support <info@example.com>"},
+		{"old gmail date name address colon", "2013/7/20 Sam Smith <sam@example.com>:"},
+		{"apple en", "On 20 Jul 2013, at 10:00, Sam Smith <sam@example.com> wrote:"},
+		{"apple fr", "Le 20 juil. 2013 à 10:00, Sam Smith <sam@example.com> a écrit :"},
+		{"apple de", "Am 20.07.2013 um 10:00 schrieb Sam Smith <sam@example.com>:"},
+		{"apple ja", "2013/07/20 10:00、Sam Smith <sam@example.com>のメール:"},
+		{"ios at time", "On Jul 20, 2013, at 10:00 AM, Sam Smith <sam@example.com> wrote:"},
+		{"thunderbird en", "On 7/20/2013 10:00 AM, Sam Smith wrote:"},
+		{"thunderbird fr", "Le 20/07/2013 à 10:00, Sam Smith a écrit :"},
+		{"thunderbird de", "Am 20.07.2013 um 10:00 schrieb Sam Smith:"},
+		{"thunderbird es", "El 20/07/13 a las 10:00, Sam Smith escribió:"},
+		{"thunderbird it", "Il 20/07/2013 10:00, Sam Smith ha scritto:"},
+		{"thunderbird nl", "Op 20-07-2013 om 10:00 schreef Sam Smith:"},
+		{"thunderbird pt", "Em 20/07/2013 10:00, Sam Smith escreveu:"},
+		{"thunderbird sv", "Den 2013-07-20 kl. 10:00, skrev Sam Smith:"},
+		{"thunderbird pl", "W dniu 20.07.2013 o 10:00, Sam Smith pisze:"},
+		{"thunderbird ja", "2013/07/20 10:00 に Sam Smith さんは書きました:"},
+		{"outlook mac", `On 7/20/13, 10:00 AM, "Sam Smith" <sam@example.com> wrote:`},
+		{"bracketed address", "On 20/07/2013 10:00, Sam Smith [mailto:sam@example.com] wrote:"},
+		{"bracketed date", "[20/07/2013 10:00] Sam Smith <sam@example.com>:"},
+		{"name and address only", "Sam Smith <sam@example.com> wrote:"},
+		{"name only, quote below", "Sam Smith wrote:"},
+		{"name only fr, quote below", "Sam Smith a écrit :"},
+		{"gmail wrapped", "On Sat, Jul 20, 2013 at 10:00 AM Sam Smith <\nsam@example.com> wrote:"},
+		{"gmail fr wrapped three lines", "Le sam. 20 juil. 2013 à 10:00, Sam Smith\n<sam@example.com>\na écrit :"},
+		{"de wrapped", "Am 20.07.2013 um 10:00 schrieb Sam Smith\n<sam@example.com>:"},
+	}
+	var tests []ruleCase
+	for _, a := range attr {
+		tests = append(tests, ruleCase{a.name, "C'est réparé, merci.\n\n" + a.line + q, "C'est réparé, merci.", []string{"attribution"}})
+	}
+	for i := range tests {
+		if strings.HasPrefix(tests[i].name, "name only") {
+			tests[i].rules = []string{"bare_attribution"}
+		}
+		if strings.HasPrefix(tests[i].name, "old gmail date name address") && !strings.HasSuffix(tests[i].name, "colon") {
+			tests[i].rules = []string{"date_name_address"}
+		}
+	}
+	runRuleCases(t, tests)
+}
+
+// TestBareAttributionLeadIn checks that a "You wrote:" line above a quote that an answer
+// follows stays: it may be the person's own words.
+func TestBareAttributionLeadIn(t *testing.T) {
+	runRuleCases(t, []ruleCase{
+		{"lead-in kept", "You wrote:\n> which room?\n\nRoom 12.", "You wrote:\n> which room?\n\nRoom 12.", nil},
+		{"bare attribution ending the mail", "Room 12.\n\nSam wrote:\n> which room?", "Room 12.", []string{"bare_attribution"}},
+		{"sentence ending with wrote", "This is what I wrote:\nthe projector is broken.", "This is what I wrote:\nthe projector is broken.", nil},
+	})
+}
+
+// TestMobileSignatures checks the one-line signatures phones and mobile apps add, in the
+// languages they are localised in, alone and above an attribution.
+func TestMobileSignatures(t *testing.T) {
+	sigs := []string{
+		"Sent from my iPhone", "Envoyé de mon iPhone", "Von meinem iPhone gesendet", "Enviado desde mi iPhone",
+		"Inviato da iPhone", "Verzonden met mijn iPhone", "Verstuurd vanaf mijn iPhone", "Enviado do meu iPhone",
+		"Skickat från min iPhone", "Wysłane z iPhone'a", "iPhoneから送信", "Sent from my Galaxy",
+		"Envoyé depuis mon smartphone Samsung Galaxy.", "Sent from Yahoo Mail on Android", "Sent from Mail for Windows",
+		"Get Outlook for iOS", "Get Outlook for Android", "Obtenir Outlook pour Android", "Outlook für iOS beziehen",
+		"Obtener Outlook para iOS", "Scarica Outlook per Android", "Outlook voor iOS downloaden",
+		"Baixe o Outlook para Android", "Skaffa Outlook för iOS", "Pobierz aplikację Outlook dla systemu Android",
+		"Envoyé à partir de Outlook pour Android", "Gesendet mit der WEB.DE Mail App", "Von meinem Samsung Galaxy Smartphone gesendet.",
+	}
+	var tests []ruleCase
+	for _, s := range sigs {
+		tests = append(tests, ruleCase{"alone " + s, "D'accord, merci.\n\n" + s, "D'accord, merci.", []string{"mobile_signature"}})
+		tests = append(tests, ruleCase{"with attribution " + s,
+			"D'accord, merci.\n\n" + s + "\n\nOn 20 Jul 2013, at 10:00, Sam <sam@example.com> wrote:\n\n> Bonjour",
+			"D'accord, merci.", []string{"attribution", "mobile_signature"}})
+	}
+	tests = append(tests,
+		ruleCase{"mobile line shares the attribution's line",
+			"D'accord.\n\nSent from my iPhone On 20 Jul 2013, at 10:00, Sam <sam@example.com> wrote:\n> Bonjour",
+			"D'accord.", []string{"attribution", "mobile_signature"}},
+		ruleCase{"a sentence is not a signature", "Envoyé de mon bureau, c'est plus simple pour moi.", "Envoyé de mon bureau, c'est plus simple pour moi.", nil},
+		ruleCase{"outlook in a sentence", "Get Outlook for iOS to work again: it crashes on start since the update, on every phone of the school.", "Get Outlook for iOS to work again: it crashes on start since the update, on every phone of the school.", nil},
+	)
+	runRuleCases(t, tests)
+}
+
+// TestOutlookHeaderBlocks checks Outlook's header blocks in the languages it is
+// localised in, with and without addresses, with and without the rule above them.
+func TestOutlookHeaderBlocks(t *testing.T) {
+	blocks := []struct{ name, block string }{
+		{"en", "From: Sam Smith <sam@example.com>\nSent: Saturday, July 20, 2013 10:00 AM\nTo: Support <support@example.org>\nSubject: RE: Projector"},
+		{"en no address", "From: Sam Smith\nSent: Saturday, July 20, 2013 10:00 AM\nTo: Support\nSubject: RE: Projector"},
+		{"en mailto", "From: Sam Smith [mailto:sam@example.com]\nSent: Saturday, July 20, 2013 10:00 AM\nTo: Support\nCc: Jo\nSubject: RE: Projector"},
+		{"fr", "De : Sam Smith <sam@example.com>\nEnvoyé : samedi 20 juillet 2013 10:00\nÀ : Support <support@example.org>\nObjet : RE: Vidéoprojecteur"},
+		{"fr no address", "De : Sam Smith\nEnvoyé : samedi 20 juillet 2013 10:00\nÀ : Support\nObjet : RE: Vidéoprojecteur"},
+		{"fr bold", "*De :* Sam Smith\n*Envoyé :* samedi 20 juillet 2013 10:00\n*À :* Support\n*Objet :* RE: Vidéoprojecteur"},
+		{"de", "Von: Sam Smith <sam@example.com>\nGesendet: Samstag, 20. Juli 2013 10:00\nAn: Support\nBetreff: AW: Beamer"},
+		{"es", "De: Sam Smith <sam@example.com>\nEnviado el: sábado, 20 de julio de 2013 10:00\nPara: Support\nAsunto: RE: Proyector"},
+		{"es old", "De: Sam Smith\nEnviado: sábado, 20 de julio de 2013 10:00\nPara: Support\nAsunto: RE: Proyector"},
+		{"it", "Da: Sam Smith <sam@example.com>\nInviato: sabato 20 luglio 2013 10:00\nA: Support\nOggetto: R: Proiettore"},
+		{"nl", "Van: Sam Smith <sam@example.com>\nVerzonden: zaterdag 20 juli 2013 10:00\nAan: Support\nOnderwerp: RE: Beamer"},
+		{"pt", "De: Sam Smith <sam@example.com>\nEnviada em: sábado, 20 de julho de 2013 10:00\nPara: Support\nAssunto: RE: Projetor"},
+		{"sv", "Från: Sam Smith <sam@example.com>\nSkickat: den 20 juli 2013 10:00\nTill: Support\nÄmne: SV: Projektor"},
+		{"pl", "Od: Sam Smith <sam@example.com>\nWysłano: sobota, 20 lipca 2013 10:00\nDo: Support\nTemat: RE: Projektor"},
+		{"ja", "差出人: Sam Smith <sam@example.com>\n送信日時: 2013年7月20日 10:00\n宛先: Support\n件名: RE: プロジェクター"},
+	}
+	var tests []ruleCase
+	for _, b := range blocks {
+		old := "\n\nBonjour,\nle vidéoprojecteur ne marche pas."
+		tests = append(tests,
+			ruleCase{b.name, "Réparé.\n\n" + b.block + old, "Réparé.", []string{"header_block"}},
+			ruleCase{b.name + " under a rule", "Réparé.\n\n________________________________\n" + b.block + old, "Réparé.", []string{"rule_header_block"}},
+			ruleCase{b.name + " under original message", "Réparé.\n\n-----Original Message-----\n" + b.block + old, "Réparé.", []string{"original_message"}},
+		)
+	}
+	for _, o := range []string{"-----Message d'origine-----", "-----Ursprüngliche Nachricht-----", "-------- Mensaje original --------",
+		"-------- Messaggio originale --------", "-------- Oorspronkelijk bericht --------", "-------- Mensagem original --------",
+		"-------- Originalmeddelande --------", "-------- Oryginalna wiadomość --------", "-------- 元のメッセージ --------",
+		"-------- Original message --------"} {
+		tests = append(tests, ruleCase{o, "Réparé.\n\n" + o + "\nSam: le vidéoprojecteur ne marche pas.", "Réparé.", []string{"original_message"}})
+	}
+	tests = append(tests,
+		ruleCase{"appointment stays", "Rendez-vous :\nDate : 12 mars\nÀ : salle 3\nObjet : formation\n\nMerci", "Rendez-vous :\nDate : 12 mars\nÀ : salle 3\nObjet : formation\n\nMerci", nil},
+	)
+	runRuleCases(t, tests)
+}
