@@ -1,10 +1,12 @@
 package ticket
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"time"
 )
 
@@ -265,13 +267,47 @@ func (s *Service) ListInboundPage(ctx context.Context, state string, limit, offs
 	return out, nil
 }
 
-// InboundRaw returns the raw bytes of a stored inbound message.
+// InboundRaw returns the raw bytes of a stored inbound message (whole in memory: see
+// OpenInboundRaw).
 func (s *Service) InboundRaw(ctx context.Context, id int64) ([]byte, error) {
-	var raw []byte
-	if err := s.db.GetContext(ctx, &raw, s.q.InboundRaw, id); err != nil {
-		return nil, fmt.Errorf("%w: inbound message %d", ErrNotFound, id)
+	rc, err := s.OpenInboundRaw(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	raw, err := io.ReadAll(rc)
+	if err != nil {
+		return nil, fmt.Errorf("ticket: read inbound message %d: %w", id, err)
 	}
 	return raw, nil
+}
+
+// OpenInboundRaw returns a reader of a stored inbound message's raw bytes: from the
+// blob store for a big message (raw_blob), else from its row.
+func (s *Service) OpenInboundRaw(ctx context.Context, id int64) (io.ReadCloser, error) {
+	var row struct {
+		Raw     []byte `db:"raw"`
+		RawBlob string `db:"raw_blob"`
+	}
+	if err := s.db.GetContext(ctx, &row, s.q.InboundRaw, id); err != nil {
+		return nil, fmt.Errorf("%w: inbound message %d", ErrNotFound, id)
+	}
+	if row.RawBlob == "" {
+		return io.NopCloser(bytes.NewReader(row.Raw)), nil
+	}
+	return s.openRawBlob(ctx, id, row.RawBlob)
+}
+
+// openRawBlob opens the blob that holds a big inbound message.
+func (s *Service) openRawBlob(ctx context.Context, id int64, sum string) (io.ReadCloser, error) {
+	if s.opt.RawBlobs == nil {
+		return nil, fmt.Errorf("ticket: inbound message %d is in the blob store, which this service was not given", id)
+	}
+	rc, err := s.opt.RawBlobs.OpenBlob(ctx, sum)
+	if err != nil {
+		return nil, fmt.Errorf("ticket: open inbound message %d: %w", id, err)
+	}
+	return rc, nil
 }
 
 func deref(p *int64) int64 {

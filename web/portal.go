@@ -47,7 +47,7 @@ type Portal interface {
 
 	// Agents: stored inbound mail.
 	ListInbound(ctx context.Context, state string, limit int) ([]ticket.InboundItem, error)
-	InboundRaw(ctx context.Context, id int64) ([]byte, error)
+	OpenInboundRaw(ctx context.Context, id int64) (io.ReadCloser, error)
 }
 
 var _ Portal = (*ticket.Service)(nil)
