@@ -37,8 +37,12 @@ var commandNames = map[string]CommandKind{
 // starts with '#' before the first other non-blank line. It returns the commands, the
 // text without them, and one error line per unknown or malformed command. Nothing in
 // the text after the first ordinary line is a command.
+//
+// A saved reply's line ("#modele NAME", see IsTemplateLine) among them is not a command:
+// it stays in the text, in its place before the first ordinary line, to be expanded.
 func ParseCommands(body string) (cmds []Command, rest string, errs []string) {
 	lines := strings.Split(strings.ReplaceAll(body, "\r\n", "\n"), "\n")
+	var kept []string
 	i := 0
 	for ; i < len(lines); i++ {
 		line := strings.TrimSpace(lines[i])
@@ -47,6 +51,10 @@ func ParseCommands(body string) (cmds []Command, rest string, errs []string) {
 		}
 		if !strings.HasPrefix(line, "#") || strings.HasPrefix(line, "##") || len(line) == 1 {
 			break
+		}
+		if _, ok := IsTemplateLine(line); ok {
+			kept = append(kept, line)
+			continue
 		}
 		// "#123" or "#AURAN1-3" are references, not commands.
 		word, arg, _ := strings.Cut(strings.TrimPrefix(line, "#"), " ")
@@ -81,5 +89,5 @@ func ParseCommands(body string) (cmds []Command, rest string, errs []string) {
 		}
 		cmds = append(cmds, c)
 	}
-	return cmds, strings.TrimSpace(strings.Join(lines[i:], "\n")), errs
+	return cmds, strings.TrimSpace(strings.Join(append(kept, lines[i:]...), "\n")), errs
 }

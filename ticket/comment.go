@@ -24,11 +24,20 @@ func (s *Service) commentFromMail(ctx context.Context, tx *sqlx.Tx, inboundID in
 	}
 	vis := Public
 	var cmds []Command
+	dropHTML := false // a saved reply was expanded: the HTML still has its #modele line
 	if author.Role.IsStaff() {
 		var errs []string
 		cmds, body, errs = ParseCommands(body)
 		if len(errs) == 0 {
 			errs = s.checkCommands(ctx, tx, t, cmds)
+		}
+		var unknown []string
+		body, dropHTML, unknown, err = s.expandTemplates(ctx, tx, t, author, body)
+		if err != nil {
+			return processResult{}, err
+		}
+		for _, name := range unknown {
+			errs = append(errs, fmt.Sprintf("réponse enregistrée inconnue « #modele %s » / unknown saved reply", name))
 		}
 		if len(errs) > 0 {
 			notice := "Votre message sur " + t.Key + " n'a pas été appliqué / Your mail was not applied:\n- " + strings.Join(errs, "\n- ")
@@ -83,8 +92,8 @@ func (s *Service) commentFromMail(ctx context.Context, tx *sqlx.Tx, inboundID in
 	var id int64
 	if body != "" || len(m.Attachments) > 0 {
 		in := CommentInput{Body: body, HTML: m.HTML, Visibility: vis, Source: SourceEmail, Attachments: m.Attachments, Verified: proven, KeepStatus: statusSet}
-		if len(cmds) > 0 {
-			in.HTML = "" // the HTML still has the command lines
+		if len(cmds) > 0 || dropHTML {
+			in.HTML = "" // the HTML still has the command or #modele lines
 		}
 		var err error
 		if id, err = s.addComment(ctx, tx, t, author, in, &inboundID, m.MessageID); err != nil {

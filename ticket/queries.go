@@ -183,6 +183,6 @@ func bindQueries(db *sqlx.DB, dsts ...any) error {
 // bindAll binds every query struct of the Service in one call, so that a query used by
 // none of them is caught. Add a new area's struct here.
 func (s *Service) bindAll() error {
-	s.q, s.cq, s.iq, s.wq, s.sq = &queries{}, &changeQueries{}, &imapQueries{}, &webQueries{}, &slaQueries{}
-	return bindQueries(s.db, s.q, s.cq, s.iq, s.wq, s.sq)
+	s.q, s.cq, s.iq, s.wq, s.sq, s.rq = &queries{}, &changeQueries{}, &imapQueries{}, &webQueries{}, &slaQueries{}, &replyQueries{}
+	return bindQueries(s.db, s.q, s.cq, s.iq, s.wq, s.sq, s.rq)
 }

@@ -96,6 +96,7 @@ type Service struct {
 	iq            *imapQueries
 	wq            *webQueries
 	sq            *slaQueries
+	rq            *replyQueries
 	slaCount      slaCounters
 	slaBackfilled atomic.Bool
 	opt           Options
