@@ -36,7 +36,7 @@ var WebPages = []string{
 	"home", "login", "message", "error",
 	"request_form", "requests", "ticket",
 	"profile", "inbound", "stop",
-	"confirm", "accessibility",
+	"confirm", "accessibility", "replies",
 }
 
 // Web is the parsed set of page templates. It is safe for concurrent use.

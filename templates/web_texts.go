@@ -18,6 +18,7 @@ var webTexts = map[string][2]string{
 	"nav.phone":    {"Appel téléphonique", "Phone request"},
 	"nav.held":     {"Messages retenus", "Held mail"},
 	"nav.failed":   {"Échecs de traitement", "Failed intake"},
+	"nav.replies":  {"Réponses enregistrées", "Saved replies"},
 
 	"home.title":          {"Accueil", "Home"},
 	"home.welcome":        {"Bienvenue sur le portail d'assistance %s !", "Welcome to the %s support portal!"},
@@ -298,6 +299,41 @@ var webTexts = map[string][2]string{
 
 	"lang.fr": {"Français", "Français"},
 	"lang.en": {"English", "English"},
+}
+
+func init() {
+	// Agents' saved replies (/agent/replies) and their use in the comment box.
+	for k, v := range map[string][2]string{
+		"replies.title":        {"Réponses enregistrées", "Saved replies"},
+		"replies.intro":        {"Une réponse enregistrée s'insère dans le champ de commentaire d'une demande, ou par e-mail : une ligne « #modele NOM » dans votre réponse est remplacée par son texte, dans la langue du demandeur.", "A saved reply is inserted in a request's comment box, or by mail: a line “#template NAME” in your reply is replaced by its text, in the requester's language."},
+		"replies.actions":      {"Actions", "Actions"},
+		"replies.edit":         {"Modifier", "Edit"},
+		"replies.edit_who":     {"Modifier la réponse %s", "Edit reply %s"},
+		"replies.delete":       {"Supprimer", "Delete"},
+		"replies.delete_who":   {"Supprimer la réponse %s", "Delete reply %s"},
+		"replies.empty":        {"Aucune réponse enregistrée pour l'instant.", "No saved reply yet."},
+		"replies.new_title":    {"Nouvelle réponse enregistrée", "New saved reply"},
+		"replies.edit_title":   {"Modifier la réponse « %s »", "Edit reply “%s”"},
+		"replies.save":         {"Enregistrer", "Save"},
+		"replies.saved":        {"Réponse « %s » enregistrée.", "Reply “%s” saved."},
+		"replies.deleted":      {"Réponse « %s » supprimée.", "Reply “%s” deleted."},
+		"reply.name":           {"Nom", "Name"},
+		"reply.name_hint":      {"Lettres minuscules, chiffres, - et _ (40 au plus) : le NOM de « #modele NOM ».", "Lower-case letters, digits, - and _ (40 at most): the NAME of “#template NAME”."},
+		"reply.title":          {"Titre", "Title"},
+		"reply.body_fr":        {"Texte en français", "French text"},
+		"reply.body_en":        {"Texte en anglais", "English text"},
+		"reply.body_en_hint":   {"Envoyé aux demandeurs qui lisent l'anglais ; vide, c'est le texte français.", "Sent to requesters who read English; when empty, the French text."},
+		"reply.placeholders":   {"Remplacés à l'usage : {demandeur}, {cle}, {resume}, {agent}, {statut}.", "Filled in when used: {requester}, {key}, {summary}, {agent}, {status}."},
+		"reply.err_required":   {"ce champ est obligatoire", "this field is required"},
+		"reply.err_name":       {"lettres minuscules, chiffres, - et _ seulement, sans espace, 40 au plus", "lower-case letters, digits, - and _ only, no space, 40 at most"},
+		"reply.err_title":      {"une seule ligne de 200 caractères au plus", "a single line of 200 characters at most"},
+		"reply.err_too_long":   {"20 000 caractères au plus", "20,000 characters at most"},
+		"ticket.reply_pick":    {"Réponse enregistrée", "Saved reply"},
+		"ticket.reply_insert":  {"Insérer la réponse", "Insert the reply"},
+		"ticket.reply_unknown": {"réponse enregistrée inconnue : %s", "unknown saved reply: %s"},
+	} {
+		webTexts[k] = v
+	}
 }
 
 func init() {

@@ -139,7 +139,7 @@ func (p ReplyPlaceholders) values() map[string]string {
 		"demandeur": p.Requester, "requester": p.Requester,
 		"cle": p.Key, "clé": p.Key, "key": p.Key, "reference": p.Key, "référence": p.Key,
 		"resume": p.Summary, "résumé": p.Summary, "summary": p.Summary,
-		"agent": p.Agent,
+		"agent":  p.Agent,
 		"statut": p.Status, "status": p.Status,
 	}
 }
@@ -255,7 +255,6 @@ func (e *UnknownReplyError) Error() string { return fmt.Sprintf("ticket: no save
 
 // Is makes an UnknownReplyError match ErrInvalid.
 func (e *UnknownReplyError) Is(target error) bool { return target == ErrInvalid }
-
 
 type replyQueries struct {
 	List   string `query:"replies-list"`

@@ -42,6 +42,13 @@ type Portal interface {
 	RemoveParticipant(ctx context.Context, actor ticket.User, key, email string) error
 	Assign(ctx context.Context, actor ticket.User, key, email string) error
 	Mute(ctx context.Context, key, email, token string, muted bool) error
+
+	// Agents' saved replies.
+	SavedReplies(ctx context.Context, actor ticket.User) ([]ticket.SavedReply, error)
+	SavedReply(ctx context.Context, actor ticket.User, name string) (ticket.SavedReply, error)
+	SaveReply(ctx context.Context, actor ticket.User, r ticket.SavedReply) (ticket.SavedReply, error)
+	DeleteReply(ctx context.Context, actor ticket.User, name string) error
+	ReplyFor(ctx context.Context, agent ticket.User, key, name string) (string, error)
 	DefaultDesk() ticket.Desk
 	SupportAddress() string
 
@@ -113,4 +120,8 @@ func (h *Handler) portalRoutes() {
 	m.Handle("GET /agent/held", h.agent(h.inboundHeld))
 	m.Handle("GET /agent/failed", h.agent(h.inboundFailed))
 	m.Handle("GET /inbound/{id}/raw", h.agent(h.inboundRaw))
+	m.Handle("GET /agent/replies", h.agent(h.replies))
+	m.Handle("GET /agent/replies/{name}", h.agent(h.replies))
+	m.Handle("POST /agent/replies", h.post(h.agent(h.replySave)))
+	m.Handle("POST /agent/replies/{name}/delete", h.post(h.agent(h.replyDelete)))
 }

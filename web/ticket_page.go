@@ -1,6 +1,7 @@
 package web
 
 import (
+	"errors"
 	"net/http"
 	"slices"
 	"strings"
@@ -22,7 +23,9 @@ type ticketView struct {
 	Activity                  []activityView
 	Staff, CanComment         bool
 	CanClose                  bool
-	SLA                       []slaView // agents only
+	SLA                       []slaView           // agents only
+	Replies                   []ticket.SavedReply // agents only: what the comment box can insert
+	Reply                     string              // the saved reply just inserted
 
 	// What a form that failed sends back.
 	CommentBody, CommentError          string
@@ -58,8 +61,35 @@ type activityView struct {
 
 // ticketPage shows a ticket to someone who may see it; anyone else gets the 404 of a
 // ticket that does not exist.
+//
+// An agent's "Insérer la réponse" button sends the comment box here by GET, with the
+// chosen saved reply (reply) and what was typed (body): the page comes back with the
+// reply, filled for this ticket, added to the text.
 func (h *Handler) ticketPage(w http.ResponseWriter, r *http.Request) {
-	h.showTicket(w, r, http.StatusOK, nil)
+	u, _ := currentUser(r)
+	q := r.URL.Query()
+	name := strings.TrimSpace(q.Get("reply"))
+	if name == "" || !u.Role.IsStaff() {
+		h.showTicket(w, r, http.StatusOK, nil)
+		return
+	}
+	body := strings.TrimSpace(strings.ReplaceAll(q.Get("body"), "\r\n", "\n"))
+	text, err := h.opt.Portal.ReplyFor(r.Context(), u, r.PathValue("key"), name)
+	if errors.Is(err, ticket.ErrNotFound) {
+		h.showTicket(w, r, http.StatusOK, func(v *ticketView) {
+			v.CommentBody = body
+			v.CommentError = strings.Replace(h.pages.T(u.Lang, "ticket.reply_unknown"), "%s", name, 1)
+		})
+		return
+	}
+	if err != nil {
+		h.failErr(w, r, err)
+		return
+	}
+	if body != "" {
+		text = body + "\n\n" + text
+	}
+	h.showTicket(w, r, http.StatusOK, func(v *ticketView) { v.CommentBody, v.Reply = text, ticket.NormalizeReplyName(name) })
 }
 
 // showTicket renders the ticket page; edit, when not nil, fills in a failed form.
@@ -72,6 +102,12 @@ func (h *Handler) showTicket(w http.ResponseWriter, r *http.Request, code int, e
 	}
 	p := h.page(w, r, "requests", nil)
 	v := h.ticketView(d, u, p.Lang)
+	if v.Staff && v.CanComment {
+		if v.Replies, err = h.opt.Portal.SavedReplies(r.Context(), u); err != nil {
+			h.failErr(w, r, err)
+			return
+		}
+	}
 	if edit != nil {
 		edit(v)
 	}
