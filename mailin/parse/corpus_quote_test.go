@@ -213,5 +213,5 @@ func stripTalonSignature(s string) string {
 var (
 	quoteFloors = map[string]float64{"github": 100, "crisp": 97.1, "willdurand": 100}
 	talonFloors = map[string]float64{"eml_visible_exact": 83.3, "eml_visible_nosig": 100,
-		"html_file_visible": 100, "html_visible_text": 78.9, "plain_visible_exact": 98.0}
+		"html_file_visible": 100, "html_visible_text": 78.9, "plain_visible_exact": 100}
 )

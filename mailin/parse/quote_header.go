@@ -164,10 +164,13 @@ func quoteHeader(lines []string, i int) (int, string) {
 	if len(l) < 200 && isDigit(lead(l)) && strings.Contains(l, "@") && dateAddrRe.MatchString(l) && nextQuoted(lines, i+1) {
 		return 1, "date_name_address"
 	}
-	// "On … wrote:" over up to four lines
+	// "On … wrote:" over up to four lines; HTML turned into text may put a blank line
+	// between them ("… John Smith", "", "<mailto:j@x>", "> wrote:"), which is crossed
+	// when the part above does not end a sentence
 	joined := strings.TrimSpace(l)
 	intro := -1 // isIntro(l), once needed
-	for j := i; j < len(lines) && j < i+4; j++ {
+	parts, blank := 1, 0
+	for j := i; j < len(lines) && j < i+6 && parts <= 4; j++ {
 		if j > i {
 			if intro < 0 {
 				intro = 0
@@ -175,11 +178,21 @@ func quoteHeader(lines []string, i int) (int, string) {
 					intro = 1
 				}
 			}
-			next := strings.TrimSpace(lines[j])
-			if intro == 0 || next == "" || len(next) > 200 ||
-				(isQuoted(next) && !contRe.MatchString(next)) {
+			if intro == 0 {
 				break
 			}
+			next := strings.TrimSpace(lines[j])
+			if next == "" {
+				if blank++; blank > 1 || strings.ContainsAny(joined[len(joined)-1:], ".!?") {
+					break
+				}
+				continue
+			}
+			if len(next) > 200 || (isQuoted(next) && !contRe.MatchString(next)) {
+				break
+			}
+			blank = 0
+			parts++
 			joined = joinHeader(joined, next)
 		}
 		if isAttribution(joined) {
@@ -355,8 +368,10 @@ func nextQuoted(lines []string, i int) bool {
 // Wed, … wrote:") on a line of its own, when quoted lines follow.
 func splitShared(lines []string) []string {
 	for i := 0; i < len(lines); i++ {
-		t := strings.ToLower(strings.TrimSpace(lines[i]))
-		if isQuoted(lines[i]) || !nextQuoted(lines, i+1) || strings.HasPrefix(t, "on ") {
+		if isQuoted(lines[i]) || !nextQuoted(lines, i+1) {
+			continue
+		}
+		if t := strings.TrimSpace(lines[i]); len(t) >= 3 && strings.EqualFold(t[:3], "on ") {
 			continue
 		}
 		m := sharedRe.FindStringSubmatch(lines[i])

@@ -237,3 +237,14 @@ func TestReplyAboveMarker(t *testing.T) {
 	)
 	runRuleCases(t, tests)
 }
+
+// TestAttributionOverBlankLines checks attributions that HTML-to-text conversion spread
+// over lines with blank lines between, and that a sentence above a blank line does not
+// join a header below it.
+func TestAttributionOverBlankLines(t *testing.T) {
+	runRuleCases(t, []ruleCase{
+		{"spread attribution", "Réparé.\n\nOn Sat, Jul 20, 2013 at 10:00 AM Sam Smith\n\n<\nmailto:sam@example.com\n> wrote:\nBonjour", "Réparé.", []string{"attribution"}},
+		{"fr spread", "Réparé.\n\nLe sam. 20 juil. 2013 à 10:00, Sam Smith\n\n<sam@example.com> a écrit :\nBonjour", "Réparé.", []string{"attribution"}},
+		{"sentence above stays", "On Saturday at 10 I will come.\n\nHere is what I wrote:\nthe projector is dead.", "On Saturday at 10 I will come.\n\nHere is what I wrote:\nthe projector is dead.", nil},
+	})
+}
