@@ -206,9 +206,12 @@ func stripTalonSignature(s string) string {
 
 // Floors for the reply corpora (percent): the rates reached. Before the rewrite of
 // visibleText they were github 88.8, crisp 91.5, willdurand 85.7, talon eml 75.0, html
-// 78.9 and plain 69.2 (plain then also counted the MAX_LINES_COUNT=1 case).
+// 78.9 and plain 69.2 (plain then also counted the MAX_LINES_COUNT=1 case). Crisp's
+// floor went from 98.5 to 97.1 when "—" on its own line became a signature delimiter
+// (phones' smart punctuation makes it of "--"): its email_emoji case expects the
+// "—" signature kept.
 var (
-	quoteFloors = map[string]float64{"github": 100, "crisp": 98.5, "willdurand": 100}
+	quoteFloors = map[string]float64{"github": 100, "crisp": 97.1, "willdurand": 100}
 	talonFloors = map[string]float64{"eml_visible_exact": 83.3, "eml_visible_nosig": 100,
-		"html_file_visible": 100, "html_visible_text": 78.9, "plain_visible_exact": 98.0}
+		"html_file_visible": 100, "html_visible_text": 78.9, "plain_visible_exact": 100}
 )

@@ -35,6 +35,7 @@ type hnode struct {
 	tag                   atom.Atom
 	name                  string // for tags without an atom
 	class, id, typ, style string
+	nameAttr, marker      string // name="quote" (GMX, Web.de), data-marker (Zimbra)
 	start, end            int
 	parent                *hnode
 	kids                  []*hnode
@@ -93,6 +94,10 @@ func buildHTMLTree(s string) *hnode {
 					n.typ = string(v)
 				case "style":
 					n.style = string(v)
+				case "name":
+					n.nameAttr = string(v)
+				case "data-marker":
+					n.marker = string(v)
 				}
 			}
 			if count++; count > maxQuoteNodes {
@@ -126,8 +131,10 @@ func buildHTMLTree(s string) *hnode {
 }
 
 // Outlook's reply header block is a div with a thin top border (#E1E1E1 in recent
-// versions, #B5C4DF in older ones) holding the From/Sent/To/Subject paragraphs.
-var outlookBorderRe = regexp.MustCompile(`(?i)border-top\s*:\s*solid\s+#(e1e1e1|b5c4df)\s+1(\.0)?pt`)
+// versions, #B5C4DF in older ones) holding the From/Sent/To/Subject paragraphs; Word
+// writes "border-top:solid #E1E1E1 1.0pt", the web and new Outlook "border-top: 1pt solid
+// rgb(225, 225, 225)" or the border's parts one by one.
+var outlookBorderRe = regexp.MustCompile(`(?i)border-top\s*:\s*(solid\s+#(e1e1e1|b5c4df)\s+1(\.0)?pt|1(\.0)?pt\s+solid\s+(#e1e1e1|#b5c4df|rgb\(\s*(225,\s*225,\s*225|181,\s*196,\s*223)\s*\)))|border-color\s*:\s*rgb\(\s*(225,\s*225,\s*225|181,\s*196,\s*223)\s*\)`)
 
 // fwdSubjectRe matches the Subject line of a forwarded mail's header block: "Subject:
 // FW: …", "Objet : TR : …", "Betreff: WG: …".
@@ -144,8 +151,16 @@ func quoteRule(n *hnode) (rule string, toEnd bool) {
 		return "yahoo_quoted", false
 	case n.hasClass("protonmail_quote"):
 		return "protonmail_quote", false
+	case n.hasClass("tutanota_quote"):
+		return "tutanota_quote", false
+	case n.hasClass("zmail_extra"):
+		return "zoho_extra", false
+	case n.tag == atom.Div && strings.EqualFold(n.nameAttr, "quote"):
+		return "gmx_quote", false
 	case n.tag == atom.Blockquote && strings.EqualFold(strings.TrimSpace(n.typ), "cite"):
 		return "blockquote_cite", false
+	case n.tag == atom.Div && strings.EqualFold(n.id, "mail-editor-reference-message-container"):
+		return "outlook_reference_message", true
 	case n.tag == atom.Div && strings.EqualFold(n.id, "divRplyFwdMsg"):
 		return "outlook_divRplyFwdMsg", true
 	case n.tag == atom.Div && strings.EqualFold(n.id, "appendonsend"):
@@ -154,6 +169,8 @@ func quoteRule(n *hnode) (rule string, toEnd bool) {
 		return "outlook_stopSpelling", true
 	case n.tag == atom.Hr && strings.EqualFold(n.id, "zwchr"):
 		return "zimbra_zwchr", true
+	case n.tag == atom.Hr && n.marker == "__DIVIDER__":
+		return "zimbra_divider", true
 	case n.tag == atom.Div && outlookBorderRe.MatchString(n.style):
 		return "outlook_header_border", true
 	case n.tag == atom.Blockquote:
@@ -172,7 +189,8 @@ type quoteCandidate struct {
 // by structure (Gmail's gmail_quote, blockquote type=cite of Apple Mail, Thunderbird
 // and Roundcube, Outlook's divRplyFwdMsg, appendonsend and top-bordered header block,
 // Hotmail's hr#stopSpelling, Yahoo's yahoo_quoted, Proton's protonmail_quote, Zimbra's
-// hr#zwchr) with the attribution element just before it (moz-cite-prefix, gmail_attr,
+// hr#zwchr or hr data-marker=__DIVIDER__, GMX's and Web.de's div name=quote, Tutanota's
+// tutanota_quote, Zoho's zmail_extra, new Outlook's mail-editor-reference-message-container) with the attribution element just before it (moz-cite-prefix, gmail_attr,
 // reply-intro or an "On … wrote:" line).
 //
 // A quote goes only when nothing the person wrote follows it but blank space or a

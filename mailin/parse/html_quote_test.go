@@ -147,6 +147,52 @@ Jeanne Martin</pre>`,
 			html:  `<p>As the manual says:</p><blockquote>Restart twice.</blockquote>`,
 			rules: nil,
 		},
+		{
+			name: "gmx / web.de de, div name=quote",
+			html: `<html><head></head><body><div style="font-family: Verdana"><div>Danke, geht wieder.</div><div>&nbsp;</div><div>&nbsp;
+<div name="quote" style="margin:10px 5px 5px 10px; padding: 10px 0 10px 10px; border-left:2px solid #C3D9E5; word-wrap: break-word;"><div style="margin:0 0 10px 0;"><b>Gesendet:</b>&nbsp;Montag, 03. März 2026 um 10:00 Uhr<br><b>Von:</b>&nbsp;"Support" &lt;support@schule.de&gt;<br><b>An:</b>&nbsp;jeanne@web.de<br><b>Betreff:</b>&nbsp;Ihre Anfrage</div><div name="quoted-content">Bitte versuchen Sie es erneut.</div></div></div></div></body></html>`,
+			want: "Danke, geht wieder.", rules: []string{"gmx_quote"}, removed: "erneut",
+		},
+		{
+			name: "tutanota",
+			html: `<div>Confirmed.</div><div><br></div><div class="tutanota_quote"><div>On 3/3/2026 10:00, support@lycee.fr wrote:</div><blockquote class="tutanota_quote">Do you confirm?</blockquote></div>`,
+			want: "Confirmed.", rules: []string{"tutanota_quote"}, removed: "Do you confirm",
+		},
+		{
+			name: "zoho",
+			html: `<div>Merci.<br></div><div class="zmail_extra_hr" style="border-top: 1px solid rgb(204, 204, 204); height: 0px; margin-top: 10px;"><br></div><div class="zmail_extra" data-zbluepencil-ignore="true"><div><br></div><div id="Zm-_Id_-Sgn1">---- Le lun., 03 mars 2026 10:00:00 +0100 <b>Support &lt;support@lycee.fr&gt;</b> a écrit ---<br></div><blockquote style="margin: 0px;"><div>Avez-vous redémarré ?</div></blockquote></div>`,
+			want: "Merci.", rules: []string{"zoho_extra"}, removed: "redémarré",
+		},
+		{
+			name: "new outlook, rgb border and reference container",
+			html: `<div class="elementToProof">Réglé.</div><div id="mail-editor-reference-message-container"><div class="ms-outlook-mobile-reference-message skipProofing"></div><div style="text-align: left; padding: 3pt 0in 0in; border-width: 1pt medium medium; border-style: solid none none; border-color: rgb(181, 196, 223) currentcolor currentcolor; font-family: Aptos; font-size: 12pt;"><b>De :</b> Support &lt;support@lycee.fr&gt;<br><b>Date :</b> lundi, 3 mars 2026 à 10:00<br><b>À :</b> Jeanne &lt;jeanne@lycee.fr&gt;<br><b>Objet :</b> Votre demande<br></div><div>Toujours en panne ?</div></div>`,
+			want: "Réglé.", rules: []string{"outlook_reference_message"}, removed: "Toujours en panne",
+		},
+		{
+			name: "outlook top border written 1pt solid rgb",
+			html: `<div>Done.</div><div style="border:none; border-top:1pt solid rgb(225, 225, 225); padding:3pt 0cm 0cm 0cm"><p><b>From:</b> Support &lt;support@lycee.fr&gt;<br><b>Sent:</b> Monday, March 3, 2026 10:00 AM<br><b>To:</b> Jeanne<br><b>Subject:</b> RE: Printer</p></div><p>Is it still broken?</p>`,
+			want: "Done.", rules: []string{"outlook_header_border"}, removed: "still broken",
+		},
+		{
+			name: "gmail de",
+			html: `<div dir="ltr">Danke!</div><br><div class="gmail_quote"><div dir="ltr" class="gmail_attr">Am Mo., 3. März 2026 um 10:00 Uhr schrieb Support &lt;<a href="mailto:support@schule.de">support@schule.de</a>&gt;:<br></div><blockquote class="gmail_quote"><div>Hallo</div></blockquote></div>`,
+			want: "Danke!", rules: []string{"gmail_quote"}, removed: "schrieb",
+		},
+		{
+			name: "apple mail nl, attribution div before blockquote type=cite",
+			html: `<html><body>Opgelost.<div><br><div><div>Op 3 mrt. 2026, om 10:00 heeft Support &lt;support@school.nl&gt; het volgende geschreven:</div><br class="Apple-interchange-newline"><blockquote type="cite"><div>Werkt het nu?</div></blockquote></div></div></body></html>`,
+			want: "Opgelost.", rules: []string{"blockquote_cite"}, removed: "het volgende geschreven",
+		},
+		{
+			name: "zimbra markers without zwchr",
+			html: `<div>Bien reçu.</div><hr data-marker="__DIVIDER__"><div data-marker="__HEADERS__"><b>De: </b>"Support" &lt;support@lycee.fr&gt;<br><b>À: </b>Jeanne<br><b>Envoyé: </b>Lundi 3 Mars 2026 10:00:00<br><b>Objet: </b>Votre demande</div><div data-marker="__QUOTED_TEXT__">Avez-vous reçu le colis ?</div>`,
+			want: "Bien reçu.", rules: []string{"zimbra_divider"}, removed: "colis",
+		},
+		{
+			name:  "a div named quote with text after it is an inline answer",
+			html:  `<div name="quote"><b>Von:</b> Support &lt;support@schule.de&gt;<br><b>Gesendet:</b> Montag<br><div name="quoted-content">Welcher Raum?</div></div><div>Raum 12.</div>`,
+			rules: nil,
+		},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -67,6 +67,11 @@ func visibleTextCuts(text string, fwdSubject bool) (string, []textCut) {
 func stripText(text string, fwdSubject bool, tr *cutTrace) string {
 	text = strings.ReplaceAll(text, "\r\n", "\n")
 	lines := strings.Split(text, "\n")
+	for i, l := range lines {
+		if l != "" && isInvisible(l) {
+			lines[i] = "" // zero-width spaces alone show as a blank line
+		}
+	}
 	lines = splitShared(lines)
 	if f, h := forwardAt(lines, fwdSubject); f >= 0 {
 		// a copy: head shares lines' array, and appending to it would overwrite the marker
@@ -87,13 +92,27 @@ func stripText(text string, fwdSubject bool, tr *cutTrace) string {
 	return strings.TrimRight(strings.Join(lines, "\n"), " \t\n")
 }
 
+// isInvisible reports whether l shows nothing: white space, no-break spaces and
+// zero-width characters only.
+func isInvisible(l string) bool {
+	for _, r := range l {
+		switch r {
+		case ' ', '\t', '\r', '\u00a0', '\u200b', '\u200c', '\u200d', '\u2060', '\ufeff':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
 // mayForward reports whether forwardRe can match l: it starts with a rule or with the
 // first letter of "Begin forwarded message:", "Début du message réexpédié :", "Anfang
 // der weitergeleiteten Nachricht:", "Inicio del mensaje reenviado:", "Inizio messaggio
-// inoltrato:" or "Forwarded message:".
+// inoltrato:", "Vidarebefordrat brev:", "Początek przekazywanej wiadomości:" or
+// "Forwarded message:".
 func mayForward(l string) bool {
 	switch b := lead(l); b | 0x20 {
-	case 'b', 'd', 'a', 'i', 'f':
+	case 'b', 'd', 'a', 'i', 'f', 'v', 'p':
 		return true
 	default:
 		return isRuleByte(b) || b >= 0x80

@@ -15,8 +15,9 @@ var (
 	// The same in languages without spaces between words, where \b does not apply.
 	originalCJKRe = regexp.MustCompile(`^\s*[-_=*]{2,}\s*(元のメッセージ|原始邮件|原始郵件|원본 메시지)\s*[-_=*]*\s*$`)
 	// Forwarded content is the point of the mail: nothing after it is stripped.
-	forwardRe = regexp.MustCompile(`(?i)^\s*(?:[-_=*]{2,}\s*(forwarded message|message transféré|weitergeleitete nachricht|mensaje reenviado|messaggio inoltrato|doorgestuurd bericht|vidarebefordrat meddelande|videresendt meddelelse|przekazana wiadomość|mensagem encaminhada|пересылаемое сообщение)|begin forwarded message:|début du message réexpédié\s*:|anfang der weitergeleiteten nachricht:|` +
-		`inicio del mensaje reenviado\s*:|inizio messaggio inoltrato\s*:|begin doorgestuurd bericht\s*:|` +
+	forwardRe = regexp.MustCompile(`(?i)^\s*(?:[-_=*]{2,}\s*(forwarded message|message transféré|weitergeleitete nachricht|mensaje reenviado|messaggio inoltrato|doorgestuurd bericht|vidarebefordrat meddelande|videresendt meddelelse|przekazana wiadomość|wiadomość przekazana|mensagem encaminhada|mensagem reencaminhada|пересылаемое сообщение|転送メッセージ|转发的邮件|轉寄的郵件)|begin forwarded message:|début du message réexpédié\s*:|anfang der weitergeleiteten nachricht:|` +
+		`inicio del mensaje reenviado\s*:|inizio messaggio inoltrato\s*:|begin doorgestuurd bericht\s*:|início da mensagem reencaminhada\s*:|` +
+		`vidarebefordrat brev\s*:|początek przekazywanej wiadomości\s*:|転送されたメッセージ\s*[:：]|` +
 		`forwarded message\s*:\s*$)`)
 	// The verbs that end "On <date>, <someone> wrote:" headers.
 	wroteVerbs = `wrote|writes|a écrit|a ecrit|schrieb|escribió|escribio|ha escrit|ha scritto|scrisse|schreef|het volgende geschreven|geschreven|skrev|pisze|napisał|napisała|napisał\(a\)|escreveu|пишет|написал|написала|написав|kirjoitti|napsal|napísal|έγραψε|a scris|írta|yazdı|viết|写道|寫道|작성|のメッセージ|のメール|書きました`
@@ -133,6 +134,9 @@ func quoteHeader(lines []string, i int) (int, string) {
 	if strings.TrimSpace(l) == "" || isQuoted(l) {
 		return 0, ""
 	}
+	if len(l) <= 120 && isReplyAboveMarker(l) {
+		return 1, "reply_above_marker"
+	}
 	dash := isRuleByte(lead(l)) // originalRe, androidRe and ruleRe start with a rule
 	if dash && (originalRe.MatchString(l) || originalCJKRe.MatchString(l)) {
 		return 1, "original_message"
@@ -160,10 +164,13 @@ func quoteHeader(lines []string, i int) (int, string) {
 	if len(l) < 200 && isDigit(lead(l)) && strings.Contains(l, "@") && dateAddrRe.MatchString(l) && nextQuoted(lines, i+1) {
 		return 1, "date_name_address"
 	}
-	// "On … wrote:" over up to four lines
+	// "On … wrote:" over up to four lines; HTML turned into text may put a blank line
+	// between them ("… John Smith", "", "<mailto:j@x>", "> wrote:"), which is crossed
+	// when the part above does not end a sentence
 	joined := strings.TrimSpace(l)
 	intro := -1 // isIntro(l), once needed
-	for j := i; j < len(lines) && j < i+4; j++ {
+	parts, blank := 1, 0
+	for j := i; j < len(lines) && j < i+6 && parts <= 4; j++ {
 		if j > i {
 			if intro < 0 {
 				intro = 0
@@ -171,11 +178,21 @@ func quoteHeader(lines []string, i int) (int, string) {
 					intro = 1
 				}
 			}
-			next := strings.TrimSpace(lines[j])
-			if intro == 0 || next == "" || len(next) > 200 ||
-				(isQuoted(next) && !contRe.MatchString(next)) {
+			if intro == 0 {
 				break
 			}
+			next := strings.TrimSpace(lines[j])
+			if next == "" {
+				if blank++; blank > 1 || strings.ContainsAny(joined[len(joined)-1:], ".!?") {
+					break
+				}
+				continue
+			}
+			if len(next) > 200 || (isQuoted(next) && !contRe.MatchString(next)) {
+				break
+			}
+			blank = 0
+			parts++
 			joined = joinHeader(joined, next)
 		}
 		if isAttribution(joined) {
@@ -290,9 +307,32 @@ func hasColon(l string) bool {
 	return strings.IndexByte(l, ':') >= 0 || strings.Contains(l, "：")
 }
 
-// isQuoted reports whether a line is quoted with ">".
+// isQuoted reports whether a line is quoted with ">", or with "|" as some clients and
+// mailing-list archives do; a table row drawn with "|" ("| salle | état |") is not a quote.
 func isQuoted(l string) bool {
-	return strings.HasPrefix(strings.TrimLeft(l, " \t"), ">")
+	l = strings.TrimLeft(l, " \t")
+	if l == "" {
+		return false
+	}
+	if l[0] == '>' {
+		return true
+	}
+	if l[0] != '|' {
+		return false
+	}
+	t := strings.TrimRight(l, " \t\r")
+	return len(t) == 1 || t[len(t)-1] != '|' || strings.Count(t, "|") < 2
+}
+
+// replyAboveRe finds the line helpdesks and notification services put at the top of
+// their mail so that replies stay above it ("##- Please type your reply above this line
+// -##", "Répondez au-dessus de cette ligne"): what follows it is their quoted mail.
+var replyAboveRe = regexp.MustCompile(`(?i)(above this line|above the line|au-dessus de cette ligne|oberhalb dieser zeile|über dieser zeile|por encima de esta línea|sopra questa (riga|linea)|boven deze (regel|lijn)|acima desta linha|ovanför (denna|den här) rad|powyżej tej linii|この行より上)`)
+
+// isReplyAboveMarker reports whether l is such a marker line: the phrase, in a line of
+// at most ten words (a sentence that mentions "above this line" is not one).
+func isReplyAboveMarker(l string) bool {
+	return len(strings.Fields(l)) <= 10 && replyAboveRe.MatchString(l)
 }
 
 // inQuote reports whether line i belongs to a quoted block: it is quoted, or it is a
@@ -328,8 +368,10 @@ func nextQuoted(lines []string, i int) bool {
 // Wed, … wrote:") on a line of its own, when quoted lines follow.
 func splitShared(lines []string) []string {
 	for i := 0; i < len(lines); i++ {
-		t := strings.ToLower(strings.TrimSpace(lines[i]))
-		if isQuoted(lines[i]) || !nextQuoted(lines, i+1) || strings.HasPrefix(t, "on ") {
+		if isQuoted(lines[i]) || !nextQuoted(lines, i+1) {
+			continue
+		}
+		if t := strings.TrimSpace(lines[i]); len(t) >= 3 && strings.EqualFold(t[:3], "on ") {
 			continue
 		}
 		m := sharedRe.FindStringSubmatch(lines[i])

@@ -177,3 +177,74 @@ func TestOutlookHeaderBlocks(t *testing.T) {
 	)
 	runRuleCases(t, tests)
 }
+
+// TestSeparators checks separator lines: what follows a real one (a signature, a
+// footer) goes; a rule inside the reply, with the person's text after it, stays.
+func TestSeparators(t *testing.T) {
+	const sig = "\nSam Smith\nLycée Jean Moulin\n01 23 45 67 89"
+	runRuleCases(t, []ruleCase{
+		{"dash dash space", "Réparé.\n\n-- " + sig, "Réparé.", []string{"signature_delimiter"}},
+		{"dash dash", "Réparé.\n\n--" + sig, "Réparé.", []string{"signature_delimiter"}},
+		{"em dash", "Réparé.\n\n—" + sig, "Réparé.", []string{"signature_delimiter"}},
+		{"en dash", "Réparé.\n\n–" + sig, "Réparé.", []string{"signature_delimiter"}},
+		{"underscores", "Réparé.\n\n___" + sig, "Réparé.", []string{"signature_delimiter"}},
+		{"mailing list footer", "Réparé.\n\n_______________________________________________\nsupport mailing list\nsupport@lists.example.org\nhttps://lists.example.org/listinfo/support", "Réparé.", []string{"signature_delimiter"}},
+		{"stars", "Réparé.\n\n***" + sig, "Réparé.", []string{"separator"}},
+		{"tildes", "Réparé.\n\n~~~~~~~~" + sig, "Réparé.", []string{"separator"}},
+		{"equals", "Réparé.\n\n====" + sig, "Réparé.", []string{"separator"}},
+		{"long dashes name only", "Réparé.\n\n----------\nSam", "Réparé.", []string{"separator"}},
+		{"em dashes", "Réparé.\n\n———\nSam Smith\nsam@example.com", "Réparé.", []string{"separator"}},
+		{"product footer", "Merci, c'est bon.\n\n---\nReply to this email directly or view it on the tracker:\nhttps://tracker.example.org/issues/12", "Merci, c'est bon.", []string{"separator"}},
+		{"tracker mark", "Réparé.\nᐧ", "Réparé.", []string{"invisible_separator"}},
+		{"tracker mark before a quote", "Réparé.\n\nᐧ\n\nOn Sat, Jul 20, 2013 at 10:00 AM Sam <sam@example.com> wrote:\n> Bonjour", "Réparé.", []string{"attribution", "invisible_separator"}},
+		{"zero width line", "Réparé.\n\u200b\n-- \nSam", "Réparé.", []string{"signature_delimiter"}},
+		// rules inside the reply
+		{"rule between sections", "Voici le journal :\n\n----------\nErreur 500 sur /login\nErreur 500 sur /accueil\n----------\n\nPouvez-vous regarder ?", "Voici le journal :\n\n----------\nErreur 500 sur /login\nErreur 500 sur /accueil\n----------\n\nPouvez-vous regarder ?", nil},
+		{"underlined heading", "Problème\n========\nLe vidéoprojecteur ne marche pas.\nMerci", "Problème\n========\nLe vidéoprojecteur ne marche pas.\nMerci", nil},
+		{"rule then a question", "Réparé.\n\n----\nPouvez-vous confirmer ?", "Réparé.\n\n----\nPouvez-vous confirmer ?", nil},
+		{"rule then sentences", "Point 1 : le vidéoprojecteur.\n\n****\n\nPoint 2 : la salle 12 n'a plus de chaises depuis lundi.\nMerci de regarder.", "Point 1 : le vidéoprojecteur.\n\n****\n\nPoint 2 : la salle 12 n'a plus de chaises depuis lundi.\nMerci de regarder.", nil},
+		{"dash list stays", "À faire :\n- vérifier\n- relancer", "À faire :\n- vérifier\n- relancer", nil},
+		{"first line never a signature", "--\nSam", "--\nSam", nil},
+	})
+}
+
+// TestQuotePrefixes checks quotes marked with "|" as well as ">", and that a table
+// drawn with "|" stays.
+func TestQuotePrefixes(t *testing.T) {
+	runRuleCases(t, []ruleCase{
+		{"pipe quote", "Réparé.\n\nSam Smith wrote:\n| Bonjour,\n| le vidéoprojecteur ne marche pas.", "Réparé.", []string{"bare_attribution"}},
+		{"pipe trailing quote", "Réparé.\n\n| Bonjour,\n| le vidéoprojecteur ne marche pas.", "Réparé.", []string{"trailing_quote"}},
+		{"pipe under attribution", "Réparé.\n\nLe 20/07/2013 à 10:00, Sam Smith a écrit :\n|Bonjour,\n|le vidéoprojecteur ne marche pas.", "Réparé.", []string{"attribution"}},
+		{"table stays", "Voici les salles :\n\n| salle | état |\n| 12 | en panne |", "Voici les salles :\n\n| salle | état |\n| 12 | en panne |", nil},
+		{"nested", "Réparé.\n\n> | Bonjour,\n> | ça ne marche pas.", "Réparé.", []string{"trailing_quote"}},
+	})
+}
+
+// TestReplyAboveMarker checks the markers helpdesks and notification services put in
+// their mail ("##- Please type your reply above this line -##"): the quoted
+// notification below them goes, even without an attribution or quote marks.
+func TestReplyAboveMarker(t *testing.T) {
+	const notif = "\n\nYour request #12 has been updated.\nSam: the projector is dead.\n\nThis email is a service from Example Support."
+	var tests []ruleCase
+	for _, m := range []string{"##- Please type your reply above this line -##", "-- Reply above this line --",
+		"Please reply above this line", "## Répondez au-dessus de cette ligne ##", "Bitte antworten Sie oberhalb dieser Zeile",
+		"Escriba su respuesta por encima de esta línea", "Rispondi sopra questa riga", "Antwoord boven deze regel",
+		"Responda acima desta linha", "Svara ovanför denna rad", "Odpowiedz powyżej tej linii", "この行より上に返信してください"} {
+		tests = append(tests, ruleCase{m, "Réparé.\n\n" + m + notif, "Réparé.", []string{"reply_above_marker"}})
+	}
+	tests = append(tests,
+		ruleCase{"marker in a sentence stays", "I wrote my answer above this line because the form asked me to, and it was lost.", "I wrote my answer above this line because the form asked me to, and it was lost.", nil},
+	)
+	runRuleCases(t, tests)
+}
+
+// TestAttributionOverBlankLines checks attributions that HTML-to-text conversion spread
+// over lines with blank lines between, and that a sentence above a blank line does not
+// join a header below it.
+func TestAttributionOverBlankLines(t *testing.T) {
+	runRuleCases(t, []ruleCase{
+		{"spread attribution", "Réparé.\n\nOn Sat, Jul 20, 2013 at 10:00 AM Sam Smith\n\n<\nmailto:sam@example.com\n> wrote:\nBonjour", "Réparé.", []string{"attribution"}},
+		{"fr spread", "Réparé.\n\nLe sam. 20 juil. 2013 à 10:00, Sam Smith\n\n<sam@example.com> a écrit :\nBonjour", "Réparé.", []string{"attribution"}},
+		{"sentence above stays", "On Saturday at 10 I will come.\n\nHere is what I wrote:\nthe projector is dead.", "On Saturday at 10 I will come.\n\nHere is what I wrote:\nthe projector is dead.", nil},
+	})
+}

@@ -3,6 +3,7 @@ package parse
 import (
 	"regexp"
 	"strings"
+	"unicode/utf8"
 )
 
 var (
@@ -13,8 +14,12 @@ var (
 	outlookAppRe = regexp.MustCompile(`(?i)^\s*[\p{L}'’ ]{0,40}\boutlook\s+(for|pour|für|para|per|voor|för|dla systemu|dla|na|til|pro)\s+(ios|android)\b[\p{L} ]{0,20}\.?\s*$`)
 	// Phones localised in Japanese and Chinese: "iPhoneから送信", "发自我的iPhone".
 	cjkMobileRe = regexp.MustCompile(`^\s*(\S{1,40}(から送信|より送信)|(发自我的|發自我的|从我的|從我的|寄自我的)\S{1,40}(发送|傳送)?)\s*$`)
-	// A signature delimiter: "-- ", "--", "__" (mailing-list footers).
-	sigDelimRe = regexp.MustCompile(`^(--|_{2,})\s*$`)
+	// A signature delimiter: "-- ", "--", "__" (mailing-list footers), and "—" or "–",
+	// which phones' smart punctuation makes of "--".
+	sigDelimRe = regexp.MustCompile(`^(--|—|–|_{2,})\s*$`)
+	// A longer rule ("----", "====", "***", "~~~", "———"): a separator only when what
+	// follows looks like a signature or a footer (see sigBlock).
+	longRuleRe = regexp.MustCompile(`^\s*(?:[-=*~—–]\s?){3,}\s*$`)
 	// A one-line sign-off "-Abhishek Kona" ending the text.
 	dashNameRe = regexp.MustCompile(`^-\p{L}[\p{L}.'’-]*(\s+\p{L}[\p{L}.'’-]*){0,3}\s*$`)
 )
@@ -35,11 +40,20 @@ func cutSignature(lines []string, tr *cutTrace) []string {
 		if l == "" {
 			continue
 		}
-		if (l[0] == '-' || l[0] == '_') && sigDelimRe.MatchString(l) && last-i <= maxSigLines {
+		if (l[0] == '-' || l[0] == '_' || l[0] == 0xe2) && sigDelimRe.MatchString(l) && last-i <= maxSigLines {
 			tr.add("signature_delimiter", lines[i:])
 			return lines[:i]
 		}
-		if mayMobile(l) && (mobileRe.MatchString(l) || outlookAppRe.MatchString(l) || cjkMobileRe.MatchString(l)) {
+		if strings.TrimSpace(l) == trackerMark && last-i <= maxSigLines {
+			tr.add("invisible_separator", lines[i:])
+			return lines[:i]
+		}
+		if mayLongRule(l) && strings.TrimSpace(lines[i-1]) == "" &&
+			longRuleRe.MatchString(l) && sigBlock(lines[i+1:last+1]) {
+			tr.add("separator", lines[i:])
+			return lines[:i]
+		}
+		if (mayMobile(l) && (mobileRe.MatchString(l) || outlookAppRe.MatchString(l))) || (mayCJKMobile(l) && cjkMobileRe.MatchString(l)) {
 			tr.add("mobile_signature", lines[i:])
 			return lines[:i]
 		}
@@ -49,6 +63,60 @@ func cutSignature(lines []string, tr *cutTrace) []string {
 		}
 	}
 	return lines
+}
+
+// trackerMark is the invisible character ("ᐧ", U+1427) that mail trackers (Mailtrack,
+// Streak) add on a line of its own below the text: what follows it is not the reply.
+const trackerMark = "\u1427"
+
+// sigBlock reports whether the lines after a long rule look like a signature or a
+// footer rather than more of the reply: one to ten lines, no other rule, no question, no
+// sentence of six words or more; and either contact details (an address, a link, a phone
+// number) or only short lines without final punctuation (a name, a title).
+func sigBlock(lines []string) bool {
+	n, contact, short := 0, false, true
+	for _, l := range lines {
+		t := strings.TrimSpace(l)
+		if t == "" {
+			continue
+		}
+		if n++; n > 10 || longRuleRe.MatchString(t) || sigDelimRe.MatchString(t) {
+			return false
+		}
+		end := t[len(t)-1]
+		if end == '?' || (len(strings.Fields(t)) >= 6 && (end == '.' || end == '!')) {
+			return false
+		}
+		if strings.Contains(t, "@") || strings.Contains(t, "://") || strings.Contains(t, "www.") || countDigits(t) >= 6 {
+			contact = true
+		} else if utf8.RuneCountInString(t) > 50 || strings.ContainsRune(".!:;,", rune(end)) {
+			short = false
+		}
+	}
+	return n > 0 && (contact || short)
+}
+
+// mayLongRule reports whether longRuleRe can match l: it starts with a rule's character.
+func mayLongRule(l string) bool {
+	b := lead(l)
+	return isRuleByte(b) || b == '~' || b == 0xe2 // "—" and "–" start with 0xe2
+}
+
+// mayCJKMobile reports whether cjkMobileRe can match l.
+func mayCJKMobile(l string) bool {
+	return len(l) <= 200 && (strings.Contains(l, "送信") || strings.Contains(l, "自我的") ||
+		strings.Contains(l, "从我的") || strings.Contains(l, "從我的"))
+}
+
+// countDigits returns how many ASCII digits s holds.
+func countDigits(s string) int {
+	n := 0
+	for i := 0; i < len(s); i++ {
+		if isDigit(s[i]) {
+			n++
+		}
+	}
+	return n
 }
 
 // mayMobile reports whether mobileRe can match l: it starts with the first letter of one
