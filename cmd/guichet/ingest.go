@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -77,8 +78,13 @@ func ingestEnvelope(e *env) ticket.Envelope {
 
 // newIntake builds the intake of app a: parse, then store and process.
 func newIntake(e *env, a *app) *mailin.Intake {
-	// attachments of mail are not synced: the raw message keeps their bytes (see package blob)
-	return mailin.NewIntake(a.svc, a.blobs.ForMail(), parseOptions(e.cfg), e.log.With("component", "intake"))
+	// attachments of mail are not synced: the raw message keeps their bytes (see package
+	// blob); a big raw message, kept in the blob store, is
+	in := mailin.NewIntake(a.svc, a.blobs.ForMail(), parseOptions(e.cfg), e.log.With("component", "intake"))
+	in.RawBlobs = a.blobs
+	in.StageDir = filepath.Join(e.cfg.DataDir, "stage")
+	in.StageMax = e.cfg.MaxMessageSize + 64<<10
+	return in
 }
 
 // parseOptions are the parser's settings from the configuration (already validated).
