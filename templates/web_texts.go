@@ -302,6 +302,27 @@ var webTexts = map[string][2]string{
 }
 
 func init() {
+	// Merging a ticket into another.
+	for k, v := range map[string][2]string{
+		"merge.into":              {"Fusionner dans la demande", "Merge into request"},
+		"merge.hint":              {"Sa référence, par exemple AURAN1-12 : commentaires, fichiers, participants et messages y sont déplacés, celle-ci est fermée et son demandeur prévenu.", "Its key, e.g. AURAN1-12: comments, files, participants and mail move there, this one is closed and its requester told."},
+		"merge.submit":            {"Fusionner", "Merge"},
+		"merge.done":              {"La demande %s a été fusionnée dans celle-ci.", "Request %s was merged into this one."},
+		"merge.banner":            {"Cette demande a été fusionnée dans la demande", "This request was merged into request"},
+		"merge.err_required":      {"indiquez la référence de la demande", "give the request's key"},
+		"merge.err_unknown":       {"aucune demande %s", "no request %s"},
+		"merge.err_same":          {"une demande ne peut pas être fusionnée avec elle-même", "a request cannot be merged into itself"},
+		"merge.err_already":       {"cette demande a déjà été fusionnée", "this request was already merged"},
+		"merge.err_target_merged": {"%s a elle-même été fusionnée dans une autre demande", "%s was itself merged into another request"},
+		"merge.err_establishment": {"%s n'est pas du même établissement : les demandeurs verraient la demande d'une autre école", "%s is of another school: the requesters would see another school's request"},
+		"event.merged_into":       {"Fusionnée dans la demande %s", "Merged into request %s"},
+		"event.merged_from":       {"La demande %s y a été fusionnée", "Request %s was merged into this one"},
+	} {
+		webTexts[k] = v
+	}
+}
+
+func init() {
 	// Agents' saved replies (/agent/replies) and their use in the comment box.
 	for k, v := range map[string][2]string{
 		"replies.title":        {"Réponses enregistrées", "Saved replies"},

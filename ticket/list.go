@@ -189,7 +189,7 @@ func (s *Service) RequestTypes(ctx context.Context) ([]string, error) {
 }
 
 // publicEvents are the event kinds that customers see.
-var publicEvents = []string{"status", "participant_added", "participant_removed", "followed_by", "phone"}
+var publicEvents = []string{"status", "participant_added", "participant_removed", "followed_by", "phone", "merged_into", "merged_from"}
 
 // DetailFor returns ticket key as u may see it: ErrNotFound when u may not see it (the
 // same answer as for a missing ticket). Customers get neither internal comments nor

@@ -41,6 +41,7 @@ type Portal interface {
 	AddParticipant(ctx context.Context, actor ticket.User, key string, addr ticket.Address) error
 	RemoveParticipant(ctx context.Context, actor ticket.User, key, email string) error
 	Assign(ctx context.Context, actor ticket.User, key, email string) error
+	Merge(ctx context.Context, actor ticket.User, fromKey, intoKey string) (*ticket.Ticket, error)
 	Mute(ctx context.Context, key, email, token string, muted bool) error
 
 	// Agents' saved replies.
@@ -104,6 +105,7 @@ func (h *Handler) portalRoutes() {
 	m.Handle("POST /requests/{key}/participants/remove", h.post(h.user(h.participantRemove)))
 	m.Handle("POST /requests/{key}/status", h.post(h.user(h.status)))
 	m.Handle("POST /requests/{key}/assign", h.post(h.user(h.assign)))
+	m.Handle("POST /requests/{key}/merge", h.post(h.user(h.merge)))
 	m.Handle("GET /requests/{key}/attachments/{sha}", h.user(h.attachment))
 	m.Handle("GET /profile", h.user(h.profile))
 	m.Handle("POST /profile", h.post(h.user(h.profileSave)))
