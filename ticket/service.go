@@ -98,6 +98,7 @@ type Service struct {
 	sq            *slaQueries
 	rq            *replyQueries
 	mq            *mergeQueries
+	dq            *dashboardQueries
 	slaCount      slaCounters
 	slaBackfilled atomic.Bool
 	opt           Options
