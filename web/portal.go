@@ -44,6 +44,8 @@ type Portal interface {
 	Merge(ctx context.Context, actor ticket.User, fromKey, intoKey string) (*ticket.Ticket, error)
 	Mute(ctx context.Context, key, email, token string, muted bool) error
 
+	Dashboard(ctx context.Context, actor ticket.User, weeks int, loc *time.Location) (ticket.Dashboard, error)
+
 	// Agents' saved replies.
 	SavedReplies(ctx context.Context, actor ticket.User) ([]ticket.SavedReply, error)
 	SavedReply(ctx context.Context, actor ticket.User, name string) (ticket.SavedReply, error)
@@ -122,6 +124,8 @@ func (h *Handler) portalRoutes() {
 	m.Handle("GET /agent/held", h.agent(h.inboundHeld))
 	m.Handle("GET /agent/failed", h.agent(h.inboundFailed))
 	m.Handle("GET /inbound/{id}/raw", h.agent(h.inboundRaw))
+	m.Handle("GET /agent/dashboard", h.agent(h.dashboard))
+	m.Handle("GET /agent/dashboard.csv", h.agent(h.dashboardCSV))
 	m.Handle("GET /agent/replies", h.agent(h.replies))
 	m.Handle("GET /agent/replies/{name}", h.agent(h.replies))
 	m.Handle("POST /agent/replies", h.post(h.agent(h.replySave)))
