@@ -187,6 +187,7 @@ var webTexts = map[string][2]string{
 	"profile.login":          {"Identifiant", "Login"},
 	"profile.login_hint":     {"L'identifiant ne peut pas être modifié.", "The login cannot be changed."},
 	"profile.avatar":         {"Avatar", "Avatar"},
+	"profile.has_errors":     {"Rien n'a été enregistré : corrigez les champs signalés.", "Nothing was saved: correct the fields shown."},
 	"profile.avatar_hint":    {"Image PNG, JPEG, GIF ou WebP, 1 Mo au plus.", "PNG, JPEG, GIF or WebP image, 1 MB at most."},
 	"profile.avatar_send":    {"Changer l'avatar", "Change the avatar"},
 	"profile.name":           {"Nom affiché", "Display name"},
