@@ -81,6 +81,9 @@ func TestAttributionsByClient(t *testing.T) {
 		{"gmail wrapped", "On Sat, Jul 20, 2013 at 10:00 AM Sam Smith <\nsam@example.com> wrote:"},
 		{"gmail fr wrapped three lines", "Le sam. 20 juil. 2013 à 10:00, Sam Smith\n<sam@example.com>\na écrit :"},
 		{"de wrapped", "Am 20.07.2013 um 10:00 schrieb Sam Smith\n<sam@example.com>:"},
+		{"lotus notes", "Sam Smith/ACME wrote on 20/07/2013 10:00:00 AM:"},
+		{"lotus notes de", `"Sam Smith" <sam@example.com> schrieb am 20.07.2013 10:00:00:`},
+		{"chinese gmail", "Sam Smith <sam@example.com> 于2013年7月20日周六 上午10:00写道："},
 	}
 	var tests []ruleCase
 	for _, a := range attr {
@@ -118,7 +121,7 @@ func TestMobileSignatures(t *testing.T) {
 		"Get Outlook for iOS", "Get Outlook for Android", "Obtenir Outlook pour Android", "Outlook für iOS beziehen",
 		"Obtener Outlook para iOS", "Scarica Outlook per Android", "Outlook voor iOS downloaden",
 		"Baixe o Outlook para Android", "Skaffa Outlook för iOS", "Pobierz aplikację Outlook dla systemu Android",
-		"Envoyé à partir de Outlook pour Android", "Gesendet mit der WEB.DE Mail App", "Von meinem Samsung Galaxy Smartphone gesendet.",
+		"Envoyé à partir de Outlook pour Android", "Inviato dal mio smartphone Huawei", "Wysłano z iPhone'a", "Verzonden vanuit Outlook", "Gesendet mit der WEB.DE Mail App", "Von meinem Samsung Galaxy Smartphone gesendet.",
 	}
 	var tests []ruleCase
 	for _, s := range sigs {
@@ -243,6 +246,8 @@ func TestReplyAboveMarker(t *testing.T) {
 // join a header below it.
 func TestAttributionOverBlankLines(t *testing.T) {
 	runRuleCases(t, []ruleCase{
+		{"date name address above an unmarked quote", "Réparé.\n\n2013/7/20 sam via Support <info@example.com>\n\nBonjour,\nle vidéoprojecteur ne marche pas.", "Réparé.", []string{"date_name_address"}},
+		{"date name address first line stays", "2013/7/20 sam via Support <info@example.com>\nBonjour", "2013/7/20 sam via Support <info@example.com>\nBonjour", nil},
 		{"spread attribution", "Réparé.\n\nOn Sat, Jul 20, 2013 at 10:00 AM Sam Smith\n\n<\nmailto:sam@example.com\n> wrote:\nBonjour", "Réparé.", []string{"attribution"}},
 		{"fr spread", "Réparé.\n\nLe sam. 20 juil. 2013 à 10:00, Sam Smith\n\n<sam@example.com> a écrit :\nBonjour", "Réparé.", []string{"attribution"}},
 		{"sentence above stays", "On Saturday at 10 I will come.\n\nHere is what I wrote:\nthe projector is dead.", "On Saturday at 10 I will come.\n\nHere is what I wrote:\nthe projector is dead.", nil},

@@ -8,7 +8,7 @@ import (
 
 var (
 	// Mobile signatures: "Sent from my iPhone", "Envoyé de mon iPhone", "Get Outlook for iOS".
-	mobileRe = regexp.MustCompile(`(?i)^\s*(sent from my|sent from|sent with|sent via|sent using|envoyé de mon|envoyé depuis|envoyé avec|envoyé à partir de|envoyé de|von meinem|gesendet von|gesendet mit|enviado desde|enviado do|enviado de|inviato da|verzonden met|verzonden vanaf|verstuurd vanaf|sendt fra|skickat från|wysłane z|get outlook for|obtenir outlook pour|télécharger outlook pour)\b[^,;!?]{0,80}$`)
+	mobileRe = regexp.MustCompile(`(?i)^\s*(sent from my|sent from|sent with|sent via|sent using|envoyé de mon|envoyé depuis|envoyé avec|envoyé à partir de|envoyé de|von meinem|gesendet von|gesendet mit|enviado desde|enviado do|enviado de|inviato da|inviato dal|inviato con|verzonden met|verzonden vanaf|verzonden vanuit|verstuurd vanaf|verstuurd met|sendt fra|skickat från|wysłane z|wysłane ze|wysłano z|wysłano ze|get outlook for|obtenir outlook pour|télécharger outlook pour)\b[^,;!?]{0,80}$`)
 	// Outlook's mobile apps: "Get Outlook for iOS", "Outlook für iOS beziehen", "Pobierz
 	// aplikację Outlook dla systemu Android": a short line naming Outlook and a phone system.
 	outlookAppRe = regexp.MustCompile(`(?i)^\s*[\p{L}'’ ]{0,40}\boutlook\s+(for|pour|für|para|per|voor|för|dla systemu|dla|na|til|pro)\s+(ios|android)\b[\p{L} ]{0,20}\.?\s*$`)
