@@ -98,7 +98,13 @@ var ErrStore = errors.New("mailin: store attachment")
 // memory. A forwarded message/rfc822 part is stored by a PutBlob call running in its
 // own goroutine while the parser reads the same bytes. Message never panics; see the
 // package documentation for what it tolerates.
-func Message(ctx context.Context, raw []byte, blobs BlobWriter, opt Options) (in *ticket.Inbound, err error) {
+func Message(ctx context.Context, raw []byte, blobs BlobWriter, opt Options) (*ticket.Inbound, error) {
+	return parseMessage(ctx, raw, blobs, opt, nil)
+}
+
+// parseMessage is Message; when cuts is not nil, it receives what the quote rules
+// removed from the visible text, and which rule removed it (for inspect).
+func parseMessage(ctx context.Context, raw []byte, blobs BlobWriter, opt Options, cuts *[]QuoteCut) (in *ticket.Inbound, err error) {
 	opt = opt.withDefaults()
 	defer func() {
 		if r := recover(); r != nil {
@@ -115,7 +121,7 @@ func Message(ctx context.Context, raw []byte, blobs BlobWriter, opt Options) (in
 	if h.Len() == 0 {
 		return nil, ErrNoHeader
 	}
-	w := &walker{ctx: ctx, blobs: blobs, opt: opt, warnings: warns, fallback: firstCharset(raw)}
+	w := &walker{ctx: ctx, blobs: blobs, opt: opt, warnings: warns, fallback: firstCharset(raw), cuts: cuts}
 	in = &ticket.Inbound{}
 	w.fillHeader(in, h)
 	pieces := w.entity(h, br, 0, "")
