@@ -135,14 +135,15 @@ func (w *walker) fillBody(in *ticket.Inbound, pieces []piece) {
 	in.Text = strings.Join(texts, "\n\n")
 	// under "FW:", Outlook's header block starts the forwarded mail, which stays
 	var tcuts []textCut
-	in.Visible, tcuts = visibleTextCuts(in.Text, isForwardSubject(in.Subject))
+	fwd := isForwardSubject(in.Subject)
+	in.Visible, tcuts = visibleTextCuts(in.Text, fwd)
 	var hcuts []htmlCut
 	if hasHTML {
 		// Clients mark their quotes in the HTML (gmail_quote, blockquote type=cite,
 		// divRplyFwdMsg…), more surely than any text rule can find them: when they did,
 		// the visible text comes from the HTML without the quote.
 		var v string
-		if v, hcuts = visibleFromHTML(strings.Join(htmls, "\n")); v != "" {
+		if v, hcuts = visibleFromHTMLOf(strings.Join(htmls, "\n"), fwd); v != "" {
 			in.Visible = v
 		}
 	}
