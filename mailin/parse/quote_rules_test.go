@@ -78,6 +78,7 @@ func TestAttributionsByClient(t *testing.T) {
 		{"name and address only", "Sam Smith <sam@example.com> wrote:"},
 		{"name only, quote below", "Sam Smith wrote:"},
 		{"name only fr, quote below", "Sam Smith a écrit :"},
+		{"gmail mobile javascript link", "On Saturday, July 20, 2013, sam via Support <\ninfo@example.com\n<javascript:_e(%7B%7D,'cvml','info@example.com');>> wrote:"},
 		{"gmail wrapped", "On Sat, Jul 20, 2013 at 10:00 AM Sam Smith <\nsam@example.com> wrote:"},
 		{"gmail fr wrapped three lines", "Le sam. 20 juil. 2013 à 10:00, Sam Smith\n<sam@example.com>\na écrit :"},
 		{"de wrapped", "Am 20.07.2013 um 10:00 schrieb Sam Smith\n<sam@example.com>:"},
@@ -199,6 +200,10 @@ func TestSeparators(t *testing.T) {
 		{"em dashes", "Réparé.\n\n———\nSam Smith\nsam@example.com", "Réparé.", []string{"separator"}},
 		{"product footer", "Merci, c'est bon.\n\n---\nReply to this email directly or view it on the tracker:\nhttps://tracker.example.org/issues/12", "Merci, c'est bon.", []string{"separator"}},
 		{"tracker mark", "Réparé.\nᐧ", "Réparé.", []string{"invisible_separator"}},
+		{"notification footer of sentences with links", "Merci.\n\n---\n[Visit Topic](https://forum.example.org/t/12) or reply to this email to respond.\n\nTo unsubscribe from these emails, visit your [user preferences](https://forum.example.org/my/preferences).", "Merci.", []string{"separator"}},
+		{"stars right under the text", "Réparé.\n***\nSam Smith", "Réparé.", []string{"separator"}},
+		{"tildes right under the text", "Réparé.\n~~~~\nSam Smith\nsam@example.com", "Réparé.", []string{"separator"}},
+		{"dashes right under a line are an underline", "Réparé\n-------\nSam Smith", "Réparé\n-------\nSam Smith", nil},
 		{"tracker mark before a quote", "Réparé.\n\nᐧ\n\nOn Sat, Jul 20, 2013 at 10:00 AM Sam <sam@example.com> wrote:\n> Bonjour", "Réparé.", []string{"attribution", "invisible_separator"}},
 		{"zero width line", "Réparé.\n\u200b\n-- \nSam", "Réparé.", []string{"signature_delimiter"}},
 		// rules inside the reply

@@ -48,7 +48,7 @@ func cutSignature(lines []string, tr *cutTrace) []string {
 			tr.add("invisible_separator", lines[i:])
 			return lines[:i]
 		}
-		if mayLongRule(l) && strings.TrimSpace(lines[i-1]) == "" &&
+		if mayLongRule(l) && (strings.TrimSpace(lines[i-1]) == "" || !isUnderline(l)) &&
 			longRuleRe.MatchString(l) && sigBlock(lines[i+1:last+1]) {
 			tr.add("separator", lines[i:])
 			return lines[:i]
@@ -70,9 +70,10 @@ func cutSignature(lines []string, tr *cutTrace) []string {
 const trackerMark = "\u1427"
 
 // sigBlock reports whether the lines after a long rule look like a signature or a
-// footer rather than more of the reply: one to ten lines, no other rule, no question, no
-// sentence of six words or more; and either contact details (an address, a link, a phone
-// number) or only short lines without final punctuation (a name, a title).
+// footer rather than more of the reply: one to ten lines, no other rule; lines with
+// contact details (an address, a link, a phone number: a footer's "view it on …
+// https://…"), and otherwise no question and no sentence of six words or more; either
+// some contact details or only short lines without final punctuation (a name, a title).
 func sigBlock(lines []string) bool {
 	n, contact, short := 0, false, true
 	for _, l := range lines {
@@ -84,16 +85,24 @@ func sigBlock(lines []string) bool {
 			return false
 		}
 		end := t[len(t)-1]
+		if strings.Contains(t, "@") || strings.Contains(t, "://") || strings.Contains(t, "www.") || countDigits(t) >= 6 {
+			contact = true // a footer's sentence carries its link ("reply to this email or visit …")
+			continue
+		}
 		if end == '?' || (len(strings.Fields(t)) >= 6 && (end == '.' || end == '!')) {
 			return false
 		}
-		if strings.Contains(t, "@") || strings.Contains(t, "://") || strings.Contains(t, "www.") || countDigits(t) >= 6 {
-			contact = true
-		} else if utf8.RuneCountInString(t) > 50 || strings.ContainsRune(".!:;,", rune(end)) {
+		if utf8.RuneCountInString(t) > 50 || strings.ContainsRune(".!:;,", rune(end)) {
 			short = false
 		}
 	}
 	return n > 0 && (contact || short)
+}
+
+// isUnderline reports whether a rule is made of "-" or "=" only, as the line under a
+// heading is ("Problème" over "========"): only after a blank line is it a separator.
+func isUnderline(l string) bool {
+	return strings.Trim(l, "-= \t") == ""
 }
 
 // mayLongRule reports whether longRuleRe can match l: it starts with a rule's character.
