@@ -174,7 +174,7 @@ func quoteHeader(lines []string, i int) (int, string) {
 	}
 	// "On … wrote:" over up to four lines; HTML turned into text may put a blank line
 	// between them ("… John Smith", "", "<mailto:j@x>", "> wrote:"), which is crossed
-	// when the part above does not end a sentence
+	// when the part above does not end a sentence and the part below is the address
 	joined := strings.TrimSpace(l)
 	intro := -1 // isIntro(l), once needed
 	parts, blank := 1, 0
@@ -197,6 +197,9 @@ func quoteHeader(lines []string, i int) (int, string) {
 				continue
 			}
 			if len(next) > 200 || (isQuoted(next) && !contRe.MatchString(next)) {
+				break
+			}
+			if blank > 0 && next[0] != '<' && next[0] != '>' && !strings.HasPrefix(next, "mailto:") {
 				break
 			}
 			blank = 0

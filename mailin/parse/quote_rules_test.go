@@ -122,6 +122,8 @@ func TestMobileSignatures(t *testing.T) {
 		"Get Outlook for iOS", "Get Outlook for Android", "Obtenir Outlook pour Android", "Outlook für iOS beziehen",
 		"Obtener Outlook para iOS", "Scarica Outlook per Android", "Outlook voor iOS downloaden",
 		"Baixe o Outlook para Android", "Skaffa Outlook för iOS", "Pobierz aplikację Outlook dla systemu Android",
+		"Get Outlook for iOS<https://aka.ms/o0ukef>", "Sent from Yahoo Mail for iPhone<https://overview.mail.yahoo.com/?.src=iOS>",
+		"Sent via the Samsung Galaxy S7, an AT&T 4G LTE smartphone", "Envoyé de mon téléphone, excusez les fautes",
 		"Envoyé à partir de Outlook pour Android", "Inviato dal mio smartphone Huawei", "Wysłano z iPhone'a", "Verzonden vanuit Outlook", "Gesendet mit der WEB.DE Mail App", "Von meinem Samsung Galaxy Smartphone gesendet.",
 	}
 	var tests []ruleCase
@@ -255,6 +257,7 @@ func TestAttributionOverBlankLines(t *testing.T) {
 		{"date name address first line stays", "2013/7/20 sam via Support <info@example.com>\nBonjour", "2013/7/20 sam via Support <info@example.com>\nBonjour", nil},
 		{"spread attribution", "Réparé.\n\nOn Sat, Jul 20, 2013 at 10:00 AM Sam Smith\n\n<\nmailto:sam@example.com\n> wrote:\nBonjour", "Réparé.", []string{"attribution"}},
 		{"fr spread", "Réparé.\n\nLe sam. 20 juil. 2013 à 10:00, Sam Smith\n\n<sam@example.com> a écrit :\nBonjour", "Réparé.", []string{"attribution"}},
+		{"a line with an address above an attribution stays", "Merci, écrivez-moi à sam@example.com\n\nLe 20/07/2013 à 10:00, Support a écrit :\n> Bonjour", "Merci, écrivez-moi à sam@example.com", []string{"attribution"}},
 		{"sentence above stays", "On Saturday at 10 I will come.\n\nHere is what I wrote:\nthe projector is dead.", "On Saturday at 10 I will come.\n\nHere is what I wrote:\nthe projector is dead.", nil},
 	})
 }

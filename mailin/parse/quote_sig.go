@@ -53,7 +53,7 @@ func cutSignature(lines []string, tr *cutTrace) []string {
 			tr.add("separator", lines[i:])
 			return lines[:i]
 		}
-		if (mayMobile(l) && (mobileRe.MatchString(l) || outlookAppRe.MatchString(l))) || (mayCJKMobile(l) && cjkMobileRe.MatchString(l)) {
+		if isMobileLine(l) {
 			tr.add("mobile_signature", lines[i:])
 			return lines[:i]
 		}
@@ -98,6 +98,29 @@ func sigBlock(lines []string) bool {
 	}
 	return n > 0 && (contact || short)
 }
+
+// isMobileLine reports whether l is a phone's or a mobile app's one-line signature,
+// maybe followed by the link that HTML-to-text leaves ("Get Outlook for
+// iOS<https://aka.ms/o0ukef>").
+func isMobileLine(l string) bool {
+	if strings.HasSuffix(strings.TrimSpace(l), ">") {
+		if m := trailingLinkRe.FindStringIndex(l); m != nil {
+			l = l[:m[0]]
+		}
+	}
+	if mayMobile(l) && (mobileRe.MatchString(l) || outlookAppRe.MatchString(l) || deviceRe.MatchString(l)) {
+		return true
+	}
+	return mayCJKMobile(l) && cjkMobileRe.MatchString(l)
+}
+
+// trailingLinkRe is a link in angle brackets ending a line.
+var trailingLinkRe = regexp.MustCompile(`\s*<(https?|mailto):[^<>\s]*>\s*$`)
+
+// deviceRe: "Sent via the Samsung Galaxy S7, an AT&T 4G LTE smartphone", "Envoyé de mon
+// téléphone, excusez les fautes": a comma is allowed when the line names a device
+// before it ("Sent from my desk, easier than my phone." is a sentence).
+var deviceRe = regexp.MustCompile(`(?i)^\s*(sent|envoyé|enviado|inviato|verzonden|verstuurd|gesendet|skickat|wysłane)\s[^,]{0,100}\b(iphone|ipad|android|samsung|galaxy|smartphone|blackberry|mobile|huawei|xiaomi|pixel|tablet|téléphone|telefono|teléfono|handy|telefoon|telefon)\b.{0,60}$`)
 
 // isUnderline reports whether a rule is made of "-" or "=" only, as the line under a
 // heading is ("Problème" over "========"): only after a blank line is it a separator.
