@@ -207,6 +207,9 @@ func quoteHeader(lines []string, i int) (int, string) {
 			joined = joinHeader(joined, next)
 		}
 		if isAttribution(joined) {
+			if parts > 1 && startsLater(lines, i, j) {
+				break // the header starts below: line i is the reply's ("… écrivez à a@b.fr")
+			}
 			return j - i + 1, "attribution"
 		}
 	}
@@ -216,6 +219,23 @@ func quoteHeader(lines []string, i int) (int, string) {
 		return 1, ruleBareAttribution
 	}
 	return 0, ""
+}
+
+// headStartRe: how the first line of an attribution starts, "On …", "Le …", "Am …", a date.
+var headStartRe = regexp.MustCompile(`(?i)^\s*((on|le|am|el|il|op|den|em|dne|dnia|w dniu|på)\s|\d)`)
+
+// startsLater reports whether the attribution found over lines i..j starts below line i:
+// line i does not open like one, and the lines after it, opening like one, make one alone.
+func startsLater(lines []string, i, j int) bool {
+	if headStartRe.MatchString(lines[i]) {
+		return false
+	}
+	k := skipBlank(lines, i+1)
+	if k > j || !headStartRe.MatchString(lines[k]) {
+		return false
+	}
+	n, _ := quoteHeader(lines, k)
+	return n > 0 && k+n-1 == j
 }
 
 // joinHeader joins the lines of a wrapped header, without a space inside "<a@b>".

@@ -258,6 +258,8 @@ func TestAttributionOverBlankLines(t *testing.T) {
 		{"spread attribution", "Réparé.\n\nOn Sat, Jul 20, 2013 at 10:00 AM Sam Smith\n\n<\nmailto:sam@example.com\n> wrote:\nBonjour", "Réparé.", []string{"attribution"}},
 		{"fr spread", "Réparé.\n\nLe sam. 20 juil. 2013 à 10:00, Sam Smith\n\n<sam@example.com> a écrit :\nBonjour", "Réparé.", []string{"attribution"}},
 		{"a line with an address above an attribution stays", "Merci, écrivez-moi à sam@example.com\n\nLe 20/07/2013 à 10:00, Support a écrit :\n> Bonjour", "Merci, écrivez-moi à sam@example.com", []string{"attribution"}},
+		{"a line with an address right above an attribution stays", "Merci, écrivez-moi à sam@example.com\nLe 20/07/2013 à 10:00, Support a écrit :\n> Bonjour", "Merci, écrivez-moi à sam@example.com", []string{"attribution"}},
+		{"a name with an address right above an attribution stays", "Réparé.\nSam Smith <sam@example.com>\nOn Sat, Jul 20, 2013 at 10:00 AM Support <support@example.org> wrote:\n> Bonjour", "Réparé.\nSam Smith <sam@example.com>", []string{"attribution"}},
 		{"sentence above stays", "On Saturday at 10 I will come.\n\nHere is what I wrote:\nthe projector is dead.", "On Saturday at 10 I will come.\n\nHere is what I wrote:\nthe projector is dead.", nil},
 	})
 }
