@@ -105,7 +105,13 @@ func Message(ctx context.Context, raw []byte, blobs BlobWriter, opt Options) (*t
 // MessageAt is Message reading the size bytes of r (a spool record, a file) in pieces:
 // the message is never held whole in memory, only its header, each text part (up to
 // maxTextBytes) and fixed buffers.
-func MessageAt(ctx context.Context, r io.ReaderAt, size int64, blobs BlobWriter, opt Options) (in *ticket.Inbound, err error) {
+func MessageAt(ctx context.Context, r io.ReaderAt, size int64, blobs BlobWriter, opt Options) (*ticket.Inbound, error) {
+	return parseMessageAt(ctx, r, size, blobs, opt, nil)
+}
+
+// parseMessageAt is MessageAt; when cuts is not nil, it receives what the quote rules
+// removed from the visible text, and which rule removed it (for inspect).
+func parseMessageAt(ctx context.Context, r io.ReaderAt, size int64, blobs BlobWriter, opt Options, cuts *[]QuoteCut) (in *ticket.Inbound, err error) {
 	opt = opt.withDefaults()
 	defer func() {
 		if r := recover(); r != nil {
@@ -124,7 +130,7 @@ func MessageAt(ctx context.Context, r io.ReaderAt, size int64, blobs BlobWriter,
 	if h.Len() == 0 {
 		return nil, ErrNoHeader
 	}
-	w := &walker{ctx: ctx, blobs: blobs, opt: opt, warnings: warns, fallback: firstCharsetAt(r, size)}
+	w := &walker{ctx: ctx, blobs: blobs, opt: opt, warnings: warns, fallback: firstCharsetAt(r, size), cuts: cuts}
 	in = &ticket.Inbound{}
 	w.fillHeader(in, h)
 	pieces := w.entity(h, br, 0, "")

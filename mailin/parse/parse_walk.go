@@ -26,12 +26,13 @@ type walker struct {
 	warnings    []string
 	attachments []ticket.Attachment
 	blobErr     error
-	dsn         *dsnInfo // from a message/delivery-status part
-	returnedID  string   // Message-ID of the message returned in a report
-	forwardedID string   // Message-ID of the first attached message
-	forwarded   []string // text of attached messages, for the body
-	inMessage   int      // >0 while reading an attached message: its parts are not stored
-	fallback    string   // charset for raw 8-bit header bytes: the first one the message names
+	dsn         *dsnInfo    // from a message/delivery-status part
+	returnedID  string      // Message-ID of the message returned in a report
+	forwardedID string      // Message-ID of the first attached message
+	forwarded   []string    // text of attached messages, for the body
+	inMessage   int         // >0 while reading an attached message: its parts are not stored
+	fallback    string      // charset for raw 8-bit header bytes: the first one the message names
+	cuts        *[]QuoteCut // when set, receives the quote rules' cuts (inspect)
 }
 
 // piece is the text of one body part or alternative group.
