@@ -277,9 +277,14 @@ func runGuichet(ctx context.Context, c config, self, label string, warm, meas []
 		r.Counts.Tickets, total, r.Counts.Confirmations, total-dup, dup, keys)
 	r.Guichet = s
 	r.RelayRSS = relay.peakRSS()
-	for _, srv := range srvs {
+	for i, srv := range srvs {
 		if err := srv.stop(); err != nil {
 			progress("%s: %v", label, err)
+		}
+		if c.keep { // the end of its log, beside its data
+			if err := os.WriteFile(dataDir(i)+".log", []byte(srv.out.String()+"\n"), 0o644); err != nil {
+				progress("%s: %v", label, err)
+			}
 		}
 		n, first := srv.out.errorLines()
 		if r.LogErrors == 0 {

@@ -184,6 +184,7 @@ func printTable(w io.Writer, rows []row) {
 			}
 			return v
 		})
+		line("250 replies/s", func(s *side) string { return fmt.Sprintf("%.0f", s.Rate250) })
 		line("server CPU/msg ms", func(s *side) string { return fmt.Sprintf("%.3f", ms(s.CPU)) })
 		line("client CPU/msg ms", func(s *side) string { return fmt.Sprintf("%.3f", ms(s.ClientCPU)) })
 		line("250 p50/p90/p99/max ms", func(s *side) string {
