@@ -178,13 +178,13 @@ func printTable(w io.Writer, rows []row) {
 		}
 		line("", func(s *side) string { return names[slices.Index(sides, s)] })
 		line("msg/s (done)", func(s *side) string {
-			v := fmt.Sprintf("%.0f", s.Rate)
+			v := rateText(s.Rate)
 			if s == &r.Guichet && r.vsMailpit() > 0 {
 				v += fmt.Sprintf(" (%.2f× mailpit)", r.vsMailpit())
 			}
 			return v
 		})
-		line("250 replies/s", func(s *side) string { return fmt.Sprintf("%.0f", s.Rate250) })
+		line("250 replies/s", func(s *side) string { return rateText(s.Rate250) })
 		line("server CPU/msg ms", func(s *side) string { return fmt.Sprintf("%.3f", ms(s.CPU)) })
 		line("client CPU/msg ms", func(s *side) string { return fmt.Sprintf("%.3f", ms(s.ClientCPU)) })
 		line("250 p50/p90/p99/max ms", func(s *side) string {
@@ -214,6 +214,17 @@ func printTable(w io.Writer, rows []row) {
 		}
 		fmt.Fprintf(w, "  result: %s\n", res)
 	}
+}
+
+// rateText shows a rate with two significant digits at least.
+func rateText(r float64) string {
+	switch {
+	case r < 10:
+		return fmt.Sprintf("%.2f", r)
+	case r < 100:
+		return fmt.Sprintf("%.1f", r)
+	}
+	return fmt.Sprintf("%.0f", r)
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
