@@ -404,3 +404,24 @@ func TestLoadAgainstGuichet(t *testing.T) {
 		t.Errorf("open loop at %g msg/s over %v: 40 messages at 200/s take 195ms at least", rows[1].Rate, rows[1].Guichet.Window)
 	}
 }
+
+func TestPrintRanges(t *testing.T) {
+	mp := func(rate float64) *side { return &side{Rate: rate, CPU: 600 * time.Microsecond, Verified: true} }
+	rows := []row{
+		{Run: 1, Size: "2k", Sink: side{Rate: 5000}, Mailpit: mp(963), Guichet: side{Rate: 326, P99: 30 * time.Millisecond, Verified: true}},
+		{Run: 2, Size: "2k", Sink: side{Rate: 9000}, Mailpit: mp(1429), Guichet: side{Rate: 391, P99: 60 * time.Millisecond}},
+		{Run: 1, Size: "2k", Rate: 500, Sink: side{Rate: 500}, Guichet: side{Rate: 500, Verified: true}},
+	}
+	var b bytes.Buffer
+	printRanges(&b, rows)
+	out := b.String()
+	for _, want := range []string{"2k, closed loop: ranges over 2 runs (0 passed)", "5000-9000", "963-1429", "0.600", "326-391", "30.0-60.0", "1/2",
+		"2k, open loop at 500 msg/s: ranges over 1 runs"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("ranges lack %q:\n%s", want, out)
+		}
+	}
+	if strings.Count(out, "mailpit") != 1 {
+		t.Errorf("mailpit listed for the open loop without it:\n%s", out)
+	}
+}
