@@ -425,3 +425,21 @@ func TestPrintRanges(t *testing.T) {
 		t.Errorf("mailpit listed for the open loop without it:\n%s", out)
 	}
 }
+
+func TestDoneLatency(t *testing.T) {
+	r := newRelayLog()
+	start := time.Unix(1000, 0)
+	var meas []message
+	for i := range 4 {
+		m := message{from: string(rune('a'+i)) + "@x.fr"}
+		meas = append(meas, m)
+		// due at start + i×10 ms (100/s), confirmed (i+1)×5 ms after
+		at := dueAt(start, 100, i).Add(time.Duration(i+1) * 5 * time.Millisecond)
+		r.now = func() time.Time { return at }
+		r.line("got " + m.from)
+	}
+	p50, p99 := doneLatency(r, meas, start, 100)
+	if p50 != 10*time.Millisecond || p99 != 20*time.Millisecond {
+		t.Errorf("p50 %v p99 %v, want 10ms 20ms", p50, p99)
+	}
+}

@@ -36,6 +36,11 @@ type side struct {
 	P99     time.Duration `json:"p99_ns"`
 	Max     time.Duration `json:"max_ns"`
 	PeakRSS int64         `json:"peak_rss_bytes"` // VmHWM, the largest instance's
+	// Guichet in an open loop: from each message's scheduled start to its confirmation
+	// at the relay sink (the whole job's latency).
+	DoneP50 time.Duration `json:"done_p50_ns,omitempty"`
+	DoneP99 time.Duration `json:"done_p99_ns,omitempty"`
+	start   time.Time     // the first measured message's start
 	Err     string        `json:"first_error,omitempty"`
 	// CPU time per measured message over the window: the server's (all instances,
 	// utime+stime from /proc/PID/stat) and the client's (this process, which sends the
@@ -191,6 +196,14 @@ func printTable(w io.Writer, rows []row) {
 		line("250 p50/p90/p99/max ms", func(s *side) string {
 			return fmt.Sprintf("%.1f/%.1f/%.1f/%.1f", ms(s.P50), ms(s.P90), ms(s.P99), ms(s.Max))
 		})
+		if r.Rate > 0 && r.Guichet.DoneP99 > 0 {
+			line("confirmed p50/p99 ms", func(s *side) string {
+				if s != &r.Guichet {
+					return "(at the 250)"
+				}
+				return fmt.Sprintf("%.1f/%.1f", ms(s.DoneP50), ms(s.DoneP99))
+			})
+		}
 		line("peak RSS MB", func(s *side) string { return fmt.Sprintf("%.0f", mb(s.PeakRSS)) })
 		line("failed", func(s *side) string { return fmt.Sprint(s.Failed) })
 		tw.Flush()
