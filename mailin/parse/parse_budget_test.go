@@ -1,7 +1,11 @@
 package parse
 
 import (
+	"bytes"
 	"context"
+	"os"
+	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -45,5 +49,28 @@ func TestTextBudget(t *testing.T) {
 				t.Fatalf("attachments after the text: %+v", in.Attachments)
 			}
 		})
+	}
+}
+
+// TestMessageAtSameAsMessage: every fixture read in pieces (MessageAt) gives what it
+// gives read whole (Message), with an mbox line in front too.
+func TestMessageAtSameAsMessage(t *testing.T) {
+	files, _ := filepath.Glob(filepath.Join("testdata", "parse", "*.eml"))
+	if len(files) == 0 {
+		t.Fatal("no fixtures")
+	}
+	for _, f := range files {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, in := range [][]byte{raw, append([]byte("From x@y Mon Dec  7 10:00:00 2026\n"), raw...)} {
+			opt := Options{AuthServID: "mx.guichet.test", Channel: "ingest"}
+			whole, errW := Message(context.Background(), in, HashOnly{}, opt)
+			pieces, errP := MessageAt(context.Background(), bytes.NewReader(in), int64(len(in)), HashOnly{}, opt)
+			if (errW == nil) != (errP == nil) || !reflect.DeepEqual(whole, pieces) {
+				t.Errorf("%s: in pieces %+v (%v), whole %+v (%v)", filepath.Base(f), pieces, errP, whole, errW)
+			}
+		}
 	}
 }
