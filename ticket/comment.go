@@ -214,6 +214,10 @@ func (s *Service) setStatus(ctx context.Context, tx *sqlx.Tx, t *Ticket, st Stat
 	}
 	t.Status = st
 	t.UpdatedAt = now
+	t.ClosedAt = nil
+	if st == StatusClosed {
+		t.ClosedAt = &now
+	}
 	return nil
 }
 
