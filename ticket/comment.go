@@ -214,7 +214,7 @@ func (s *Service) setStatus(ctx context.Context, tx *sqlx.Tx, t *Ticket, st Stat
 	}
 	t.Status = st
 	t.UpdatedAt = now
-	t.ClosedAt = nil
+	t.ClosedAt, t.closedNow = nil, st == StatusClosed
 	if st == StatusClosed {
 		t.ClosedAt = &now
 	}

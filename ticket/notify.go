@@ -327,7 +327,7 @@ func (s *Service) enqueueID(ctx context.Context, tx *sqlx.Tx, t *Ticket, u User,
 		}
 	}
 	data.StopLink = s.StopLink(t.Key, u.Email)
-	if (kind == MailStatus || kind == MailComment) && data.OldStatus != "" && data.OldStatus != StatusClosed {
+	if (kind == MailStatus || kind == MailComment) && t.closedNow {
 		// The mail that tells the requester of the closing asks for their rating.
 		link, err := s.ratingURLFor(ctx, tx, t, u)
 		if err != nil {

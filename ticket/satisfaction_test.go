@@ -298,3 +298,41 @@ func FuzzParseRatingToken(f *testing.F) {
 		}
 	})
 }
+
+// TestSatisfactionClosedByMail: an agent who closes by mail (#fermer) with an answer sends
+// one mail, the comment, and it asks the requester's rating; the next comment does not.
+func TestSatisfactionClosedByMail(t *testing.T) {
+	f := newRulesFixture(t, openSQLite(t), nil)
+	accept(t, f.s, f.agentReply("a1@support.test", "#fermer\nLe wifi est rétabli."))
+	var rows []struct {
+		Kind string `db:"kind"`
+		Data string `db:"data"`
+	}
+	if err := f.db.Select(&rows, f.db.Rebind("SELECT kind, data FROM outbox WHERE to_email = ? AND kind IN (?, ?) ORDER BY id"),
+		"jeanne@ecole.test", MailComment, MailStatus); err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 1 || rows[0].Kind != string(MailComment) {
+		t.Fatalf("mails to the requester: %+v", rows)
+	}
+	var d MailData
+	if err := json.Unmarshal([]byte(rows[0].Data), &d); err != nil {
+		t.Fatal(err)
+	}
+	key, email, token := linkParts(t, d.RatingURL)
+	if _, err := f.s.Rate(context.Background(), key, email, token, 5, ""); err != nil {
+		t.Fatalf("the comment mail's rating link: %v", err)
+	}
+	// An agent's note on the closed ticket mails the requester nothing; a public answer
+	// that keeps it closed asks nothing.
+	if _, err := f.s.AddComment(context.Background(), f.agent, f.key, CommentInput{Body: "Précision", Visibility: Public, KeepStatus: true}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.db.Select(&rows, f.db.Rebind("SELECT kind, data FROM outbox WHERE to_email = ? AND kind = ? ORDER BY id DESC"),
+		"jeanne@ecole.test", MailComment); err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 2 || strings.Contains(rows[0].Data, "rating_url") {
+		t.Fatalf("a later comment asks for a rating again: %+v", rows)
+	}
+}
