@@ -37,6 +37,7 @@ var WebPages = []string{
 	"request_form", "requests", "ticket",
 	"profile", "inbound", "stop",
 	"confirm", "accessibility", "replies", "dashboard",
+	"satisfaction", "satisfaction_report",
 }
 
 // Web is the parsed set of page templates. It is safe for concurrent use.
@@ -232,8 +233,10 @@ func webFuncs(lang string) htmltemplate.FuncMap {
 			}
 			return lookup(lang, "source."+string(s))
 		},
-		"size":  func(n int64) string { return formatSize(lang, n) },
-		"lines": splitLines,
+		// scores: the answers of the satisfaction question, very satisfied first.
+		"scores": func() []int { return []int{5, 4, 3, 2, 1} },
+		"size":   func(n int64) string { return formatSize(lang, n) },
+		"lines":  splitLines,
 		// sanitized marks HTML that the mail parser already sanitised (bluemonday) as
 		// safe to show; nothing else may go through it.
 		"sanitized": func(s string) htmltemplate.HTML { return htmltemplate.HTML(s) },

@@ -241,6 +241,10 @@ func (s *Service) setStatus(ctx context.Context, tx *sqlx.Tx, t *Ticket, st Stat
 	}
 	t.Status = st
 	t.UpdatedAt = now
+	t.ClosedAt, t.closedNow = nil, st == StatusClosed
+	if st == StatusClosed {
+		t.ClosedAt = &now
+	}
 	return nil
 }
 

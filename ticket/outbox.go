@@ -63,6 +63,9 @@ type MailData struct {
 	Notice      string       `json:"notice,omitempty"`      // for MailNotice: what the agent is told
 	SLA         *SLAWarning  `json:"sla,omitempty"`         // for MailSLAWarning
 	Merged      *MergedView  `json:"merged,omitempty"`      // for MailMerged: the ticket merged into this one
+	// RatingURL is the rating page of the closing this mail tells, for its requester
+	// ("" otherwise); the mail adds &n=1…5 to preselect an answer.
+	RatingURL string `json:"rating_url,omitempty"`
 	// NotAttached lists files too large to attach, named in the mail with a pointer to
 	// the portal. The sender sets it from Attachments (mailout: its attachment budget);
 	// it is never stored.

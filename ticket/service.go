@@ -99,6 +99,7 @@ type Service struct {
 	rq            *replyQueries
 	mq            *mergeQueries
 	dq            *dashboardQueries
+	fq            *satisfactionQueries
 	slaCount      slaCounters
 	slaBackfilled atomic.Bool
 	opt           Options

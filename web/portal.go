@@ -52,6 +52,13 @@ type Portal interface {
 	SaveReply(ctx context.Context, actor ticket.User, r ticket.SavedReply) (ticket.SavedReply, error)
 	DeleteReply(ctx context.Context, actor ticket.User, name string) error
 	ReplyFor(ctx context.Context, agent ticket.User, key, name string) (string, error)
+
+	// Satisfaction: the rating links of closing mails, the ticket page, the agents' report.
+	RatingFor(ctx context.Context, key, email, token string) (ticket.RatingForm, error)
+	Rate(ctx context.Context, key, email, token string, score int, comment string) (ticket.Rating, error)
+	RatingsOf(ctx context.Context, u ticket.User, key string) (ticket.TicketRatings, error)
+	Satisfaction(ctx context.Context, actor ticket.User, from, to time.Time) (ticket.SatisfactionReport, error)
+
 	DefaultDesk() ticket.Desk
 	SupportAddress() string
 
@@ -93,6 +100,8 @@ func (h *Handler) portalRoutes() {
 	m.HandleFunc("/", h.notFound) // any other path: the portal's 404 page
 	m.HandleFunc("GET /requests/{key}/stop", h.stopForm)
 	m.Handle("POST /requests/{key}/stop", h.post(http.HandlerFunc(h.stop)))
+	m.HandleFunc("GET /requests/{key}/satisfaction", h.ratingForm)
+	m.Handle("POST /requests/{key}/satisfaction", h.post(http.HandlerFunc(h.rate)))
 
 	// Signed-in users.
 	m.Handle("GET /{$}", h.user(h.home))
@@ -130,4 +139,5 @@ func (h *Handler) portalRoutes() {
 	m.Handle("GET /agent/replies/{name}", h.agent(h.replies))
 	m.Handle("POST /agent/replies", h.post(h.agent(h.replySave)))
 	m.Handle("POST /agent/replies/{name}/delete", h.post(h.agent(h.replyDelete)))
+	m.Handle("GET /agent/satisfaction", h.agent(h.satisfaction))
 }

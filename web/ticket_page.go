@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -26,6 +27,11 @@ type ticketView struct {
 	SLA                       []slaView           // agents only
 	Replies                   []ticket.SavedReply // agents only: what the comment box can insert
 	Reply                     string              // the saved reply just inserted
+	// Satisfaction: agents see every rating of the ticket, its requester their own and,
+	// while the closing can be rated, the link to do it (RateURL, until RateUntil).
+	Ratings   []ticket.Rating
+	RateURL   string
+	RateUntil time.Time
 
 	// What a form that failed sends back.
 	CommentBody, CommentError          string
@@ -110,6 +116,12 @@ func (h *Handler) showTicket(w http.ResponseWriter, r *http.Request, code int, e
 			return
 		}
 	}
+	rs, err := h.opt.Portal.RatingsOf(r.Context(), u, d.Key)
+	if err != nil {
+		h.failErr(w, r, err)
+		return
+	}
+	v.Ratings, v.RateURL, v.RateUntil = rs.Ratings, rs.RateURL, rs.Until
 	if edit != nil {
 		edit(v)
 	}
@@ -234,6 +246,10 @@ func (h *Handler) eventText(lang string, e ticket.Event) string {
 		return t("event."+e.Kind, e.Detail)
 	case "sla_warning", "sla_breach":
 		return t("event."+e.Kind, t("sla.measure."+e.Detail))
+	case "rating":
+		if n, err := strconv.Atoi(e.Detail); err == nil && n >= 1 && n <= 5 {
+			return t("event.rating", t("rating."+e.Detail))
+		}
 	}
 	return t("event.other", e.Kind, e.Detail)
 }
