@@ -184,5 +184,6 @@ func bindQueries(db *sqlx.DB, dsts ...any) error {
 // none of them is caught. Add a new area's struct here.
 func (s *Service) bindAll() error {
 	s.q, s.cq, s.iq, s.wq, s.sq, s.rq = &queries{}, &changeQueries{}, &imapQueries{}, &webQueries{}, &slaQueries{}, &replyQueries{}
-	return bindQueries(s.db, s.q, s.cq, s.iq, s.wq, s.sq, s.rq)
+	s.pq = &privacyQueries{}
+	return bindQueries(s.db, s.q, s.cq, s.iq, s.wq, s.sq, s.rq, s.pq)
 }

@@ -97,6 +97,7 @@ type Service struct {
 	wq            *webQueries
 	sq            *slaQueries
 	rq            *replyQueries
+	pq            *privacyQueries
 	slaCount      slaCounters
 	slaBackfilled atomic.Bool
 	opt           Options
