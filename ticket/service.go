@@ -100,6 +100,7 @@ type Service struct {
 	mq            *mergeQueries
 	dq            *dashboardQueries
 	fq            *satisfactionQueries
+	pq            *privacyQueries
 	slaCount      slaCounters
 	slaBackfilled atomic.Bool
 	opt           Options

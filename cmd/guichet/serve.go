@@ -197,6 +197,8 @@ func cmdServe(ctx context.Context, e *env) error {
 	defer stopSweep()
 	stopSLA := watchSLA(e, a)
 	defer stopSLA()
+	stopRetention := watchRetention(e, a)
+	defer stopRetention()
 	stopDebug, err := startDebug(e)
 	if err != nil {
 		errc <- err
