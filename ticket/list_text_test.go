@@ -345,3 +345,109 @@ func checkPages(t *testing.T, s *Service, u User, f Filter, want []string, what 
 		}
 	}
 }
+
+// TestMigrateSearchVectors: a PostgreSQL database with tickets and comments from before
+// migration 0014 is migrated up; the stored vectors are filled for the existing rows, and
+// the text search finds them by their words and by their comments', and new rows too.
+func TestMigrateSearchVectors(t *testing.T) {
+	if _, ok := stores(t)["postgres"]; !ok {
+		t.Skip("GUICHET_TEST_POSTGRES unset: the migration is PostgreSQL's")
+	}
+	ctx := context.Background()
+	db := openPostgres(t)
+	ms, err := migrations(Postgres)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := db.Connx(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.ExecContext(ctx, `CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMP NOT NULL)`); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range ms {
+		if m.version < 14 {
+			if err := applyMigration(ctx, conn, m); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	conn.Close()
+	exec := func(q string, args ...any) {
+		t.Helper()
+		if _, err := db.ExecContext(ctx, db.Rebind(q), args...); err != nil {
+			t.Fatalf("%v\n%s", err, q)
+		}
+	}
+	at := time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC)
+	exec(`INSERT INTO desks (key, name) VALUES ('AURAN1', 'Assistance')`)
+	exec(`INSERT INTO users (id, email, role, created_at) VALUES (1, 'agent@support.test', 'agent', ?), (2, 'client@ecole.test', 'customer', ?)`, at, at)
+	for i := 1; i <= 40; i++ {
+		summary := "Vidéoprojecteur en panne"
+		if i%10 == 0 {
+			summary = "Imprimante bloquée"
+		}
+		exec(`INSERT INTO tickets (id, key, desk_id, number, summary, description, status, requester_id, source, created_at, updated_at)
+  VALUES (?, ?, (SELECT id FROM desks), ?, ?, 'salle 12', 'new', 2, 'email', ?, ?)`, i, fmt.Sprint("AURAN1-", i), i, summary, at, at.Add(time.Duration(i)*time.Minute))
+	}
+	exec(`UPDATE desks SET next_number = 40`)
+	exec(`SELECT setval(pg_get_serial_sequence('tickets', 'id'), 40)`)
+	exec(`INSERT INTO comments (ticket_id, author_id, body, visibility, source, created_at) VALUES
+  (7, 1, 'Le toner est commandé', 'public', 'web', ?), (8, 1, 'Toner en rupture', 'internal', 'web', ?)`, at, at)
+	if applied, err := Migrate(ctx, db); err != nil || !slices.Contains(applied, 14) {
+		t.Fatalf("migrate: %v %v", applied, err)
+	}
+	var empty int
+	if err := db.Get(&empty, `SELECT (SELECT COUNT(*) FROM tickets WHERE search IS NULL OR search = ''::tsvector)
+  + (SELECT COUNT(*) FROM comments WHERE search IS NULL OR search = ''::tsvector)`); err != nil || empty != 0 {
+		t.Fatalf("rows without a vector: %d %v", empty, err)
+	}
+	s, err := NewService(ctx, db, Options{PublicURL: "http://x", Secret: []byte("0123456789abcdef0123")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	agent, _ := s.userByID(ctx, db, 1)
+	client, _ := s.userByID(ctx, db, 2)
+	for _, c := range []struct {
+		u    User
+		q    string
+		want []string
+	}{
+		{agent, "imprimantes", []string{"AURAN1-40", "AURAN1-30", "AURAN1-20", "AURAN1-10"}},
+		{agent, "toner", []string{"AURAN1-8", "AURAN1-7"}},
+		{client, "toner", []string{"AURAN1-7"}}, // the internal comment is not the customer's
+		{client, "vidéo panne", nil},
+	} {
+		for _, window := range []int{1, defaultTextWindow} {
+			s.textWindow = window
+			p, err := s.Search(ctx, c.u, Filter{Q: c.q, Limit: 4})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.want == nil {
+				if p.Total != 36 || len(p.Items) != 4 || p.Items[0].Key != "AURAN1-39" {
+					t.Fatalf("%q: %v of %d", c.q, keysOf(p), p.Total)
+				}
+				continue
+			}
+			if fmt.Sprint(keysOf(p)) != fmt.Sprint(c.want) || p.Total != len(c.want) {
+				t.Fatalf("%q (window %d): %v of %d, want %v", c.q, window, keysOf(p), p.Total, c.want)
+			}
+		}
+	}
+	// Rows written after the migration have their vectors too.
+	tk, err := s.CreateTicket(ctx, client, TicketRequest{NewTicket: NewTicket{Summary: "Tableau numérique", Description: "Écran figé"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AddComment(ctx, agent, tk.Key, CommentInput{Body: "Calibrage du stylet"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{"tableau", "stylet"} {
+		if p, err := s.Search(ctx, client, Filter{Q: q}); err != nil || fmt.Sprint(keysOf(p)) != fmt.Sprint([]string{tk.Key}) {
+			t.Fatalf("%q after the migration: %v %v", q, keysOf(p), err)
+		}
+	}
+}
