@@ -403,6 +403,10 @@ func init() {
 
 		// SLAs, shown to agents on the list and the ticket (package bizhours counts them).
 		"sla.column":                 {"Échéance", "Due"},
+		"list.sort":                  {"Ordre", "Order"},
+		"list.sort_activity":         {"Activité la plus récente", "Latest activity"},
+		"list.sort_due":              {"Échéance la plus proche", "Nearest deadline"},
+		"list.sort_hint":             {"Par échéance : les demandes dont le délai court (ni en attente ni fermées), sauf avec une recherche.", "By deadline: the requests whose clock runs (not waiting, not closed), except with a search."},
 		"sla.first_response":         {"Première réponse", "First response"},
 		"sla.resolution":             {"Résolution", "Resolution"},
 		"sla.measure.first_response": {"délai de première réponse", "time to first response"},
