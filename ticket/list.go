@@ -34,8 +34,8 @@ type Filter struct {
 	// Sort is "" (latest activity first) or SortDue (agents: the tickets whose SLA clock
 	// runs, nearest deadline first; paused, closed and unmeasured tickets are not in that
 	// view). A text search always lists by activity.
-	Sort string
-	Limit  int    // rows per page: default 25, at most 100
+	Sort  string
+	Limit int // rows per page: default 25, at most 100
 }
 
 // ListRow is one line of the requests list.
