@@ -106,11 +106,19 @@ func dashPostgres(b *testing.B) *sqlx.DB {
 	if err != nil {
 		b.Fatal(err)
 	}
-	var r [6]byte
-	rand.Read(r[:])
-	name := "guichet_dash_" + hex.EncodeToString(r[:])
-	if _, err := admin.Exec("CREATE DATABASE " + name); err != nil {
-		b.Fatal(err)
+	// $GUICHET_BENCH_DASH_PG_DB names a database kept between runs (generated once).
+	name, keep := os.Getenv("GUICHET_BENCH_DASH_PG_DB"), true
+	if name == "" || !validBenchDBName(name) {
+		var r [6]byte
+		rand.Read(r[:])
+		name, keep = "guichet_dash_"+hex.EncodeToString(r[:]), false
+	}
+	var exists bool
+	admin.Get(&exists, "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)", name)
+	if !exists {
+		if _, err := admin.Exec("CREATE DATABASE " + name); err != nil {
+			b.Fatal(err)
+		}
 	}
 	u, _ := url.Parse(base)
 	u.Path = "/" + name
@@ -120,11 +128,18 @@ func dashPostgres(b *testing.B) *sqlx.DB {
 	}
 	b.Cleanup(func() {
 		db.Close()
-		admin.Exec("DROP DATABASE " + name + " WITH (FORCE)")
+		if !keep {
+			admin.Exec("DROP DATABASE " + name + " WITH (FORCE)")
+		}
 		admin.Close()
 	})
 	if _, err := Migrate(ctx, db); err != nil {
 		b.Fatal(err)
+	}
+	var n int
+	if db.Get(&n, "SELECT COUNT(*) FROM ticket_sla WHERE resolved_at IS NOT NULL"); n > 0 {
+		b.Logf("postgres: reusing database %s", name)
+		return db
 	}
 	dashGenerate(b, db, dashGenPostgres)
 	if _, err := db.Exec("VACUUM ANALYZE"); err != nil {
