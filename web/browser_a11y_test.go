@@ -10,7 +10,6 @@ import (
 	"net/url"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -25,17 +24,13 @@ import (
 // which RGAA 4 follows.
 var axeTags = []string{"wcag2a", "wcag2aa", "wcag21a", "wcag21aa"}
 
-var axeSkipped sync.Once
-
-// loadAxe reads axe-core's script named by GUICHET_TEST_AXE; "" (and a message, once)
-// when it is unset: the browser tests then run without the accessibility checks.
+// loadAxe reads axe-core's script named by GUICHET_TEST_AXE; "" (and a message) when it
+// is unset: the browser tests then run without the accessibility checks.
 func loadAxe(t *testing.T) string {
 	t.Helper()
 	path := os.Getenv("GUICHET_TEST_AXE")
 	if path == "" {
-		axeSkipped.Do(func() {
-			t.Log(`GUICHET_TEST_AXE unset: axe-core accessibility checks skipped (eval "$(.ci/axe.sh)" installs axe-core and sets it)`)
-		})
+		t.Log(`GUICHET_TEST_AXE unset: axe-core accessibility checks skipped, the rest of the test runs (eval "$(.ci/axe.sh)" installs axe-core and sets it)`)
 		return ""
 	}
 	b, err := os.ReadFile(path)
