@@ -181,7 +181,7 @@ func TestBrowserAccessibility(t *testing.T) {
 	}
 	// A message that failed, for the agents' table of failed mail.
 	if _, err := f.svc.Accept(ctx, ticket.Delivery{Raw: []byte("From: x@y.test\r\nSubject: s\r\n\r\nbody\r\n"),
-		Env: ticket.Envelope{From: "parent.d.eleve.avec.une.longue.adresse@exemple-de-domaine.test", Channel: "smtp"},
+		Env:      ticket.Envelope{From: "parent.d.eleve.avec.une.longue.adresse@exemple-de-domaine.test", Channel: "smtp"},
 		ParseErr: errors.New("unreadable MIME")}); err != nil {
 		t.Fatal(err)
 	}
