@@ -205,6 +205,8 @@ func TestSeparators(t *testing.T) {
 		{"stars", "Réparé.\n\n***" + sig, "Réparé.", []string{"separator"}},
 		{"tildes", "Réparé.\n\n~~~~~~~~" + sig, "Réparé.", []string{"separator"}},
 		{"equals", "Réparé.\n\n====" + sig, "Réparé.", []string{"separator"}},
+		{"hashes", "Réparé.\n\n#####" + sig, "Réparé.", []string{"separator"}},
+		{"markdown heading stays", "Réparé.\n\n### Détails\nSam Smith", "Réparé.\n\n### Détails\nSam Smith", nil},
 		{"long dashes name only", "Réparé.\n\n----------\nSam", "Réparé.", []string{"separator"}},
 		{"em dashes", "Réparé.\n\n———\nSam Smith\nsam@example.com", "Réparé.", []string{"separator"}},
 		{"product footer", "Merci, c'est bon.\n\n---\nReply to this email directly or view it on the tracker:\nhttps://tracker.example.org/issues/12", "Merci, c'est bon.", []string{"separator"}},
