@@ -145,6 +145,10 @@ var fwdSubjectRe = regexp.MustCompile(`(?i)^\s*\*{0,2}\s*(subject|objet|sujet|be
 // mail are siblings) or is the element alone.
 func quoteRule(n *hnode) (rule string, toEnd bool) {
 	switch {
+	case n.tag == atom.Blockquote && n.hasClass("gmail_quote") && (n.parent == nil || !isGmailContainer(n.parent)):
+		// Gmail's "quote" formatting button writes this blockquote in the person's own
+		// text; a reply's quote sits in a div.gmail_quote with its gmail_attr
+		return "gmail_blockquote", false // only with an attribution before it
 	case n.hasClass("gmail_quote") || n.hasClass("gmail_quote_container"):
 		return "gmail_quote", false
 	case n.hasClass("yahoo_quoted"):
@@ -179,6 +183,11 @@ func quoteRule(n *hnode) (rule string, toEnd bool) {
 		return "blockquote_attributed", false // only with an attribution before it
 	}
 	return "", false
+}
+
+// isGmailContainer reports whether n is the div Gmail puts a reply's quote in.
+func isGmailContainer(n *hnode) bool {
+	return n.tag != atom.Blockquote && (n.hasClass("gmail_quote") || n.hasClass("gmail_quote_container") || n.hasClass("gmail_extra"))
 }
 
 // quoteCandidate is one quoted region found in the HTML.
@@ -253,7 +262,7 @@ func stripQuotedHTMLOf(s string, fwdSubject bool) (string, []htmlCut) {
 						start = p.start
 					}
 				}
-				if rule == "blockquote_attributed" && start == k.start {
+				if (rule == "blockquote_attributed" || rule == "gmail_blockquote") && start == k.start {
 					walk(k) // a bare blockquote may be a citation of the reply itself
 					continue
 				}

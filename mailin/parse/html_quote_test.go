@@ -204,6 +204,21 @@ Jeanne Martin</pre>`,
 			want: "Yes.", rules: []string{"outlook_reference_message"}, removed: "Still broken",
 		},
 		{
+			name:  "gmail's quote button in the person's text stays",
+			html:  `<div dir="ltr">The manual says:<blockquote class="gmail_quote" style="margin:0px 0px 0px 0.8ex;border-left:1px solid rgb(204,204,204);padding-left:1ex">Restart twice.</blockquote><div>It did not help.</div></div>`,
+			rules: nil,
+		},
+		{
+			name:  "gmail's quote button ending the person's text stays",
+			html:  `<div dir="ltr">The manual says:<blockquote class="gmail_quote">Restart twice.</blockquote></div>`,
+			rules: nil,
+		},
+		{
+			name: "gmail blockquote after an attribution, without the container",
+			html: `<div dir="ltr">Fixed.</div><div dir="ltr">On Mon, Mar 3, 2026 at 10:00 AM Support &lt;support@lycee.fr&gt; wrote:<br></div><blockquote class="gmail_quote">Still broken?</blockquote>`,
+			want: "Fixed.", rules: []string{"gmail_blockquote"}, removed: "Still broken",
+		},
+		{
 			name:  "a div named quote with text after it is an inline answer",
 			html:  `<div name="quote"><b>Von:</b> Support &lt;support@schule.de&gt;<br><b>Gesendet:</b> Montag<br><div name="quoted-content">Welcher Raum?</div></div><div>Raum 12.</div>`,
 			rules: nil,
