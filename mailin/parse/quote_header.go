@@ -364,11 +364,17 @@ func isQuoted(l string) bool {
 // -##", "Répondez au-dessus de cette ligne"): what follows it is their quoted mail.
 var replyAboveRe = regexp.MustCompile(`(?i)(above this line|above the line|au-dessus de cette ligne|oberhalb dieser zeile|über dieser zeile|por encima de esta línea|sopra questa (riga|linea)|boven deze (regel|lijn)|acima desta linha|ovanför (denna|den här) rad|powyżej tej linii|この行より上)`)
 
-// isReplyAboveMarker reports whether l is such a marker line: the phrase, in a line of
-// at most ten words (a sentence that mentions "above this line" is not one).
+// isReplyAboveMarker reports whether l is such a marker line: the phrase and a word asking
+// for a reply, in a line of at most ten words (a sentence that mentions "above this
+// line" is not one).
 func isReplyAboveMarker(l string) bool {
-	return len(strings.Fields(l)) <= 10 && replyAboveRe.MatchString(l)
+	return len(strings.Fields(l)) <= 10 && replyAboveRe.MatchString(l) && replyWordRe.MatchString(l)
 }
+
+// replyWordRe: the marker asks for a reply ("type your reply", "répondez", "antworten",
+// "escriba su respuesta", "rispondi", "antwoord", "responda", "svara", "odpowiedz",
+// "返信"); "see the note above this line" is not one.
+var replyWordRe = regexp.MustCompile(`(?i)(repl|respon|answer|type|write|répon|repon|écri|antwort|schreib|respuest|escrib|rispond|scriv|antwoord|schrijf|svar|odpowi|napisz|返信|回复|回覆)`)
 
 // inQuote reports whether line i belongs to a quoted block: it is quoted, or it is a
 // long quoted line that the sender's client wrapped without repeating the ">" — an

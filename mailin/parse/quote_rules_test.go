@@ -256,6 +256,7 @@ func TestReplyAboveMarker(t *testing.T) {
 		tests = append(tests, ruleCase{m, "Réparé.\n\n" + m + notif, "Réparé.", []string{"reply_above_marker"}})
 	}
 	tests = append(tests,
+		ruleCase{"a note about the line above stays", "Réparé.\n\nSee the error above this line.\nIt came back today.", "Réparé.\n\nSee the error above this line.\nIt came back today.", nil},
 		ruleCase{"marker in a sentence stays", "I wrote my answer above this line because the form asked me to, and it was lost.", "I wrote my answer above this line because the form asked me to, and it was lost.", nil},
 	)
 	runRuleCases(t, tests)
