@@ -209,6 +209,9 @@ func (s *Service) searchText(ctx context.Context, w *where, ts *textSearch, cur 
 	if err != nil {
 		return nil, 0, err
 	}
+	if cur == nil && len(rows) < limit {
+		return rows, len(rows), nil // the first page ends the list: there is nothing to count
+	}
 	capped := s.opt.ListCountCap + 1
 	whole := win
 	if cur != nil {
