@@ -122,15 +122,16 @@ m AS MATERIALIZED (SELECT w.id FROM w WHERE w.search @@ to_tsquery('french', ?) 
 		// "+rowid IN": the window filters what the full-text index returns; as a
 		// constraint of the virtual table, each of its ids would be a full-text query of
 		// its own (a prefix query merges its whole list each time: milliseconds). The
-		// lower bound is one: FTS5 starts there, and skips the older rows.
-		q = `WITH w AS MATERIALIZED (SELECT t.id, t.updated_at, t.key FROM tickets t WHERE ` + cond + `
+		// lower bound is one: FTS5 starts there, and skips the older rows. The window
+		// comes from the order index alone (the key is looked up by its own).
+		q = `WITH w AS MATERIALIZED (SELECT t.id, t.updated_at FROM tickets t WHERE ` + cond + `
   ORDER BY t.updated_at ` + order + `, t.id ` + order + ` LIMIT ?),
 wc AS MATERIALIZED (SELECT c.id FROM comments c WHERE c.ticket_id IN (SELECT id FROM w)),
 m AS MATERIALIZED (SELECT rowid AS id FROM tickets_fts WHERE tickets_fts MATCH ?
     AND rowid >= (SELECT MIN(id) FROM w) AND +rowid IN (SELECT id FROM w)
   UNION SELECT c.ticket_id FROM comments c WHERE c.id IN (SELECT rowid FROM comments_fts WHERE comments_fts MATCH ?
     AND rowid >= (SELECT MIN(id) FROM wc) AND +rowid IN (SELECT id FROM wc))` + vis + `
-  UNION SELECT id FROM w WHERE key = ?)`
+  UNION SELECT id FROM tickets WHERE key = ? AND id IN (SELECT id FROM w))`
 		args = append(args, ts.query, ts.query, ts.key)
 	}
 	q += `
