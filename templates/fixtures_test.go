@@ -156,7 +156,13 @@ func fixtures() map[string]ticket.OutboxMail {
 	slaWarning.Data.SLA = &ticket.SLAWarning{Measure: ticket.SLAFirstResponse, Left: 90 * time.Minute,
 		Due: time.Date(2026, 12, 8, 9, 30, 0, 0, time.UTC)}
 
+	merged := base(ticket.MailMerged, requester)
+	merged.ToRole = ticket.RoleCustomer
+	merged.Data.Ticket.Status = ticket.StatusInProgress
+	merged.Data.Merged = &ticket.MergedView{Key: "AURAN1-9", Summary: "ENT inaccessible depuis ce matin"}
+
 	return map[string]ticket.OutboxMail{
+		"merged":           merged,
 		"sla_warning":      slaWarning,
 		"confirmation":     confirmation,
 		"agent_new":        agentNew,

@@ -43,6 +43,8 @@ type MailView struct {
 	SLAMeasure string
 	SLALeft    string
 	SLADue     time.Time
+	// Merge mails only: the ticket merged into this one (Key).
+	MergedKey, MergedSummary string
 	// Rating: the answers of the satisfaction question of a closing mail to its requester,
 	// from very satisfied to very dissatisfied, each a link to the rating page with it
 	// preselected; RatingLink is the page with none. Empty in other mails.
@@ -117,6 +119,9 @@ func (t *Templates) RenderMail(m *ticket.OutboxMail) (Rendered, error) {
 	}
 	if m.Kind == ticket.MailComment && m.Data.Comment == nil {
 		return Rendered{}, fmt.Errorf("templates: render %s: comment mail without a comment", m.TicketKey)
+	}
+	if m.Kind == ticket.MailMerged && m.Data.Merged == nil {
+		return Rendered{}, fmt.Errorf("templates: render a merge mail without the merged ticket")
 	}
 	if m.Kind == ticket.MailSLAWarning && m.Data.SLA == nil {
 		return Rendered{}, fmt.Errorf("templates: render an SLA warning without its target")
@@ -193,6 +198,9 @@ func newMailView(m *ticket.OutboxMail, lang string) *MailView {
 	}
 	if d.OldStatus != "" {
 		v.OldStatus = d.OldStatus.Label(lang)
+	}
+	if m := d.Merged; m != nil {
+		v.MergedKey, v.MergedSummary = m.Key, m.Summary
 	}
 	if w := d.SLA; w != nil {
 		v.SLAMeasure = lookup(lang, "sla."+w.Measure)

@@ -149,6 +149,9 @@ func formatDate(lang string, loc *time.Location, t time.Time) string {
 	return t.In(loc).Format("02/01/2006 15:04")
 }
 
+// Location is the time zone of that name, DefaultTimeZone when it is empty or unknown.
+func Location(name string) *time.Location { return location(name) }
+
 // location loads an IANA time zone, DefaultTimeZone when name is empty or unknown.
 func location(name string) *time.Location {
 	for _, n := range []string{name, DefaultTimeZone} {

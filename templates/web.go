@@ -36,7 +36,7 @@ var WebPages = []string{
 	"home", "login", "message", "error",
 	"request_form", "requests", "ticket",
 	"profile", "inbound", "stop",
-	"confirm", "accessibility", "replies",
+	"confirm", "accessibility", "replies", "dashboard",
 	"satisfaction", "satisfaction_report",
 }
 
@@ -141,6 +141,19 @@ func NewPage(lang, timeZone string) *Page {
 // Date formats t in the page's time zone, French style in French ("28/11/2026 13:21")
 // and ISO style in English. The zero time gives "".
 func (p *Page) Date(t time.Time) string { return formatDate(p.Lang, p.loc, t) }
+
+// Day formats t's date alone in the page's zone: "07/12/2026" in French, "2026-12-07"
+// in English.
+func (p *Page) Day(t time.Time) string {
+	loc := p.loc
+	if loc == nil {
+		loc = location("")
+	}
+	if p.Lang == "en" {
+		return t.In(loc).Format("2006-01-02")
+	}
+	return t.In(loc).Format("02/01/2006")
+}
 
 // ISODate formats t for a <time datetime> attribute (RFC 3339, in the page's zone).
 func (p *Page) ISODate(t time.Time) string {

@@ -41,7 +41,10 @@ type Portal interface {
 	AddParticipant(ctx context.Context, actor ticket.User, key string, addr ticket.Address) error
 	RemoveParticipant(ctx context.Context, actor ticket.User, key, email string) error
 	Assign(ctx context.Context, actor ticket.User, key, email string) error
+	Merge(ctx context.Context, actor ticket.User, fromKey, intoKey string) (*ticket.Ticket, error)
 	Mute(ctx context.Context, key, email, token string, muted bool) error
+
+	Dashboard(ctx context.Context, actor ticket.User, weeks int, loc *time.Location) (ticket.Dashboard, error)
 
 	// Agents' saved replies.
 	SavedReplies(ctx context.Context, actor ticket.User) ([]ticket.SavedReply, error)
@@ -113,6 +116,7 @@ func (h *Handler) portalRoutes() {
 	m.Handle("POST /requests/{key}/participants/remove", h.post(h.user(h.participantRemove)))
 	m.Handle("POST /requests/{key}/status", h.post(h.user(h.status)))
 	m.Handle("POST /requests/{key}/assign", h.post(h.user(h.assign)))
+	m.Handle("POST /requests/{key}/merge", h.post(h.user(h.merge)))
 	m.Handle("GET /requests/{key}/attachments/{sha}", h.user(h.attachment))
 	m.Handle("GET /profile", h.user(h.profile))
 	m.Handle("POST /profile", h.post(h.user(h.profileSave)))
@@ -129,6 +133,8 @@ func (h *Handler) portalRoutes() {
 	m.Handle("GET /agent/held", h.agent(h.inboundHeld))
 	m.Handle("GET /agent/failed", h.agent(h.inboundFailed))
 	m.Handle("GET /inbound/{id}/raw", h.agent(h.inboundRaw))
+	m.Handle("GET /agent/dashboard", h.agent(h.dashboard))
+	m.Handle("GET /agent/dashboard.csv", h.agent(h.dashboardCSV))
 	m.Handle("GET /agent/replies", h.agent(h.replies))
 	m.Handle("GET /agent/replies/{name}", h.agent(h.replies))
 	m.Handle("POST /agent/replies", h.post(h.agent(h.replySave)))

@@ -37,6 +37,8 @@ type ticketView struct {
 	CommentBody, CommentError          string
 	ParticipantEmail, ParticipantError string
 	AssignEmail, AssignError           string
+	MergeInto, MergeError              string
+	MergedInto                         string // the ticket this one was merged into
 }
 
 type fieldView struct{ Label, Value, Link string }
@@ -139,7 +141,7 @@ func (h *Handler) ticketView(d *ticket.Detail, u ticket.User, lang string) *tick
 		Key: d.Key, Summary: d.Summary, Description: d.Description, Status: d.Status, Desk: d.Desk,
 		Requester: d.RequesterName, Assignee: displayName(d, d.Assignee), CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt,
 		Staff: staff, CanComment: staff || isRequester || isParticipant, SLA: sla,
-		CanClose: isRequester && d.Status != ticket.StatusClosed,
+		CanClose: isRequester && d.Status != ticket.StatusClosed, MergedInto: d.MergedInto,
 	}
 	if desk := h.opt.Portal.DefaultDesk(); desk.Key == d.Desk && desk.Name != "" {
 		v.Desk = desk.Name
@@ -239,6 +241,8 @@ func (h *Handler) eventText(lang string, e ticket.Event) string {
 		}
 		return t("event.assigned", e.Detail)
 	case "participant_added", "participant_refused", "participant_removed", "muted", "followed_by", "held", "held_released", "bounce", "phone":
+		return t("event."+e.Kind, e.Detail)
+	case "merged_into", "merged_from":
 		return t("event."+e.Kind, e.Detail)
 	case "sla_warning", "sla_breach":
 		return t("event."+e.Kind, t("sla.measure."+e.Detail))

@@ -92,6 +92,11 @@ type Config struct {
 	ConfigFile    string    // --config: the configuration file (conffile.go)
 	Sender        optString // ingest --sender: the envelope sender, "" the null sender
 	Recipients    multiFlag // ingest --recipient: the envelope recipients
+	// Retention and personal data (privacy.go): serve's and retention run's
+	// --retention, retention run's --dry-run, user export's --out.
+	Retention retentionPeriod
+	DryRun    bool
+	Out       string
 }
 
 type multiFlag []string
@@ -180,9 +185,10 @@ func (c *Config) flags(name string) *flag.FlagSet {
 		fs.StringVar(&c.MetricsAddr, "metrics-addr", "", "serve /metrics on a listener of its own at this address; empty: on --http-addr only when it is loopback; the --http-addr value: there in any case; off: nowhere")
 	}
 	switch name {
-	case "ticket list", "ticket show", "inspect", "inbound list", "user add", "establishment add", "token create":
+	case "ticket list", "ticket show", "inspect", "inbound list", "user add", "establishment add", "token create", "retention run", "user erase":
 		fs.BoolVar(&c.JSON, "json", false, "print JSON")
 	}
+	c.privacyFlags(fs, name)
 	switch name {
 	case "user add", "establishment add":
 		fs.StringVar(&c.Name, "name", "", "display name")
