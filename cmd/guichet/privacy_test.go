@@ -268,3 +268,37 @@ func TestPersonalDataCommands(t *testing.T) {
 		t.Fatalf("audit log: %+v", log)
 	}
 }
+
+// TestServeAppliesRetention: serve with --retention purges, at start, a ticket closed
+// before the cutoff, and leaves an open one.
+func TestServeAppliesRetention(t *testing.T) {
+	dir := t.TempDir()
+	for _, m := range []string{
+		withAttachment("Jeanne <jeanne@ecole.test>", "Vieille demande", "old@ecole.test", "ancien"),
+		withAttachment("Paul <paul@ecole.test>", "Demande ouverte", "open@ecole.test", "récent"),
+	} {
+		if code, _, errs := runWith(m, nil, "ingest", "--no-send", "--data-dir", dir); code != 0 {
+			t.Fatalf("ingest: %d %s", code, errs)
+		}
+	}
+	db, _, err := ticket.Open(context.Background(), filepath.Join(dir, "guichet.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = db.Exec("UPDATE tickets SET status = 'closed', closed_at = ? WHERE key = 'AURAN1-1'", time.Now().AddDate(-3, 0, 0).UTC())
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := startHarnessOn(t, dir, "--retention", "24mo")
+	deadline := time.Now().Add(15 * time.Second)
+	for h.show("AURAN1-1")["summary"] != ticket.ErasedText {
+		if time.Now().After(deadline) {
+			t.Fatalf("serve did not purge the old ticket: %v", h.show("AURAN1-1"))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if open := h.show("AURAN1-2"); open["summary"] != "Demande ouverte" || len(open["attachments"].([]any)) != 1 {
+		t.Fatalf("open ticket: %v", open)
+	}
+}
