@@ -16,8 +16,10 @@ import (
 	"github.com/guichet/guichet/ticket"
 )
 
-// batchBytes bounds the bodies fetched together, whatever BatchSize says.
-const batchBytes = 32 << 20
+// batchBytes bounds the bodies fetched together into memory, whatever BatchSize says
+// (a message past StageAt is fetched alone onto disk when the Deliverer stages, and
+// does not count).
+const batchBytes = 8 << 20
 
 // tempDeliverError stops a sync when the Deliverer failed for now on message uid.
 type tempDeliverError struct {
@@ -50,7 +52,7 @@ func (p *IMAPPoller) sync(ctx context.Context, c *imapConn, lease Lease, cur *cu
 		for len(list) > 0 {
 			n, bytes := 0, int64(0)
 			for n < len(list) && n < p.opt.BatchSize && (n == 0 || bytes+list[n].size <= batchBytes) {
-				if list[n].size <= p.opt.MaxMessageBytes {
+				if list[n].size <= p.opt.MaxMessageBytes && !p.staged(list[n]) {
 					bytes += list[n].size
 				}
 				n++

@@ -8,8 +8,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
+	"path/filepath"
+	"time"
 
 	"github.com/guichet/guichet/mailin/parse"
 	"github.com/guichet/guichet/spool"
@@ -257,4 +260,28 @@ func (i *Intake) replayBig(ctx context.Context, ref *spool.Ref, to SpoolEnqueuer
 		return false, fmt.Errorf("mailin: queue spooled message: %w", err)
 	}
 	return true, nil
+}
+
+// CleanStage removes the files of a stage folder (Intake.StageDir) older than age: what
+// a process that died left of messages it was receiving, never acknowledged. Other
+// processes sharing the folder may be writing newer ones. It returns how many it removed.
+func CleanStage(dir string, age time.Duration) (int, error) {
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("mailin: list stage folder: %w", err)
+	}
+	n := 0
+	for _, e := range entries {
+		fi, err := e.Info()
+		if err != nil || !fi.Mode().IsRegular() || time.Since(fi.ModTime()) < age {
+			continue
+		}
+		if os.Remove(filepath.Join(dir, e.Name())) == nil {
+			n++
+		}
+	}
+	return n, nil
 }

@@ -5,9 +5,14 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/guichet/guichet/blob"
 	"github.com/guichet/guichet/mailin/parse"
@@ -96,4 +101,27 @@ func TestReplayBigRecord(t *testing.T) {
 		t.Fatalf("segments %d after the big record is done, want %d", after, before-1)
 	}
 	rec.ks[1].Done()
+}
+
+// TestCleanStage: files older than the age are removed, newer ones (another process may
+// be writing them) and a missing folder are left alone.
+func TestCleanStage(t *testing.T) {
+	if n, err := CleanStage(filepath.Join(t.TempDir(), "absent"), time.Hour); n != 0 || err != nil {
+		t.Fatalf("missing folder: %d %v", n, err)
+	}
+	dir := t.TempDir()
+	old, fresh := filepath.Join(dir, "msg-old"), filepath.Join(dir, "msg-new")
+	os.WriteFile(old, []byte("x"), 0o600)
+	os.WriteFile(fresh, []byte("y"), 0o600)
+	past := time.Now().Add(-2 * time.Hour)
+	os.Chtimes(old, past, past)
+	if n, err := CleanStage(dir, time.Hour); n != 1 || err != nil {
+		t.Fatalf("removed %d, %v; want 1", n, err)
+	}
+	if _, err := os.Stat(fresh); err != nil {
+		t.Fatalf("fresh file removed: %v", err)
+	}
+	if _, err := os.Stat(old); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("old file left: %v", err)
+	}
 }

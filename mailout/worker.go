@@ -164,8 +164,10 @@ func (w *Worker) Run(ctx context.Context) error {
 		for _, m := range ahead[:start] {
 			w.wg.Add(1)
 			go func() {
-				defer func() { <-w.slot; w.wg.Done() }()
-				w.process(ctx, m)
+				defer w.wg.Done()
+				// the slot bounds the relay sessions: it is given back once the relay
+				// answered, and the mark (a database commit) joins the others
+				w.process(ctx, m, func() { <-w.slot })
 			}()
 		}
 		ahead = ahead[start:]
@@ -263,7 +265,7 @@ func (w *Worker) Drain(ctx context.Context) error {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				w.process(ctx, m)
+				w.process(ctx, m, nil)
 			}()
 		}
 		wg.Wait()

@@ -405,3 +405,38 @@ func TestRunClaimsAgainAfterFullClaim(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// slowMarks is a queue whose MarkSent waits until release is closed.
+type slowMarks struct {
+	*fakeQueue
+	release chan struct{}
+}
+
+func (q slowMarks) MarkSent(ctx context.Context, id int64, response string) error {
+	<-q.release
+	return q.fakeQueue.MarkSent(ctx, id, response)
+}
+
+// TestRunSendsWhileMarking: with one sending slot, the second mail goes to the relay
+// while the first one's mark (a database commit) is still waiting: the slot bounds the
+// relay sessions, not the marks.
+func TestRunSendsWhileMarking(t *testing.T) {
+	q := slowMarks{fakeQueue: queued(2), release: make(chan struct{})}
+	var mu sync.Mutex
+	sends := 0
+	s := SenderFunc(func(context.Context, string, []string, []byte) error {
+		mu.Lock()
+		sends++
+		mu.Unlock()
+		return nil
+	})
+	w, _ := newTestWorker(t, q, s, func(o *Options) { o.Concurrency = 1 })
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx) }()
+	waitFor(t, func() bool { mu.Lock(); defer mu.Unlock(); return sends == 2 })
+	close(q.release)
+	waitFor(t, func() bool { return q.row(1).state == ticket.OutboxSent && q.row(2).state == ticket.OutboxSent })
+	cancel()
+	<-done
+}

@@ -120,6 +120,13 @@ func fixtures() map[string]ticket.OutboxMail {
 	agentReply.Data.Comment = reply.Data.Comment
 	agentReply.Data.StopLink = "http://127.0.0.1:8080/stop/AURAN1-13/YW5uZQ.m5n6p7"
 
+	// The closing mail to the requester asks for a rating.
+	closed := base(ticket.MailStatus, requester)
+	closed.ToRole = ticket.RoleCustomer
+	closed.Data.Ticket.Status = ticket.StatusClosed
+	closed.Data.OldStatus = ticket.StatusInProgress
+	closed.Data.RatingURL = "http://127.0.0.1:8080/requests/AURAN1-13/satisfaction?a=elodie.martin%40ac-lyon.fr&t=1796724000.3.abcdefghijklmnopqrstuvwx"
+
 	statusAgent := base(ticket.MailStatus, agent)
 	statusAgent.ToRole = ticket.RoleAgent
 	statusAgent.Data.Ticket.Status = ticket.StatusClosed
@@ -143,7 +150,13 @@ func fixtures() map[string]ticket.OutboxMail {
 	slaWarning.Data.SLA = &ticket.SLAWarning{Measure: ticket.SLAFirstResponse, Left: 90 * time.Minute,
 		Due: time.Date(2026, 12, 8, 9, 30, 0, 0, time.UTC)}
 
+	merged := base(ticket.MailMerged, requester)
+	merged.ToRole = ticket.RoleCustomer
+	merged.Data.Ticket.Status = ticket.StatusInProgress
+	merged.Data.Merged = &ticket.MergedView{Key: "AURAN1-9", Summary: "ENT inaccessible depuis ce matin"}
+
 	return map[string]ticket.OutboxMail{
+		"merged":           merged,
 		"sla_warning":      slaWarning,
 		"confirmation":     confirmation,
 		"agent_new":        agentNew,
@@ -152,6 +165,7 @@ func fixtures() map[string]ticket.OutboxMail {
 		"comment_customer": customer,
 		"status":           status,
 		"status_agent":     statusAgent,
+		"status_closed":    closed,
 		"comment_stop":     participant,
 		"comment_agent":    agentReply,
 		"notice_refused":   refused,

@@ -43,6 +43,13 @@ type MailView struct {
 	SLAMeasure string
 	SLALeft    string
 	SLADue     time.Time
+	// Merge mails only: the ticket merged into this one (Key).
+	MergedKey, MergedSummary string
+	// Rating: the answers of the satisfaction question of a closing mail to its requester,
+	// from very satisfied to very dissatisfied, each a link to the rating page with it
+	// preselected; RatingLink is the page with none. Empty in other mails.
+	Rating     []RatingChoice
+	RatingLink string
 
 	loc *time.Location // the recipient's time zone
 }
@@ -51,6 +58,10 @@ type MailView struct {
 // ("28/11/2026 13:21") and ISO style in English ("2026-11-28 13:21"). The zero time
 // gives "".
 func (v *MailView) Date(t time.Time) string { return formatDate(v.Lang, v.loc, t) }
+
+// RatingChoice is one answer of the satisfaction question in a mail: its text key and
+// the rating page with it preselected.
+type RatingChoice struct{ Key, URL string }
 
 // mailSet is the parsed templates of one kind in one language.
 type mailSet struct {
@@ -108,6 +119,9 @@ func (t *Templates) RenderMail(m *ticket.OutboxMail) (Rendered, error) {
 	}
 	if m.Kind == ticket.MailComment && m.Data.Comment == nil {
 		return Rendered{}, fmt.Errorf("templates: render %s: comment mail without a comment", m.TicketKey)
+	}
+	if m.Kind == ticket.MailMerged && m.Data.Merged == nil {
+		return Rendered{}, fmt.Errorf("templates: render a merge mail without the merged ticket")
 	}
 	if m.Kind == ticket.MailSLAWarning && m.Data.SLA == nil {
 		return Rendered{}, fmt.Errorf("templates: render an SLA warning without its target")
@@ -185,10 +199,19 @@ func newMailView(m *ticket.OutboxMail, lang string) *MailView {
 	if d.OldStatus != "" {
 		v.OldStatus = d.OldStatus.Label(lang)
 	}
+	if m := d.Merged; m != nil {
+		v.MergedKey, v.MergedSummary = m.Key, m.Summary
+	}
 	if w := d.SLA; w != nil {
 		v.SLAMeasure = lookup(lang, "sla."+w.Measure)
 		v.SLALeft = FormatBusinessDuration(w.Left)
 		v.SLADue = w.Due
+	}
+	if d.RatingURL != "" && !v.ToAgent {
+		v.RatingLink = d.RatingURL
+		for score := 5; score >= 1; score-- {
+			v.Rating = append(v.Rating, RatingChoice{Key: fmt.Sprintf("rating.%d", score), URL: fmt.Sprintf("%s&n=%d", d.RatingURL, score)})
+		}
 	}
 	if c := d.Comment; c != nil {
 		v.Internal = c.Visibility == ticket.Internal

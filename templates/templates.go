@@ -57,6 +57,7 @@ var MailKinds = []ticket.MailKind{
 	ticket.MailStatus,
 	ticket.MailNotice,
 	ticket.MailSLAWarning,
+	ticket.MailMerged,
 	ticket.MailSignIn,
 	ticket.MailConfirmAddress,
 }

@@ -7,18 +7,19 @@ var webTexts = map[string][2]string{
 	"app.name":    {"Guichet", "Guichet"},
 	"app.tagline": {"Service d'assistance — ouvert 7j/7", "Support desk — open every day"},
 
-	"nav.skip":     {"Aller au contenu", "Skip to content"},
-	"nav.label":    {"Navigation principale", "Main navigation"},
-	"nav.home":     {"Accueil", "Home"},
-	"nav.new":      {"Nouvelle demande", "New request"},
-	"nav.requests": {"Demandes", "Requests"},
-	"nav.profile":  {"Profil", "Profile"},
-	"nav.login":    {"Se connecter", "Sign in"},
-	"nav.logout":   {"Se déconnecter", "Sign out"},
-	"nav.phone":    {"Appel téléphonique", "Phone request"},
-	"nav.held":     {"Messages retenus", "Held mail"},
-	"nav.failed":   {"Échecs de traitement", "Failed intake"},
-	"nav.replies":  {"Réponses enregistrées", "Saved replies"},
+	"nav.skip":      {"Aller au contenu", "Skip to content"},
+	"nav.label":     {"Navigation principale", "Main navigation"},
+	"nav.home":      {"Accueil", "Home"},
+	"nav.new":       {"Nouvelle demande", "New request"},
+	"nav.requests":  {"Demandes", "Requests"},
+	"nav.profile":   {"Profil", "Profile"},
+	"nav.login":     {"Se connecter", "Sign in"},
+	"nav.logout":    {"Se déconnecter", "Sign out"},
+	"nav.phone":     {"Appel téléphonique", "Phone request"},
+	"nav.held":      {"Messages retenus", "Held mail"},
+	"nav.failed":    {"Échecs de traitement", "Failed intake"},
+	"nav.replies":   {"Réponses enregistrées", "Saved replies"},
+	"nav.dashboard": {"Tableau de bord", "Dashboard"},
 
 	"home.title":          {"Accueil", "Home"},
 	"home.welcome":        {"Bienvenue sur le portail d'assistance %s !", "Welcome to the %s support portal!"},
@@ -186,6 +187,7 @@ var webTexts = map[string][2]string{
 	"profile.login":          {"Identifiant", "Login"},
 	"profile.login_hint":     {"L'identifiant ne peut pas être modifié.", "The login cannot be changed."},
 	"profile.avatar":         {"Avatar", "Avatar"},
+	"profile.has_errors":     {"Rien n'a été enregistré : corrigez les champs signalés.", "Nothing was saved: correct the fields shown."},
 	"profile.avatar_hint":    {"Image PNG, JPEG, GIF ou WebP, 1 Mo au plus.", "PNG, JPEG, GIF or WebP image, 1 MB at most."},
 	"profile.avatar_send":    {"Changer l'avatar", "Change the avatar"},
 	"profile.name":           {"Nom affiché", "Display name"},
@@ -299,6 +301,60 @@ var webTexts = map[string][2]string{
 
 	"lang.fr": {"Français", "Français"},
 	"lang.en": {"English", "English"},
+}
+
+func init() {
+	// The agents' dashboard.
+	for k, v := range map[string][2]string{
+		"dash.title":            {"Tableau de bord", "Dashboard"},
+		"dash.period":           {"Période", "Period"},
+		"dash.weeks":            {"%d dernières semaines", "last %d weeks"},
+		"dash.csv":              {"Exporter en CSV", "Export as CSV"},
+		"dash.by_status":        {"Demandes par statut (%d en tout)", "Requests by status (%d in all)"},
+		"dash.tickets":          {"Demandes", "Requests"},
+		"dash.share":            {"Part", "Share"},
+		"dash.period_title":     {"Délais sur les %d dernières semaines", "Times over the last %d weeks"},
+		"dash.median_first":     {"Délai médian de première réponse", "Median time to first response"},
+		"dash.median_resolve":   {"Délai médian de résolution", "Median time to resolution"},
+		"dash.over":             {"sur %d premières réponses", "over %d first answers"},
+		"dash.over_closed":      {"sur %d demandes fermées", "over %d closed requests"},
+		"dash.breaches":         {"Délais dépassés", "Targets missed"},
+		"dash.breaches_value":   {"%d en première réponse, %d en résolution", "%d first response, %d resolution"},
+		"dash.business_hours":   {"Délais comptés en heures ouvrées, hors attente.", "Times counted in business hours, waiting excluded."},
+		"dash.weekly":           {"Demandes créées et fermées par semaine", "Requests created and closed per week"},
+		"dash.chart_title":      {"Demandes créées et fermées par semaine (détail dans le tableau qui suit)", "Requests created and closed per week (figures in the table below)"},
+		"dash.weekly_table":     {"Chiffres par semaine", "Figures per week"},
+		"dash.week_of":          {"Semaine du", "Week of"},
+		"dash.created":          {"Créées", "Created"},
+		"dash.closed":           {"Fermées", "Closed"},
+		"dash.breaches_first":   {"Premières réponses en retard", "Late first responses"},
+		"dash.breaches_resolve": {"Résolutions en retard", "Late resolutions"},
+		"dash.bar_created":      {"Semaine du %s : %d créées", "Week of %s: %d created"},
+		"dash.bar_closed":       {"Semaine du %s : %d fermées", "Week of %s: %d closed"},
+	} {
+		webTexts[k] = v
+	}
+}
+
+func init() {
+	// Merging a ticket into another.
+	for k, v := range map[string][2]string{
+		"merge.into":              {"Fusionner dans la demande", "Merge into request"},
+		"merge.hint":              {"Sa référence, par exemple AURAN1-12 : commentaires, fichiers, participants et messages y sont déplacés, celle-ci est fermée et son demandeur prévenu.", "Its key, e.g. AURAN1-12: comments, files, participants and mail move there, this one is closed and its requester told."},
+		"merge.submit":            {"Fusionner", "Merge"},
+		"merge.done":              {"La demande %s a été fusionnée dans celle-ci.", "Request %s was merged into this one."},
+		"merge.banner":            {"Cette demande a été fusionnée dans la demande", "This request was merged into request"},
+		"merge.err_required":      {"indiquez la référence de la demande", "give the request's key"},
+		"merge.err_unknown":       {"aucune demande %s", "no request %s"},
+		"merge.err_same":          {"une demande ne peut pas être fusionnée avec elle-même", "a request cannot be merged into itself"},
+		"merge.err_already":       {"cette demande a déjà été fusionnée", "this request was already merged"},
+		"merge.err_target_merged": {"%s a elle-même été fusionnée dans une autre demande", "%s was itself merged into another request"},
+		"merge.err_establishment": {"%s n'est pas du même établissement : les demandeurs verraient la demande d'une autre école", "%s is of another school: the requesters would see another school's request"},
+		"event.merged_into":       {"Fusionnée dans la demande %s", "Merged into request %s"},
+		"event.merged_from":       {"La demande %s y a été fusionnée", "Request %s was merged into this one"},
+	} {
+		webTexts[k] = v
+	}
 }
 
 func init() {

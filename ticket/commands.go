@@ -15,6 +15,7 @@ const (
 	CmdNote        CommandKind = "note"        // #note: the whole mail is an internal note
 	CmdAssign      CommandKind = "assign"      // #assigner <addr|moi> / #assign <addr|me>
 	CmdParticipant CommandKind = "participant" // #participant <addr>
+	CmdMerge       CommandKind = "merge"       // #fusionner <KEY> / #merge <KEY>: merge this ticket into KEY
 )
 
 // Command is one parsed command line.
@@ -31,6 +32,7 @@ var commandNames = map[string]CommandKind{
 	"note":     CmdNote,
 	"assigner": CmdAssign, "assign": CmdAssign,
 	"participant": CmdParticipant,
+	"fusionner":   CmdMerge, "merge": CmdMerge,
 }
 
 // ParseCommands reads the command lines at the top of an agent's reply: every line that
@@ -81,6 +83,12 @@ func ParseCommands(body string) (cmds []Command, rest string, errs []string) {
 				errs = append(errs, fmt.Sprintf("« %s » : une adresse est attendue / an address is expected", line))
 				continue
 			}
+		case CmdMerge:
+			if !ticketKeyRe.MatchString(strings.ToUpper(arg)) {
+				errs = append(errs, fmt.Sprintf("« %s » : la référence d'une demande est attendue, par exemple AURAN1-12 / a ticket key is expected", line))
+				continue
+			}
+			c.Arg = strings.ToUpper(arg)
 		case CmdClose, CmdNote:
 			if arg != "" {
 				errs = append(errs, fmt.Sprintf("« %s » ne prend pas d'argument / takes no argument", line))

@@ -2,6 +2,7 @@ package ticket
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/mail"
 	"strings"
@@ -64,6 +65,20 @@ func (s *Service) commentFromMail(ctx context.Context, tx *sqlx.Tx, inboundID in
 	if err := s.addCcParticipants(ctx, tx, t, author, m); err != nil {
 		return processResult{}, err
 	}
+	// A merge goes first: the rest of the mail (comment, other commands) is for the target.
+	for _, c := range cmds {
+		if c.Kind != CmdMerge {
+			continue
+		}
+		dst, err := s.ticketByKey(ctx, tx, c.Arg)
+		if err != nil {
+			return processResult{}, err
+		}
+		if err := s.merge(ctx, tx, t, dst, author); err != nil {
+			return processResult{}, err
+		}
+		t = dst
+	}
 	statusSet := false
 	for _, c := range cmds {
 		var err error
@@ -118,6 +133,18 @@ func (s *Service) checkCommands(ctx context.Context, q sqlx.QueryerContext, t *T
 			u, err := s.userByEmail(ctx, q, parseCommandAddress(c.Arg).Email)
 			if err != nil || !u.Role.IsStaff() {
 				errs = append(errs, fmt.Sprintf("« %s » : %s n'est pas un agent / is not an agent", c.Line, c.Arg))
+			}
+		case CmdMerge:
+			dst, err := s.ticketByKey(ctx, q, c.Arg)
+			if err != nil {
+				errs = append(errs, fmt.Sprintf("« %s » : demande %s inconnue / unknown ticket", c.Line, c.Arg))
+				continue
+			}
+			var me *MergeError
+			if err := s.checkMerge(ctx, q, t, dst); errors.As(err, &me) {
+				errs = append(errs, fmt.Sprintf("« %s » : %s", c.Line, mergeRefusal(me)))
+			} else if err != nil {
+				errs = append(errs, fmt.Sprintf("« %s » : %v", c.Line, err))
 			}
 		case CmdParticipant:
 			a := parseCommandAddress(c.Arg)
@@ -214,6 +241,10 @@ func (s *Service) setStatus(ctx context.Context, tx *sqlx.Tx, t *Ticket, st Stat
 	}
 	t.Status = st
 	t.UpdatedAt = now
+	t.ClosedAt, t.closedNow = nil, st == StatusClosed
+	if st == StatusClosed {
+		t.ClosedAt = &now
+	}
 	return nil
 }
 

@@ -78,7 +78,7 @@ func (s *Service) Search(ctx context.Context, u User, f Filter) (Page, error) {
 	if f.Limit > 100 {
 		f.Limit = 100
 	}
-	w, err := s.searchWhere(u, f)
+	w, text, err := s.searchWhere(u, f)
 	if err != nil {
 		return Page{}, err
 	}
@@ -86,16 +86,15 @@ func (s *Service) Search(ctx context.Context, u User, f Filter) (Page, error) {
 	if err != nil {
 		return Page{}, err
 	}
-	rows, err := s.searchRows(ctx, w, cur, f.Limit+1)
+	var rows []ListRow
+	var total int
+	if text != nil {
+		rows, total, err = s.searchText(ctx, w, text, cur, f.Limit+1)
+	} else if rows, err = s.searchRows(ctx, w, cur, f.Limit+1); err == nil {
+		total, err = s.countCapped(ctx, w)
+	}
 	if err != nil {
 		return Page{}, err
-	}
-	var total int
-	// The count has no page to find early: there the text set may drive (see textWhere).
-	count := strings.ReplaceAll(w.sql(), "+t.id IN", "t.id IN")
-	capped := fmt.Sprintf("SELECT COUNT(*) FROM (SELECT 1 FROM tickets t WHERE %s LIMIT %d) c", count, s.opt.ListCountCap+1)
-	if err := s.db.GetContext(ctx, &total, s.db.Rebind(capped), w.args...); err != nil {
-		return Page{}, fmt.Errorf("ticket: count tickets: %w", err)
 	}
 	more := len(rows) > f.Limit
 	if more {
@@ -151,17 +150,36 @@ func (s *Service) Search(ctx context.Context, u User, f Filter) (Page, error) {
 	return p, nil
 }
 
+// countCapped counts the tickets of w, up to Options.ListCountCap+1.
+func (s *Service) countCapped(ctx context.Context, w *where) (int, error) {
+	var n int
+	q := fmt.Sprintf("SELECT COUNT(*) FROM (SELECT 1 FROM tickets t WHERE %s LIMIT %d) c", w.sql(), s.opt.ListCountCap+1)
+	if err := s.db.GetContext(ctx, &n, s.db.Rebind(q), w.args...); err != nil {
+		return 0, fmt.Errorf("ticket: count tickets: %w", err)
+	}
+	return n, nil
+}
+
+// cursorCond is the condition on tickets t of the rows after cur (" AND …"), its
+// arguments, and the order in which they come: newest first, or oldest first when
+// going back.
+func cursorCond(cur *cursor) (string, []any, string) {
+	op, order := "<", "DESC"
+	if cur.Back {
+		op, order = ">", "ASC"
+	}
+	return " AND (t.updated_at, t.id) " + op + " (?, ?)", []any{cur.At, cur.ID}, order
+}
+
 // searchRows runs the list query for one page (limit rows), after the cursor.
 func (s *Service) searchRows(ctx context.Context, w *where, cur *cursor, limit int) ([]ListRow, error) {
 	cond, args := w.sql(), slices.Clone(w.args)
 	order := "DESC"
 	if cur != nil {
-		op := "<"
-		if cur.Back {
-			op, order = ">", "ASC"
-		}
-		cond += " AND (t.updated_at, t.id) " + op + " (?, ?)"
-		args = append(args, cur.At, cur.ID)
+		c, a, o := cursorCond(cur)
+		cond += c
+		args = append(args, a...)
+		order = o
 	}
 	// The page is chosen from tickets alone, then joined: the planner cannot be tempted
 	// to drive the query from users.
@@ -189,7 +207,7 @@ func (s *Service) RequestTypes(ctx context.Context) ([]string, error) {
 }
 
 // publicEvents are the event kinds that customers see.
-var publicEvents = []string{"status", "participant_added", "participant_removed", "followed_by", "phone"}
+var publicEvents = []string{"status", "participant_added", "participant_removed", "followed_by", "phone", "merged_into", "merged_from"}
 
 // DetailFor returns ticket key as u may see it: ErrNotFound when u may not see it (the
 // same answer as for a missing ticket). Customers get neither internal comments nor

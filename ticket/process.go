@@ -28,8 +28,20 @@ const (
 	matchBareKey    threadMatch = "bare_key"
 )
 
-// thread finds the ticket a message belongs to, in the contract's order.
+// thread finds the ticket a message belongs to, in the contract's order; a ticket merged
+// into another gives that other one.
 func (s *Service) thread(ctx context.Context, tx *sqlx.Tx, d Delivery, author User) (*Ticket, threadMatch, error) {
+	t, how, err := s.threadDirect(ctx, tx, d, author)
+	if err != nil || t == nil {
+		return t, how, err
+	}
+	if t, err = s.followMerge(ctx, tx, t); err != nil {
+		return nil, "", err
+	}
+	return t, how, nil
+}
+
+func (s *Service) threadDirect(ctx context.Context, tx *sqlx.Tx, d Delivery, author User) (*Ticket, threadMatch, error) {
 	m := d.Msg
 	// (1) a signed reply address among the recipients.
 	addrs := append([]string{}, d.Env.Recipients...)

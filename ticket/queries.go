@@ -184,6 +184,6 @@ func bindQueries(db *sqlx.DB, dsts ...any) error {
 // none of them is caught. Add a new area's struct here.
 func (s *Service) bindAll() error {
 	s.q, s.cq, s.iq, s.wq, s.sq, s.rq = &queries{}, &changeQueries{}, &imapQueries{}, &webQueries{}, &slaQueries{}, &replyQueries{}
-	s.pq = &privacyQueries{}
-	return bindQueries(s.db, s.q, s.cq, s.iq, s.wq, s.sq, s.rq, s.pq)
+	s.mq, s.dq, s.fq, s.pq = &mergeQueries{}, &dashboardQueries{}, &satisfactionQueries{}, &privacyQueries{}
+	return bindQueries(s.db, s.q, s.cq, s.iq, s.wq, s.sq, s.rq, s.mq, s.dq, s.fq, s.pq)
 }

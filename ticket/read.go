@@ -36,6 +36,8 @@ type Detail struct {
 	Comments      []CommentDetail `json:"comments"`
 	Events        []Event         `json:"events"`
 	Assignee      string          `json:"assignee,omitempty"`
+	// MergedInto is the key of the ticket this one was merged into, "" when none.
+	MergedInto string `json:"merged_into,omitempty"`
 	// SLA is the ticket's SLA, for agents only (nil for customers and without a clock).
 	SLA *SLAState `json:"-"`
 	// Names maps the addresses of the people the ticket shows (requester, participants,
@@ -111,6 +113,13 @@ func (s *Service) detail(ctx context.Context, t *Ticket) (*Detail, error) {
 		Academie: t.Academie, Components: t.Components, Phone: t.Phone, IncidentStart: t.IncidentStart,
 		AffectedUsers: t.AffectedUsers, RequestType: t.RequestType, Source: t.Source, Desk: s.desk.Key,
 		CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt, Attachments: []Attachment{}, Comments: []CommentDetail{},
+	}
+	var into []string
+	if err := s.db.SelectContext(ctx, &into, s.mq.MovedKey, t.ID); err != nil {
+		return nil, fmt.Errorf("ticket: read merge of %s: %w", key, err)
+	}
+	if len(into) > 0 {
+		d.MergedInto = into[0]
 	}
 	ps, err := s.participants(ctx, s.db, t.ID)
 	if err != nil {

@@ -97,6 +97,9 @@ type Service struct {
 	wq            *webQueries
 	sq            *slaQueries
 	rq            *replyQueries
+	mq            *mergeQueries
+	dq            *dashboardQueries
+	fq            *satisfactionQueries
 	pq            *privacyQueries
 	slaCount      slaCounters
 	slaBackfilled atomic.Bool
@@ -107,6 +110,9 @@ type Service struct {
 	local         string
 	// commentAddress is Options.CommentAddress, normalised.
 	commentAddress string
+	// textWindow is how many rows of the list a text search looks at first (searchText);
+	// tests make it small.
+	textWindow int
 
 	staffMu    sync.Mutex
 	staffCache []User
@@ -212,7 +218,8 @@ func NewService(ctx context.Context, db *sqlx.DB, opt Options) (*Service, error)
 	s := &Service{
 		db: db, dialect: DialectOf(db), opt: opt, log: opt.Logger,
 		domain: domain, local: local, commentAddress: NormalizeEmail(opt.CommentAddress),
-		reqs: make(chan *intakeReq, 256), stop: make(chan struct{}),
+		textWindow: defaultTextWindow,
+		reqs:       make(chan *intakeReq, 256), stop: make(chan struct{}),
 		backlog: newBacklog(opt.Backlog, opt.BacklogBytes), incoming: make(chan queued, opt.Backlog),
 	}
 	if err := s.bindAll(); err != nil {

@@ -192,7 +192,6 @@ func TestBrowserAccessibility(t *testing.T) {
 			b.acceptLanguage(lang)
 			f.clock.Advance(25 * time.Hour) // the sign-in limits forget the previous round
 
-
 			// Signed out.
 			b.open("/login?next=%2Frequests")
 			page("login")

@@ -3,6 +3,8 @@ package web
 import (
 	"html"
 	"net/http"
+	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -62,6 +64,58 @@ func TestAccessibilityStatement(t *testing.T) {
 		if w.Code != http.StatusNotFound || !strings.Contains(body, `<html lang="fr">`) ||
 			!strings.Contains(body, "Cette page n'existe pas") || !strings.Contains(body, `href="/accessibility"`) {
 			t.Errorf("an unknown path (signed in: %v): %d %s", who != nil, w.Code, body)
+		}
+	}
+}
+
+// TestFormErrorSummaries: a form sent back with errors (the request form, each form of
+// the profile) opens with a summary of its errors, announced (role=alert), that links
+// to each field in the page's order; each field is marked aria-invalid and described by
+// its error.
+func TestFormErrorSummaries(t *testing.T) {
+	f := newPortal(t, Options{})
+	c := f.login(t, "jeanne")
+	for _, tc := range []struct {
+		name, target string
+		form         url.Values
+		want         []string // "id|label" of each error, in order
+	}{
+		{"request form", "/requests/new", url.Values{"url": {"pas une adresse"}, "uai": {"0690026D"}}, []string{
+			"f-summary|Objet de la demande", "f-url|URL", "f-description|Description"}},
+		{"password", "/profile/password", url.Values{"current": {testPassword}, "new": {"nouveau-mdp-1"}, "confirm": {"autre-mdp-2"}},
+			[]string{"p-confirm|Confirmer le nouveau mot de passe"}},
+		{"notification address", "/profile/notify", url.Values{"notify_email": {"pas une adresse"}},
+			[]string{"p-notify|Adresse de notification"}},
+		{"token", "/profile/tokens", url.Values{"name": {""}}, []string{"p-token-name|Nom du jeton"}},
+		{"time zone", "/profile", url.Values{"name": {"Jeanne"}, "time_zone": {"Mars/Olympus"}, "lang": {"fr"}},
+			[]string{"p-tz|Fuseau horaire"}},
+	} {
+		w := f.do(t, c, "POST", tc.target, tc.form)
+		if w.Code != http.StatusUnprocessableEntity {
+			t.Errorf("%s: %d", tc.name, w.Code)
+			continue
+		}
+		page := html.UnescapeString(w.Body.String())
+		i := strings.Index(page, `<div class="alert" role="alert" id="form-errors" tabindex="-1"`)
+		if i < 0 {
+			t.Errorf("%s: no error summary", tc.name)
+			continue
+		}
+		summary := page[i : i+strings.Index(page[i:], "</div>")]
+		links := regexp.MustCompile(`<a href="#([a-z-]+)">([^<]+)</a> : ([^<]+)</li>`).FindAllStringSubmatch(summary, -1)
+		var got []string
+		for _, l := range links {
+			got = append(got, l[1]+"|"+l[2])
+			field := regexp.MustCompile(`<(?:input|select|textarea) id="` + l[1] + `"[^>]*>`).FindString(page)
+			if !strings.Contains(field, `aria-invalid="true"`) || !strings.Contains(field, l[1]+"-error") {
+				t.Errorf("%s: field %s not marked invalid and described by its error: %s", tc.name, l[1], field)
+			}
+			if !strings.Contains(page, `id="`+l[1]+`-error"><strong>Erreur :</strong> `+l[3]) {
+				t.Errorf("%s: the error of %s (%q) is not under it", tc.name, l[1], l[3])
+			}
+		}
+		if strings.Join(got, ",") != strings.Join(tc.want, ",") {
+			t.Errorf("%s: summary links %q, want %q", tc.name, got, tc.want)
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -26,11 +27,18 @@ type ticketView struct {
 	SLA                       []slaView           // agents only
 	Replies                   []ticket.SavedReply // agents only: what the comment box can insert
 	Reply                     string              // the saved reply just inserted
+	// Satisfaction: agents see every rating of the ticket, its requester their own and,
+	// while the closing can be rated, the link to do it (RateURL, until RateUntil).
+	Ratings   []ticket.Rating
+	RateURL   string
+	RateUntil time.Time
 
 	// What a form that failed sends back.
 	CommentBody, CommentError          string
 	ParticipantEmail, ParticipantError string
 	AssignEmail, AssignError           string
+	MergeInto, MergeError              string
+	MergedInto                         string // the ticket this one was merged into
 }
 
 type fieldView struct{ Label, Value, Link string }
@@ -108,6 +116,12 @@ func (h *Handler) showTicket(w http.ResponseWriter, r *http.Request, code int, e
 			return
 		}
 	}
+	rs, err := h.opt.Portal.RatingsOf(r.Context(), u, d.Key)
+	if err != nil {
+		h.failErr(w, r, err)
+		return
+	}
+	v.Ratings, v.RateURL, v.RateUntil = rs.Ratings, rs.RateURL, rs.Until
 	if edit != nil {
 		edit(v)
 	}
@@ -127,7 +141,7 @@ func (h *Handler) ticketView(d *ticket.Detail, u ticket.User, lang string) *tick
 		Key: d.Key, Summary: d.Summary, Description: d.Description, Status: d.Status, Desk: d.Desk,
 		Requester: d.RequesterName, Assignee: displayName(d, d.Assignee), CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt,
 		Staff: staff, CanComment: staff || isRequester || isParticipant, SLA: sla,
-		CanClose: isRequester && d.Status != ticket.StatusClosed,
+		CanClose: isRequester && d.Status != ticket.StatusClosed, MergedInto: d.MergedInto,
 	}
 	if desk := h.opt.Portal.DefaultDesk(); desk.Key == d.Desk && desk.Name != "" {
 		v.Desk = desk.Name
@@ -228,8 +242,14 @@ func (h *Handler) eventText(lang string, e ticket.Event) string {
 		return t("event.assigned", e.Detail)
 	case "participant_added", "participant_refused", "participant_removed", "muted", "followed_by", "held", "held_released", "bounce", "phone":
 		return t("event."+e.Kind, e.Detail)
+	case "merged_into", "merged_from":
+		return t("event."+e.Kind, e.Detail)
 	case "sla_warning", "sla_breach":
 		return t("event."+e.Kind, t("sla.measure."+e.Detail))
+	case "rating":
+		if n, err := strconv.Atoi(e.Detail); err == nil && n >= 1 && n <= 5 {
+			return t("event.rating", t("rating."+e.Detail))
+		}
 	}
 	return t("event.other", e.Kind, e.Detail)
 }

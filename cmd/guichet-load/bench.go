@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/guichet/guichet/internal/sqlitero"
@@ -125,6 +126,7 @@ func measurePeer(ctx context.Context, c config, srvs []*child, dial dialFunc, wa
 		}
 	}
 	s := sideOf(res)
+	s.start = res.Start
 	s.Window = end.Sub(res.Start)
 	if s.Window > 0 {
 		s.Rate = float64(res.OK) / s.Window.Seconds()
@@ -271,15 +273,23 @@ func runGuichet(ctx context.Context, c config, self, label string, warm, meas []
 		}
 	}
 	r.Keys = keys
+	if rate > 0 {
+		s.DoneP50, s.DoneP99 = doneLatency(relays, meas, s.start, rate)
+	}
 	s.Verified = s.Failed == 0 && r.Counts.Inbound == total && r.Counts.Processed == total &&
 		r.Counts.Tickets == total && r.Counts.Confirmations == total && keys.NoGaps && dup == 0
 	s.Check = fmt.Sprintf("%d/%d tickets, %d confirmations, %d relayed (%d not once), keys %s",
 		r.Counts.Tickets, total, r.Counts.Confirmations, total-dup, dup, keys)
 	r.Guichet = s
 	r.RelayRSS = relay.peakRSS()
-	for _, srv := range srvs {
+	for i, srv := range srvs {
 		if err := srv.stop(); err != nil {
 			progress("%s: %v", label, err)
+		}
+		if c.keep { // the end of its log, beside its data
+			if err := os.WriteFile(dataDir(i)+".log", []byte(srv.out.String()+"\n"), 0o644); err != nil {
+				progress("%s: %v", label, err)
+			}
 		}
 		n, first := srv.out.errorLines()
 		if r.LogErrors == 0 {
@@ -288,6 +298,20 @@ func runGuichet(ctx context.Context, c config, self, label string, warm, meas []
 		r.LogErrors += n
 	}
 	return nil
+}
+
+// doneLatency returns the p50 and p99, over meas sent in an open loop at rate from start,
+// of the time from each message's scheduled start to its confirmation's arrival at the
+// relay sink.
+func doneLatency(relays *relayLog, meas []message, start time.Time, rate float64) (p50, p99 time.Duration) {
+	l := make([]time.Duration, 0, len(meas))
+	for i, m := range meas {
+		if t := relays.firstAt(m.from); !t.IsZero() {
+			l = append(l, t.Sub(dueAt(start, rate, i)))
+		}
+	}
+	slices.Sort(l)
+	return pct(l, 0.5), pct(l, 0.99)
 }
 
 // senders returns the messages' envelope senders: each gets the confirmation of its

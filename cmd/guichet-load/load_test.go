@@ -404,3 +404,42 @@ func TestLoadAgainstGuichet(t *testing.T) {
 		t.Errorf("open loop at %g msg/s over %v: 40 messages at 200/s take 195ms at least", rows[1].Rate, rows[1].Guichet.Window)
 	}
 }
+
+func TestPrintRanges(t *testing.T) {
+	mp := func(rate float64) *side { return &side{Rate: rate, CPU: 600 * time.Microsecond, Verified: true} }
+	rows := []row{
+		{Run: 1, Size: "2k", Sink: side{Rate: 5000}, Mailpit: mp(963), Guichet: side{Rate: 326, P99: 30 * time.Millisecond, Verified: true}},
+		{Run: 2, Size: "2k", Sink: side{Rate: 9000}, Mailpit: mp(1429), Guichet: side{Rate: 391, P99: 60 * time.Millisecond}},
+		{Run: 1, Size: "2k", Rate: 500, Sink: side{Rate: 500}, Guichet: side{Rate: 500, Verified: true}},
+	}
+	var b bytes.Buffer
+	printRanges(&b, rows)
+	out := b.String()
+	for _, want := range []string{"2k, closed loop: ranges over 2 runs (0 passed)", "5000-9000", "963-1429", "0.600", "326-391", "30.0-60.0", "1/2",
+		"2k, open loop at 500 msg/s: ranges over 1 runs"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("ranges lack %q:\n%s", want, out)
+		}
+	}
+	if strings.Count(out, "mailpit") != 1 {
+		t.Errorf("mailpit listed for the open loop without it:\n%s", out)
+	}
+}
+
+func TestDoneLatency(t *testing.T) {
+	r := newRelayLog()
+	start := time.Unix(1000, 0)
+	var meas []message
+	for i := range 4 {
+		m := message{from: string(rune('a'+i)) + "@x.fr"}
+		meas = append(meas, m)
+		// due at start + i×10 ms (100/s), confirmed (i+1)×5 ms after
+		at := dueAt(start, 100, i).Add(time.Duration(i+1) * 5 * time.Millisecond)
+		r.now = func() time.Time { return at }
+		r.line("got " + m.from)
+	}
+	p50, p99 := doneLatency(r, meas, start, 100)
+	if p50 != 10*time.Millisecond || p99 != 20*time.Millisecond {
+		t.Errorf("p50 %v p99 %v, want 10ms 20ms", p50, p99)
+	}
+}

@@ -71,6 +71,7 @@ type config struct {
 	duration  time.Duration
 	mailpit   string
 	debugAddr string
+	repeat    int
 	json      bool
 	keep      bool
 	drainWait time.Duration
@@ -92,6 +93,7 @@ func parseFlags(args []string) (config, error) {
 	rates := fs.String("rate", "0", "open loop: messages started per second, one for all sizes or one per size, comma-separated (0: closed loop)")
 	fs.DurationVar(&c.duration, "duration", 5*time.Second, "open loop: how long messages are started, when --messages is not given")
 	fs.StringVar(&c.mailpit, "mailpit", "", "the Mailpit binary (default: mailpit on PATH or in Go's bin folder; go install github.com/axllent/mailpit@v1.33.1)")
+	fs.IntVar(&c.repeat, "repeat", 1, "measure each size this many times (all servers each time) and print the ranges")
 	noMailpit := fs.Bool("no-mailpit", false, "do not measure Mailpit")
 	fs.StringVar(&c.debugAddr, "debug-addr", "", "passed to the first guichet serve as --debug-addr, to profile it during the run")
 	fs.BoolVar(&c.json, "json", false, "print the results as JSON")
@@ -142,6 +144,9 @@ func parseFlags(args []string) (config, error) {
 	if len(c.rates) != 1 && len(c.rates) != len(c.sizes) {
 		return c, errors.New("--rate: one rate, or one per size")
 	}
+	if c.repeat < 1 || c.repeat > 20 {
+		return c, errors.New("--repeat must be between 1 and 20")
+	}
 	if c.duration <= 0 {
 		return c, errors.New("--duration must be positive")
 	}
@@ -178,6 +183,10 @@ func run(ctx context.Context, args []string) error {
 		return printJSON(os.Stdout, rows)
 	}
 	printTable(os.Stdout, rows)
+	if c.repeat > 1 {
+		fmt.Fprintln(os.Stdout)
+		printRanges(os.Stdout, rows)
+	}
 	return nil
 }
 
@@ -189,11 +198,14 @@ func measureAll(ctx context.Context, c config, self string) ([]row, error) {
 	}
 	var rows []row
 	for i, size := range c.sizes {
-		r, err := runSize(ctx, c, self, c.labels[i], size, c.rateFor(i))
-		if err != nil {
-			return rows, fmt.Errorf("%s: %w", c.labels[i], err)
+		for rep := range c.repeat {
+			r, err := runSize(ctx, c, self, c.labels[i], size, c.rateFor(i))
+			if err != nil {
+				return rows, fmt.Errorf("%s: %w", c.labels[i], err)
+			}
+			r.Run = rep + 1
+			rows = append(rows, r)
 		}
-		rows = append(rows, r)
 	}
 	return rows, nil
 }

@@ -53,6 +53,13 @@ func (r *relayLog) count(addr string) int {
 	return r.got[strings.ToLower(addr)].n
 }
 
+// firstAt returns when addr first received mail, zero if never.
+func (r *relayLog) firstAt(addr string) time.Time {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.got[strings.ToLower(addr)].first
+}
+
 // wait waits until every address of addrs received mail, for at most d, and returns when
 // the last of them first did.
 func (r *relayLog) wait(ctx context.Context, addrs []string, d time.Duration) (time.Time, error) {

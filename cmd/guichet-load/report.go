@@ -36,6 +36,11 @@ type side struct {
 	P99     time.Duration `json:"p99_ns"`
 	Max     time.Duration `json:"max_ns"`
 	PeakRSS int64         `json:"peak_rss_bytes"` // VmHWM, the largest instance's
+	// Guichet in an open loop: from each message's scheduled start to its confirmation
+	// at the relay sink (the whole job's latency).
+	DoneP50 time.Duration `json:"done_p50_ns,omitempty"`
+	DoneP99 time.Duration `json:"done_p99_ns,omitempty"`
+	start   time.Time     // the first measured message's start
 	Err     string        `json:"first_error,omitempty"`
 	// CPU time per measured message over the window: the server's (all instances,
 	// utime+stime from /proc/PID/stat) and the client's (this process, which sends the
@@ -93,6 +98,7 @@ func pct(l []time.Duration, p float64) time.Duration {
 
 // row is one size's result.
 type row struct {
+	Run       int           `json:"run"` // 1 to --repeat
 	Size      string        `json:"size"`
 	Bytes     int           `json:"bytes"`
 	Rate      float64       `json:"open_loop_rate"` // 0: closed loop
@@ -178,17 +184,26 @@ func printTable(w io.Writer, rows []row) {
 		}
 		line("", func(s *side) string { return names[slices.Index(sides, s)] })
 		line("msg/s (done)", func(s *side) string {
-			v := fmt.Sprintf("%.0f", s.Rate)
+			v := rateText(s.Rate)
 			if s == &r.Guichet && r.vsMailpit() > 0 {
 				v += fmt.Sprintf(" (%.2f× mailpit)", r.vsMailpit())
 			}
 			return v
 		})
+		line("250 replies/s", func(s *side) string { return rateText(s.Rate250) })
 		line("server CPU/msg ms", func(s *side) string { return fmt.Sprintf("%.3f", ms(s.CPU)) })
 		line("client CPU/msg ms", func(s *side) string { return fmt.Sprintf("%.3f", ms(s.ClientCPU)) })
 		line("250 p50/p90/p99/max ms", func(s *side) string {
 			return fmt.Sprintf("%.1f/%.1f/%.1f/%.1f", ms(s.P50), ms(s.P90), ms(s.P99), ms(s.Max))
 		})
+		if r.Rate > 0 && r.Guichet.DoneP99 > 0 {
+			line("confirmed p50/p99 ms", func(s *side) string {
+				if s != &r.Guichet {
+					return "(at the 250)"
+				}
+				return fmt.Sprintf("%.1f/%.1f", ms(s.DoneP50), ms(s.DoneP99))
+			})
+		}
 		line("peak RSS MB", func(s *side) string { return fmt.Sprintf("%.0f", mb(s.PeakRSS)) })
 		line("failed", func(s *side) string { return fmt.Sprint(s.Failed) })
 		tw.Flush()
@@ -213,6 +228,92 @@ func printTable(w io.Writer, rows []row) {
 		}
 		fmt.Fprintf(w, "  result: %s\n", res)
 	}
+}
+
+// rateText shows a rate with two significant digits at least.
+func rateText(r float64) string {
+	switch {
+	case r < 10:
+		return fmt.Sprintf("%.2f", r)
+	case r < 100:
+		return fmt.Sprintf("%.1f", r)
+	}
+	return fmt.Sprintf("%.0f", r)
+}
+
+// printRanges prints, for each size and loop measured several times, each server's
+// range over the runs: the figures to quote from a shared machine.
+func printRanges(w io.Writer, rows []row) {
+	type key struct {
+		size string
+		rate float64
+	}
+	var order []key
+	groups := map[key][]row{}
+	for _, r := range rows {
+		k := key{r.Size, r.Rate}
+		if _, ok := groups[k]; !ok {
+			order = append(order, k)
+		}
+		groups[k] = append(groups[k], r)
+	}
+	for _, k := range order {
+		g := groups[k]
+		loop := "closed loop"
+		if k.rate > 0 {
+			loop = fmt.Sprintf("open loop at %g msg/s", k.rate)
+		}
+		pass := 0
+		for _, r := range g {
+			if r.Pass {
+				pass++
+			}
+		}
+		fmt.Fprintf(w, "%s, %s: ranges over %d runs (%d passed)\n", k.size, loop, len(g), pass)
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "  \tmsg/s (done)\tserver CPU/msg ms\t250 p99 ms\tpeak RSS MB\tchecked\t")
+		for _, name := range []string{"sink", "mailpit", "guichet"} {
+			var ss []side
+			for _, r := range g {
+				switch {
+				case name == "sink":
+					ss = append(ss, r.Sink)
+				case name == "mailpit" && r.Mailpit != nil:
+					ss = append(ss, *r.Mailpit)
+				case name == "guichet":
+					ss = append(ss, r.Guichet)
+				}
+			}
+			if len(ss) == 0 {
+				continue
+			}
+			checked := 0
+			for _, s := range ss {
+				if s.Verified {
+					checked++
+				}
+			}
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%d/%d\t\n", name,
+				span(ss, func(s side) float64 { return s.Rate }, rateText),
+				span(ss, func(s side) float64 { return ms(s.CPU) }, func(v float64) string { return fmt.Sprintf("%.3f", v) }),
+				span(ss, func(s side) float64 { return ms(s.P99) }, func(v float64) string { return fmt.Sprintf("%.1f", v) }),
+				span(ss, func(s side) float64 { return mb(s.PeakRSS) }, func(v float64) string { return fmt.Sprintf("%.0f", v) }),
+				checked, len(ss))
+		}
+		tw.Flush()
+	}
+}
+
+// span is "min-max" of f over ss, or one value when they are equal.
+func span(ss []side, f func(side) float64, text func(float64) string) string {
+	lo, hi := f(ss[0]), f(ss[0])
+	for _, s := range ss[1:] {
+		lo, hi = min(lo, f(s)), max(hi, f(s))
+	}
+	if text(lo) == text(hi) {
+		return text(lo)
+	}
+	return text(lo) + "-" + text(hi)
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

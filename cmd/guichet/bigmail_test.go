@@ -189,3 +189,43 @@ func heapNow() uint64 {
 	metrics.Read(s)
 	return s[0].Value.Uint64()
 }
+
+// TestIngestBigMail: `guichet ingest` stages a message past 1 MiB on disk as it reads
+// stdin and stores it in the blob store (inbound size from the delivery, the ticket made,
+// nothing left in the stage folder); one past --max-message-size exits 65 (the MTA
+// bounces it) and stores nothing.
+func TestIngestBigMail(t *testing.T) {
+	dir := t.TempDir()
+	var b strings.Builder
+	io.Copy(&b, bigMail("jeanne@ecole.test", "ingest-big@ecole.test", 3<<20))
+	msg := b.String()
+	if code, _, errs := runWith(msg, nil, "ingest", "--no-send", "--data-dir", dir); code != 0 {
+		t.Fatalf("ingest: %d %s", code, errs)
+	}
+	code, out, errs := runWith("", nil, "inbound", "list", "--json", "--data-dir", dir)
+	if code != 0 || !strings.Contains(out, fmt.Sprintf(`"size": %d`, len(msg))) && !strings.Contains(out, fmt.Sprintf(`"size":%d`, len(msg))) {
+		t.Fatalf("inbound list: %d %s %s", code, out, errs)
+	}
+	if code, out, _ := runWith("", nil, "ticket", "list", "--json", "--data-dir", dir); code != 0 || strings.Count(out, `"key"`) != 1 {
+		t.Fatalf("tickets: %s", out)
+	}
+	rawKept := false
+	filepath.WalkDir(filepath.Join(dir, "attachments"), func(p string, d fs.DirEntry, err error) error {
+		if fi, ierr := d.Info(); err == nil && ierr == nil && !d.IsDir() && fi.Size() == int64(len(msg)) {
+			rawKept = true
+		}
+		return nil
+	})
+	if !rawKept {
+		t.Fatal("the raw message is not a file of the blob store")
+	}
+	if left, _ := filepath.Glob(filepath.Join(dir, "stage", "*")); len(left) != 0 {
+		t.Fatalf("left in the stage folder: %v", left)
+	}
+	if code, _, errs := runWith(msg, nil, "ingest", "--no-send", "--data-dir", dir, "--max-message-size", "2097152"); code != 65 {
+		t.Fatalf("over-size ingest: %d %s, want 65", code, errs)
+	}
+	if code, out, _ := runWith("", nil, "inbound", "list", "--json", "--data-dir", dir); code != 0 || strings.Count(out, `"id"`) != 1 {
+		t.Fatalf("over-size message stored: %s", out)
+	}
+}

@@ -46,6 +46,11 @@ func cmdServe(ctx context.Context, e *env) error {
 	defer closeCoord() // before the database
 	intake := newIntake(e, a)
 	intake.Queue = true // 250 once stored; processing follows in the committer
+	if n, err := mailin.CleanStage(intake.StageDir, time.Hour); err != nil {
+		e.log.Warn("stage folder not cleaned", slog.Any("error", err))
+	} else if n > 0 {
+		e.log.Info("unfinished received messages removed from the stage folder (never acknowledged)", "count", n)
+	}
 	if err := a.openSpool(e); err != nil {
 		return err
 	}

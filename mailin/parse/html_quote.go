@@ -197,7 +197,13 @@ type quoteCandidate struct {
 // signature: text after a quote is an inline answer, and then the HTML is returned
 // whole, since the answers need their questions. A forwarded message (its marker line
 // or a "Subject: FW:" header block) is the request and stays, with what it holds.
-func stripQuotedHTML(s string) (string, []htmlCut) {
+func stripQuotedHTML(s string) (string, []htmlCut) { return stripQuotedHTMLOf(s, false) }
+
+// stripQuotedHTMLOf is stripQuotedHTML for a mail whose subject says whether it is a
+// forward ("FW:", "TR :", "WG:"): then Outlook's and Zimbra's header structures, which
+// start the quote in a reply, start the forwarded mail (its header block shows the
+// forwarded mail's own subject, without "FW:"), and it stays.
+func stripQuotedHTMLOf(s string, fwdSubject bool) (string, []htmlCut) {
 	root := buildHTMLTree(s)
 	if root == nil {
 		return s, nil
@@ -249,7 +255,7 @@ func stripQuotedHTML(s string) (string, []htmlCut) {
 					continue
 				}
 			}
-			if isForwardHTML(s, start, end) {
+			if (fwdSubject && toEnd) || isForwardHTML(s, start, end) {
 				// the rest is the forwarded mail, and maybe the quotes it holds: all of
 				// it stays, and a quote before it is not the last content
 				fwd = &htmlCut{Rule: rule + "_forward", Kept: true, Start: start}
@@ -402,8 +408,12 @@ func nonBlankLines(t string, n int) []string {
 // structure marks: the HTML without it, as text, through the text rules (signatures,
 // leftover attribution lines). It returns "" and no cuts when no structure is found or
 // nothing would be left, and the caller keeps the text path.
-func visibleFromHTML(s string) (string, []htmlCut) {
-	stripped, cuts := stripQuotedHTML(s)
+func visibleFromHTML(s string) (string, []htmlCut) { return visibleFromHTMLOf(s, false) }
+
+// visibleFromHTMLOf is visibleFromHTML for a mail whose subject may be a forward's (see
+// stripQuotedHTMLOf).
+func visibleFromHTMLOf(s string, fwdSubject bool) (string, []htmlCut) {
+	stripped, cuts := stripQuotedHTMLOf(s, fwdSubject)
 	if len(cuts) == 0 {
 		return "", nil
 	}

@@ -314,3 +314,27 @@ func TestStripQuotedHTMLManyQuotes(t *testing.T) {
 		t.Errorf("took %v", d)
 	}
 }
+
+// TestMessageOutlookHTMLForward checks that an Outlook HTML forward ("TR:" subject, a
+// header block showing the forwarded mail's own subject) keeps the forwarded mail
+// visible, while the same HTML under "RE:" loses the quote.
+func TestMessageOutlookHTMLForward(t *testing.T) {
+	body := `<div class="WordSection1"><p class="MsoNormal">Pour vous, de la part de Paul.</p><div style="border:none;border-top:solid #E1E1E1 1.0pt;padding:3.0pt 0cm 0cm 0cm"><p class="MsoNormal"><b>De&nbsp;:</b> Paul &lt;paul@lycee.fr&gt;<br><b>Envoyé&nbsp;:</b> lundi 3 mars 2026 10:00<br><b>À&nbsp;:</b> Jeanne<br><b>Objet&nbsp;:</b> Vidéoprojecteur</p></div><p class="MsoNormal">Le vidéoprojecteur de la salle 12 est mort.</p></div>`
+	for _, c := range []struct {
+		subject string
+		keep    bool
+	}{{"TR: Vidéoprojecteur", true}, {"FW: Vidéoprojecteur", true}, {"RE: Vidéoprojecteur", false}} {
+		raw := "From: Jeanne <jeanne@lycee.fr>\r\nTo: support@lycee.fr\r\nSubject: " + c.subject + "\r\nContent-Type: text/html; charset=utf-8\r\n\r\n" + body
+		var cuts []QuoteCut
+		in, err := message(context.Background(), strings.NewReader(raw), int64(len(raw)), []byte(raw), HashOnly{}, Options{}, &cuts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Contains(in.Visible, "salle 12 est mort"); got != c.keep || !strings.HasPrefix(in.Visible, "Pour vous") {
+			t.Errorf("%s: visible %q", c.subject, in.Visible)
+		}
+		if len(cuts) != 1 || cuts[0].Kept != c.keep || !strings.HasPrefix(cuts[0].Rule, "html:outlook_header_border") {
+			t.Errorf("%s: cuts %+v", c.subject, cuts)
+		}
+	}
+}

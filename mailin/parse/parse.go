@@ -99,13 +99,21 @@ var ErrStore = errors.New("mailin: store attachment")
 // own goroutine while the parser reads the same bytes. Message never panics; see the
 // package documentation for what it tolerates.
 func Message(ctx context.Context, raw []byte, blobs BlobWriter, opt Options) (*ticket.Inbound, error) {
-	return MessageAt(ctx, bytes.NewReader(raw), int64(len(raw)), blobs, opt)
+	return message(ctx, bytes.NewReader(raw), int64(len(raw)), raw, blobs, opt, nil)
 }
 
 // MessageAt is Message reading the size bytes of r (a spool record, a file) in pieces:
 // the message is never held whole in memory, only its header, each text part (up to
 // maxTextBytes) and fixed buffers.
-func MessageAt(ctx context.Context, r io.ReaderAt, size int64, blobs BlobWriter, opt Options) (in *ticket.Inbound, err error) {
+func MessageAt(ctx context.Context, r io.ReaderAt, size int64, blobs BlobWriter, opt Options) (*ticket.Inbound, error) {
+	return message(ctx, r, size, nil, blobs, opt, nil)
+}
+
+// message is MessageAt; raw, when not nil, is the whole message already in memory (the
+// same bytes as r), read directly where MessageAt reads pieces; cuts, when not nil,
+// receives what the quote rules removed from the visible text, and which rule removed
+// it (for inspect).
+func message(ctx context.Context, r io.ReaderAt, size int64, raw []byte, blobs BlobWriter, opt Options, cuts *[]QuoteCut) (in *ticket.Inbound, err error) {
 	opt = opt.withDefaults()
 	defer func() {
 		if r := recover(); r != nil {
@@ -117,14 +125,25 @@ func MessageAt(ctx context.Context, r io.ReaderAt, size int64, blobs BlobWriter,
 			in, err = nil, fmt.Errorf("mailin: parse: panic: %v", r)
 		}
 	}()
-	off := mboxSkipAt(r, size)
+	var off int64
+	if raw != nil {
+		off = int64(len(raw) - len(skipMboxLine(raw)))
+	} else {
+		off = mboxSkipAt(r, size)
+	}
 	body := func() io.Reader { return io.NewSectionReader(r, off, size-off) }
 	br := bufio.NewReader(body())
 	h, warns := readHeaderLenient(br)
 	if h.Len() == 0 {
 		return nil, ErrNoHeader
 	}
-	w := &walker{ctx: ctx, blobs: blobs, opt: opt, warnings: warns, fallback: firstCharsetAt(r, size)}
+	var fallback string
+	if raw != nil {
+		fallback = firstCharset(raw)
+	} else {
+		fallback = firstCharsetAt(r, size)
+	}
+	w := &walker{ctx: ctx, blobs: blobs, opt: opt, warnings: warns, fallback: fallback, cuts: cuts}
 	in = &ticket.Inbound{}
 	w.fillHeader(in, h)
 	pieces := w.entity(h, br, 0, "")
@@ -137,7 +156,13 @@ func MessageAt(ctx context.Context, r io.ReaderAt, size int64, blobs BlobWriter,
 	if in.Bounce != nil && !in.Automatic {
 		in.Automatic, in.AutoReason = true, "dsn"
 	}
-	in.Auth = checkAuth(ctx, headerBytes(body()), body, in.From.Email, opt)
+	var header []byte
+	if raw != nil {
+		header = raw[off:] // read up to its blank line
+	} else {
+		header = headerBytes(body())
+	}
+	in.Auth = checkAuth(ctx, header, body, in.From.Email, opt)
 	in.Attachments = w.attachments
 	in.Warnings = append(in.Warnings, w.warnings...)
 	return in, nil

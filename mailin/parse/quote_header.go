@@ -36,6 +36,11 @@ var (
 	addrColonRe = regexp.MustCompile(`[\w.+-]+@[\w.-]+>?\s*["»]?\s*[:：]$`)
 	// "2011/4/7 Name <a@b>" followed by quoted lines (Gmail in some locales).
 	dateAddrRe = regexp.MustCompile(`^\s*\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}\b.{0,120}<[^<>\s]+@[^<>\s]+>\s*$`)
+	// The full date that starts such a line: "2013/7/20", "20.07.2013", "2013-07-20".
+	fullDateRe = regexp.MustCompile(`^\s*(\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{4})\b`)
+	// Lotus Notes puts the verb before the date: "Sam Smith/ACME wrote on 20/07/2013
+	// 10:00:00:", "… schrieb am 20.07.2013 10:00:00:".
+	wroteOnRe = regexp.MustCompile(`(?i)\s(wrote|schrieb|a écrit|escribió|ha scritto|schreef|skrev|escreveu|napisał)\s+(on|am|le|el|il|op|den|em|dnia)\s.{0,40}\d.{0,40}[:：]\s*$`)
 	// A line that only continues a wrapped header: ">:" after "<a@b", "> wrote:".
 	contRe = regexp.MustCompile(`^\s*>\s*\S{0,20}\s*[:：]\s*$`)
 	// "reply On Wed, Apr 4, 2012 at 3:59 PM, bob@example.com wrote:" on one line.
@@ -161,12 +166,15 @@ func quoteHeader(lines []string, i int) (int, string) {
 	if headerBlockAt(lines, i) {
 		return 1, "header_block"
 	}
-	if len(l) < 200 && isDigit(lead(l)) && strings.Contains(l, "@") && dateAddrRe.MatchString(l) && nextQuoted(lines, i+1) {
+	if len(l) < 200 && isDigit(lead(l)) && strings.Contains(l, "@") && dateAddrRe.MatchString(l) &&
+		(nextQuoted(lines, i+1) || (fullDateRe.MatchString(l) && prevNonBlank(lines, i) >= 0 && skipBlank(lines, i+1) < len(lines))) {
+		// with quoted lines below; or, with a full date, below the reply and above
+		// anything (HTML turned into text leaves the quote without "> ")
 		return 1, "date_name_address"
 	}
 	// "On … wrote:" over up to four lines; HTML turned into text may put a blank line
 	// between them ("… John Smith", "", "<mailto:j@x>", "> wrote:"), which is crossed
-	// when the part above does not end a sentence
+	// when the part above does not end a sentence and the part below is the address
 	joined := strings.TrimSpace(l)
 	intro := -1 // isIntro(l), once needed
 	parts, blank := 1, 0
@@ -191,11 +199,17 @@ func quoteHeader(lines []string, i int) (int, string) {
 			if len(next) > 200 || (isQuoted(next) && !contRe.MatchString(next)) {
 				break
 			}
+			if blank > 0 && next[0] != '<' && next[0] != '>' && !strings.HasPrefix(next, "mailto:") {
+				break
+			}
 			blank = 0
 			parts++
 			joined = joinHeader(joined, next)
 		}
 		if isAttribution(joined) {
+			if parts > 1 && startsLater(lines, i, j) {
+				break // the header starts below: line i is the reply's ("… écrivez à a@b.fr")
+			}
 			return j - i + 1, "attribution"
 		}
 	}
@@ -205,6 +219,23 @@ func quoteHeader(lines []string, i int) (int, string) {
 		return 1, ruleBareAttribution
 	}
 	return 0, ""
+}
+
+// headStartRe: how the first line of an attribution starts, "On …", "Le …", "Am …", a date.
+var headStartRe = regexp.MustCompile(`(?i)^\s*((on|le|am|el|il|op|den|em|dne|dnia|w dniu|på)\s|\d)`)
+
+// startsLater reports whether the attribution found over lines i..j starts below line i:
+// line i does not open like one, and the lines after it, opening like one, make one alone.
+func startsLater(lines []string, i, j int) bool {
+	if headStartRe.MatchString(lines[i]) {
+		return false
+	}
+	k := skipBlank(lines, i+1)
+	if k > j || !headStartRe.MatchString(lines[k]) {
+		return false
+	}
+	n, _ := quoteHeader(lines, k)
+	return n > 0 && k+n-1 == j
 }
 
 // joinHeader joins the lines of a wrapped header, without a space inside "<a@b>".
@@ -231,7 +262,7 @@ func isAttribution(s string) bool {
 	if wroteRe.MatchString(s) && looksLikeHeader(s) {
 		return true
 	}
-	if wroteMidRe.MatchString(s) || sentRe.MatchString(s) {
+	if wroteMidRe.MatchString(s) || sentRe.MatchString(s) || wroteOnRe.MatchString(s) {
 		return true
 	}
 	return len(s) < 300 && addrColonRe.MatchString(s) && strings.ContainsAny(s, "0123456789") &&

@@ -22,7 +22,7 @@ func TestPrefilters(t *testing.T) {
 		"ſent from my phone", "Télécharger Outlook pour Android", "Wysłane z telefonu",
 		"Le problème est apparu jeudi.", "", "   ", "Merci : à bientôt",
 		"~~~~~~", "———", "* * *", "Outlook für iOS beziehen", "Pobierz aplikację Outlook dla systemu Android",
-		"iPhoneから送信", "Xperiaから送信", "发自我的iPhone", "##- Please type your reply above this line -##",
+		"iPhoneから送信", "Xperiaから送信", "Sent via the Samsung Galaxy S7, an AT&T 4G LTE smartphone", "发自我的iPhone", "##- Please type your reply above this line -##",
 	}
 	var roots []string
 	roots = append(roots, "testdata")
@@ -61,6 +61,7 @@ func TestPrefilters(t *testing.T) {
 		{"longRuleRe", longRuleRe, mayLongRule},
 		{"outlookAppRe", outlookAppRe, mayMobile},
 		{"cjkMobileRe", cjkMobileRe, mayCJKMobile},
+		{"deviceRe", deviceRe, mayMobile},
 		{"replyAboveRe", replyAboveRe, func(string) bool { return true }},
 		{"dashNameRe", dashNameRe, func(l string) bool { return l != "" && l[0] == '-' }},
 	}

@@ -78,9 +78,13 @@ func TestAttributionsByClient(t *testing.T) {
 		{"name and address only", "Sam Smith <sam@example.com> wrote:"},
 		{"name only, quote below", "Sam Smith wrote:"},
 		{"name only fr, quote below", "Sam Smith a écrit :"},
+		{"gmail mobile javascript link", "On Saturday, July 20, 2013, sam via Support <\ninfo@example.com\n<javascript:_e(%7B%7D,'cvml','info@example.com');>> wrote:"},
 		{"gmail wrapped", "On Sat, Jul 20, 2013 at 10:00 AM Sam Smith <\nsam@example.com> wrote:"},
 		{"gmail fr wrapped three lines", "Le sam. 20 juil. 2013 à 10:00, Sam Smith\n<sam@example.com>\na écrit :"},
 		{"de wrapped", "Am 20.07.2013 um 10:00 schrieb Sam Smith\n<sam@example.com>:"},
+		{"lotus notes", "Sam Smith/ACME wrote on 20/07/2013 10:00:00 AM:"},
+		{"lotus notes de", `"Sam Smith" <sam@example.com> schrieb am 20.07.2013 10:00:00:`},
+		{"chinese gmail", "Sam Smith <sam@example.com> 于2013年7月20日周六 上午10:00写道："},
 	}
 	var tests []ruleCase
 	for _, a := range attr {
@@ -118,7 +122,9 @@ func TestMobileSignatures(t *testing.T) {
 		"Get Outlook for iOS", "Get Outlook for Android", "Obtenir Outlook pour Android", "Outlook für iOS beziehen",
 		"Obtener Outlook para iOS", "Scarica Outlook per Android", "Outlook voor iOS downloaden",
 		"Baixe o Outlook para Android", "Skaffa Outlook för iOS", "Pobierz aplikację Outlook dla systemu Android",
-		"Envoyé à partir de Outlook pour Android", "Gesendet mit der WEB.DE Mail App", "Von meinem Samsung Galaxy Smartphone gesendet.",
+		"Get Outlook for iOS<https://aka.ms/o0ukef>", "Sent from Yahoo Mail for iPhone<https://overview.mail.yahoo.com/?.src=iOS>",
+		"Sent via the Samsung Galaxy S7, an AT&T 4G LTE smartphone", "Envoyé de mon téléphone, excusez les fautes",
+		"Envoyé à partir de Outlook pour Android", "Inviato dal mio smartphone Huawei", "Wysłano z iPhone'a", "Verzonden vanuit Outlook", "Gesendet mit der WEB.DE Mail App", "Von meinem Samsung Galaxy Smartphone gesendet.",
 	}
 	var tests []ruleCase
 	for _, s := range sigs {
@@ -196,6 +202,10 @@ func TestSeparators(t *testing.T) {
 		{"em dashes", "Réparé.\n\n———\nSam Smith\nsam@example.com", "Réparé.", []string{"separator"}},
 		{"product footer", "Merci, c'est bon.\n\n---\nReply to this email directly or view it on the tracker:\nhttps://tracker.example.org/issues/12", "Merci, c'est bon.", []string{"separator"}},
 		{"tracker mark", "Réparé.\nᐧ", "Réparé.", []string{"invisible_separator"}},
+		{"notification footer of sentences with links", "Merci.\n\n---\n[Visit Topic](https://forum.example.org/t/12) or reply to this email to respond.\n\nTo unsubscribe from these emails, visit your [user preferences](https://forum.example.org/my/preferences).", "Merci.", []string{"separator"}},
+		{"stars right under the text", "Réparé.\n***\nSam Smith", "Réparé.", []string{"separator"}},
+		{"tildes right under the text", "Réparé.\n~~~~\nSam Smith\nsam@example.com", "Réparé.", []string{"separator"}},
+		{"dashes right under a line are an underline", "Réparé\n-------\nSam Smith", "Réparé\n-------\nSam Smith", nil},
 		{"tracker mark before a quote", "Réparé.\n\nᐧ\n\nOn Sat, Jul 20, 2013 at 10:00 AM Sam <sam@example.com> wrote:\n> Bonjour", "Réparé.", []string{"attribution", "invisible_separator"}},
 		{"zero width line", "Réparé.\n\u200b\n-- \nSam", "Réparé.", []string{"signature_delimiter"}},
 		// rules inside the reply
@@ -243,8 +253,13 @@ func TestReplyAboveMarker(t *testing.T) {
 // join a header below it.
 func TestAttributionOverBlankLines(t *testing.T) {
 	runRuleCases(t, []ruleCase{
+		{"date name address above an unmarked quote", "Réparé.\n\n2013/7/20 sam via Support <info@example.com>\n\nBonjour,\nle vidéoprojecteur ne marche pas.", "Réparé.", []string{"date_name_address"}},
+		{"date name address first line stays", "2013/7/20 sam via Support <info@example.com>\nBonjour", "2013/7/20 sam via Support <info@example.com>\nBonjour", nil},
 		{"spread attribution", "Réparé.\n\nOn Sat, Jul 20, 2013 at 10:00 AM Sam Smith\n\n<\nmailto:sam@example.com\n> wrote:\nBonjour", "Réparé.", []string{"attribution"}},
 		{"fr spread", "Réparé.\n\nLe sam. 20 juil. 2013 à 10:00, Sam Smith\n\n<sam@example.com> a écrit :\nBonjour", "Réparé.", []string{"attribution"}},
+		{"a line with an address above an attribution stays", "Merci, écrivez-moi à sam@example.com\n\nLe 20/07/2013 à 10:00, Support a écrit :\n> Bonjour", "Merci, écrivez-moi à sam@example.com", []string{"attribution"}},
+		{"a line with an address right above an attribution stays", "Merci, écrivez-moi à sam@example.com\nLe 20/07/2013 à 10:00, Support a écrit :\n> Bonjour", "Merci, écrivez-moi à sam@example.com", []string{"attribution"}},
+		{"a name with an address right above an attribution stays", "Réparé.\nSam Smith <sam@example.com>\nOn Sat, Jul 20, 2013 at 10:00 AM Support <support@example.org> wrote:\n> Bonjour", "Réparé.\nSam Smith <sam@example.com>", []string{"attribution"}},
 		{"sentence above stays", "On Saturday at 10 I will come.\n\nHere is what I wrote:\nthe projector is dead.", "On Saturday at 10 I will come.\n\nHere is what I wrote:\nthe projector is dead.", nil},
 	})
 }

@@ -8,7 +8,7 @@ import (
 
 var (
 	// Mobile signatures: "Sent from my iPhone", "Envoyé de mon iPhone", "Get Outlook for iOS".
-	mobileRe = regexp.MustCompile(`(?i)^\s*(sent from my|sent from|sent with|sent via|sent using|envoyé de mon|envoyé depuis|envoyé avec|envoyé à partir de|envoyé de|von meinem|gesendet von|gesendet mit|enviado desde|enviado do|enviado de|inviato da|verzonden met|verzonden vanaf|verstuurd vanaf|sendt fra|skickat från|wysłane z|get outlook for|obtenir outlook pour|télécharger outlook pour)\b[^,;!?]{0,80}$`)
+	mobileRe = regexp.MustCompile(`(?i)^\s*(sent from my|sent from|sent with|sent via|sent using|envoyé de mon|envoyé depuis|envoyé avec|envoyé à partir de|envoyé de|von meinem|gesendet von|gesendet mit|enviado desde|enviado do|enviado de|inviato da|inviato dal|inviato con|verzonden met|verzonden vanaf|verzonden vanuit|verstuurd vanaf|verstuurd met|sendt fra|skickat från|wysłane z|wysłane ze|wysłano z|wysłano ze|get outlook for|obtenir outlook pour|télécharger outlook pour)\b[^,;!?]{0,80}$`)
 	// Outlook's mobile apps: "Get Outlook for iOS", "Outlook für iOS beziehen", "Pobierz
 	// aplikację Outlook dla systemu Android": a short line naming Outlook and a phone system.
 	outlookAppRe = regexp.MustCompile(`(?i)^\s*[\p{L}'’ ]{0,40}\boutlook\s+(for|pour|für|para|per|voor|för|dla systemu|dla|na|til|pro)\s+(ios|android)\b[\p{L} ]{0,20}\.?\s*$`)
@@ -48,12 +48,12 @@ func cutSignature(lines []string, tr *cutTrace) []string {
 			tr.add("invisible_separator", lines[i:])
 			return lines[:i]
 		}
-		if mayLongRule(l) && strings.TrimSpace(lines[i-1]) == "" &&
+		if mayLongRule(l) && (strings.TrimSpace(lines[i-1]) == "" || !isUnderline(l)) &&
 			longRuleRe.MatchString(l) && sigBlock(lines[i+1:last+1]) {
 			tr.add("separator", lines[i:])
 			return lines[:i]
 		}
-		if (mayMobile(l) && (mobileRe.MatchString(l) || outlookAppRe.MatchString(l))) || (mayCJKMobile(l) && cjkMobileRe.MatchString(l)) {
+		if isMobileLine(l) {
 			tr.add("mobile_signature", lines[i:])
 			return lines[:i]
 		}
@@ -70,9 +70,10 @@ func cutSignature(lines []string, tr *cutTrace) []string {
 const trackerMark = "\u1427"
 
 // sigBlock reports whether the lines after a long rule look like a signature or a
-// footer rather than more of the reply: one to ten lines, no other rule, no question, no
-// sentence of six words or more; and either contact details (an address, a link, a phone
-// number) or only short lines without final punctuation (a name, a title).
+// footer rather than more of the reply: one to ten lines, no other rule; lines with
+// contact details (an address, a link, a phone number: a footer's "view it on …
+// https://…"), and otherwise no question and no sentence of six words or more; either
+// some contact details or only short lines without final punctuation (a name, a title).
 func sigBlock(lines []string) bool {
 	n, contact, short := 0, false, true
 	for _, l := range lines {
@@ -84,16 +85,47 @@ func sigBlock(lines []string) bool {
 			return false
 		}
 		end := t[len(t)-1]
+		if strings.Contains(t, "@") || strings.Contains(t, "://") || strings.Contains(t, "www.") || countDigits(t) >= 6 {
+			contact = true // a footer's sentence carries its link ("reply to this email or visit …")
+			continue
+		}
 		if end == '?' || (len(strings.Fields(t)) >= 6 && (end == '.' || end == '!')) {
 			return false
 		}
-		if strings.Contains(t, "@") || strings.Contains(t, "://") || strings.Contains(t, "www.") || countDigits(t) >= 6 {
-			contact = true
-		} else if utf8.RuneCountInString(t) > 50 || strings.ContainsRune(".!:;,", rune(end)) {
+		if utf8.RuneCountInString(t) > 50 || strings.ContainsRune(".!:;,", rune(end)) {
 			short = false
 		}
 	}
 	return n > 0 && (contact || short)
+}
+
+// isMobileLine reports whether l is a phone's or a mobile app's one-line signature,
+// maybe followed by the link that HTML-to-text leaves ("Get Outlook for
+// iOS<https://aka.ms/o0ukef>").
+func isMobileLine(l string) bool {
+	if strings.HasSuffix(strings.TrimSpace(l), ">") {
+		if m := trailingLinkRe.FindStringIndex(l); m != nil {
+			l = l[:m[0]]
+		}
+	}
+	if mayMobile(l) && (mobileRe.MatchString(l) || outlookAppRe.MatchString(l) || deviceRe.MatchString(l)) {
+		return true
+	}
+	return mayCJKMobile(l) && cjkMobileRe.MatchString(l)
+}
+
+// trailingLinkRe is a link in angle brackets ending a line.
+var trailingLinkRe = regexp.MustCompile(`\s*<(https?|mailto):[^<>\s]*>\s*$`)
+
+// deviceRe: "Sent via the Samsung Galaxy S7, an AT&T 4G LTE smartphone", "Envoyé de mon
+// téléphone, excusez les fautes": a comma is allowed when the line names a device
+// before it ("Sent from my desk, easier than my phone." is a sentence).
+var deviceRe = regexp.MustCompile(`(?i)^\s*(sent|envoyé|enviado|inviato|verzonden|verstuurd|gesendet|skickat|wysłane)\s[^,]{0,100}\b(iphone|ipad|android|samsung|galaxy|smartphone|blackberry|mobile|huawei|xiaomi|pixel|tablet|téléphone|telefono|teléfono|handy|telefoon|telefon)\b.{0,60}$`)
+
+// isUnderline reports whether a rule is made of "-" or "=" only, as the line under a
+// heading is ("Problème" over "========"): only after a blank line is it a separator.
+func isUnderline(l string) bool {
+	return strings.Trim(l, "-= \t") == ""
 }
 
 // mayLongRule reports whether longRuleRe can match l: it starts with a rule's character.
