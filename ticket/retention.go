@@ -16,7 +16,7 @@ import (
 // Purge removes the personal data of the tickets closed before a cutoff and keeps what
 // the statistics count. Of each such ticket it keeps the row (key, desk, status,
 // request type, establishment, académie, components, source, dates, requester and
-// assignee as user ids), its comments' rows (author, visibility, source, dates: the
+// assignee as user ids), its satisfaction scores (their comments emptied), its comments' rows (author, visibility, source, dates: the
 // texts replaced by ErasedText), its status and SLA events and its SLA clock; it
 // removes the summary and the request form's free fields, the attachments' rows, the
 // participants, the thread's Message-IDs, the outbox rows (the mail sent about it) and
@@ -218,7 +218,7 @@ func (s *Service) purgeTicket(ctx context.Context, tx *sqlx.Tx, id int64, people
 		return fail("comments", err)
 	}
 	r.Comments += n
-	for _, q := range []string{s.pq.TicketParticipantsDelete, s.pq.TicketThreadDelete, s.pq.TicketEventsBlank} {
+	for _, q := range []string{s.pq.TicketParticipantsDelete, s.pq.TicketThreadDelete, s.pq.TicketEventsBlank, s.pq.TicketRatingsBlank} {
 		if _, err := tx.ExecContext(ctx, q, id); err != nil {
 			return fail("participants, thread and events", err)
 		}
@@ -389,4 +389,7 @@ type privacyQueries struct {
 	PersonWhitelists         string `query:"person-whitelists"`
 	AuditInsert              string `query:"audit-insert"`
 	AuditList                string `query:"audit-list"`
+	TicketRatingsBlank       string `query:"ticket-ratings-blank"`
+	PersonRatingsBlank       string `query:"person-ratings-blank"`
+	PersonRatings            string `query:"person-ratings"`
 }

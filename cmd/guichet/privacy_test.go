@@ -122,7 +122,7 @@ func TestPersonalDataCommands(t *testing.T) {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	if strings.Join(keys, ",") != "api_tokens,events,exported_at,files,format,mail_received_from_them,mail_sent_to_them,sessions,signin_links,tickets,user,whitelisted_for" {
+	if strings.Join(keys, ",") != "api_tokens,events,exported_at,files,format,mail_received_from_them,mail_sent_to_them,satisfaction_ratings,sessions,signin_links,tickets,user,whitelisted_for" {
 		t.Fatalf("export keys: %v", keys)
 	}
 	user := x["user"].(map[string]any)
