@@ -86,8 +86,22 @@ func withAttachment(from, subject, mid, content string) string {
 // with an open ticket kept) and user erase (last admin refused, odd case, twice), all
 // recorded in the audit log without the people's addresses.
 func TestPersonalDataCommands(t *testing.T) {
+	t.Run("sqlite", func(t *testing.T) { personalDataCommands(t, "") })
+	t.Run("postgres", func(t *testing.T) { personalDataCommands(t, testPostgresDB(t)) })
+}
+
+func personalDataCommands(t *testing.T, dsn string) {
 	dir := t.TempDir()
 	ctx := context.Background()
+	flags := []string{"--data-dir", dir}
+	if dsn == "" {
+		dsn = filepath.Join(dir, "guichet.db")
+	} else {
+		flags = append(flags, "--db", dsn)
+	}
+	runWith := func(stdin string, env map[string]string, args ...string) (int, string, string) {
+		return runWith(stdin, env, append(args, flags...)...)
+	}
 	content := "le planning de la semaine"
 	sumb := sha256.Sum256([]byte(content))
 	sum := hex.EncodeToString(sumb[:])
@@ -96,20 +110,20 @@ func TestPersonalDataCommands(t *testing.T) {
 		withAttachment("Jeanne Martin <jeanne@ecole.test>", "Imprimante en panne", "j1@ecole.test", content),
 		withAttachment("Paul <paul@ecole.test>", "Même fichier", "p1@ecole.test", content),
 	} {
-		if code, _, errs := runWith(m, nil, "ingest", "--data-dir", dir); code != 0 {
+		if code, _, errs := runWith(m, nil, "ingest"); code != 0 {
 			t.Fatalf("ingest: %d %s", code, errs)
 		}
 	}
 	if _, err := os.Stat(blobPath); err != nil {
 		t.Fatalf("the attachment is not at %s: %v", blobPath, err)
 	}
-	if code, _, errs := runWith("", nil, "user", "add", "root@support.test", "--role", "admin", "--name", "Root", "--data-dir", dir); code != 0 {
+	if code, _, errs := runWith("", nil, "user", "add", "root@support.test", "--role", "admin", "--name", "Root"); code != 0 {
 		t.Fatalf("user add: %d %s", code, errs)
 	}
 	env := map[string]string{"USER": "opérateur"}
 
 	// export on stdout: the JSON alone
-	code, out, errs := runWith("", env, "user", "export", "JEANNE@Ecole.TEST", "--data-dir", dir)
+	code, out, errs := runWith("", env, "user", "export", "JEANNE@Ecole.TEST")
 	if code != 0 {
 		t.Fatalf("export: %d %s", code, errs)
 	}
@@ -136,7 +150,7 @@ func TestPersonalDataCommands(t *testing.T) {
 
 	// export into a folder: the JSON and the file, under a safe name
 	folder := filepath.Join(t.TempDir(), "export-jeanne")
-	if code, out, errs := runWith("", env, "user", "export", "jeanne@ecole.test", "--out", folder, "--data-dir", dir); code != 0 || !strings.Contains(out, "1 files") {
+	if code, out, errs := runWith("", env, "user", "export", "jeanne@ecole.test", "--out", folder); code != 0 || !strings.Contains(out, "1 files") {
 		t.Fatalf("export --out: %d %q %s", code, out, errs)
 	}
 	var fx ticket.Export
@@ -149,12 +163,12 @@ func TestPersonalDataCommands(t *testing.T) {
 	if b, err := os.ReadFile(filepath.Join(folder, "files", "001-planning.txt")); err != nil || string(b) != content {
 		t.Fatalf("exported file: %q, %v", b, err)
 	}
-	if code, _, errs := runWith("", env, "user", "export", "jeanne@ecole.test", "--out", folder, "--data-dir", dir); code != 64 || !strings.Contains(errs, "empty folder") {
+	if code, _, errs := runWith("", env, "user", "export", "jeanne@ecole.test", "--out", folder); code != 64 || !strings.Contains(errs, "empty folder") {
 		t.Fatalf("export into a folder not empty: %d %s", code, errs)
 	}
 	// and into a zip
 	zpath := filepath.Join(t.TempDir(), "jeanne.zip")
-	if code, _, errs := runWith("", env, "user", "export", "jeanne@ecole.test", "--out", zpath, "--data-dir", dir); code != 0 {
+	if code, _, errs := runWith("", env, "user", "export", "jeanne@ecole.test", "--out", zpath); code != 0 {
 		t.Fatalf("export zip: %d %s", code, errs)
 	}
 	zr, err := zip.OpenReader(zpath)
@@ -169,25 +183,25 @@ func TestPersonalDataCommands(t *testing.T) {
 	if strings.Join(names, ",") != "files/001-planning.txt,guichet-export.json" {
 		t.Fatalf("zip entries: %v", names)
 	}
-	if code, _, errs := runWith("", env, "user", "export", "nobody@ecole.test", "--data-dir", dir); code != 64 || !strings.Contains(errs, "aucun utilisateur") {
+	if code, _, errs := runWith("", env, "user", "export", "nobody@ecole.test"); code != 64 || !strings.Contains(errs, "aucun utilisateur") {
 		t.Fatalf("unknown address: %d %s", code, errs)
 	}
-	if code, out, errs := runWith("", env, "user", "export", "root@support.test", "--data-dir", dir); code != 0 || !strings.Contains(out, `"role": "admin"`) {
+	if code, out, errs := runWith("", env, "user", "export", "root@support.test"); code != 0 || !strings.Contains(out, `"role": "admin"`) {
 		t.Fatalf("an admin's export: %d %s", code, errs)
 	}
 
 	// Close the first ticket three years ago; the second stays open.
-	db, _, err := ticket.Open(ctx, filepath.Join(dir, "guichet.db"))
+	db, _, err := ticket.Open(ctx, dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	if _, err := db.Exec("UPDATE tickets SET status = 'closed', closed_at = ? WHERE key = 'AURAN1-1'", time.Now().AddDate(-3, 0, 0).UTC()); err != nil {
+	if _, err := db.Exec(db.Rebind("UPDATE tickets SET status = 'closed', closed_at = ? WHERE key = 'AURAN1-1'"), time.Now().AddDate(-3, 0, 0).UTC()); err != nil {
 		t.Fatal(err)
 	}
 	var sentOld, sentOpen []string
 	for key, dst := range map[string]*[]string{"AURAN1-1": &sentOld, "AURAN1-2": &sentOpen} {
-		if err := db.Select(dst, "SELECT substr(response, 9) FROM outbox WHERE ticket_key = ? AND response LIKE 'written %'", key); err != nil {
+		if err := db.Select(dst, db.Rebind("SELECT substr(response, 9) FROM outbox WHERE ticket_key = ? AND response LIKE 'written %'"), key); err != nil {
 			t.Fatal(err)
 		}
 		if len(*dst) == 0 {
@@ -196,10 +210,10 @@ func TestPersonalDataCommands(t *testing.T) {
 	}
 	exists := func(p string) bool { _, err := os.Stat(p); return err == nil }
 
-	if code, _, errs := runWith("", env, "retention", "run", "--data-dir", dir); code != 64 || !strings.Contains(errs, "--retention") {
+	if code, _, errs := runWith("", env, "retention", "run"); code != 64 || !strings.Contains(errs, "--retention") {
 		t.Fatalf("retention run without a period: %d %s", code, errs)
 	}
-	code, out, errs = runWith("", env, "retention", "run", "--retention", "24mo", "--dry-run", "--json", "--data-dir", dir)
+	code, out, errs = runWith("", env, "retention", "run", "--retention", "24mo", "--dry-run", "--json")
 	if code != 0 {
 		t.Fatalf("dry run: %d %s", code, errs)
 	}
@@ -210,7 +224,7 @@ func TestPersonalDataCommands(t *testing.T) {
 	if !exists(filepath.Join(dir, "sent", sentOld[0])) {
 		t.Fatal("the dry run removed a sent mail")
 	}
-	code, out, errs = runWith("", env, "retention", "run", "--retention", "24mo", "--data-dir", dir)
+	code, out, errs = runWith("", env, "retention", "run", "--retention", "24mo")
 	if code != 0 || !strings.Contains(out, "1 purged") || !strings.Contains(out, "1 purgées") || !strings.Contains(out, "AURAN1-1") {
 		t.Fatalf("retention run: %d %q %s", code, out, errs)
 	}
@@ -227,17 +241,17 @@ func TestPersonalDataCommands(t *testing.T) {
 	if !exists(blobPath) {
 		t.Fatal("the attachment shared with the open ticket was removed")
 	}
-	code, out, _ = runWith("", nil, "ticket", "show", "AURAN1-1", "--json", "--data-dir", dir)
+	code, out, _ = runWith("", nil, "ticket", "show", "AURAN1-1", "--json")
 	var shown map[string]any
 	if code != 0 || json.Unmarshal([]byte(out), &shown) != nil || shown["summary"] != ticket.ErasedText || shown["status"] != "closed" {
 		t.Fatalf("purged ticket: %d %s", code, out)
 	}
 
 	// erase
-	if code, _, errs := runWith("", env, "user", "erase", "root@support.test", "--data-dir", dir); code != 1 || !strings.Contains(errs, "last administrator") {
+	if code, _, errs := runWith("", env, "user", "erase", "root@support.test"); code != 1 || !strings.Contains(errs, "last administrator") {
 		t.Fatalf("erase the last admin: %d %s", code, errs)
 	}
-	code, out, errs = runWith("", env, "user", "erase", "Paul@ECOLE.test", "--json", "--data-dir", dir)
+	code, out, errs = runWith("", env, "user", "erase", "Paul@ECOLE.test", "--json")
 	var er map[string]any
 	if code != 0 || json.Unmarshal([]byte(out), &er) != nil || er["files_removed"] != float64(1) || !strings.HasPrefix(er["pseudonym"].(string), "utilisateur-supprimé-") {
 		t.Fatalf("erase paul: %d %q %s", code, out, errs)
@@ -245,7 +259,7 @@ func TestPersonalDataCommands(t *testing.T) {
 	if exists(blobPath) {
 		t.Fatal("the attachment no row points at any more is still on disk")
 	}
-	if code, _, errs := runWith("", env, "user", "erase", "paul@ecole.test", "--data-dir", dir); code != 64 {
+	if code, _, errs := runWith("", env, "user", "erase", "paul@ecole.test"); code != 64 {
 		t.Fatalf("erase twice: %d %s", code, errs)
 	}
 
