@@ -25,6 +25,15 @@ type Export struct {
 	MailSent    []ExportMail    `json:"mail_sent_to_them"`
 	MailIn      []ExportInbound `json:"mail_received_from_them"`
 	Files       []ExportFile    `json:"files"`
+	Ratings     []ExportRating  `json:"satisfaction_ratings"`
+}
+
+// ExportRating is a satisfaction rating the person gave.
+type ExportRating struct {
+	Ticket  string    `db:"key" json:"ticket"`
+	Score   int       `db:"score" json:"score"`
+	Comment string    `db:"comment" json:"comment"`
+	RatedAt time.Time `db:"rated_at" json:"rated_at"`
 }
 
 // ExportUser is the user row, without the password hash.
@@ -226,6 +235,10 @@ func (s *Service) Export(ctx context.Context, email string) (*Export, error) {
 	x.MailIn = []ExportInbound{}
 	if err := s.db.SelectContext(ctx, &x.MailIn, s.pq.PersonInboundList, p.Email, "mid:"+likeEscape(p.Email)+":%", p.ID, p.ID); err != nil {
 		return fail("mail received", err)
+	}
+	x.Ratings = []ExportRating{}
+	if err := s.db.SelectContext(ctx, &x.Ratings, s.pq.PersonRatings, p.ID); err != nil {
+		return fail("satisfaction ratings", err)
 	}
 	return x, nil
 }
