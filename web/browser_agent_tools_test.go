@@ -97,4 +97,11 @@ func TestBrowserAgentTools(t *testing.T) {
 		t.Error("the dashboard's chart has no bars")
 	}
 	page("dashboard")
+
+	// The same pages on a 390 px phone: nothing scrolls sideways, axe-core still passes.
+	b.do(chromedp.EmulateViewport(390, 844))
+	for _, p := range []string{"/agent/dashboard", "/agent/replies", "/requests?sort=due", "/requests/" + f.jeanneKey, "/requests/" + dup.Key} {
+		b.open(p)
+		b.checkPage("agent-phone"+strings.ReplaceAll(p, "/", "-"), "fr", false)
+	}
 }
