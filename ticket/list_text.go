@@ -65,10 +65,8 @@ func (ts *textSearch) visibility() string {
 	return " AND c.visibility = 'public'"
 }
 
-// setWhere is w and "t is in the set of matches". On SQLite, drive false keeps the set
-// from driving the query (a "+"): for a page, walking the order index while probing
-// the set finds the page sooner than sorting the set, unless w has a scope set to drive.
-func (s *Service) setWhere(w *where, ts *textSearch, drive bool) *where {
+// setWhere is w and "t is in the set of matches".
+func (s *Service) setWhere(w *where, ts *textSearch) *where {
 	out := &where{conds: slices.Clone(w.conds), args: slices.Clone(w.args)}
 	vis := ts.visibility()
 	if s.dialect == Postgres {
@@ -80,11 +78,7 @@ func (s *Service) setWhere(w *where, ts *textSearch, drive bool) *where {
   UNION SELECT id FROM tickets WHERE key = ?))`, ts.query, ts.query, ts.key)
 		return out
 	}
-	plus := "+"
-	if drive {
-		plus = ""
-	}
-	out.add(plus+`t.id IN (SELECT rowid FROM tickets_fts WHERE tickets_fts MATCH ?
+	out.add(`t.id IN (SELECT rowid FROM tickets_fts WHERE tickets_fts MATCH ?
   UNION SELECT c.ticket_id FROM comments c WHERE c.id IN (SELECT rowid FROM comments_fts WHERE comments_fts MATCH ?)`+vis+`
   UNION SELECT id FROM tickets WHERE key = ?)`, ts.query, ts.query, ts.key)
 	return out
@@ -192,23 +186,28 @@ func (s *Service) searchText(ctx context.Context, w *where, ts *textSearch, cur 
 	if err != nil {
 		return nil, 0, err
 	}
-	var rows []ListRow
-	switch {
-	case len(win.ids) == limit || win.seen < size:
-		if len(win.ids) > 0 {
-			marks := strings.TrimSuffix(strings.Repeat("?, ", len(win.ids)), ", ")
-			ids := &where{}
-			for _, id := range win.ids {
-				ids.args = append(ids.args, id)
-			}
-			ids.conds = []string{"t.id IN (" + marks + ")"}
-			rows, err = s.searchRows(ctx, ids, cur, limit)
+	inWindow := len(win.ids) == limit || win.seen < size
+	total := -1
+	if !inWindow {
+		// A rare word: the set of every match gives the page and the count at once.
+		if win, err = s.setProbe(ctx, w, ts, cur, limit); err != nil {
+			return nil, 0, err
 		}
-	default:
-		rows, err = s.searchRows(ctx, s.setWhere(w, ts, false), cur, limit)
+		total = win.matched
 	}
-	if err != nil {
-		return nil, 0, err
+	var rows []ListRow
+	if len(win.ids) > 0 {
+		marks := strings.TrimSuffix(strings.Repeat("?, ", len(win.ids)), ", ")
+		ids := &where{conds: []string{"t.id IN (" + marks + ")"}}
+		for _, id := range win.ids {
+			ids.args = append(ids.args, id)
+		}
+		if rows, err = s.searchRows(ctx, ids, cur, limit); err != nil {
+			return nil, 0, err
+		}
+	}
+	if total >= 0 {
+		return rows, total, nil
 	}
 	if cur == nil && len(rows) < limit {
 		return rows, len(rows), nil // the first page ends the list: there is nothing to count
@@ -233,6 +232,38 @@ func (s *Service) searchText(ctx context.Context, w *where, ts *textSearch, cur 
 			return rows, n, err
 		}
 	}
-	total, err := s.countCapped(ctx, s.setWhere(w, ts, true))
+	total, err = s.countCapped(ctx, s.setWhere(w, ts))
 	return rows, total, err
+}
+
+// setProbe finds every match of ts in the list w selects (as the set of matches) and
+// returns their number and the ids of the first ones after cur (at most limit).
+func (s *Service) setProbe(ctx context.Context, w *where, ts *textSearch, cur *cursor, limit int) (window, error) {
+	set := s.setWhere(w, ts)
+	args := slices.Clone(set.args)
+	after, order := "", "DESC"
+	if cur != nil {
+		c, a, o := cursorCond(cur)
+		after, order = c, o
+		args = append(args, a...)
+	}
+	args = append(args, limit)
+	q := `WITH s AS MATERIALIZED (SELECT t.id, t.updated_at FROM tickets t WHERE ` + set.sql() + `)
+SELECT x.matched, p.id FROM (SELECT COUNT(*) AS matched FROM s) x
+LEFT JOIN (SELECT t.id FROM s t WHERE 1 = 1` + after + ` ORDER BY t.updated_at ` + order + `, t.id ` + order + ` LIMIT ?) p ON 1 = 1`
+	var out []struct {
+		Matched int           `db:"matched"`
+		ID      sql.NullInt64 `db:"id"`
+	}
+	if err := s.db.SelectContext(ctx, &out, s.db.Rebind(q), args...); err != nil {
+		return window{}, fmt.Errorf("ticket: search the matches: %w", err)
+	}
+	var win window
+	for _, r := range out {
+		win.matched = r.Matched
+		if r.ID.Valid {
+			win.ids = append(win.ids, r.ID.Int64)
+		}
+	}
+	return win, nil
 }
