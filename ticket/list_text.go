@@ -152,7 +152,7 @@ LEFT JOIN (SELECT w.id FROM w WHERE w.id IN (SELECT id FROM m) ORDER BY w.update
 
 // ownCount counts, up to limit, the tickets of w whose own text matches query (comments
 // and key left out): when that reaches the limit, so does the count of the matches.
-func (s *Service) ownCount(ctx context.Context, w *where, query string, limit int) (int, error) {
+func (s *Service) ownCount(ctx context.Context, w *where, _ *textSearch, query string, limit int) (int, error) {
 	var q string
 	var args []any
 	switch {
@@ -175,11 +175,36 @@ func (s *Service) ownCount(ctx context.Context, w *where, query string, limit in
 	return n, nil
 }
 
+// commentCount counts, up to limit, the tickets of w with a comment the user may read
+// that matches query: when that reaches the limit, so does the count of the matches. The
+// comments come from the full-text index; DISTINCT keeps the first of each ticket as they
+// come, so the count stops at the limit.
+func (s *Service) commentCount(ctx context.Context, w *where, ts *textSearch, query string, limit int) (int, error) {
+	join, cond := "", ""
+	if len(w.conds) > 0 {
+		join, cond = " JOIN tickets t ON t.id = c.ticket_id", " AND "+w.sql()
+	}
+	var q string
+	if s.dialect == Postgres {
+		q = `SELECT COUNT(*) FROM (SELECT DISTINCT c.ticket_id FROM comments c` + join + `
+  WHERE c.search @@ to_tsquery('french', ?)` + ts.visibility() + cond + ` LIMIT ?) x`
+	} else {
+		q = `SELECT COUNT(*) FROM (SELECT DISTINCT c.ticket_id FROM comments_fts f CROSS JOIN comments c ON c.id = f.rowid` + join + `
+  WHERE f.comments_fts MATCH ?` + ts.visibility() + cond + ` LIMIT ?) x`
+	}
+	args := append(append([]any{query}, w.args...), limit)
+	var n int
+	if err := s.db.GetContext(ctx, &n, s.db.Rebind(q), args...); err != nil {
+		return 0, fmt.Errorf("ticket: count comment matches: %w", err)
+	}
+	return n, nil
+}
+
 // searchText finds one page (limit rows, after cur) of the tickets of w that match ts,
 // and their count up to the cap (cap+1 meaning "more"): the page from the window when
 // the window holds it, else from the set; the count from the window when it saw the
-// whole list, else "more" when the tickets' own text already matches more than the cap
-// (the words as whole words first), else from the set.
+// whole list, else "more" when the tickets' own text, or their comments, already match
+// more than the cap (the words as whole words first), else from the set.
 func (s *Service) searchText(ctx context.Context, w *where, ts *textSearch, cur *cursor, limit int) ([]ListRow, int, error) {
 	size := max(s.textWindow, 20*limit)
 	win, err := s.windowProbe(ctx, w, ts, cur, size, limit)
@@ -226,10 +251,12 @@ func (s *Service) searchText(ctx context.Context, w *where, ts *textSearch, cur 
 	if whole.seen < size {
 		return rows, whole.matched, nil
 	}
-	for _, query := range []string{ts.whole, ts.query} {
-		n, err := s.ownCount(ctx, w, query, capped)
-		if err != nil || n >= capped {
-			return rows, n, err
+	for _, count := range []func(context.Context, *where, *textSearch, string, int) (int, error){s.ownCount, s.commentCount} {
+		for _, query := range []string{ts.whole, ts.query} {
+			n, err := count(ctx, w, ts, query, capped)
+			if err != nil || n >= capped {
+				return rows, n, err
+			}
 		}
 	}
 	total, err = s.countCapped(ctx, s.setWhere(w, ts))

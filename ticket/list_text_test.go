@@ -101,8 +101,12 @@ func seedText(t testing.TB, s *Service, r *rand.Rand, tickets int) (agents, cust
 		if r.IntN(3) == 0 {
 			vis = "internal"
 		}
+		body := words(1+r.IntN(4)) + " merci"
+		if vis == "internal" || r.IntN(10) == 0 {
+			body += " toner" // in every internal note, in few public comments
+		}
 		exec(`INSERT INTO comments (ticket_id, author_id, body, visibility, source, created_at) VALUES (?, ?, ?, ?, 'web', ?)`,
-			id, 100, words(1+r.IntN(4))+" merci", vis, when)
+			id, 100, body, vis, when)
 		exec(`UPDATE tickets SET updated_at = ? WHERE id = ? AND updated_at < ?`, when, id, when)
 	}
 	if s.dialect == SQLite {
@@ -272,6 +276,15 @@ func TestSearchTextPlans(t *testing.T) {
 				want := referenceSearch(t, s.db, s.dialect, u, f)
 				what := fmt.Sprintf("case %d: user %d (%s) %+v window %d cap %d", i, u.ID, u.Role, f, s.textWindow, s.opt.ListCountCap)
 				checkPages(t, s, u, f, want, what)
+			}
+			// A word of the internal notes is not a customer's: neither its pages nor
+			// its count.
+			for _, u := range customers {
+				for _, c := range []struct{ window, limit, cap int }{{1, 1, 2}, {1, 1, 7}, {1, 2, 7}, {1, 1, 40}} {
+					s.textWindow, s.opt.ListCountCap = c.window, c.cap
+					f := Filter{Q: "toner", Limit: c.limit}
+					checkPages(t, s, u, f, referenceSearch(t, s.db, s.dialect, u, f), fmt.Sprintf("user %d %+v", u.ID, c))
+				}
 			}
 			// Customers never see another's ticket, whatever they search.
 			for _, u := range customers {

@@ -312,6 +312,8 @@ func benchQueries(b *testing.B, db *sqlx.DB) {
 		{"agent-text-common", agent, Filter{Q: "imprimante"}},
 		{"agent-text-rare", agent, Filter{Q: "zorglub"}},
 		{"customer-text", customer, Filter{Q: "wifi"}},
+		{"agent-status-text-common", agent, Filter{Status: []Status{StatusWaiting}, Q: "imprimante"}},
+		{"agent-text-comments", agent, Filter{Q: "merci"}}, // in every comment, in no ticket's text
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			var p Page
