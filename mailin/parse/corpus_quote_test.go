@@ -52,6 +52,12 @@ func sameVisible(got, want string) bool {
 
 // runReplyCorpus scores visibleText against the exact expectations of a text corpus.
 func runReplyCorpus(t *testing.T, name string, cases []replyCase, floor float64) {
+	sc := scoreReplyCorpus(t, name, cases)
+	sc.report(t, map[string]float64{"visible_exact": floor})
+}
+
+// scoreReplyCorpus compares visibleText with the exact expectations of a text corpus.
+func scoreReplyCorpus(t *testing.T, name string, cases []replyCase) *score {
 	dir := corporaDir(t, name)
 	sc := newScore(name)
 	for _, c := range cases {
@@ -82,28 +88,47 @@ func runReplyCorpus(t *testing.T, name string, cases []replyCase, floor float64)
 			sc.add("visible_exact", sameVisible(got, want), file, got, want)
 		}
 	}
-	sc.report(t, map[string]float64{"visible_exact": floor})
+	return sc
+}
+
+// replyCorpora loads the cases of the three text reply corpora.
+func replyCorpora(t *testing.T) map[string][]replyCase {
+	out := map[string][]replyCase{}
+	var gh []replyCase
+	loadJSON(t, filepath.Join(corporaDir(t, "github-email_reply_parser"), "expected.json"), &gh)
+	out["github-email_reply_parser"] = gh
+	for _, name := range []string{"crisp-oss-email-reply-parser", "willdurand-EmailReplyParser"} {
+		var exp struct{ Cases []replyCase }
+		loadJSON(t, filepath.Join(corporaDir(t, name), "expected.json"), &exp)
+		out[name] = exp.Cases
+	}
+	return out
+}
+
+// TestCorpusQuoteTotal prints the one figure of the quote stripper on the shared text
+// corpora, "quote: N/M exact" (run with -v); each corpus's own test keeps its floor.
+func TestCorpusQuoteTotal(t *testing.T) {
+	ok, total := 0, 0
+	for name, cases := range replyCorpora(t) {
+		c := scoreReplyCorpus(t, name, cases).fields["visible_exact"]
+		ok, total = ok+c[0], total+c[1]
+	}
+	if total == 0 {
+		t.Fatal("no case in the reply corpora")
+	}
+	t.Logf("quote: %d/%d exact (%.1f %%)", ok, total, 100*float64(ok)/float64(total))
 }
 
 func TestCorpusGitHubReplies(t *testing.T) {
-	dir := corporaDir(t, "github-email_reply_parser")
-	var cases []replyCase
-	loadJSON(t, filepath.Join(dir, "expected.json"), &cases)
-	runReplyCorpus(t, "github-email_reply_parser", cases, quoteFloors["github"])
+	runReplyCorpus(t, "github-email_reply_parser", replyCorpora(t)["github-email_reply_parser"], quoteFloors["github"])
 }
 
 func TestCorpusCrispReplies(t *testing.T) {
-	dir := corporaDir(t, "crisp-oss-email-reply-parser")
-	var exp struct{ Cases []replyCase }
-	loadJSON(t, filepath.Join(dir, "expected.json"), &exp)
-	runReplyCorpus(t, "crisp-oss-email-reply-parser", exp.Cases, quoteFloors["crisp"])
+	runReplyCorpus(t, "crisp-oss-email-reply-parser", replyCorpora(t)["crisp-oss-email-reply-parser"], quoteFloors["crisp"])
 }
 
 func TestCorpusWilldurandReplies(t *testing.T) {
-	dir := corporaDir(t, "willdurand-EmailReplyParser")
-	var exp struct{ Cases []replyCase }
-	loadJSON(t, filepath.Join(dir, "expected.json"), &exp)
-	runReplyCorpus(t, "willdurand-EmailReplyParser", exp.Cases, quoteFloors["willdurand"])
+	runReplyCorpus(t, "willdurand-EmailReplyParser", replyCorpora(t)["willdurand-EmailReplyParser"], quoteFloors["willdurand"])
 }
 
 // TestCorpusTalonReplies scores full .eml replies (through Message), plain inline cases
@@ -181,9 +206,12 @@ func stripTalonSignature(s string) string {
 
 // Floors for the reply corpora (percent): the rates reached. Before the rewrite of
 // visibleText they were github 88.8, crisp 91.5, willdurand 85.7, talon eml 75.0, html
-// 78.9 and plain 69.2 (plain then also counted the MAX_LINES_COUNT=1 case).
+// 78.9 and plain 69.2 (plain then also counted the MAX_LINES_COUNT=1 case). Crisp's
+// floor went from 98.5 to 97.1 when "—" on its own line became a signature delimiter
+// (phones' smart punctuation makes it of "--"): its email_emoji case expects the
+// "—" signature kept.
 var (
-	quoteFloors = map[string]float64{"github": 100, "crisp": 98.5, "willdurand": 100}
+	quoteFloors = map[string]float64{"github": 100, "crisp": 97.1, "willdurand": 100}
 	talonFloors = map[string]float64{"eml_visible_exact": 83.3, "eml_visible_nosig": 100,
-		"html_file_visible": 100, "html_visible_text": 78.9, "plain_visible_exact": 98.0}
+		"html_file_visible": 100, "html_visible_text": 78.9, "plain_visible_exact": 100}
 )

@@ -1,6 +1,7 @@
 package parse
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"encoding/base64"
@@ -26,6 +27,12 @@ func FuzzVisibleText(f *testing.F) {
 		"> q1\na1\n> q2\na2\n-- \nJean\nSent from my iPhone", "---------- Forwarded message ---------\nDe : x\n\ntexte",
 		"Voir\n\n-- \nJean\n\nBegin forwarded message:\n\n> vieux\n-- \nPaul",
 		"\n\n  \t\u00a0\n", "On Mon, Jan 1, 2024 at 10:00 AM\nBob <b@x> wrote:\n>\n",
+		// separators, "|" quotes, markers, bare and spread attributions, mobile lines
+		"ok\n\n—\nSam\n\n***\nSam\n01 23 45 67 89\nᐧ\n\u200b\n", "ok\n\n~~~~\n| a | b |\n| q\n|\n",
+		"ok\n\n##- Please type your reply above this line -##\nold", "ok\n\nSam wrote:\n| q\n\nanswer",
+		"ok\n\nOn Sat, Jul 20, 2013 at 10:00 AM Sam\n\n<\nmailto:s@x\n> wrote:\nq", "ok\n\niPhoneから送信\nOutlook für iOS beziehen",
+		"ok\n\n2013/7/20 sam via Support <info@example.com>\n\n> q", "ok\n\n-------- 元のメッセージ --------\nq",
+		"ok\n\nPoczątek przekazywanej wiadomości:\nOd: x\n\nq", "ok\n\n2013/07/20 10:00 に Sam さんは書きました:\n> q",
 	} {
 		f.Add(s)
 	}
@@ -35,6 +42,15 @@ func FuzzVisibleText(f *testing.F) {
 	f.Fuzz(func(t *testing.T, text string) {
 		for _, fwd := range []bool{false, true} { // a reply's subject, a forward's
 			v := visibleTextOf(text, fwd)
+			if vc, cuts := visibleTextCuts(text, fwd); vc != v {
+				t.Fatalf("recording the cuts changed the result: %q, %q", vc, v)
+			} else {
+				for _, c := range cuts {
+					if c.Rule == "" || c.Text == "" {
+						t.Fatalf("cut %+v without a rule or a text", c)
+					}
+				}
+			}
 			if v == "" {
 				continue
 			}
@@ -102,7 +118,9 @@ func checkVisibleFromHTML(t *testing.T, s string) {
 	}
 	lower := strings.ToLower(s)
 	known := false
-	for _, m := range []string{"quote", "cite", "blockquote", "divrplyfwdmsg", "appendonsend", "stopspelling", "zwchr", "border-top"} {
+	for _, m := range []string{"quote", "cite", "blockquote", "divrplyfwdmsg", "appendonsend", "stopspelling", "zwchr", "border-top",
+		"border-color", "zmail_extra", "mail-editor-reference-message-container", "__divider__",
+		"mac_outlook_attribution_block", "outlookmessageheader"} {
 		known = known || strings.Contains(lower, m)
 	}
 	if !known {
@@ -122,6 +140,10 @@ func htmlSeeds(f *testing.F) {
 		`<p>OK</p><div class="moz-cite-prefix">On 3/3/26, X wrote:</div><blockquote type="cite">q</blockquote><pre class="moz-signature">-- x</pre>`,
 		`<p>Fait</p><div style="border:none;border-top:solid #E1E1E1 1.0pt"><p><b>De :</b> X<br><b>Envoyé :</b> lundi<br><b>Objet :</b> RE: y</p></div><p>q</p>`,
 		`<div>ok</div><hr id="zwchr"><b>From: </b>x<br><b>To: </b>y<br><b>Sent: </b>z<br>q<hr id="stopSpelling"><div id="divRplyFwdMsg">`,
+		`<div>ok</div><div name="quote"><b>Von:</b> x<br><b>Gesendet:</b> y<div name="quoted-content">q</div></div>`,
+		`<div>ok</div><div class="tutanota_quote">On 3/3/26, x wrote:<blockquote class="tutanota_quote">q</blockquote></div><div class="zmail_extra"><blockquote>q</blockquote></div>`,
+		`<div>ok</div><div id="mail-editor-reference-message-container"><div style="border-style: solid none none; border-color: rgb(181, 196, 223)"><b>From:</b> x<br><b>Sent:</b> y</div>q</div><hr data-marker="__DIVIDER__">`,
+		`<div>ok</div><div id="MAC_OUTLOOK_ATTRIBUTION_BLOCK"><b>From: </b>x<br><b>Date: </b>y</div><blockquote>q</blockquote><div class=OutlookMessageHeader><hr><b>From:</b> x<br><b>Sent:</b> y</div>`,
 		"<scr<script>ipt>alert(1)</script><math><mi xlink:href=\"javascript:alert(1)\">x</mi></math>\x00",
 		`<form action="javascript:x"><button formaction="javascript:y">b</button></form><base href="javascript:z">`,
 	} {
@@ -263,7 +285,7 @@ func FuzzCheckDKIM(f *testing.F) {
 			}
 			return []string{txt}, nil
 		}
-		a := checkDKIM(context.Background(), raw, "jean@lycee.fr", lookup)
+		a := checkDKIM(context.Background(), bytes.NewReader(skipMboxLine(raw)), "jean@lycee.fr", lookup)
 		if !dkimResults[a.DKIM] {
 			t.Fatalf("DKIM result %q", a.DKIM)
 		}

@@ -35,6 +35,7 @@ type hnode struct {
 	tag                   atom.Atom
 	name                  string // for tags without an atom
 	class, id, typ, style string
+	nameAttr, marker      string // name="quote" (GMX, Web.de), data-marker (Zimbra)
 	start, end            int
 	parent                *hnode
 	kids                  []*hnode
@@ -93,6 +94,10 @@ func buildHTMLTree(s string) *hnode {
 					n.typ = string(v)
 				case "style":
 					n.style = string(v)
+				case "name":
+					n.nameAttr = string(v)
+				case "data-marker":
+					n.marker = string(v)
 				}
 			}
 			if count++; count > maxQuoteNodes {
@@ -126,8 +131,10 @@ func buildHTMLTree(s string) *hnode {
 }
 
 // Outlook's reply header block is a div with a thin top border (#E1E1E1 in recent
-// versions, #B5C4DF in older ones) holding the From/Sent/To/Subject paragraphs.
-var outlookBorderRe = regexp.MustCompile(`(?i)border-top\s*:\s*solid\s+#(e1e1e1|b5c4df)\s+1(\.0)?pt`)
+// versions, #B5C4DF in older ones) holding the From/Sent/To/Subject paragraphs; Word
+// writes "border-top:solid #E1E1E1 1.0pt", the web and new Outlook "border-top: 1pt solid
+// rgb(225, 225, 225)" or the border's parts one by one.
+var outlookBorderRe = regexp.MustCompile(`(?i)border-top\s*:\s*(solid\s+#(e1e1e1|b5c4df)\s+1(\.0)?pt|1(\.0)?pt\s+solid\s+(#e1e1e1|#b5c4df|rgb\(\s*(225,\s*225,\s*225|181,\s*196,\s*223)\s*\)))|border-color\s*:\s*rgb\(\s*(225,\s*225,\s*225|181,\s*196,\s*223)\s*\)`)
 
 // fwdSubjectRe matches the Subject line of a forwarded mail's header block: "Subject:
 // FW: …", "Objet : TR : …", "Betreff: WG: …".
@@ -138,14 +145,28 @@ var fwdSubjectRe = regexp.MustCompile(`(?i)^\s*\*{0,2}\s*(subject|objet|sujet|be
 // mail are siblings) or is the element alone.
 func quoteRule(n *hnode) (rule string, toEnd bool) {
 	switch {
+	case n.tag == atom.Blockquote && n.hasClass("gmail_quote") && (n.parent == nil || !isGmailContainer(n.parent)):
+		// Gmail's "quote" formatting button writes this blockquote in the person's own
+		// text; a reply's quote sits in a div.gmail_quote with its gmail_attr
+		return "gmail_blockquote", false // only with an attribution before it
 	case n.hasClass("gmail_quote") || n.hasClass("gmail_quote_container"):
 		return "gmail_quote", false
 	case n.hasClass("yahoo_quoted"):
 		return "yahoo_quoted", false
 	case n.hasClass("protonmail_quote"):
 		return "protonmail_quote", false
+	case n.hasClass("tutanota_quote"):
+		return "tutanota_quote", false
+	case n.hasClass("zmail_extra"):
+		return "zoho_extra", false
+	case n.tag == atom.Div && strings.EqualFold(n.nameAttr, "quote"):
+		return "gmx_quote", false
 	case n.tag == atom.Blockquote && strings.EqualFold(strings.TrimSpace(n.typ), "cite"):
 		return "blockquote_cite", false
+	case n.tag == atom.Div && strings.EqualFold(n.id, "mail-editor-reference-message-container"):
+		return "outlook_reference_message", true
+	case n.tag == atom.Div && (strings.EqualFold(n.id, "MAC_OUTLOOK_ATTRIBUTION_BLOCK") || n.hasClass("OutlookMessageHeader")):
+		return "outlook_message_header", true
 	case n.tag == atom.Div && strings.EqualFold(n.id, "divRplyFwdMsg"):
 		return "outlook_divRplyFwdMsg", true
 	case n.tag == atom.Div && strings.EqualFold(n.id, "appendonsend"):
@@ -154,12 +175,19 @@ func quoteRule(n *hnode) (rule string, toEnd bool) {
 		return "outlook_stopSpelling", true
 	case n.tag == atom.Hr && strings.EqualFold(n.id, "zwchr"):
 		return "zimbra_zwchr", true
+	case n.tag == atom.Hr && n.marker == "__DIVIDER__":
+		return "zimbra_divider", true
 	case n.tag == atom.Div && outlookBorderRe.MatchString(n.style):
 		return "outlook_header_border", true
 	case n.tag == atom.Blockquote:
 		return "blockquote_attributed", false // only with an attribution before it
 	}
 	return "", false
+}
+
+// isGmailContainer reports whether n is the div Gmail puts a reply's quote in.
+func isGmailContainer(n *hnode) bool {
+	return n.tag != atom.Blockquote && (n.hasClass("gmail_quote") || n.hasClass("gmail_quote_container") || n.hasClass("gmail_extra"))
 }
 
 // quoteCandidate is one quoted region found in the HTML.
@@ -172,14 +200,22 @@ type quoteCandidate struct {
 // by structure (Gmail's gmail_quote, blockquote type=cite of Apple Mail, Thunderbird
 // and Roundcube, Outlook's divRplyFwdMsg, appendonsend and top-bordered header block,
 // Hotmail's hr#stopSpelling, Yahoo's yahoo_quoted, Proton's protonmail_quote, Zimbra's
-// hr#zwchr) with the attribution element just before it (moz-cite-prefix, gmail_attr,
+// hr#zwchr or hr data-marker=__DIVIDER__, GMX's and Web.de's div name=quote, Tutanota's
+// tutanota_quote, Zoho's zmail_extra, new Outlook's mail-editor-reference-message-container,
+// Outlook for Mac's MAC_OUTLOOK_ATTRIBUTION_BLOCK and old Outlook's OutlookMessageHeader) with the attribution element just before it (moz-cite-prefix, gmail_attr,
 // reply-intro or an "On … wrote:" line).
 //
 // A quote goes only when nothing the person wrote follows it but blank space or a
 // signature: text after a quote is an inline answer, and then the HTML is returned
 // whole, since the answers need their questions. A forwarded message (its marker line
 // or a "Subject: FW:" header block) is the request and stays, with what it holds.
-func stripQuotedHTML(s string) (string, []htmlCut) {
+func stripQuotedHTML(s string) (string, []htmlCut) { return stripQuotedHTMLOf(s, false) }
+
+// stripQuotedHTMLOf is stripQuotedHTML for a mail whose subject says whether it is a
+// forward ("FW:", "TR :", "WG:"): then Outlook's and Zimbra's header structures, which
+// start the quote in a reply, start the forwarded mail (its header block shows the
+// forwarded mail's own subject, without "FW:"), and it stays.
+func stripQuotedHTMLOf(s string, fwdSubject bool) (string, []htmlCut) {
 	root := buildHTMLTree(s)
 	if root == nil {
 		return s, nil
@@ -226,12 +262,12 @@ func stripQuotedHTML(s string) (string, []htmlCut) {
 						start = p.start
 					}
 				}
-				if rule == "blockquote_attributed" && start == k.start {
+				if (rule == "blockquote_attributed" || rule == "gmail_blockquote") && start == k.start {
 					walk(k) // a bare blockquote may be a citation of the reply itself
 					continue
 				}
 			}
-			if isForwardHTML(s, start, end) {
+			if (fwdSubject && toEnd) || isForwardHTML(s, start, end) {
 				// the rest is the forwarded mail, and maybe the quotes it holds: all of
 				// it stays, and a quote before it is not the last content
 				fwd = &htmlCut{Rule: rule + "_forward", Kept: true, Start: start}
@@ -292,8 +328,9 @@ func blankHTML(s string) bool {
 }
 
 // signatureClassRe finds the signature blocks clients mark: Gmail's gmail_signature,
-// Thunderbird's moz-signature, Outlook's id="Signature".
-var signatureClassRe = regexp.MustCompile(`(?i)(class\s*=\s*["']?[^"'>]*(gmail_signature|moz-signature)|id\s*=\s*["']?signature\b)`)
+// Thunderbird's moz-signature, Outlook's id="Signature" and its mobile app's
+// ms-outlook-mobile-signature, iOS Mail's AppleMailSignature.
+var signatureClassRe = regexp.MustCompile(`(?i)(class\s*=\s*["']?[^"'>]*(gmail_signature|moz-signature)|id\s*=\s*["']?(signature\b|ms-outlook-mobile-signature|AppleMailSignature))`)
 
 // onlySignature reports whether the HTML after a quote holds nothing the person wrote:
 // blank space, a marked signature block, or text that the text rules see as a
@@ -307,7 +344,7 @@ func onlySignature(s string) bool {
 		return true
 	}
 	lines := append([]string{"x"}, strings.Split(t, "\n")...)
-	return len(cutSignature(lines)) == 1
+	return len(cutSignature(lines, nil)) == 1
 }
 
 // headerFollows reports whether a mail header block (From/Sent/To/Subject) starts in
@@ -384,8 +421,12 @@ func nonBlankLines(t string, n int) []string {
 // structure marks: the HTML without it, as text, through the text rules (signatures,
 // leftover attribution lines). It returns "" and no cuts when no structure is found or
 // nothing would be left, and the caller keeps the text path.
-func visibleFromHTML(s string) (string, []htmlCut) {
-	stripped, cuts := stripQuotedHTML(s)
+func visibleFromHTML(s string) (string, []htmlCut) { return visibleFromHTMLOf(s, false) }
+
+// visibleFromHTMLOf is visibleFromHTML for a mail whose subject may be a forward's (see
+// stripQuotedHTMLOf).
+func visibleFromHTMLOf(s string, fwdSubject bool) (string, []htmlCut) {
+	stripped, cuts := stripQuotedHTMLOf(s, fwdSubject)
 	if len(cuts) == 0 {
 		return "", nil
 	}

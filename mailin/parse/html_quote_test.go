@@ -147,6 +147,82 @@ Jeanne Martin</pre>`,
 			html:  `<p>As the manual says:</p><blockquote>Restart twice.</blockquote>`,
 			rules: nil,
 		},
+		{
+			name: "gmx / web.de de, div name=quote",
+			html: `<html><head></head><body><div style="font-family: Verdana"><div>Danke, geht wieder.</div><div>&nbsp;</div><div>&nbsp;
+<div name="quote" style="margin:10px 5px 5px 10px; padding: 10px 0 10px 10px; border-left:2px solid #C3D9E5; word-wrap: break-word;"><div style="margin:0 0 10px 0;"><b>Gesendet:</b>&nbsp;Montag, 03. März 2026 um 10:00 Uhr<br><b>Von:</b>&nbsp;"Support" &lt;support@schule.de&gt;<br><b>An:</b>&nbsp;jeanne@web.de<br><b>Betreff:</b>&nbsp;Ihre Anfrage</div><div name="quoted-content">Bitte versuchen Sie es erneut.</div></div></div></div></body></html>`,
+			want: "Danke, geht wieder.", rules: []string{"gmx_quote"}, removed: "erneut",
+		},
+		{
+			name: "tutanota",
+			html: `<div>Confirmed.</div><div><br></div><div class="tutanota_quote"><div>On 3/3/2026 10:00, support@lycee.fr wrote:</div><blockquote class="tutanota_quote">Do you confirm?</blockquote></div>`,
+			want: "Confirmed.", rules: []string{"tutanota_quote"}, removed: "Do you confirm",
+		},
+		{
+			name: "zoho",
+			html: `<div>Merci.<br></div><div class="zmail_extra_hr" style="border-top: 1px solid rgb(204, 204, 204); height: 0px; margin-top: 10px;"><br></div><div class="zmail_extra" data-zbluepencil-ignore="true"><div><br></div><div id="Zm-_Id_-Sgn1">---- Le lun., 03 mars 2026 10:00:00 +0100 <b>Support &lt;support@lycee.fr&gt;</b> a écrit ---<br></div><blockquote style="margin: 0px;"><div>Avez-vous redémarré ?</div></blockquote></div>`,
+			want: "Merci.", rules: []string{"zoho_extra"}, removed: "redémarré",
+		},
+		{
+			name: "new outlook, rgb border and reference container",
+			html: `<div class="elementToProof">Réglé.</div><div id="mail-editor-reference-message-container"><div class="ms-outlook-mobile-reference-message skipProofing"></div><div style="text-align: left; padding: 3pt 0in 0in; border-width: 1pt medium medium; border-style: solid none none; border-color: rgb(181, 196, 223) currentcolor currentcolor; font-family: Aptos; font-size: 12pt;"><b>De :</b> Support &lt;support@lycee.fr&gt;<br><b>Date :</b> lundi, 3 mars 2026 à 10:00<br><b>À :</b> Jeanne &lt;jeanne@lycee.fr&gt;<br><b>Objet :</b> Votre demande<br></div><div>Toujours en panne ?</div></div>`,
+			want: "Réglé.", rules: []string{"outlook_reference_message"}, removed: "Toujours en panne",
+		},
+		{
+			name: "outlook top border written 1pt solid rgb",
+			html: `<div>Done.</div><div style="border:none; border-top:1pt solid rgb(225, 225, 225); padding:3pt 0cm 0cm 0cm"><p><b>From:</b> Support &lt;support@lycee.fr&gt;<br><b>Sent:</b> Monday, March 3, 2026 10:00 AM<br><b>To:</b> Jeanne<br><b>Subject:</b> RE: Printer</p></div><p>Is it still broken?</p>`,
+			want: "Done.", rules: []string{"outlook_header_border"}, removed: "still broken",
+		},
+		{
+			name: "gmail de",
+			html: `<div dir="ltr">Danke!</div><br><div class="gmail_quote"><div dir="ltr" class="gmail_attr">Am Mo., 3. März 2026 um 10:00 Uhr schrieb Support &lt;<a href="mailto:support@schule.de">support@schule.de</a>&gt;:<br></div><blockquote class="gmail_quote"><div>Hallo</div></blockquote></div>`,
+			want: "Danke!", rules: []string{"gmail_quote"}, removed: "schrieb",
+		},
+		{
+			name: "apple mail nl, attribution div before blockquote type=cite",
+			html: `<html><body>Opgelost.<div><br><div><div>Op 3 mrt. 2026, om 10:00 heeft Support &lt;support@school.nl&gt; het volgende geschreven:</div><br class="Apple-interchange-newline"><blockquote type="cite"><div>Werkt het nu?</div></blockquote></div></div></body></html>`,
+			want: "Opgelost.", rules: []string{"blockquote_cite"}, removed: "het volgende geschreven",
+		},
+		{
+			name: "zimbra markers without zwchr",
+			html: `<div>Bien reçu.</div><hr data-marker="__DIVIDER__"><div data-marker="__HEADERS__"><b>De: </b>"Support" &lt;support@lycee.fr&gt;<br><b>À: </b>Jeanne<br><b>Envoyé: </b>Lundi 3 Mars 2026 10:00:00<br><b>Objet: </b>Votre demande</div><div data-marker="__QUOTED_TEXT__">Avez-vous reçu le colis ?</div>`,
+			want: "Bien reçu.", rules: []string{"zimbra_divider"}, removed: "colis",
+		},
+		{
+			name: "outlook for mac",
+			html: `<div>Fixed.</div><div><br></div><div id="MAC_OUTLOOK_ATTRIBUTION_BLOCK" style="font-family:Calibri"><b>From: </b>Support &lt;support@lycee.fr&gt;<br><b>Date: </b>Monday, 3 March 2026 at 10:00<br><b>To: </b>Jeanne<br><b>Subject: </b>Printer<br></div><div><br></div><blockquote id="MAC_OUTLOOK_ATTRIBUTION_BLOCKQUOTE" style="BORDER-LEFT: #b5c4df 5 solid"><div>Still broken?</div></blockquote>`,
+			want: "Fixed.", rules: []string{"outlook_message_header"}, removed: "Still broken",
+		},
+		{
+			name: "outlook 2003 OutlookMessageHeader",
+			html: `<div><font size=2>OK.</font></div><div class=OutlookMessageHeader lang=en-us dir=ltr align=left><hr tabindex=-1><font face=Tahoma size=2><b>From:</b> Support [mailto:support@lycee.fr]<br><b>Sent:</b> Monday, March 03, 2026 10:00 AM<br><b>To:</b> Jeanne<br><b>Subject:</b> Printer<br></font><br></div><div>Still broken?</div>`,
+			want: "OK.", rules: []string{"outlook_message_header"}, removed: "Still broken",
+		},
+		{
+			name: "outlook ios, mobile signature after the quote structure",
+			html: `<div dir="ltr">Yes.</div><div id="ms-outlook-mobile-signature">Get <a href="https://aka.ms/o0ukef">Outlook for iOS</a></div><div id="mail-editor-reference-message-container"><hr style="display:inline-block;width:98%"><div id="divRplyFwdMsg" dir="ltr"><b>From:</b> Support &lt;support@lycee.fr&gt;<br><b>Sent:</b> Monday, March 3, 2026 10:00:00 AM<br><b>To:</b> Jeanne<br><b>Subject:</b> Printer</div><div>Still broken?</div></div>`,
+			want: "Yes.", rules: []string{"outlook_reference_message"}, removed: "Still broken",
+		},
+		{
+			name:  "gmail's quote button in the person's text stays",
+			html:  `<div dir="ltr">The manual says:<blockquote class="gmail_quote" style="margin:0px 0px 0px 0.8ex;border-left:1px solid rgb(204,204,204);padding-left:1ex">Restart twice.</blockquote><div>It did not help.</div></div>`,
+			rules: nil,
+		},
+		{
+			name:  "gmail's quote button ending the person's text stays",
+			html:  `<div dir="ltr">The manual says:<blockquote class="gmail_quote">Restart twice.</blockquote></div>`,
+			rules: nil,
+		},
+		{
+			name: "gmail blockquote after an attribution, without the container",
+			html: `<div dir="ltr">Fixed.</div><div dir="ltr">On Mon, Mar 3, 2026 at 10:00 AM Support &lt;support@lycee.fr&gt; wrote:<br></div><blockquote class="gmail_quote">Still broken?</blockquote>`,
+			want: "Fixed.", rules: []string{"gmail_blockquote"}, removed: "Still broken",
+		},
+		{
+			name:  "a div named quote with text after it is an inline answer",
+			html:  `<div name="quote"><b>Von:</b> Support &lt;support@schule.de&gt;<br><b>Gesendet:</b> Montag<br><div name="quoted-content">Welcher Raum?</div></div><div>Raum 12.</div>`,
+			rules: nil,
+		},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -266,5 +342,29 @@ func TestStripQuotedHTMLManyQuotes(t *testing.T) {
 	}
 	if d := time.Since(start); d > 20*time.Second {
 		t.Errorf("took %v", d)
+	}
+}
+
+// TestMessageOutlookHTMLForward checks that an Outlook HTML forward ("TR:" subject, a
+// header block showing the forwarded mail's own subject) keeps the forwarded mail
+// visible, while the same HTML under "RE:" loses the quote.
+func TestMessageOutlookHTMLForward(t *testing.T) {
+	body := `<div class="WordSection1"><p class="MsoNormal">Pour vous, de la part de Paul.</p><div style="border:none;border-top:solid #E1E1E1 1.0pt;padding:3.0pt 0cm 0cm 0cm"><p class="MsoNormal"><b>De&nbsp;:</b> Paul &lt;paul@lycee.fr&gt;<br><b>Envoyé&nbsp;:</b> lundi 3 mars 2026 10:00<br><b>À&nbsp;:</b> Jeanne<br><b>Objet&nbsp;:</b> Vidéoprojecteur</p></div><p class="MsoNormal">Le vidéoprojecteur de la salle 12 est mort.</p></div>`
+	for _, c := range []struct {
+		subject string
+		keep    bool
+	}{{"TR: Vidéoprojecteur", true}, {"FW: Vidéoprojecteur", true}, {"RE: Vidéoprojecteur", false}} {
+		raw := "From: Jeanne <jeanne@lycee.fr>\r\nTo: support@lycee.fr\r\nSubject: " + c.subject + "\r\nContent-Type: text/html; charset=utf-8\r\n\r\n" + body
+		var cuts []QuoteCut
+		in, err := message(context.Background(), strings.NewReader(raw), int64(len(raw)), []byte(raw), HashOnly{}, Options{}, &cuts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Contains(in.Visible, "salle 12 est mort"); got != c.keep || !strings.HasPrefix(in.Visible, "Pour vous") {
+			t.Errorf("%s: visible %q", c.subject, in.Visible)
+		}
+		if len(cuts) != 1 || cuts[0].Kept != c.keep || !strings.HasPrefix(cuts[0].Rule, "html:outlook_header_border") {
+			t.Errorf("%s: cuts %+v", c.subject, cuts)
+		}
 	}
 }

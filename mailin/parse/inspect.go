@@ -1,6 +1,7 @@
 package parse
 
 import (
+	"bytes"
 	"context"
 
 	"github.com/guichet/guichet/ticket"
@@ -20,6 +21,7 @@ type InspectResult struct {
 	Automatic   InspectAutomatic    `json:"automatic"`
 	Text        string              `json:"text"`
 	Visible     string              `json:"visible"`
+	QuoteCuts   []QuoteCut          `json:"quote_cuts"`
 	HTML        string              `json:"html,omitempty"`
 	Attachments []InspectAttachment `json:"attachments"`
 	Warnings    []string            `json:"warnings"`
@@ -46,11 +48,16 @@ type InspectAttachment struct {
 
 // Inspect parses raw without storing anything (attachments are only hashed).
 func Inspect(ctx context.Context, raw []byte, opt Options) (*InspectResult, error) {
-	in, err := Message(ctx, raw, HashOnly{}, opt)
+	var cuts []QuoteCut
+	in, err := message(ctx, bytes.NewReader(raw), int64(len(raw)), raw, HashOnly{}, opt, &cuts)
 	if err != nil {
 		return nil, err
 	}
-	return newInspectResult(in), nil
+	r := newInspectResult(in)
+	if cuts != nil {
+		r.QuoteCuts = cuts
+	}
+	return r, nil
 }
 
 // newInspectResult presents a parsed mail. Lists are never null in its JSON.
@@ -60,7 +67,7 @@ func newInspectResult(in *ticket.Inbound) *InspectResult {
 		Subject: in.Subject, Summary: in.Summary, MessageID: in.MessageID, ThreadKey: in.ThreadKey,
 		Automatic: InspectAutomatic{Value: in.Automatic, Reason: in.AutoReason},
 		Text:      in.Text, Visible: in.Visible, HTML: in.HTML,
-		Attachments: []InspectAttachment{}, Warnings: in.Warnings, Bounce: in.Bounce,
+		Attachments: []InspectAttachment{}, Warnings: in.Warnings, Bounce: in.Bounce, QuoteCuts: []QuoteCut{},
 		Auth: in.Auth,
 	}
 	if r.Warnings == nil {

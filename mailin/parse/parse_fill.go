@@ -134,14 +134,21 @@ func (w *walker) fillBody(in *ticket.Inbound, pieces []piece) {
 	}
 	in.Text = strings.Join(texts, "\n\n")
 	// under "FW:", Outlook's header block starts the forwarded mail, which stays
-	in.Visible = visibleTextOf(in.Text, isForwardSubject(in.Subject))
+	var tcuts []textCut
+	fwd := isForwardSubject(in.Subject)
+	in.Visible, tcuts = visibleTextCuts(in.Text, fwd)
+	var hcuts []htmlCut
 	if hasHTML {
 		// Clients mark their quotes in the HTML (gmail_quote, blockquote type=cite,
 		// divRplyFwdMsg…), more surely than any text rule can find them: when they did,
 		// the visible text comes from the HTML without the quote.
-		if v, _ := visibleFromHTML(strings.Join(htmls, "\n")); v != "" {
+		var v string
+		if v, hcuts = visibleFromHTMLOf(strings.Join(htmls, "\n"), fwd); v != "" {
 			in.Visible = v
 		}
+	}
+	if w.cuts != nil {
+		*w.cuts = quoteCuts(tcuts, hcuts)
 	}
 	for _, f := range w.forwarded {
 		if in.Text != "" {
@@ -155,6 +162,30 @@ func (w *walker) fillBody(in *ticket.Inbound, pieces []piece) {
 	if hasHTML {
 		in.HTML = sanitizeHTML(strings.Join(htmls, "\n"))
 	}
+}
+
+// QuoteCut is one part of a mail's text that the quote rules removed from its visible
+// text (or, Kept, a forwarded mail they found and kept): which rule, and the text.
+type QuoteCut struct {
+	Rule string `json:"rule"`
+	Text string `json:"text"`
+	Kept bool   `json:"kept,omitempty"`
+}
+
+// quoteCuts lists the cuts that made the visible text: the HTML structures' when the
+// HTML had some, else the text rules'.
+func quoteCuts(tcuts []textCut, hcuts []htmlCut) []QuoteCut {
+	out := []QuoteCut{}
+	if len(hcuts) > 0 {
+		for _, c := range hcuts {
+			out = append(out, QuoteCut{Rule: "html:" + c.Rule, Text: c.Text, Kept: c.Kept})
+		}
+		return out
+	}
+	for _, c := range tcuts {
+		out = append(out, QuoteCut{Rule: c.Rule, Text: c.Text})
+	}
+	return out
 }
 
 // forwardedText renders an attached message for the body: a short header block, then

@@ -32,18 +32,56 @@ func visibleText(text string) string { return visibleTextOf(text, false) }
 // ("FW:", "TR:", "WG:"): then an Outlook header block or "-----Original Message-----"
 // line, which in a reply starts the quote, starts the forwarded mail and stays.
 func visibleTextOf(text string, fwdSubject bool) string {
+	return stripText(text, fwdSubject, nil)
+}
+
+// textCut is one part of a text that a rule removed: the rule's name and the lines it
+// took, so that tests and debugging can say which rule removed what.
+type textCut struct {
+	Rule string
+	Text string
+}
+
+// cutTrace collects the cuts of one text; a nil trace records nothing (the parser's
+// path, which only needs the result).
+type cutTrace struct{ cuts []textCut }
+
+// add records that rule removed lines (nothing when they are blank).
+func (c *cutTrace) add(rule string, lines []string) {
+	if c == nil {
+		return
+	}
+	if t := strings.TrimSpace(strings.Join(lines, "\n")); t != "" {
+		c.cuts = append(c.cuts, textCut{Rule: rule, Text: t})
+	}
+}
+
+// visibleTextCuts is visibleTextOf that also says which rules removed what.
+func visibleTextCuts(text string, fwdSubject bool) (string, []textCut) {
+	var tr cutTrace
+	v := stripText(text, fwdSubject, &tr)
+	return v, tr.cuts
+}
+
+// stripText is visibleTextOf, recording its cuts in tr.
+func stripText(text string, fwdSubject bool, tr *cutTrace) string {
 	text = strings.ReplaceAll(text, "\r\n", "\n")
 	lines := strings.Split(text, "\n")
+	for i, l := range lines {
+		if l != "" && isInvisible(l) {
+			lines[i] = "" // zero-width spaces alone show as a blank line
+		}
+	}
 	lines = splitShared(lines)
 	if f, h := forwardAt(lines, fwdSubject); f >= 0 {
 		// a copy: head shares lines' array, and appending to it would overwrite the marker
-		head := append([]string{}, trimTrailingBlank(stripTail(lines[:f]))...)
+		head := append([]string{}, trimTrailingBlank(stripTail(lines[:f], tr))...)
 		if len(head) > 0 {
 			head = append(head, "")
 		}
 		lines = append(head, lines[f:]...)
 	} else {
-		lines = stripTail(stripQuotes(lines, h))
+		lines = stripTail(stripQuotes(lines, h, tr), tr)
 	}
 	for i, l := range lines {
 		lines[i] = strings.TrimRight(l, " \t\u00a0")
@@ -54,13 +92,27 @@ func visibleTextOf(text string, fwdSubject bool) string {
 	return strings.TrimRight(strings.Join(lines, "\n"), " \t\n")
 }
 
+// isInvisible reports whether l shows nothing: white space, no-break spaces and
+// zero-width characters only.
+func isInvisible(l string) bool {
+	for _, r := range l {
+		switch r {
+		case ' ', '\t', '\r', '\u00a0', '\u200b', '\u200c', '\u200d', '\u2060', '\ufeff':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
 // mayForward reports whether forwardRe can match l: it starts with a rule or with the
 // first letter of "Begin forwarded message:", "Début du message réexpédié :", "Anfang
 // der weitergeleiteten Nachricht:", "Inicio del mensaje reenviado:", "Inizio messaggio
-// inoltrato:" or "Forwarded message:".
+// inoltrato:", "Vidarebefordrat brev:", "Początek przekazywanej wiadomości:" or
+// "Forwarded message:".
 func mayForward(l string) bool {
 	switch b := lead(l); b | 0x20 {
-	case 'b', 'd', 'a', 'i', 'f':
+	case 'b', 'd', 'a', 'i', 'f', 'v', 'p':
 		return true
 	default:
 		return isRuleByte(b) || b >= 0x80
@@ -111,14 +163,15 @@ func trimTrailingBlank(lines []string) []string {
 
 // stripQuotes removes the quoted history that starts at the first quote header, which
 // is not before line from.
-func stripQuotes(lines []string, from int) []string {
+func stripQuotes(lines []string, from int, tr *cutTrace) []string {
 	for i := from; i < len(lines); i++ {
-		n := quoteHeaderAt(lines, i)
+		n, rule := quoteHeader(lines, i)
 		if n == 0 {
 			continue
 		}
 		j := skipBlank(lines, i+n)
 		if j == len(lines) || !isQuoted(lines[j]) {
+			tr.add(rule, lines[i:])
 			return lines[:i]
 		}
 		// the header introduces a block of quoted lines: is there new text after it?
@@ -130,14 +183,23 @@ func stripQuotes(lines []string, from int) []string {
 				break
 			}
 		}
-		rest := stripTail(lines[skipBlank(lines, k):])
+		var sub cutTrace
+		rest := stripTail(lines[skipBlank(lines, k):], &sub)
 		if len(rest) == 0 {
+			tr.add(rule, lines[i:])
 			return lines[:i]
+		}
+		if rule == ruleBareAttribution {
+			continue // "You wrote:" above a quote and an answer may be the person's lead-in
 		}
 		for _, l := range rest {
 			if isQuoted(l) {
 				return lines // interleaved answers: keep them with their questions
 			}
+		}
+		tr.add(rule+"+quote_block", lines[i:k])
+		if tr != nil {
+			tr.cuts = append(tr.cuts, sub.cuts...)
 		}
 		return append(append([]string{}, lines[:i]...), rest...)
 	}
@@ -154,11 +216,11 @@ func skipBlank(lines []string, i int) int {
 
 // stripTail removes, until nothing changes, trailing blank lines, a trailing block of
 // quoted lines (unless the whole text is quoted) and a signature.
-func stripTail(lines []string) []string {
+func stripTail(lines []string, tr *cutTrace) []string {
 	for {
 		n := len(lines)
-		lines = trimTrailingQuote(lines)
-		lines = cutSignature(lines)
+		lines = trimTrailingQuote(lines, tr)
+		lines = cutSignature(lines, tr)
 		if len(lines) == n {
 			return lines
 		}
@@ -166,7 +228,7 @@ func stripTail(lines []string) []string {
 }
 
 // trimTrailingQuote drops the block of quoted ("> ") and blank lines at the end.
-func trimTrailingQuote(lines []string) []string {
+func trimTrailingQuote(lines []string, tr *cutTrace) []string {
 	end := len(lines)
 	for end > 0 {
 		if strings.TrimSpace(lines[end-1]) == "" || inQuote(lines, end-1) {
@@ -180,5 +242,6 @@ func trimTrailingQuote(lines []string) []string {
 		for end = len(lines); end > 0 && strings.TrimSpace(lines[end-1]) == ""; end-- {
 		}
 	}
+	tr.add("trailing_quote", lines[end:])
 	return lines[:end]
 }

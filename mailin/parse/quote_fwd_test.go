@@ -80,3 +80,26 @@ func TestMessageForwardOriginalText(t *testing.T) {
 		t.Errorf("Visible %q lost the forward", in.Visible)
 	}
 }
+
+// TestForwardMarkersByLanguage checks the forward markers of Gmail, Thunderbird and
+// Apple Mail in the languages they are localised in: the marker and the forwarded mail
+// stay, and nothing is cut.
+func TestForwardMarkersByLanguage(t *testing.T) {
+	const body = "\nDe : Paul <paul@lycee.fr>\nDate : 20/07/2013 10:00\nObjet : Vidéoprojecteur\n\nIl est mort.\n\n-- \nPaul"
+	for _, m := range []string{
+		"---------- Forwarded message ---------", "---------- Message transféré ---------", "---------- Weitergeleitete Nachricht ---------",
+		"---------- Mensaje reenviado ---------", "---------- Messaggio inoltrato ---------", "---------- Doorgestuurd bericht ---------",
+		"---------- Mensagem encaminhada ---------", "---------- Vidarebefordrat meddelande ---------", "---------- Przekazana wiadomość ---------",
+		"---------- 転送メッセージ ---------", "-------- Forwarded Message --------", "-------- Message transféré --------",
+		"-------- Weitergeleitete Nachricht --------", "-------- Messaggio Inoltrato --------", "-------- Wiadomość przekazana --------",
+		"Begin forwarded message:", "Début du message réexpédié :", "Anfang der weitergeleiteten Nachricht:", "Inicio del mensaje reenviado:",
+		"Inizio messaggio inoltrato:", "Begin doorgestuurd bericht:", "Início da mensagem reencaminhada:", "Vidarebefordrat brev:",
+		"Początek przekazywanej wiadomości:", "転送されたメッセージ:",
+	} {
+		in := "Pour info.\n\n" + m + "\n" + body
+		got, cuts := visibleTextCuts(in, false)
+		if want := strings.TrimRight(strings.ReplaceAll(in, "-- \n", "--\n"), "\n"); got != want || len(cuts) != 0 {
+			t.Errorf("%s: got %q, cuts %q", m, got, cuts)
+		}
+	}
+}

@@ -12,13 +12,18 @@ var (
 	// "-----Original Message-----", "-------- Oprindelig besked --------" and the like: a
 	// title between dashes that names a message or a reply.
 	originalRe = regexp.MustCompile(`(?i)^\s*[-_=*]{2,}\s*(?:[\p{L}'’ ]{0,30}\b)?(original|origine|ursprüngliche|originalnachricht|mensaje|messaggio|oorspronkelijk|origineel|originalmeddelande|originalmelding|opprinnelig|oprindelig|alkuperäinen|oryginalna|wiadomość|mensagem|исходное|původní|eredeti|reply message|antwort nachricht|reply above this line|antworten sie über dieser zeile)\b[\p{L}'’ ]{0,30}[-_=*]*\s*$`)
+	// The same in languages without spaces between words, where \b does not apply.
+	originalCJKRe = regexp.MustCompile(`^\s*[-_=*]{2,}\s*(元のメッセージ|原始邮件|原始郵件|원본 메시지)\s*[-_=*]*\s*$`)
 	// Forwarded content is the point of the mail: nothing after it is stripped.
-	forwardRe = regexp.MustCompile(`(?i)^\s*(?:[-_=*]{2,}\s*(forwarded message|message transféré|weitergeleitete nachricht|mensaje reenviado|messaggio inoltrato|doorgestuurd bericht|vidarebefordrat meddelande|videresendt meddelelse|przekazana wiadomość|mensagem encaminhada|пересылаемое сообщение)|begin forwarded message:|début du message réexpédié\s*:|anfang der weitergeleiteten nachricht:|` +
-		`inicio del mensaje reenviado\s*:|inizio messaggio inoltrato\s*:|begin doorgestuurd bericht\s*:|` +
+	forwardRe = regexp.MustCompile(`(?i)^\s*(?:[-_=*]{2,}\s*(forwarded message|message transféré|weitergeleitete nachricht|mensaje reenviado|messaggio inoltrato|doorgestuurd bericht|vidarebefordrat meddelande|videresendt meddelelse|przekazana wiadomość|wiadomość przekazana|mensagem encaminhada|mensagem reencaminhada|пересылаемое сообщение|転送メッセージ|转发的邮件|轉寄的郵件)|begin forwarded message:|début du message réexpédié\s*:|anfang der weitergeleiteten nachricht:|` +
+		`inicio del mensaje reenviado\s*:|inizio messaggio inoltrato\s*:|begin doorgestuurd bericht\s*:|início da mensagem reencaminhada\s*:|` +
+		`vidarebefordrat brev\s*:|początek przekazywanej wiadomości\s*:|転送されたメッセージ\s*[:：]|` +
 		`forwarded message\s*:\s*$)`)
 	// The verbs that end "On <date>, <someone> wrote:" headers.
-	wroteVerbs = `wrote|writes|a écrit|a ecrit|schrieb|escribió|escribio|ha escrit|ha scritto|scrisse|schreef|het volgende geschreven|geschreven|skrev|pisze|napisał|napisała|napisał\(a\)|escreveu|пишет|написал|написала|написав|kirjoitti|napsal|napísal|έγραψε|a scris|írta|yazdı|viết|写道|寫道|작성|のメッセージ`
+	wroteVerbs = `wrote|writes|a écrit|a ecrit|schrieb|geschrieben|escribió|escribio|ha escrit|ha scritto|scrisse|schreef|het volgende geschreven|geschreven|skrev|pisze|napisał|napisała|napisał\(a\)|escreveu|пишет|написал|написала|написал\(а\)|написав|kirjoitti|napsal|napísal|έγραψε|a scris|írta|yazdı|viết|写道|寫道|작성|のメッセージ|のメール|書きました`
 	wroteRe    = regexp.MustCompile(`(?i)(` + wroteVerbs + `)\s*[:：]?\s*$`)
+	// the same verb with its colon, ending a line
+	wroteColonRe = regexp.MustCompile(`(?i)\s(` + wroteVerbs + `)\s*[:：]\s*$`)
 	// German and Scandinavian clients put the name after the verb: "Am … schrieb X:".
 	wroteMidRe = regexp.MustCompile(`(?i)^\s*(on|le|am|el|il|op|den|em|w dniu|dnia)\s.*\d.*\s(` + wroteVerbs + `)\s[^:：]{1,80}[:：]\s*$`)
 	// "On 11-Apr-2011, at 6:54 PM, X <x@y> sent:" — a weaker verb, only after "On <date>".
@@ -31,6 +36,11 @@ var (
 	addrColonRe = regexp.MustCompile(`[\w.+-]+@[\w.-]+>?\s*["»]?\s*[:：]$`)
 	// "2011/4/7 Name <a@b>" followed by quoted lines (Gmail in some locales).
 	dateAddrRe = regexp.MustCompile(`^\s*\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}\b.{0,120}<[^<>\s]+@[^<>\s]+>\s*$`)
+	// The full date that starts such a line: "2013/7/20", "20.07.2013", "2013-07-20".
+	fullDateRe = regexp.MustCompile(`^\s*(\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{4})\b`)
+	// Lotus Notes puts the verb before the date: "Sam Smith/ACME wrote on 20/07/2013
+	// 10:00:00:", "… schrieb am 20.07.2013 10:00:00:".
+	wroteOnRe = regexp.MustCompile(`(?i)\s(wrote|schrieb|a écrit|escribió|ha scritto|schreef|skrev|escreveu|napisał)\s+(on|am|le|el|il|op|den|em|dnia)\s.{0,40}\d.{0,40}[:：]\s*$`)
 	// A line that only continues a wrapped header: ">:" after "<a@b", "> wrote:".
 	contRe = regexp.MustCompile(`^\s*>\s*\S{0,20}\s*[:：]\s*$`)
 	// "reply On Wed, Apr 4, 2012 at 3:59 PM, bob@example.com wrote:" on one line.
@@ -116,13 +126,32 @@ var timeRe = regexp.MustCompile(`\b\d{1,2}:\d{2}\b`)
 // quoteHeaderAt returns the number of lines of the quote header that starts at line i,
 // or 0 when none does.
 func quoteHeaderAt(lines []string, i int) int {
+	n, _ := quoteHeader(lines, i)
+	return n
+}
+
+// quotingRe: Horde's and webmails' "Quoting Sam <sam@example.com>:", "Zitat von Sam:",
+// "Citando Sam:" (only right above quoted lines).
+var quotingRe = regexp.MustCompile(`(?i)^\s*(quoting|zitat von|citation de|citando|citaat van|cytuję|cytując)\s.{1,100}[:：]\s*$`)
+
+// ruleBareAttribution names a short "X wrote:" line right above quoted lines.
+const ruleBareAttribution = "bare_attribution"
+
+// quoteHeader is quoteHeaderAt, with the name of the rule that found the header.
+func quoteHeader(lines []string, i int) (int, string) {
 	l := lines[i]
 	if strings.TrimSpace(l) == "" || isQuoted(l) {
-		return 0
+		return 0, ""
+	}
+	if len(l) <= 120 && isReplyAboveMarker(l) {
+		return 1, "reply_above_marker"
 	}
 	dash := isRuleByte(lead(l)) // originalRe, androidRe and ruleRe start with a rule
-	if dash && (originalRe.MatchString(l) || androidRe.MatchString(l)) {
-		return 1
+	if dash && (originalRe.MatchString(l) || originalCJKRe.MatchString(l)) {
+		return 1, "original_message"
+	}
+	if dash && androidRe.MatchString(l) {
+		return 1, "android_attribution"
 	}
 	if dash && ruleRe.MatchString(l) {
 		// a rule followed by a header block
@@ -133,21 +162,27 @@ func quoteHeaderAt(lines []string, i int) int {
 			}
 			seen++
 			if headerBlockAt(lines, j) {
-				return 1
+				return 1, "rule_header_block"
 			}
 		}
-		return 0
+		return 0, ""
 	}
 	if headerBlockAt(lines, i) {
-		return 1
+		return 1, "header_block"
 	}
-	if len(l) < 200 && isDigit(lead(l)) && strings.Contains(l, "@") && dateAddrRe.MatchString(l) && nextQuoted(lines, i+1) {
-		return 1
+	if len(l) < 200 && isDigit(lead(l)) && strings.Contains(l, "@") && dateAddrRe.MatchString(l) &&
+		(nextQuoted(lines, i+1) || (fullDateRe.MatchString(l) && prevNonBlank(lines, i) >= 0 && skipBlank(lines, i+1) < len(lines))) {
+		// with quoted lines below; or, with a full date, below the reply and above
+		// anything (HTML turned into text leaves the quote without "> ")
+		return 1, "date_name_address"
 	}
-	// "On … wrote:" over up to four lines
+	// "On … wrote:" over up to four lines; HTML turned into text may put a blank line
+	// between them ("… John Smith", "", "<mailto:j@x>", "> wrote:"), which is crossed
+	// when the part above does not end a sentence and the part below is the address
 	joined := strings.TrimSpace(l)
 	intro := -1 // isIntro(l), once needed
-	for j := i; j < len(lines) && j < i+4; j++ {
+	parts, blank := 1, 0
+	for j := i; j < len(lines) && j < i+6 && parts <= 4; j++ {
 		if j > i {
 			if intro < 0 {
 				intro = 0
@@ -155,18 +190,56 @@ func quoteHeaderAt(lines []string, i int) int {
 					intro = 1
 				}
 			}
-			next := strings.TrimSpace(lines[j])
-			if intro == 0 || next == "" || len(next) > 200 ||
-				(isQuoted(next) && !contRe.MatchString(next)) {
+			if intro == 0 {
 				break
 			}
+			next := strings.TrimSpace(lines[j])
+			if next == "" {
+				if blank++; blank > 1 || strings.ContainsAny(joined[len(joined)-1:], ".!?") {
+					break
+				}
+				continue
+			}
+			if len(next) > 200 || (isQuoted(next) && !contRe.MatchString(next)) {
+				break
+			}
+			if blank > 0 && next[0] != '<' && next[0] != '>' && !strings.HasPrefix(next, "mailto:") {
+				break
+			}
+			blank = 0
+			parts++
 			joined = joinHeader(joined, next)
 		}
 		if isAttribution(joined) {
-			return j - i + 1
+			if parts > 1 && startsLater(lines, i, j) {
+				break // the header starts below: line i is the reply's ("… écrivez à a@b.fr")
+			}
+			return j - i + 1, "attribution"
 		}
 	}
-	return 0
+	if len(l) <= 120 && hasColon(l) && (wroteColonRe.MatchString(l) || quotingRe.MatchString(l)) && nextQuoted(lines, i+1) {
+		// "Sam Smith wrote:", "Sam a écrit :" without date or address: only right
+		// above quoted lines (stripQuotes keeps it when an answer follows the quote)
+		return 1, ruleBareAttribution
+	}
+	return 0, ""
+}
+
+// headStartRe: how the first line of an attribution starts, "On …", "Le …", "Am …", a date.
+var headStartRe = regexp.MustCompile(`(?i)^\s*((on|le|am|el|il|op|den|em|dne|dnia|w dniu|på)\s|\d)`)
+
+// startsLater reports whether the attribution found over lines i..j starts below line i:
+// line i does not open like one, and the lines after it, opening like one, make one alone.
+func startsLater(lines []string, i, j int) bool {
+	if headStartRe.MatchString(lines[i]) {
+		return false
+	}
+	k := skipBlank(lines, i+1)
+	if k > j || !headStartRe.MatchString(lines[k]) {
+		return false
+	}
+	n, _ := quoteHeader(lines, k)
+	return n > 0 && k+n-1 == j
 }
 
 // joinHeader joins the lines of a wrapped header, without a space inside "<a@b>".
@@ -193,7 +266,7 @@ func isAttribution(s string) bool {
 	if wroteRe.MatchString(s) && looksLikeHeader(s) {
 		return true
 	}
-	if wroteMidRe.MatchString(s) || sentRe.MatchString(s) {
+	if wroteMidRe.MatchString(s) || sentRe.MatchString(s) || wroteOnRe.MatchString(s) {
 		return true
 	}
 	return len(s) < 300 && addrColonRe.MatchString(s) && strings.ContainsAny(s, "0123456789") &&
@@ -269,10 +342,39 @@ func hasColon(l string) bool {
 	return strings.IndexByte(l, ':') >= 0 || strings.Contains(l, "：")
 }
 
-// isQuoted reports whether a line is quoted with ">".
+// isQuoted reports whether a line is quoted with ">", or with "|" as some clients and
+// mailing-list archives do; a table row drawn with "|" ("| salle | état |") is not a quote.
 func isQuoted(l string) bool {
-	return strings.HasPrefix(strings.TrimLeft(l, " \t"), ">")
+	l = strings.TrimLeft(l, " \t")
+	if l == "" {
+		return false
+	}
+	if l[0] == '>' {
+		return true
+	}
+	if l[0] != '|' {
+		return false
+	}
+	t := strings.TrimRight(l, " \t\r")
+	return len(t) == 1 || t[len(t)-1] != '|' || strings.Count(t, "|") < 2
 }
+
+// replyAboveRe finds the line helpdesks and notification services put at the top of
+// their mail so that replies stay above it ("##- Please type your reply above this line
+// -##", "Répondez au-dessus de cette ligne"): what follows it is their quoted mail.
+var replyAboveRe = regexp.MustCompile(`(?i)(above this line|above the line|au-dessus de cette ligne|oberhalb dieser zeile|über dieser zeile|por encima de esta línea|sopra questa (riga|linea)|boven deze (regel|lijn)|acima desta linha|ovanför (denna|den här) rad|powyżej tej linii|この行より上)`)
+
+// isReplyAboveMarker reports whether l is such a marker line: the phrase and a word asking
+// for a reply, in a line of at most ten words (a sentence that mentions "above this
+// line" is not one).
+func isReplyAboveMarker(l string) bool {
+	return len(strings.Fields(l)) <= 10 && replyAboveRe.MatchString(l) && replyWordRe.MatchString(l)
+}
+
+// replyWordRe: the marker asks for a reply ("type your reply", "répondez", "antworten",
+// "escriba su respuesta", "rispondi", "antwoord", "responda", "svara", "odpowiedz",
+// "返信"); "see the note above this line" is not one.
+var replyWordRe = regexp.MustCompile(`(?i)(repl|respon|answer|type|write|répon|repon|écri|antwort|schreib|respuest|escrib|rispond|scriv|antwoord|schrijf|svar|odpowi|napisz|返信|回复|回覆)`)
 
 // inQuote reports whether line i belongs to a quoted block: it is quoted, or it is a
 // long quoted line that the sender's client wrapped without repeating the ">" — an
@@ -307,8 +409,10 @@ func nextQuoted(lines []string, i int) bool {
 // Wed, … wrote:") on a line of its own, when quoted lines follow.
 func splitShared(lines []string) []string {
 	for i := 0; i < len(lines); i++ {
-		t := strings.ToLower(strings.TrimSpace(lines[i]))
-		if isQuoted(lines[i]) || !nextQuoted(lines, i+1) || strings.HasPrefix(t, "on ") {
+		if isQuoted(lines[i]) || !nextQuoted(lines, i+1) {
+			continue
+		}
+		if t := strings.TrimSpace(lines[i]); len(t) >= 3 && strings.EqualFold(t[:3], "on ") {
 			continue
 		}
 		m := sharedRe.FindStringSubmatch(lines[i])

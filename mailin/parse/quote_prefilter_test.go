@@ -21,6 +21,8 @@ func TestPrefilters(t *testing.T) {
 		"-Abhishek Kona", "Sent from my iPhone", "  Envoyé de mon iPad", "Get Outlook for iOS",
 		"ſent from my phone", "Télécharger Outlook pour Android", "Wysłane z telefonu",
 		"Le problème est apparu jeudi.", "", "   ", "Merci : à bientôt",
+		"~~~~~~", "———", "* * *", "Outlook für iOS beziehen", "Pobierz aplikację Outlook dla systemu Android",
+		"iPhoneから送信", "Xperiaから送信", "Sent via the Samsung Galaxy S7, an AT&T 4G LTE smartphone", "发自我的iPhone", "##- Please type your reply above this line -##",
 	}
 	var roots []string
 	roots = append(roots, "testdata")
@@ -55,7 +57,12 @@ func TestPrefilters(t *testing.T) {
 		{"hdrSubjRe", hdrSubjRe, hasColon},
 		{"forwardRe", forwardRe, mayForward},
 		{"mobileRe", mobileRe, mayMobile},
-		{"sigDelimRe", sigDelimRe, func(l string) bool { return l != "" && (l[0] == '-' || l[0] == '_') }},
+		{"sigDelimRe", sigDelimRe, func(l string) bool { return l != "" && (l[0] == '-' || l[0] == '_' || l[0] == 0xe2) }},
+		{"longRuleRe", longRuleRe, mayLongRule},
+		{"outlookAppRe", outlookAppRe, mayMobile},
+		{"cjkMobileRe", cjkMobileRe, mayCJKMobile},
+		{"deviceRe", deviceRe, mayMobile},
+		{"replyAboveRe", replyAboveRe, func(string) bool { return true }},
 		{"dashNameRe", dashNameRe, func(l string) bool { return l != "" && l[0] == '-' }},
 	}
 	// isIntro must say exactly what the one pattern it replaces said

@@ -113,6 +113,10 @@ func TestStripSent(t *testing.T) {
 		{"two lines of ours repeated", "Bonjour,\n\nRéférence : AURAN1-13\nStatut : Nouveau\nToujours pas de nouvelles.\n", "", false},
 		{"quote of a mail we did not send", ownAnswer + "\n\nAm 28.11.2026 schrieb Hans:\n> Können Sie mir bitte helfen?\n> Das Passwort geht nicht.\n> Danke für Ihre Zeit heute.\n", "", false},
 		{"nothing but the quote", sentConfirmation, "", true},
+		{"outlook text of our HTML: links in <>", ownAnswer + "\n\n" +
+			strings.Replace(htmlToText(sentConfirmationHTML), "Suivre votre demande", "Suivre votre demande<http://127.0.0.1:8080/requests/AURAN1-13>", 1), ownAnswer, true},
+		{"quote of a quote, >> and > |", ownAnswer + "\n\n" + prefix(wrap(sentConfirmation, 60), ">> "), ownAnswer, true},
+		{"mobile signature and a japanese attribution above", ownAnswer + "\n\niPhoneから送信\n\n2026/11/28 17:21、Assistance ENT <support@example.org>のメール:\n\n" + prefix(sentConfirmation, "> "), ownAnswer, true},
 		{"empty", "", "", false},
 	}
 	for _, c := range cases {
