@@ -25,8 +25,8 @@ const defaultTextWindow = 2000
 //     when they are in the window (one probe of FTS5 per row costs milliseconds, as a
 //     prefix query merges its whole list each time).
 //   - the set: every match, from the full-text indexes, then their page in the list's
-//     order. The way for a rare word; building it for a common one is what cost a
-//     second at a million tickets.
+//     order and their count, in one query. The way for a rare word; building it for a
+//     common one is what cost a second at a million tickets.
 type textSearch struct {
 	query string // full-text query: "a:* & b:*" (PostgreSQL) or `"a"* "b"*` (FTS5)
 	// whole is the query of the words as whole words ("a & b", `"a" "b"`): what it
