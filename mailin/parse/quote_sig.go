@@ -31,38 +31,58 @@ const maxSigLines = 20
 // with at most maxSigLines after it, a mobile "Sent from my …" line, or a "-Name" sign-off
 // after a blank line as the last line. The first line is never a signature.
 func cutSignature(lines []string, tr *cutTrace) []string {
+	_, out := cutSignatureFrom(lines, tr, 1)
+	return out
+}
+
+// maxRuleTail bounds where a delimiter may stand: among the last maxRuleTail lines (a
+// "-- " has at most maxSigLines after it, a long rule's signature ten non-blank lines).
+const maxRuleTail = 2 * maxSigLines
+
+// cutSignatureFrom is cutSignature for lines whose lines[1:clean] are known to hold no
+// mobile line (an earlier call looked): it looks there no more, so that stripTail,
+// which calls it until nothing changes, costs linear time. It returns how far lines
+// are now known to hold none, and the lines.
+func cutSignatureFrom(lines []string, tr *cutTrace, clean int) (int, []string) {
 	last := len(lines) - 1
 	for last >= 0 && strings.TrimSpace(lines[last]) == "" {
 		last--
 	}
-	for i := 1; i <= last; i++ {
+	win := max(1, last-maxRuleTail) // before it, only a mobile line may start a signature
+	for i := max(1, clean); i < win; i++ {
+		if lines[i] != "" && isMobileLine(lines[i]) {
+			tr.add("mobile_signature", lines[i:])
+			return i, lines[:i]
+		}
+	}
+	for i := win; i <= last; i++ {
 		l := lines[i]
 		if l == "" {
 			continue
 		}
 		if (l[0] == '-' || l[0] == '_' || l[0] == 0xe2) && sigDelimRe.MatchString(l) && last-i <= maxSigLines {
 			tr.add("signature_delimiter", lines[i:])
-			return lines[:i]
+			return win, lines[:i]
 		}
 		if strings.TrimSpace(l) == trackerMark && last-i <= maxSigLines {
 			tr.add("invisible_separator", lines[i:])
-			return lines[:i]
+			return win, lines[:i]
 		}
 		if mayLongRule(l) && (strings.TrimSpace(lines[i-1]) == "" || !isUnderline(l)) &&
 			longRuleRe.MatchString(l) && sigBlock(lines[i+1:last+1]) {
 			tr.add("separator", lines[i:])
-			return lines[:i]
+			return win, lines[:i]
 		}
 		if isMobileLine(l) {
 			tr.add("mobile_signature", lines[i:])
-			return lines[:i]
+			return win, lines[:i]
 		}
 		if i == last && l[0] == '-' && dashNameRe.MatchString(l) && strings.TrimSpace(lines[i-1]) == "" {
 			tr.add("dash_name_signoff", lines[i:])
-			return lines[:i]
+			return win, lines[:i]
 		}
 	}
-	return lines
+	return win, lines
 }
 
 // trackerMark is the invisible character ("ᐧ", U+1427) that mail trackers (Mailtrack,
