@@ -148,3 +148,19 @@ func (b *Store) OpenBlob(ctx context.Context, sum string) (io.ReadCloser, error)
 	}
 	return f, nil
 }
+
+// RemoveBlob removes the content with the given SHA-256. Content that is not stored is
+// no error. The caller checks first that no row points at it: the same content is
+// stored once for every row that holds its hash.
+func (b *Store) RemoveBlob(ctx context.Context, sum string) error {
+	if len(sum) != 64 {
+		return fmt.Errorf("blob: remove: bad hash %q", sum)
+	}
+	if _, err := hex.DecodeString(sum); err != nil {
+		return fmt.Errorf("blob: remove: bad hash %q", sum)
+	}
+	if err := os.Remove(b.path(sum)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("blob: remove: %w", err)
+	}
+	return nil
+}

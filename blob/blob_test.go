@@ -106,3 +106,28 @@ func TestOpenMissing(t *testing.T) {
 		}
 	}
 }
+
+// TestRemoveBlob: removed content reads as missing; removing it again, or content never
+// stored, is no error; a hash that is not one (a path, say) is refused.
+func TestRemoveBlob(t *testing.T) {
+	ctx := context.Background()
+	b, _ := newLogged(t)
+	sum, _, err := b.PutBlob(ctx, strings.NewReader("pièce jointe"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.RemoveBlob(ctx, sum); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.OpenBlob(ctx, sum); !errors.Is(err, ErrMissing) {
+		t.Fatalf("open after remove: %v", err)
+	}
+	if err := b.RemoveBlob(ctx, sum); err != nil {
+		t.Fatalf("remove twice: %v", err)
+	}
+	for _, bad := range []string{"", "../../etc/passwd", strings.Repeat("z", 64), sum[:63]} {
+		if err := b.RemoveBlob(ctx, bad); err == nil {
+			t.Errorf("RemoveBlob(%q) = nil", bad)
+		}
+	}
+}

@@ -5,16 +5,21 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"slices"
 
 	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
 
+	"github.com/guichet/guichet/spool"
 	"github.com/guichet/guichet/ticket"
 )
 
-// batchBytes bounds the bodies fetched together, whatever BatchSize says.
-const batchBytes = 32 << 20
+// batchBytes bounds the bodies fetched together into memory, whatever BatchSize says
+// (a message past StageAt is fetched alone onto disk when the Deliverer stages, and
+// does not count).
+const batchBytes = 8 << 20
 
 // tempDeliverError stops a sync when the Deliverer failed for now on message uid.
 type tempDeliverError struct {
@@ -47,7 +52,7 @@ func (p *IMAPPoller) sync(ctx context.Context, c *imapConn, lease Lease, cur *cu
 		for len(list) > 0 {
 			n, bytes := 0, int64(0)
 			for n < len(list) && n < p.opt.BatchSize && (n == 0 || bytes+list[n].size <= batchBytes) {
-				if list[n].size <= p.opt.MaxMessageBytes {
+				if list[n].size <= p.opt.MaxMessageBytes && !p.staged(list[n]) {
 					bytes += list[n].size
 				}
 				n++
@@ -87,7 +92,7 @@ func (p *IMAPPoller) listNew(c *imapConn, last uint32) ([]pending, error) {
 func (p *IMAPPoller) batch(ctx context.Context, c *imapConn, lease Lease, cur *cursor, list []pending) error {
 	var want imap.UIDSet
 	for _, m := range list {
-		if m.size <= p.opt.MaxMessageBytes {
+		if m.size <= p.opt.MaxMessageBytes && !p.staged(m) {
 			want.AddNum(imap.UID(m.uid))
 		}
 	}
@@ -113,14 +118,21 @@ func (p *IMAPPoller) batch(ctx context.Context, c *imapConn, lease Lease, cur *c
 			break
 		}
 		raw, ok := bodies[m.uid]
+		staged := p.staged(m) && m.size <= p.opt.MaxMessageBytes
+		var err error
+		if staged {
+			ok, err = p.deliverStaged(ctx, c, m)
+		}
 		switch {
-		case m.size > p.opt.MaxMessageBytes:
+		case m.size > p.opt.MaxMessageBytes || errors.Is(err, spool.ErrTooBig):
 			p.log.Warn("message too large; moved aside", slog.Uint64("uid", uint64(m.uid)), slog.Int64("size", m.size))
 			refused.AddNum(imap.UID(m.uid))
-		case !ok:
+		case !ok && err == nil:
 			p.log.Debug("message gone before it was fetched", slog.Uint64("uid", uint64(m.uid)))
 		default:
-			err := p.opt.Deliverer.Deliver(ctx, raw, ticket.Envelope{Channel: "imap", RemoteAddr: p.t.host})
+			if !staged {
+				err = p.opt.Deliverer.Deliver(ctx, raw, ticket.Envelope{Channel: "imap", RemoteAddr: p.t.host})
+			}
 			switch {
 			case err == nil:
 				taken.AddNum(imap.UID(m.uid))
@@ -147,6 +159,61 @@ func (p *IMAPPoller) batch(ctx context.Context, c *imapConn, lease Lease, cur *c
 		*cur = next
 	}
 	return stop
+}
+
+// staged reports a message big enough to be fetched alone and written to a Stage as
+// it arrives (when the Deliverer stages messages) rather than fetched with others into
+// memory.
+func (p *IMAPPoller) staged(m pending) bool {
+	_, ok := p.opt.Deliverer.(StagingDeliverer)
+	return ok && m.size > StageAt
+}
+
+// deliverStaged fetches one big message alone, writes its body to a Stage as it comes
+// off the connection, and delivers it from there. ok is false when the server had no
+// such message any more. A body past the stage's limit (the server's size was wrong)
+// is spool.ErrTooBig.
+func (p *IMAPPoller) deliverStaged(ctx context.Context, c *imapConn, m pending) (ok bool, err error) {
+	sd := p.opt.Deliverer.(StagingDeliverer)
+	env := ticket.Envelope{Channel: "imap", RemoteAddr: p.t.host}
+	st, err := sd.NewStage(env)
+	if err != nil {
+		return false, err
+	}
+	if st == nil {
+		// this Deliverer holds messages in memory after all: fetch it so
+		msgs, err := c.cl.Fetch(imap.UIDSetNum(imap.UID(m.uid)), &imap.FetchOptions{UID: true,
+			BodySection: []*imap.FetchItemBodySection{{Peek: true}}}).Collect()
+		if err != nil {
+			return false, fmt.Errorf("mailin: imap: fetch: %w", err)
+		}
+		for _, msg := range msgs {
+			for _, b := range msg.BodySection {
+				return true, sd.Deliver(ctx, b.Bytes, env)
+			}
+		}
+		return false, nil
+	}
+	cmd := c.cl.Fetch(imap.UIDSetNum(imap.UID(m.uid)), &imap.FetchOptions{UID: true,
+		BodySection: []*imap.FetchItemBodySection{{Peek: true}}}) // BODY.PEEK[]: no \Seen
+	var werr error
+	for msg := cmd.Next(); msg != nil; msg = cmd.Next() {
+		for item := msg.Next(); item != nil; item = msg.Next() {
+			if b, isBody := item.(imapclient.FetchItemDataBodySection); isBody && b.Literal != nil && !ok {
+				ok = true
+				_, werr = io.CopyBuffer(st, b.Literal, make([]byte, maxReadChunk))
+			}
+		}
+	}
+	if err := cmd.Close(); err != nil {
+		st.Abort()
+		return false, fmt.Errorf("mailin: imap: fetch: %w", err)
+	}
+	if werr != nil || !ok {
+		st.Abort()
+		return ok, werr
+	}
+	return true, sd.DeliverStaged(ctx, st, env)
 }
 
 // file marks the messages taken \Seen and moves them to Processed, and moves the refused

@@ -46,6 +46,15 @@ type Intake struct {
 	// crash for the duplicate it is (in the receipt, the metrics and the log), which a
 	// spool's "pending" cannot.
 	Spool ticket.Spool
+	// RawBlobs, when set, stores big messages (past StageAt) as files addressed by
+	// their hash, synced, instead of in the database's raw column, and lets a
+	// listener stage them on disk as they arrive (NewStage). *blob.Store is one.
+	RawBlobs parse.BlobWriter
+	// StageDir is where a big message is written as it arrives when it is not
+	// spooled (default the system's temporary folder); StageMax bounds such a file
+	// (default the spool's maximum message size plus 64 KiB of trace).
+	StageDir string
+	StageMax int64
 
 	health health
 }
@@ -80,11 +89,24 @@ func (i *Intake) Deliver(ctx context.Context, raw []byte, env ticket.Envelope) e
 		}
 		return perr
 	}
-	d := ticket.Delivery{Raw: raw, Env: env, Msg: msg, ParseErr: perr}
+	return i.hand(ctx, ticket.Delivery{Raw: raw, Env: env, Msg: msg, ParseErr: perr}, nil)
+}
+
+// hand stores a parsed delivery (queued, spooled or accepted, as the Intake is set up);
+// k, when set, is the spool record that already holds it (a big message staged there).
+func (i *Intake) hand(ctx context.Context, d ticket.Delivery, k ticket.Kept) error {
+	env := d.Env
 	var rec ticket.Receipt
 	var err error
 	spooled := false
-	if r, ok := i.acc.(SpoolReceiver); ok && i.Queue && i.Spool != nil && env.Channel != "imap" {
+	if k != nil {
+		enq, ok := i.acc.(SpoolEnqueuer)
+		if !ok {
+			return fmt.Errorf("mailin: store message: %T takes no spooled message", i.acc)
+		}
+		err = enq.EnqueueKept(ctx, d, k)
+		rec, spooled = ticket.Receipt{State: "pending"}, true
+	} else if r, ok := i.acc.(SpoolReceiver); ok && i.Queue && i.Spool != nil && env.Channel != "imap" {
 		rec, err = r.ReceiveSpooled(ctx, d, i.Spool)
 		spooled = true
 	} else if r, ok := i.acc.(Receiver); ok && i.Queue {
@@ -101,7 +123,11 @@ func (i *Intake) Deliver(ctx context.Context, raw []byte, env ticket.Envelope) e
 		return err
 	}
 	i.health.record(nil)
-	attrs := []any{slog.String("channel", env.Channel), slog.Int64("inbound_id", rec.InboundID), slog.Int("size", len(raw)), slog.String("state", rec.State)}
+	size := int64(len(d.Raw))
+	if d.RawBlob != "" {
+		size = d.RawSize
+	}
+	attrs := []any{slog.String("channel", env.Channel), slog.Int64("inbound_id", rec.InboundID), slog.Int64("size", size), slog.String("state", rec.State)}
 	if spooled {
 		// Not in the database yet: no id, and whether it is a duplicate is known when
 		// it is stored (the committer logs its id when it processes it).
@@ -127,15 +153,21 @@ func (i *Intake) Deliver(ctx context.Context, raw []byte, env ticket.Envelope) e
 // Parse parses raw as received with env; it is also the ticket.ParseFunc used to retry
 // stored messages.
 func (i *Intake) Parse(ctx context.Context, raw []byte, env ticket.Envelope) (*ticket.Inbound, error) {
-	opt := i.opt
-	opt.EnvelopeFrom = env.From
-	opt.HasEnvelope = env.Channel == "smtp" || env.Channel == "lmtp"
-	opt.Channel, opt.RemoteAddr = env.Channel, env.RemoteAddr
+	opt := i.parseOptions(env)
 	in, err := parse.Message(ctx, raw, i.blobs, opt)
 	if in != nil && in.Auth.Ignored > 0 {
 		i.logIgnored(env, opt, in.Auth.Ignored)
 	}
 	return in, err
+}
+
+// parseOptions are the parser's options for a message received with env.
+func (i *Intake) parseOptions(env ticket.Envelope) parse.Options {
+	opt := i.opt
+	opt.EnvelopeFrom = env.From
+	opt.HasEnvelope = env.Channel == "smtp" || env.Channel == "lmtp"
+	opt.Channel, opt.RemoteAddr = env.Channel, env.RemoteAddr
+	return opt
 }
 
 // logIgnored records that Authentication-Results fields of our authserv-id did not

@@ -14,6 +14,7 @@ import (
 
 	"github.com/emersion/go-smtp"
 
+	"github.com/guichet/guichet/spool"
 	"github.com/guichet/guichet/ticket"
 )
 
@@ -48,20 +49,151 @@ func (ss *smtpSession) receive(r io.Reader) (reply error) {
 		"rcpt_count", len(ss.rcpts), "tls", ss.tls)
 
 	trace := ss.traceHeader(start)
-	raw, err := ss.readMessage(r, trace)
+	env := ticket.Envelope{From: ss.from, Recipients: ss.envelopeRecipients(), Channel: s.channel, RemoteAddr: ss.remote, TraceLen: len(trace)}
+	raw, rest, err := ss.readHead(r, trace)
 	if err != nil {
 		reply := readReply(err)
 		log.Warn("message not received", "code", reply.Code, slog.Any("error", err),
 			"duration", time.Since(start))
 		return reply
 	}
-	size := len(raw) - len(trace)
 	if headerTooBig(raw[len(trace):], s.opt.MaxHeaderBytes) {
-		log.Warn("message refused", "code", replyHeaderTooBig.Code, "size", size, "reason", "header too big")
+		log.Warn("message refused", "code", replyHeaderTooBig.Code, "size", len(raw)-len(trace), "reason", "header too big")
 		return replyHeaderTooBig
 	}
+	if rest != nil {
+		// longer than the head: staged on disk as it arrives, or read whole
+		if sd, ok := s.opt.Deliverer.(StagingDeliverer); ok {
+			return ss.receiveStaged(sd, raw, rest, env, start, log)
+		}
+		if raw, err = ss.readRest(raw, rest, len(trace)); err != nil {
+			reply := readReply(err)
+			log.Warn("message not received", "code", reply.Code, slog.Any("error", err),
+				"duration", time.Since(start))
+			return reply
+		}
+	}
+	return ss.deliverLogged(raw, env, start, log)
+}
 
-	env := ticket.Envelope{From: ss.from, Recipients: ss.envelopeRecipients(), Channel: s.channel, RemoteAddr: ss.remote, TraceLen: len(trace)}
+// headLimit is how much of a message readHead holds in memory: StageAt, or more when the
+// header limit is higher (the header is checked in memory).
+func (ss *smtpSession) headLimit() int64 {
+	return max(StageAt, int64(ss.s.opt.MaxHeaderBytes)+4)
+}
+
+// readHead reads the message data after prefix into one buffer, up to headLimit bytes
+// (or MaxMessageBytes, when lower: a message over it is an error, never cut). rest is
+// nil when the message ended within them, else the reader of what follows.
+func (ss *smtpSession) readHead(r io.Reader, prefix []byte) (head []byte, rest io.Reader, err error) {
+	max := ss.s.opt.MaxMessageBytes
+	limit := min(ss.headLimit(), max+1)
+	hint := int64(64 << 10)
+	if ss.size > 0 {
+		hint = ss.size + 4<<10 // SIZE= is an estimate; the slack also avoids a last grow at EOF
+	}
+	hint = min(hint, limit)
+	buf := bytes.NewBuffer(make([]byte, 0, int64(len(prefix))+hint))
+	buf.Write(prefix)
+	dr := &deadlineReader{r: r, conn: ss.conn, d: ss.s.opt.ReadTimeout}
+	if _, err := buf.ReadFrom(io.LimitReader(dr, limit)); err != nil {
+		return nil, nil, err
+	}
+	n := int64(buf.Len() - len(prefix))
+	if n > max {
+		return nil, nil, smtp.ErrDataTooLarge
+	}
+	if n < limit {
+		return buf.Bytes(), nil, nil
+	}
+	return buf.Bytes(), dr, nil
+}
+
+// readRest reads the rest of a message after its head, whole into memory (a Deliverer
+// that stages nothing), up to MaxMessageBytes.
+func (ss *smtpSession) readRest(head []byte, rest io.Reader, prefix int) ([]byte, error) {
+	max := ss.s.opt.MaxMessageBytes
+	buf := bytes.NewBuffer(head)
+	if _, err := buf.ReadFrom(io.LimitReader(rest, max+1-int64(len(head)-prefix))); err != nil {
+		return nil, err
+	}
+	if int64(buf.Len()-prefix) > max {
+		return nil, smtp.ErrDataTooLarge
+	}
+	return buf.Bytes(), nil
+}
+
+// receiveStaged writes a big message to a stage as it arrives, head first, through one
+// buffer of maxReadChunk bytes, and delivers it from there. Past MaxMessageBytes it stops
+// writing and drops the stage; go-smtp reads and discards the rest before the 552.
+func (ss *smtpSession) receiveStaged(sd StagingDeliverer, head []byte, rest io.Reader, env ticket.Envelope, start time.Time, log *slog.Logger) error {
+	st, err := sd.NewStage(env)
+	if err != nil {
+		log.Error("message not received: cannot stage it", "code", replyTemporary.Code, slog.Any("error", err))
+		return replyTemporary
+	}
+	if st == nil {
+		raw, err := ss.readRest(head, rest, env.TraceLen)
+		if err != nil {
+			reply := readReply(err)
+			log.Warn("message not received", "code", reply.Code, slog.Any("error", err), "duration", time.Since(start))
+			return reply
+		}
+		return ss.deliverLogged(raw, env, start, log)
+	}
+	max := ss.s.opt.MaxMessageBytes
+	size := int64(len(head) - env.TraceLen)
+	_, err = st.Write(head)
+	head = nil // the stage has it
+	if err == nil {
+		buf := make([]byte, maxReadChunk)
+		for {
+			n, rerr := rest.Read(buf)
+			size += int64(n)
+			if size > max {
+				err = smtp.ErrDataTooLarge
+				break
+			}
+			if n > 0 {
+				if _, werr := st.Write(buf[:n]); werr != nil {
+					err = fmt.Errorf("stage message: %w", werr)
+					break
+				}
+			}
+			if rerr == io.EOF {
+				break
+			}
+			if rerr != nil {
+				err = rerr
+				break
+			}
+		}
+	}
+	if err != nil {
+		st.Abort()
+		reply := readReply(err)
+		if errors.Is(err, spool.ErrTooBig) {
+			reply = replyTooBig
+		}
+		log.Warn("message not received", "code", reply.Code, "size", size, slog.Any("error", err),
+			"duration", time.Since(start))
+		return reply
+	}
+	deliverStart := time.Now()
+	if err := ss.deliverStaged(sd, st, env); err != nil {
+		reply := deliveryReply(err)
+		log.Warn("message not delivered", "code", reply.Code, "size", size, "staged", true, slog.Any("error", err),
+			"deliver_duration", time.Since(deliverStart), "duration", time.Since(start))
+		return reply
+	}
+	log.Info("message delivered", "code", 250, "size", size, "staged", true,
+		"deliver_duration", time.Since(deliverStart), "duration", time.Since(start))
+	return nil
+}
+
+// deliverLogged delivers raw and logs the outcome.
+func (ss *smtpSession) deliverLogged(raw []byte, env ticket.Envelope, start time.Time, log *slog.Logger) error {
+	size := len(raw) - env.TraceLen
 	deliverStart := time.Now()
 	if err := ss.deliver(raw, env); err != nil {
 		reply := deliveryReply(err)
@@ -72,27 +204,6 @@ func (ss *smtpSession) receive(r io.Reader) (reply error) {
 	log.Info("message delivered", "code", 250, "size", size,
 		"deliver_duration", time.Since(deliverStart), "duration", time.Since(start))
 	return nil
-}
-
-// readMessage reads the whole message data after prefix into one buffer of at most
-// MaxMessageBytes (plus prefix); a message that does not fit is an error, never cut.
-func (ss *smtpSession) readMessage(r io.Reader, prefix []byte) ([]byte, error) {
-	max := ss.s.opt.MaxMessageBytes
-	hint := int64(64 << 10)
-	if ss.size > 0 {
-		hint = ss.size + 4<<10 // SIZE= is an estimate; the slack also avoids a last grow at EOF
-	}
-	hint = min(hint, max+1)
-	buf := bytes.NewBuffer(make([]byte, 0, int64(len(prefix))+hint))
-	buf.Write(prefix)
-	dr := &deadlineReader{r: io.LimitReader(r, max+1), conn: ss.conn, d: ss.s.opt.ReadTimeout}
-	if _, err := buf.ReadFrom(dr); err != nil {
-		return nil, err
-	}
-	if int64(buf.Len()-len(prefix)) > max {
-		return nil, smtp.ErrDataTooLarge
-	}
-	return buf.Bytes(), nil
 }
 
 // readReply maps an error reading the data to its reply.
@@ -147,6 +258,18 @@ func headerTooBig(msg []byte, limit int) bool {
 		end = i + 1
 	}
 	return end < 0 || end > limit
+}
+
+// deliverStaged calls DeliverStaged as deliver calls Deliver.
+func (ss *smtpSession) deliverStaged(sd StagingDeliverer, st Stage, env ticket.Envelope) (err error) {
+	ctx, cancel := context.WithTimeout(ss.s.ctx, ss.s.opt.DeliverTimeout)
+	defer cancel()
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("mailin: deliver panicked: %v\n%s", p, debug.Stack())
+		}
+	}()
+	return sd.DeliverStaged(ctx, st, env)
 }
 
 // deliver calls the Deliverer with its own deadline, and turns a panic into an error.

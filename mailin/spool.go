@@ -59,6 +59,17 @@ type SpoolEnqueuer interface {
 func (i *Intake) Replay(ctx context.Context, sp *spool.Spool, to SpoolEnqueuer) (int, error) {
 	n := 0
 	for _, ref := range sp.Pending() {
+		if ref.Size() > StageAt && i.RawBlobs != nil {
+			// a big message: read in pieces, as when it was received
+			ok, err := i.replayBig(ctx, ref, to)
+			if err != nil {
+				return n, err
+			}
+			if ok {
+				n++
+			}
+			continue
+		}
 		metaB, raw, err := ref.Read()
 		if err != nil {
 			i.log.Error("spooled message unreadable; left in the spool", slog.Any("error", err))

@@ -18,14 +18,19 @@ const markTimeout = 15 * time.Second
 //
 // After the relay's 250 the very next thing is marking the row sent: a crash between the
 // two sends the mail again when the row is claimed anew, so nothing (no log line, no
-// metric, no other send) goes in between.
-func (w *Worker) process(ctx context.Context, m ticket.OutboxMail) {
+// metric, no other send) goes in between. sent, when not nil, is called as soon as the
+// relay answered (or the send failed): it gives back the worker's sending slot, so that
+// the next mail goes to the relay while this one's mark waits for its commit.
+func (w *Worker) process(ctx context.Context, m ticket.OutboxMail, sent func()) {
 	log := w.log.With(slog.Int64("outbox_id", m.ID), slog.String("kind", string(m.Kind)),
 		slog.String("ticket", m.TicketKey), slog.Int("attempt", m.Attempts+1))
 	sendCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), w.opt.SendTimeout)
 	defer cancel()
 
 	reply, tried, err := w.send(sendCtx, &m)
+	if sent != nil {
+		sent()
+	}
 	markCtx, cancelMark := context.WithTimeout(context.WithoutCancel(ctx), markTimeout)
 	defer cancelMark()
 	if err == nil {

@@ -143,19 +143,19 @@ func (w *Worker) Run(ctx context.Context) error {
 	defer timer.Stop()
 	var ahead []ticket.OutboxMail // claimed, not started
 	defer func() { w.release(ahead) }()
+	more := false // the last claim was full: more may be due
 	for {
 		free := w.acquire(ctx)
 		if free == 0 {
 			return nil // ctx is done
 		}
-		full := false
 		if len(ahead) == 0 {
 			n := 4 * w.opt.Concurrency
 			rows, err := w.opt.Queue.ClaimOutbox(ctx, n, w.opt.Lease)
 			if err != nil && ctx.Err() == nil {
 				w.log.Error("claim outbox", slog.Any("error", err))
 			}
-			ahead, full = rows, err == nil && len(rows) == n
+			ahead, more = rows, err == nil && len(rows) == n
 		}
 		start := min(free, len(ahead))
 		for i := start; i < free; i++ {
@@ -164,13 +164,18 @@ func (w *Worker) Run(ctx context.Context) error {
 		for _, m := range ahead[:start] {
 			w.wg.Add(1)
 			go func() {
-				defer func() { <-w.slot; w.wg.Done() }()
-				w.process(ctx, m)
+				defer w.wg.Done()
+				// the slot bounds the relay sessions: it is given back once the relay
+				// answered, and the mark (a database commit) joins the others
+				w.process(ctx, m, func() { <-w.slot })
 			}()
 		}
 		ahead = ahead[start:]
-		if len(ahead) > 0 || full {
-			continue // more to send, or more may be due
+		if len(ahead) > 0 || more {
+			// more to send, or more may be due: a full claim is followed by another
+			// once its rows are started, not by a wait for a wake-up that may have
+			// come (and been taken) before the claim
+			continue
 		}
 		timer.Reset(w.opt.PollInterval)
 		select {
@@ -260,7 +265,7 @@ func (w *Worker) Drain(ctx context.Context) error {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				w.process(ctx, m)
+				w.process(ctx, m, nil)
 			}()
 		}
 		wg.Wait()

@@ -366,3 +366,77 @@ func TestRunGivesBackClaimedRows(t *testing.T) {
 		t.Errorf("the mail in flight: %+v", r)
 	}
 }
+
+// TestRunClaimsAgainAfterFullClaim queues more mail than one claim takes (four per
+// slot) and never wakes the worker: every row is sent long before the poll, because a
+// full claim is followed by another once its rows are started. (Under load the wake-up
+// for the rows left is taken before the full claim, and they waited for the poll: the
+// outbox sent 16 mails every 2 s.)
+func TestRunClaimsAgainAfterFullClaim(t *testing.T) {
+	const n = 50
+	q := queued(n)
+	s := SenderFunc(func(context.Context, string, []string, []byte) error {
+		time.Sleep(time.Millisecond)
+		return nil
+	})
+	w, _ := newTestWorker(t, q, s, func(o *Options) {
+		o.Concurrency = 2 // claims of 8: 50 rows take seven
+		o.PollInterval = time.Hour
+		o.Wake = make(chan struct{}) // never
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		sent := 0
+		for i := int64(1); i <= n; i++ {
+			if q.row(i).state == ticket.OutboxSent {
+				sent++
+			}
+		}
+		if sent == n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d rows sent after 5 s without a wake-up", sent, n)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// slowMarks is a queue whose MarkSent waits until release is closed.
+type slowMarks struct {
+	*fakeQueue
+	release chan struct{}
+}
+
+func (q slowMarks) MarkSent(ctx context.Context, id int64, response string) error {
+	<-q.release
+	return q.fakeQueue.MarkSent(ctx, id, response)
+}
+
+// TestRunSendsWhileMarking: with one sending slot, the second mail goes to the relay
+// while the first one's mark (a database commit) is still waiting: the slot bounds the
+// relay sessions, not the marks.
+func TestRunSendsWhileMarking(t *testing.T) {
+	q := slowMarks{fakeQueue: queued(2), release: make(chan struct{})}
+	var mu sync.Mutex
+	sends := 0
+	s := SenderFunc(func(context.Context, string, []string, []byte) error {
+		mu.Lock()
+		sends++
+		mu.Unlock()
+		return nil
+	})
+	w, _ := newTestWorker(t, q, s, func(o *Options) { o.Concurrency = 1 })
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx) }()
+	waitFor(t, func() bool { mu.Lock(); defer mu.Unlock(); return sends == 2 })
+	close(q.release)
+	waitFor(t, func() bool { return q.row(1).state == ticket.OutboxSent && q.row(2).state == ticket.OutboxSent })
+	cancel()
+	<-done
+}

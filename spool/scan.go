@@ -62,6 +62,9 @@ func (s *Spool) SetAside() []Bad {
 // record. Each segment is sealed: appends go to new files, so a torn tail is never
 // written after.
 func (s *Spool) load() error {
+	if err := s.removeParts(); err != nil {
+		return err
+	}
 	names, err := filepath.Glob(filepath.Join(s.dir, "*"+suffix))
 	if err != nil {
 		return fmt.Errorf("spool: list segments: %w", err)

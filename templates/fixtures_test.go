@@ -120,6 +120,19 @@ func fixtures() map[string]ticket.OutboxMail {
 	agentReply.Data.Comment = reply.Data.Comment
 	agentReply.Data.StopLink = "http://127.0.0.1:8080/stop/AURAN1-13/YW5uZQ.m5n6p7"
 
+	// The closing mail to the requester asks for a rating.
+	closed := base(ticket.MailStatus, requester)
+	closed.ToRole = ticket.RoleCustomer
+	closed.Data.Ticket.Status = ticket.StatusClosed
+	closed.Data.OldStatus = ticket.StatusInProgress
+	closed.Data.RatingURL = "http://127.0.0.1:8080/requests/AURAN1-13/satisfaction?a=elodie.martin%40ac-lyon.fr&t=1796724000.3.abcdefghijklmnopqrstuvwx"
+
+	// An agent's answer that closes the ticket (#fermer) asks the rating too.
+	closedReply := reply
+	closedReply.Data.Ticket.Status = ticket.StatusClosed
+	closedReply.Data.OldStatus = ticket.StatusInProgress
+	closedReply.Data.RatingURL = closed.Data.RatingURL
+
 	statusAgent := base(ticket.MailStatus, agent)
 	statusAgent.ToRole = ticket.RoleAgent
 	statusAgent.Data.Ticket.Status = ticket.StatusClosed
@@ -137,7 +150,20 @@ func fixtures() map[string]ticket.OutboxMail {
 	held.Data.Notice = "Un message envoyé en votre nom a été retenu faute de preuve d'expéditeur.\r\n" +
 		"Répondez à ce message pour le confirmer.\n\n<De : paul@support.example>"
 
+	slaWarning := base(ticket.MailSLAWarning, agent)
+	slaWarning.ToRole = ticket.RoleAgent
+	slaWarning.Data.Ticket.Status = ticket.StatusNew
+	slaWarning.Data.SLA = &ticket.SLAWarning{Measure: ticket.SLAFirstResponse, Left: 90 * time.Minute,
+		Due: time.Date(2026, 12, 8, 9, 30, 0, 0, time.UTC)}
+
+	merged := base(ticket.MailMerged, requester)
+	merged.ToRole = ticket.RoleCustomer
+	merged.Data.Ticket.Status = ticket.StatusInProgress
+	merged.Data.Merged = &ticket.MergedView{Key: "AURAN1-9", Summary: "ENT inaccessible depuis ce matin"}
+
 	return map[string]ticket.OutboxMail{
+		"merged":           merged,
+		"sla_warning":      slaWarning,
 		"confirmation":     confirmation,
 		"agent_new":        agentNew,
 		"comment_reply":    reply,
@@ -145,6 +171,8 @@ func fixtures() map[string]ticket.OutboxMail {
 		"comment_customer": customer,
 		"status":           status,
 		"status_agent":     statusAgent,
+		"status_closed":    closed,
+		"comment_closed":   closedReply,
 		"comment_stop":     participant,
 		"comment_agent":    agentReply,
 		"notice_refused":   refused,

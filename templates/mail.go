@@ -38,6 +38,18 @@ type MailView struct {
 	ByAgent     bool                // the comment's author is an agent
 	ToAgent     bool                // the recipient is an agent or an admin: agent wording
 	StopLink    string              // stops mail about this ticket to the recipient, "" for none
+	// SLA warnings only: the target's name in Lang, the business time left ("1 h 30 min")
+	// and when it runs out if nobody acts.
+	SLAMeasure string
+	SLALeft    string
+	SLADue     time.Time
+	// Merge mails only: the ticket merged into this one (Key).
+	MergedKey, MergedSummary string
+	// Rating: the answers of the satisfaction question of a closing mail to its requester,
+	// from very satisfied to very dissatisfied, each a link to the rating page with it
+	// preselected; RatingLink is the page with none. Empty in other mails.
+	Rating     []RatingChoice
+	RatingLink string
 
 	loc *time.Location // the recipient's time zone
 }
@@ -46,6 +58,10 @@ type MailView struct {
 // ("28/11/2026 13:21") and ISO style in English ("2026-11-28 13:21"). The zero time
 // gives "".
 func (v *MailView) Date(t time.Time) string { return formatDate(v.Lang, v.loc, t) }
+
+// RatingChoice is one answer of the satisfaction question in a mail: its text key and
+// the rating page with it preselected.
+type RatingChoice struct{ Key, URL string }
 
 // mailSet is the parsed templates of one kind in one language.
 type mailSet struct {
@@ -104,6 +120,12 @@ func (t *Templates) RenderMail(m *ticket.OutboxMail) (Rendered, error) {
 	if m.Kind == ticket.MailComment && m.Data.Comment == nil {
 		return Rendered{}, fmt.Errorf("templates: render %s: comment mail without a comment", m.TicketKey)
 	}
+	if m.Kind == ticket.MailMerged && m.Data.Merged == nil {
+		return Rendered{}, fmt.Errorf("templates: render a merge mail without the merged ticket")
+	}
+	if m.Kind == ticket.MailSLAWarning && m.Data.SLA == nil {
+		return Rendered{}, fmt.Errorf("templates: render an SLA warning without its target")
+	}
 	if m.Kind == ticket.MailNotice && strings.TrimSpace(m.Data.Notice) == "" {
 		return Rendered{}, fmt.Errorf("templates: render %s: notice mail without a notice", m.TicketKey)
 	}
@@ -113,7 +135,7 @@ func (t *Templates) RenderMail(m *ticket.OutboxMail) (Rendered, error) {
 	view := newMailView(m, lang)
 
 	var r Rendered
-	subject, err := execText(set.text, "subject", view)
+	subject, err := t.execText(set.text, "subject", view)
 	if err != nil {
 		return Rendered{}, err
 	}
@@ -121,27 +143,47 @@ func (t *Templates) RenderMail(m *ticket.OutboxMail) (Rendered, error) {
 	if token := "[#" + view.Key + "]"; view.Key != "" && !strings.Contains(r.Subject, token) { // mail about no ticket has no token
 		r.Subject = strings.TrimSpace(token + " " + r.Subject)
 	}
-	if r.Text, err = execText(set.text, "text", view); err != nil {
+	if r.Text, err = t.execText(set.text, "text", view); err != nil {
 		return Rendered{}, err
 	}
 	r.Text = strings.TrimSpace(r.Text) + "\n"
-	if r.HTML, err = execHTML(set.html, view); err != nil {
+	if r.HTML, err = t.execHTML(set.html, view); err != nil {
 		return Rendered{}, err
 	}
 	return r, nil
 }
 
-func execText(set *texttemplate.Template, name string, view *MailView) (string, error) {
-	var b bytes.Buffer
-	if err := set.ExecuteTemplate(&b, name, view); err != nil {
+// maxPooledBuf is the largest render buffer kept for the next mail (see Templates.bufs):
+// a rare huge mail does not keep its memory.
+const maxPooledBuf = 256 << 10
+
+func (t *Templates) getBuf() *bytes.Buffer {
+	if b, ok := t.bufs.Get().(*bytes.Buffer); ok {
+		return b
+	}
+	return new(bytes.Buffer)
+}
+
+func (t *Templates) putBuf(b *bytes.Buffer) {
+	if b.Cap() <= maxPooledBuf {
+		b.Reset()
+		t.bufs.Put(b)
+	}
+}
+
+func (t *Templates) execText(set *texttemplate.Template, name string, view *MailView) (string, error) {
+	b := t.getBuf()
+	defer t.putBuf(b)
+	if err := set.ExecuteTemplate(b, name, view); err != nil {
 		return "", fmt.Errorf("templates: render %s %s: %w", set.Name(), name, err)
 	}
 	return b.String(), nil
 }
 
-func execHTML(set *htmltemplate.Template, view *MailView) (string, error) {
-	var b bytes.Buffer
-	if err := set.ExecuteTemplate(&b, "base", view); err != nil {
+func (t *Templates) execHTML(set *htmltemplate.Template, view *MailView) (string, error) {
+	b := t.getBuf()
+	defer t.putBuf(b)
+	if err := set.ExecuteTemplate(b, "base", view); err != nil {
 		return "", fmt.Errorf("templates: render %s: %w", set.Name(), err)
 	}
 	return b.String(), nil
@@ -176,6 +218,20 @@ func newMailView(m *ticket.OutboxMail, lang string) *MailView {
 	}
 	if d.OldStatus != "" {
 		v.OldStatus = d.OldStatus.Label(lang)
+	}
+	if m := d.Merged; m != nil {
+		v.MergedKey, v.MergedSummary = m.Key, m.Summary
+	}
+	if w := d.SLA; w != nil {
+		v.SLAMeasure = lookup(lang, "sla."+w.Measure)
+		v.SLALeft = FormatBusinessDuration(w.Left)
+		v.SLADue = w.Due
+	}
+	if d.RatingURL != "" && !v.ToAgent {
+		v.RatingLink = d.RatingURL
+		for score := 5; score >= 1; score-- {
+			v.Rating = append(v.Rating, RatingChoice{Key: fmt.Sprintf("rating.%d", score), URL: fmt.Sprintf("%s&n=%d", d.RatingURL, score)})
+		}
 	}
 	if c := d.Comment; c != nil {
 		v.Internal = c.Visibility == ticket.Internal

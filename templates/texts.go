@@ -17,6 +17,9 @@ const DefaultTimeZone = "Europe/Paris"
 // ticket.Status.Label's.
 var texts = map[string][2]string{
 	"desk.default": {"Assistance", "Support"},
+	// SLA targets, in warnings and on the portal.
+	"sla.first_response": {"délai de première réponse", "time to first response"},
+	"sla.resolution":     {"délai de résolution", "time to resolution"},
 
 	"field.key":            {"Référence", "Reference"},
 	"field.summary":        {"Objet de la demande", "Subject"},
@@ -41,14 +44,22 @@ var texts = map[string][2]string{
 	"source.web":   {"Portail", "Portal"},
 	"source.phone": {"Téléphone", "Phone"},
 
-	"mail.none":          {"—", "—"},
-	"mail.view_request":  {"Voir la demande", "View the request"},
-	"mail.reply_hint":    {"Répondez à ce message pour compléter votre demande.", "Reply to this message to add to your request."},
-	"mail.agent_hint":    {"Vous pouvez répondre au demandeur en répondant à ce message.", "You can answer the requester by replying to this message."},
-	"mail.internal_note": {"Note interne", "Internal note"},
-	"mail.internal_hint": {"Note interne : visible uniquement par les agents, le demandeur ne la reçoit pas.", "Internal note: visible to agents only, the requester does not receive it."},
-	"mail.automatic":     {"Ce message a été envoyé automatiquement par le service d'assistance.", "This message was sent automatically by the support desk."},
-	"mail.stop":          {"Ne plus recevoir de messages pour cette demande", "Stop receiving mail about this request"},
+	"mail.none":            {"—", "—"},
+	"mail.view_request":    {"Voir la demande", "View the request"},
+	"mail.reply_hint":      {"Répondez à ce message pour compléter votre demande.", "Reply to this message to add to your request."},
+	"mail.agent_hint":      {"Vous pouvez répondre au demandeur en répondant à ce message.", "You can answer the requester by replying to this message."},
+	"mail.internal_note":   {"Note interne", "Internal note"},
+	"mail.internal_hint":   {"Note interne : visible uniquement par les agents, le demandeur ne la reçoit pas.", "Internal note: visible to agents only, the requester does not receive it."},
+	"mail.automatic":       {"Ce message a été envoyé automatiquement par le service d'assistance.", "This message was sent automatically by the support desk."},
+	"mail.rating_question": {"Êtes-vous satisfait(e) de la réponse apportée à votre demande ?", "Are you satisfied with the answer given to your request?"},
+	"mail.rating_hint":     {"Choisissez une réponse : une page s'ouvre où vous pouvez ajouter un commentaire, puis enregistrer votre avis. Vous pourrez le modifier pendant 7 jours.", "Choose an answer: a page opens where you can add a comment, then save your rating. You can change it for 7 days."},
+	"mail.rating_comment":  {"Répondre avec un commentaire", "Answer with a comment"},
+	"rating.5":             {"Très satisfait(e)", "Very satisfied"},
+	"rating.4":             {"Satisfait(e)", "Satisfied"},
+	"rating.3":             {"Ni satisfait(e) ni insatisfait(e)", "Neither satisfied nor dissatisfied"},
+	"rating.2":             {"Insatisfait(e)", "Dissatisfied"},
+	"rating.1":             {"Très insatisfait(e)", "Very dissatisfied"},
+	"mail.stop":            {"Ne plus recevoir de messages pour cette demande", "Stop receiving mail about this request"},
 
 	// Agent wording: what a reply does, and the command lines it may start with. Mail to
 	// customers never shows these.
@@ -138,6 +149,9 @@ func formatDate(lang string, loc *time.Location, t time.Time) string {
 	return t.In(loc).Format("02/01/2006 15:04")
 }
 
+// Location is the time zone of that name, DefaultTimeZone when it is empty or unknown.
+func Location(name string) *time.Location { return location(name) }
+
 // location loads an IANA time zone, DefaultTimeZone when name is empty or unknown.
 func location(name string) *time.Location {
 	for _, n := range []string{name, DefaultTimeZone} {
@@ -170,4 +184,21 @@ func formatAddress(a ticket.Address) string {
 func splitLines(s string) []string {
 	s = strings.ReplaceAll(s, "\r\n", "\n")
 	return strings.Split(strings.ReplaceAll(s, "\r", "\n"), "\n")
+}
+
+// FormatBusinessDuration writes a business duration the way both languages read it:
+// "45 min", "2 h", "2 h 30 min"; negative durations are written as their size.
+func FormatBusinessDuration(d time.Duration) string {
+	if d < 0 {
+		d = -d
+	}
+	m := int((d + 30*time.Second) / time.Minute)
+	h, m := m/60, m%60
+	switch {
+	case h == 0:
+		return fmt.Sprintf("%d min", m)
+	case m == 0:
+		return fmt.Sprintf("%d h", h)
+	}
+	return fmt.Sprintf("%d h %02d min", h, m)
 }

@@ -36,7 +36,8 @@ var WebPages = []string{
 	"home", "login", "message", "error",
 	"request_form", "requests", "ticket",
 	"profile", "inbound", "stop",
-	"confirm",
+	"confirm", "accessibility", "replies", "dashboard",
+	"satisfaction", "satisfaction_report",
 }
 
 // Web is the parsed set of page templates. It is safe for concurrent use.
@@ -141,6 +142,19 @@ func NewPage(lang, timeZone string) *Page {
 // and ISO style in English. The zero time gives "".
 func (p *Page) Date(t time.Time) string { return formatDate(p.Lang, p.loc, t) }
 
+// Day formats t's date alone in the page's zone: "07/12/2026" in French, "2026-12-07"
+// in English.
+func (p *Page) Day(t time.Time) string {
+	loc := p.loc
+	if loc == nil {
+		loc = location("")
+	}
+	if p.Lang == "en" {
+		return t.In(loc).Format("2006-01-02")
+	}
+	return t.In(loc).Format("02/01/2006")
+}
+
 // ISODate formats t for a <time datetime> attribute (RFC 3339, in the page's zone).
 func (p *Page) ISODate(t time.Time) string {
 	loc := p.loc
@@ -219,8 +233,10 @@ func webFuncs(lang string) htmltemplate.FuncMap {
 			}
 			return lookup(lang, "source."+string(s))
 		},
-		"size":  func(n int64) string { return formatSize(lang, n) },
-		"lines": splitLines,
+		// scores: the answers of the satisfaction question, very satisfied first.
+		"scores": func() []int { return []int{5, 4, 3, 2, 1} },
+		"size":   func(n int64) string { return formatSize(lang, n) },
+		"lines":  splitLines,
 		// sanitized marks HTML that the mail parser already sanitised (bluemonday) as
 		// safe to show; nothing else may go through it.
 		"sanitized": func(s string) htmltemplate.HTML { return htmltemplate.HTML(s) },

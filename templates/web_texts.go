@@ -7,17 +7,19 @@ var webTexts = map[string][2]string{
 	"app.name":    {"Guichet", "Guichet"},
 	"app.tagline": {"Service d'assistance — ouvert 7j/7", "Support desk — open every day"},
 
-	"nav.skip":     {"Aller au contenu", "Skip to content"},
-	"nav.label":    {"Navigation principale", "Main navigation"},
-	"nav.home":     {"Accueil", "Home"},
-	"nav.new":      {"Nouvelle demande", "New request"},
-	"nav.requests": {"Demandes", "Requests"},
-	"nav.profile":  {"Profil", "Profile"},
-	"nav.login":    {"Se connecter", "Sign in"},
-	"nav.logout":   {"Se déconnecter", "Sign out"},
-	"nav.phone":    {"Appel téléphonique", "Phone request"},
-	"nav.held":     {"Messages retenus", "Held mail"},
-	"nav.failed":   {"Échecs de traitement", "Failed intake"},
+	"nav.skip":      {"Aller au contenu", "Skip to content"},
+	"nav.label":     {"Navigation principale", "Main navigation"},
+	"nav.home":      {"Accueil", "Home"},
+	"nav.new":       {"Nouvelle demande", "New request"},
+	"nav.requests":  {"Demandes", "Requests"},
+	"nav.profile":   {"Profil", "Profile"},
+	"nav.login":     {"Se connecter", "Sign in"},
+	"nav.logout":    {"Se déconnecter", "Sign out"},
+	"nav.phone":     {"Appel téléphonique", "Phone request"},
+	"nav.held":      {"Messages retenus", "Held mail"},
+	"nav.failed":    {"Échecs de traitement", "Failed intake"},
+	"nav.replies":   {"Réponses enregistrées", "Saved replies"},
+	"nav.dashboard": {"Tableau de bord", "Dashboard"},
 
 	"home.title":          {"Accueil", "Home"},
 	"home.welcome":        {"Bienvenue sur le portail d'assistance %s !", "Welcome to the %s support portal!"},
@@ -185,6 +187,7 @@ var webTexts = map[string][2]string{
 	"profile.login":          {"Identifiant", "Login"},
 	"profile.login_hint":     {"L'identifiant ne peut pas être modifié.", "The login cannot be changed."},
 	"profile.avatar":         {"Avatar", "Avatar"},
+	"profile.has_errors":     {"Rien n'a été enregistré : corrigez les champs signalés.", "Nothing was saved: correct the fields shown."},
 	"profile.avatar_hint":    {"Image PNG, JPEG, GIF ou WebP, 1 Mo au plus.", "PNG, JPEG, GIF or WebP image, 1 MB at most."},
 	"profile.avatar_send":    {"Changer l'avatar", "Change the avatar"},
 	"profile.name":           {"Nom affiché", "Display name"},
@@ -242,6 +245,33 @@ var webTexts = map[string][2]string{
 	"stop.done":    {"C'est fait : vous ne recevrez plus de messages pour cette demande.", "Done: you will receive no more mail about this request."},
 	"stop.resumed": {"C'est fait : vous recevrez de nouveau les messages de cette demande.", "Done: you will receive mail about this request again."},
 
+	// The accessibility statement (RGAA): /accessibility, linked from every page's footer.
+	"a11y.footer":         {"Accessibilité : non conforme", "Accessibility: not compliant"},
+	"a11y.title":          {"Déclaration d'accessibilité", "Accessibility statement"},
+	"a11y.commitment":     {"%s s'engage à rendre son portail d'assistance accessible, conformément à l'article 47 de la loi n° 2005-102 du 11 février 2005. Cette déclaration s'applique aux pages du portail ; les courriels qu'il envoie n'en font pas partie.", "%s is committed to making its support portal accessible, in accordance with article 47 of French law no. 2005-102 of 11 February 2005. This statement applies to the portal's pages; the mail it sends is not covered."},
+	"a11y.state_title":    {"État de conformité", "Compliance status"},
+	"a11y.state":          {"Le portail est non conforme au RGAA 4.1 (référentiel général d'amélioration de l'accessibilité, qui reprend les WCAG 2.1 niveau AA) au sens du référentiel : il n'a pas encore fait l'objet d'un audit de conformité complet, et le RGAA déclare non conforme un service qui n'a pas été audité.", "The portal is not compliant with RGAA 4.1 (the French accessibility framework, which follows WCAG 2.1 level AA) in the framework's sense: it has not yet had a full compliance audit, and RGAA declares a service that has not been audited not compliant."},
+	"a11y.tests_title":    {"Tests réalisés", "Tests carried out"},
+	"a11y.tests_intro":    {"Chaque version du portail est vérifiée par des tests automatiques dans le navigateur Chromium :", "Each version of the portal is checked by automated tests in the Chromium browser:"},
+	"a11y.test_axe":       {"l'outil axe-core (règles WCAG 2.0 et 2.1, niveaux A et AA) sur chaque page, en français et en anglais, pour un usager et pour un agent, sur un écran d'ordinateur et sur un écran de téléphone de 390 pixels de large : aucune erreur relevée ;", "the axe-core tool (WCAG 2.0 and 2.1 rules, levels A and AA) on every page, in French and in English, for a user and for an agent, on a computer screen and on a 390-pixel-wide phone screen: no errors found;"},
+	"a11y.test_keyboard":  {"un parcours au clavier seul du formulaire de demande et de la zone de commentaire : ordre de tabulation, focus visible, erreurs annoncées, reliées à leurs champs et atteignables par un lien.", "a walk through the request form and the comment box with the keyboard alone: tab order, visible focus, errors announced, tied to their fields and reachable by a link."},
+	"a11y.tests_limit":    {"Ces tests ne couvrent qu'une partie des critères du RGAA et ne remplacent pas un audit manuel, qui reste à faire.", "These tests cover only part of the RGAA criteria and do not replace a manual audit, which is still to be done."},
+	"a11y.issues_title":   {"Contenus non accessibles", "Non-accessible content"},
+	"a11y.issue_untested": {"Non vérifié à ce jour : l'usage avec un lecteur d'écran (NVDA, JAWS, VoiceOver, TalkBack) ou un logiciel d'agrandissement.", "Not checked so far: use with a screen reader (NVDA, JAWS, VoiceOver, TalkBack) or screen magnification software."},
+	"a11y.issue_mail":     {"Les messages reçus par courriel (dans leur version HTML d'origine) et les pièces jointes déposées par les usagers sont montrés tels qu'ils ont été envoyés : leur accessibilité ne dépend pas du portail.", "Messages received by mail (in their original HTML form) and files attached by users are shown as they were sent: their accessibility does not depend on the portal."},
+	"a11y.issue_derog":    {"Aucune dérogation pour charge disproportionnée n'est invoquée.", "No exemption for disproportionate burden is claimed."},
+	"a11y.contact_title":  {"Retour d'information et contact", "Feedback and contact"},
+	"a11y.contact":        {"Si vous n'arrivez pas à accéder à un contenu ou à un service du portail, contactez-nous : nous vous répondrons et vous proposerons une autre façon d'obtenir l'information ou le service.", "If you cannot reach some content or service of the portal, contact us: we will answer and offer you another way to get the information or the service."},
+	"a11y.contact_mail":   {"Par courriel :", "By mail:"},
+	"a11y.contact_form":   {"Par le formulaire d'assistance, en créant une demande", "Through the support form, by making a request"},
+	"a11y.recourse_title": {"Voies de recours", "Remedies"},
+	"a11y.recourse":       {"Si vous nous avez signalé un défaut d'accessibilité qui vous empêche d'accéder à un contenu ou à un service et que vous n'avez pas obtenu de réponse satisfaisante, vous pouvez saisir le Défenseur des droits :", "If you reported to us an accessibility defect that keeps you from some content or service and did not get a satisfactory answer, you can refer the matter to the Défenseur des droits (the French rights ombudsman):"},
+	"a11y.recourse_form":  {"écrire un message au Défenseur des droits (formulaire en ligne)", "write to the Défenseur des droits (online form)"},
+	"a11y.recourse_local": {"contacter le délégué du Défenseur des droits de votre région (liste sur le site du Défenseur des droits)", "contact the Défenseur des droits' delegate in your region (listed on the Défenseur des droits' website)"},
+	"a11y.recourse_phone": {"appeler le 09 69 39 00 00 ;", "call 09 69 39 00 00 (from France);"},
+	"a11y.recourse_post":  {"écrire par courrier, gratuitement et sans timbre : Défenseur des droits, Libre réponse 71120, 75342 Paris CEDEX 07.", "write by post, free of charge and without a stamp: Défenseur des droits, Libre réponse 71120, 75342 Paris CEDEX 07, France."},
+	"a11y.date":           {"Cette déclaration a été établie le 7 décembre 2026.", "This statement was made on 7 December 2026."},
+
 	"error.title":     {"Erreur", "Error"},
 	"error.not_found": {"Cette page n'existe pas, ou vous n'y avez pas accès.", "This page does not exist, or you have no access to it."},
 	"error.forbidden": {"Vous n'avez pas le droit de faire cela.", "You are not allowed to do that."},
@@ -274,11 +304,120 @@ var webTexts = map[string][2]string{
 }
 
 func init() {
+	// The agents' dashboard.
+	for k, v := range map[string][2]string{
+		"dash.title":            {"Tableau de bord", "Dashboard"},
+		"dash.period":           {"Période", "Period"},
+		"dash.weeks":            {"%d dernières semaines", "last %d weeks"},
+		"dash.csv":              {"Exporter en CSV", "Export as CSV"},
+		"dash.by_status":        {"Demandes par statut (%d en tout)", "Requests by status (%d in all)"},
+		"dash.tickets":          {"Demandes", "Requests"},
+		"dash.share":            {"Part", "Share"},
+		"dash.period_title":     {"Délais sur les %d dernières semaines", "Times over the last %d weeks"},
+		"dash.median_first":     {"Délai médian de première réponse", "Median time to first response"},
+		"dash.median_resolve":   {"Délai médian de résolution", "Median time to resolution"},
+		"dash.over":             {"sur %d premières réponses", "over %d first answers"},
+		"dash.over_closed":      {"sur %d demandes fermées", "over %d closed requests"},
+		"dash.breaches":         {"Délais dépassés", "Targets missed"},
+		"dash.breaches_value":   {"%d en première réponse, %d en résolution", "%d first response, %d resolution"},
+		"dash.business_hours":   {"Délais comptés en heures ouvrées, hors attente.", "Times counted in business hours, waiting excluded."},
+		"dash.weekly":           {"Demandes créées et fermées par semaine", "Requests created and closed per week"},
+		"dash.chart_title":      {"Demandes créées et fermées par semaine (détail dans le tableau qui suit)", "Requests created and closed per week (figures in the table below)"},
+		"dash.weekly_table":     {"Chiffres par semaine", "Figures per week"},
+		"dash.week_of":          {"Semaine du", "Week of"},
+		"dash.created":          {"Créées", "Created"},
+		"dash.closed":           {"Fermées", "Closed"},
+		"dash.breaches_first":   {"Premières réponses en retard", "Late first responses"},
+		"dash.breaches_resolve": {"Résolutions en retard", "Late resolutions"},
+		"dash.bar_created":      {"Semaine du %s : %d créées", "Week of %s: %d created"},
+		"dash.bar_closed":       {"Semaine du %s : %d fermées", "Week of %s: %d closed"},
+	} {
+		webTexts[k] = v
+	}
+}
+
+func init() {
+	// Merging a ticket into another.
+	for k, v := range map[string][2]string{
+		"merge.into":              {"Fusionner dans la demande", "Merge into request"},
+		"merge.hint":              {"Sa référence, par exemple AURAN1-12 : commentaires, fichiers, participants et messages y sont déplacés, celle-ci est fermée et son demandeur prévenu.", "Its key, e.g. AURAN1-12: comments, files, participants and mail move there, this one is closed and its requester told."},
+		"merge.submit":            {"Fusionner", "Merge"},
+		"merge.done":              {"La demande %s a été fusionnée dans celle-ci.", "Request %s was merged into this one."},
+		"merge.banner":            {"Cette demande a été fusionnée dans la demande", "This request was merged into request"},
+		"merge.err_required":      {"indiquez la référence de la demande", "give the request's key"},
+		"merge.err_unknown":       {"aucune demande %s", "no request %s"},
+		"merge.err_same":          {"une demande ne peut pas être fusionnée avec elle-même", "a request cannot be merged into itself"},
+		"merge.err_already":       {"cette demande a déjà été fusionnée", "this request was already merged"},
+		"merge.err_target_merged": {"%s a elle-même été fusionnée dans une autre demande", "%s was itself merged into another request"},
+		"merge.err_establishment": {"%s n'est pas du même établissement : les demandeurs verraient la demande d'une autre école", "%s is of another school: the requesters would see another school's request"},
+		"event.merged_into":       {"Fusionnée dans la demande %s", "Merged into request %s"},
+		"event.merged_from":       {"La demande %s y a été fusionnée", "Request %s was merged into this one"},
+	} {
+		webTexts[k] = v
+	}
+}
+
+func init() {
+	// Agents' saved replies (/agent/replies) and their use in the comment box.
+	for k, v := range map[string][2]string{
+		"replies.title":        {"Réponses enregistrées", "Saved replies"},
+		"replies.intro":        {"Une réponse enregistrée s'insère dans le champ de commentaire d'une demande, ou par e-mail : une ligne « #modele NOM » dans votre réponse est remplacée par son texte, dans la langue du demandeur.", "A saved reply is inserted in a request's comment box, or by mail: a line “#template NAME” in your reply is replaced by its text, in the requester's language."},
+		"replies.actions":      {"Actions", "Actions"},
+		"replies.edit":         {"Modifier", "Edit"},
+		"replies.edit_who":     {"Modifier la réponse %s", "Edit reply %s"},
+		"replies.delete":       {"Supprimer", "Delete"},
+		"replies.delete_who":   {"Supprimer la réponse %s", "Delete reply %s"},
+		"replies.empty":        {"Aucune réponse enregistrée pour l'instant.", "No saved reply yet."},
+		"replies.new_title":    {"Nouvelle réponse enregistrée", "New saved reply"},
+		"replies.edit_title":   {"Modifier la réponse « %s »", "Edit reply “%s”"},
+		"replies.save":         {"Enregistrer", "Save"},
+		"replies.saved":        {"Réponse « %s » enregistrée.", "Reply “%s” saved."},
+		"replies.deleted":      {"Réponse « %s » supprimée.", "Reply “%s” deleted."},
+		"reply.name":           {"Nom", "Name"},
+		"reply.name_hint":      {"Lettres minuscules, chiffres, - et _ (40 au plus) : le NOM de « #modele NOM ».", "Lower-case letters, digits, - and _ (40 at most): the NAME of “#template NAME”."},
+		"reply.title":          {"Titre", "Title"},
+		"reply.body_fr":        {"Texte en français", "French text"},
+		"reply.body_en":        {"Texte en anglais", "English text"},
+		"reply.body_en_hint":   {"Envoyé aux demandeurs qui lisent l'anglais ; vide, c'est le texte français.", "Sent to requesters who read English; when empty, the French text."},
+		"reply.placeholders":   {"Remplacés à l'usage : {demandeur}, {cle}, {resume}, {agent}, {statut}.", "Filled in when used: {requester}, {key}, {summary}, {agent}, {status}."},
+		"reply.err_required":   {"ce champ est obligatoire", "this field is required"},
+		"reply.err_name":       {"lettres minuscules, chiffres, - et _ seulement, sans espace, 40 au plus", "lower-case letters, digits, - and _ only, no space, 40 at most"},
+		"reply.err_title":      {"une seule ligne de 200 caractères au plus", "a single line of 200 characters at most"},
+		"reply.err_too_long":   {"20 000 caractères au plus", "20,000 characters at most"},
+		"ticket.reply_pick":    {"Réponse enregistrée", "Saved reply"},
+		"ticket.reply_insert":  {"Insérer la réponse", "Insert the reply"},
+		"ticket.reply_unknown": {"réponse enregistrée inconnue : %s", "unknown saved reply: %s"},
+	} {
+		webTexts[k] = v
+	}
+}
+
+func init() {
 	for k, v := range map[string][2]string{
 		"event.followed_by":   {"Suite donnée dans la demande %s", "Followed up in request %s"},
 		"event.held":          {"Message retenu : %s", "Message held: %s"},
 		"event.held_released": {"Message retenu confirmé : %s", "Held message confirmed: %s"},
 		"event.bounce":        {"Message non distribué : %s", "Message not delivered: %s"},
+		"event.sla_warning":   {"Alerte envoyée aux agents : %s bientôt dépassé", "Agents warned: %s about to be missed"},
+		"event.sla_breach":    {"Délai dépassé : %s", "Target missed: %s"},
+
+		// SLAs, shown to agents on the list and the ticket (package bizhours counts them).
+		"sla.column":                 {"Échéance", "Due"},
+		"list.sort":                  {"Ordre", "Order"},
+		"list.sort_activity":         {"Activité la plus récente", "Latest activity"},
+		"list.sort_due":              {"Échéance la plus proche", "Nearest deadline"},
+		"list.sort_hint":             {"Par échéance : les demandes dont le délai court (ni en attente ni fermées), sauf avec une recherche.", "By deadline: the requests whose clock runs (not waiting, not closed), except with a search."},
+		"sla.first_response":         {"Première réponse", "First response"},
+		"sla.resolution":             {"Résolution", "Resolution"},
+		"sla.measure.first_response": {"délai de première réponse", "time to first response"},
+		"sla.measure.resolution":     {"délai de résolution", "time to resolution"},
+		"sla.left":                   {"reste %s", "%s left"},
+		"sla.late":                   {"dépassé de %s", "late by %s"},
+		"sla.paused":                 {"en pause, reste %s", "paused, %s left"},
+		"sla.paused_late":            {"en pause, dépassé de %s", "paused, late by %s"},
+		"sla.met":                    {"respecté (%s)", "met (%s)"},
+		"sla.missed":                 {"dépassé (%s)", "missed (%s)"},
+		"sla.due":                    {"échéance le %s", "due %s"},
 	} {
 		webTexts[k] = v
 	}

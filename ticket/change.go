@@ -120,6 +120,18 @@ func (s *Service) AddComment(ctx context.Context, actor User, key string, in Com
 		} else if !ok {
 			return fmt.Errorf("%w: only the requester, participants and agents comment", ErrForbidden)
 		}
+		if actor.Role.IsStaff() {
+			body, expanded, unknown, err := s.expandTemplates(ctx, tx, t, actor, in.Body)
+			if err != nil {
+				return err
+			}
+			if len(unknown) > 0 {
+				return &UnknownReplyError{Name: unknown[0]}
+			}
+			if expanded {
+				in.Body, in.HTML = body, ""
+			}
+		}
 		id, err = s.addComment(ctx, tx, t, actor, in, nil, "")
 		return err
 	})

@@ -2,6 +2,7 @@ package ticket
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/mail"
 	"strings"
@@ -24,11 +25,20 @@ func (s *Service) commentFromMail(ctx context.Context, tx *sqlx.Tx, inboundID in
 	}
 	vis := Public
 	var cmds []Command
+	dropHTML := false // a saved reply was expanded: the HTML still has its #modele line
 	if author.Role.IsStaff() {
 		var errs []string
 		cmds, body, errs = ParseCommands(body)
 		if len(errs) == 0 {
 			errs = s.checkCommands(ctx, tx, t, cmds)
+		}
+		var unknown []string
+		body, dropHTML, unknown, err = s.expandTemplates(ctx, tx, t, author, body)
+		if err != nil {
+			return processResult{}, err
+		}
+		for _, name := range unknown {
+			errs = append(errs, fmt.Sprintf("réponse enregistrée inconnue « #modele %s » / unknown saved reply", name))
 		}
 		if len(errs) > 0 {
 			notice := "Votre message sur " + t.Key + " n'a pas été appliqué / Your mail was not applied:\n- " + strings.Join(errs, "\n- ")
@@ -54,6 +64,20 @@ func (s *Service) commentFromMail(ctx context.Context, tx *sqlx.Tx, inboundID in
 	}
 	if err := s.addCcParticipants(ctx, tx, t, author, m); err != nil {
 		return processResult{}, err
+	}
+	// A merge goes first: the rest of the mail (comment, other commands) is for the target.
+	for _, c := range cmds {
+		if c.Kind != CmdMerge {
+			continue
+		}
+		dst, err := s.ticketByKey(ctx, tx, c.Arg)
+		if err != nil {
+			return processResult{}, err
+		}
+		if err := s.merge(ctx, tx, t, dst, author); err != nil {
+			return processResult{}, err
+		}
+		t = dst
 	}
 	statusSet := false
 	for _, c := range cmds {
@@ -83,8 +107,8 @@ func (s *Service) commentFromMail(ctx context.Context, tx *sqlx.Tx, inboundID in
 	var id int64
 	if body != "" || len(m.Attachments) > 0 {
 		in := CommentInput{Body: body, HTML: m.HTML, Visibility: vis, Source: SourceEmail, Attachments: m.Attachments, Verified: proven, KeepStatus: statusSet}
-		if len(cmds) > 0 {
-			in.HTML = "" // the HTML still has the command lines
+		if len(cmds) > 0 || dropHTML {
+			in.HTML = "" // the HTML still has the command or #modele lines
 		}
 		var err error
 		if id, err = s.addComment(ctx, tx, t, author, in, &inboundID, m.MessageID); err != nil {
@@ -109,6 +133,18 @@ func (s *Service) checkCommands(ctx context.Context, q sqlx.QueryerContext, t *T
 			u, err := s.userByEmail(ctx, q, parseCommandAddress(c.Arg).Email)
 			if err != nil || !u.Role.IsStaff() {
 				errs = append(errs, fmt.Sprintf("« %s » : %s n'est pas un agent / is not an agent", c.Line, c.Arg))
+			}
+		case CmdMerge:
+			dst, err := s.ticketByKey(ctx, q, c.Arg)
+			if err != nil {
+				errs = append(errs, fmt.Sprintf("« %s » : demande %s inconnue / unknown ticket", c.Line, c.Arg))
+				continue
+			}
+			var me *MergeError
+			if err := s.checkMerge(ctx, q, t, dst); errors.As(err, &me) {
+				errs = append(errs, fmt.Sprintf("« %s » : %s", c.Line, mergeRefusal(me)))
+			} else if err != nil {
+				errs = append(errs, fmt.Sprintf("« %s » : %v", c.Line, err))
 			}
 		case CmdParticipant:
 			a := parseCommandAddress(c.Arg)
@@ -180,6 +216,11 @@ func (s *Service) insertComment(ctx context.Context, tx *sqlx.Tx, t *Ticket, c n
 	if _, err := tx.ExecContext(ctx, s.q.TicketTouch, s.now(), t.ID); err != nil {
 		return 0, fmt.Errorf("ticket: touch %s: %w", t.Key, err)
 	}
+	if c.author.Role.IsStaff() && c.visibility == Public && !c.automatic {
+		if err := s.slaResponded(ctx, tx, t, s.now()); err != nil {
+			return 0, err
+		}
+	}
 	return id, nil
 }
 
@@ -195,8 +236,15 @@ func (s *Service) setStatus(ctx context.Context, tx *sqlx.Tx, t *Ticket, st Stat
 	if _, err := tx.ExecContext(ctx, s.q.TicketSetStatus, st, now, closedAt, t.ID); err != nil {
 		return fmt.Errorf("ticket: set status of %s: %w", t.Key, err)
 	}
+	if err := s.slaStatus(ctx, tx, t, t.Status, st, now); err != nil {
+		return err
+	}
 	t.Status = st
 	t.UpdatedAt = now
+	t.ClosedAt, t.closedNow = nil, st == StatusClosed
+	if st == StatusClosed {
+		t.ClosedAt = &now
+	}
 	return nil
 }
 

@@ -115,6 +115,12 @@ func (s *Service) CreateTicket(ctx context.Context, creator User, req TicketRequ
 				return err
 			}
 		}
+		if creator.Role.IsStaff() && creator.ID != requester.ID {
+			// An agent recording a request for someone (a phone call) has answered them.
+			if err := s.slaResponded(ctx, tx, t, t.CreatedAt); err != nil {
+				return err
+			}
+		}
 		for _, p := range req.Participants {
 			if _, err := s.addParticipant(ctx, tx, t, creator, p); err != nil {
 				return err

@@ -45,6 +45,13 @@ type Delivery struct {
 	Env      Envelope
 	Msg      *Inbound
 	ParseErr error
+	// RawBlob, when set, names the file of Options.RawBlobs that holds the raw message
+	// instead of Raw: a big message, never held whole in memory. Whoever sets it has made
+	// the file durable first. RawSize is then the message's length and BodySum the hex
+	// SHA-256 of its bytes after the trace header (what bodyHash computes from Raw).
+	RawBlob string
+	RawSize int64
+	BodySum string
 }
 
 // Receipt tells what Accept did with a delivery.
@@ -67,7 +74,8 @@ type intakeReq struct {
 	queue  bool
 	weight int64 // the backlog room it took (queue)
 	fn     func(ctx context.Context, tx *sqlx.Tx) error
-	lazy   bool // a background write (the outbox's claims and marks) that may wait a little
+	lazy   bool      // a background write (the outbox's claims and marks) that may wait a little
+	mark   *sentMark // an outbox row marked sent (fn does it alone): marks share a savepoint
 	done   chan intakeRes
 }
 
@@ -369,8 +377,12 @@ func (s *Service) commit(ctx context.Context, batch []*intakeReq, withQueue bool
 	defer tx.Rollback()
 	out := make([]intakeRes, len(batch))
 	stores := false
+	ran, err := s.markSentTogether(ctx, tx, batch, out)
+	if err != nil {
+		return nil, nil, err // the whole batch again: its locks are tangled
+	}
 	for i, r := range batch {
-		if r.fn == nil {
+		if r.fn == nil || ran != nil && ran[i] {
 			continue
 		}
 		out[i].err = s.runOp(ctx, tx, r.fn)
@@ -461,6 +473,9 @@ func dedupKey(d Delivery, sum string) string {
 // bodyHash is the SHA-256 (hex) of a delivery's bytes after the trace header that the
 // listener put in front (which differs from one delivery to the next).
 func bodyHash(d Delivery) string {
+	if d.RawBlob != "" {
+		return d.BodySum
+	}
 	body := d.Raw
 	if d.Env.TraceLen > 0 && d.Env.TraceLen <= len(body) {
 		body = body[d.Env.TraceLen:]
@@ -518,8 +533,12 @@ func (s *Service) store(ctx context.Context, tx *sqlx.Tx, d Delivery) (Receipt, 
 // insertInbound inserts a raw message under key unless one is stored under it already.
 func (s *Service) insertInbound(ctx context.Context, tx *sqlx.Tx, key, mid string, d Delivery, state, note, sum string) (int64, bool, error) {
 	var id int64
+	raw, size := d.Raw, int64(len(d.Raw))
+	if d.RawBlob != "" {
+		raw, size = []byte{}, d.RawSize // the bytes are in the blob store
+	}
 	rows, err := tx.QueryxContext(ctx, s.q.InsertInbound, key, mid, d.Env.From, strings.Join(d.Env.Recipients, ","),
-		d.Env.Channel, d.Env.RemoteAddr, len(d.Raw), d.Raw, state, note, s.now(), sum)
+		d.Env.Channel, d.Env.RemoteAddr, size, raw, state, note, s.now(), sum, d.RawBlob)
 	if err != nil {
 		return 0, false, fmt.Errorf("ticket: store inbound: %w", err)
 	}

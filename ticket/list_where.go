@@ -38,8 +38,10 @@ const (
 	scopeCustomerE = "t.id IN (SELECT id FROM tickets WHERE requester_id = ? UNION SELECT ticket_id FROM participants WHERE user_id = ? UNION SELECT id FROM tickets WHERE uai = ?)"
 )
 
-// searchWhere builds the conditions of f for u, access rules first.
-func (s *Service) searchWhere(u User, f Filter) (*where, error) {
+// searchWhere builds the conditions of f for u, access rules first, and the text search
+// of f.Q when it has words (nil otherwise: a text without words can only be a ticket
+// key, a condition of w).
+func (s *Service) searchWhere(u User, f Filter) (*where, *textSearch, error) {
 	w := &where{}
 	staff := u.Role.IsStaff()
 	switch f.Scope {
@@ -63,7 +65,7 @@ func (s *Service) searchWhere(u User, f Filter) (*where, error) {
 		}
 	case ScopeAssigned, ScopeUnassigned:
 		if !staff {
-			return nil, fmt.Errorf("%w: scope %q is for agents", ErrInvalid, f.Scope)
+			return nil, nil, fmt.Errorf("%w: scope %q is for agents", ErrInvalid, f.Scope)
 		}
 		if f.Scope == ScopeAssigned {
 			w.add("t.assignee_id = ?", u.ID)
@@ -71,14 +73,14 @@ func (s *Service) searchWhere(u User, f Filter) (*where, error) {
 			w.add("t.assignee_id IS NULL")
 		}
 	default:
-		return nil, fmt.Errorf("%w: scope %q", ErrInvalid, f.Scope)
+		return nil, nil, fmt.Errorf("%w: scope %q", ErrInvalid, f.Scope)
 	}
 	if len(f.Status) > 0 {
 		marks := make([]string, len(f.Status))
 		var args []any
 		for i, st := range f.Status {
 			if !st.Valid() {
-				return nil, fmt.Errorf("%w: status %q", ErrInvalid, st)
+				return nil, nil, fmt.Errorf("%w: status %q", ErrInvalid, st)
 			}
 			marks[i] = "?"
 			args = append(args, string(st))
@@ -88,48 +90,17 @@ func (s *Service) searchWhere(u User, f Filter) (*where, error) {
 	if typ := strings.TrimSpace(f.Type); typ != "" {
 		w.add("t.request_type = ?", typ)
 	}
-	if q := strings.TrimSpace(f.Q); q != "" {
-		s.textWhere(w, q, staff)
+	q := strings.TrimSpace(f.Q)
+	if q == "" {
+		return w, nil, nil
 	}
-	return w, nil
-}
-
-// textWhere adds the text search: the tickets whose summary or description has every
-// word (as a prefix), those with a comment that has them (public comments only for
-// customers), and the ticket whose key is q.
-func (s *Service) textWhere(w *where, q string, staff bool) {
 	words := searchWords(q)
 	key := strings.ToUpper(q)
 	if len(words) == 0 {
 		w.add("t.key = ?", key)
-		return
+		return w, nil, nil
 	}
-	vis := " AND c.visibility = 'public'"
-	if staff {
-		vis = ""
-	}
-	if s.dialect == Postgres {
-		tsq := make([]string, len(words))
-		for i, x := range words {
-			tsq[i] = x + ":*"
-		}
-		query := strings.Join(tsq, " & ")
-		w.add(`t.id IN (SELECT id FROM tickets WHERE to_tsvector('french', summary || ' ' || description) @@ to_tsquery('french', ?)
-  UNION SELECT c.ticket_id FROM comments c WHERE to_tsvector('french', c.body) @@ to_tsquery('french', ?)`+vis+`
-  UNION SELECT id FROM tickets WHERE key = ?)`, query, query, key)
-		return
-	}
-	fts := make([]string, len(words))
-	for i, x := range words {
-		fts[i] = `"` + x + `"*`
-	}
-	query := strings.Join(fts, " ")
-	// "+" keeps SQLite from driving the query by this set: a common word matches a large
-	// part of the tickets, and walking tickets_updated while probing the set finds a page
-	// sooner than sorting the set. A scope set, when there is one, still drives.
-	w.add(`+t.id IN (SELECT rowid FROM tickets_fts WHERE tickets_fts MATCH ?
-  UNION SELECT c.ticket_id FROM comments c WHERE c.id IN (SELECT rowid FROM comments_fts WHERE comments_fts MATCH ?)`+vis+`
-  UNION SELECT id FROM tickets WHERE key = ?)`, query, query, key)
+	return w, s.newTextSearch(words, key, staff), nil
 }
 
 // searchWords cuts q into lower-case words of letters and digits (at most 8), the only

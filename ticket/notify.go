@@ -327,6 +327,14 @@ func (s *Service) enqueueID(ctx context.Context, tx *sqlx.Tx, t *Ticket, u User,
 		}
 	}
 	data.StopLink = s.StopLink(t.Key, u.Email)
+	if (kind == MailStatus || kind == MailComment) && t.closedNow {
+		// The mail that tells the requester of the closing asks for their rating.
+		link, err := s.ratingURLFor(ctx, tx, t, u)
+		if err != nil {
+			return "", err
+		}
+		data.RatingURL = link
+	}
 	mid, err := s.newMessageID(t.Key)
 	if err != nil {
 		return "", err

@@ -12,6 +12,8 @@ const (
 	MailComment      MailKind = "comment"      // a comment, to those who should read it
 	MailStatus       MailKind = "status"       // a status change
 	MailNotice       MailKind = "notice"       // to one agent: a command refused, a mail held
+	MailSLAWarning   MailKind = "sla_warning"  // to the assignee (or every agent): a target is about to be missed
+	MailMerged       MailKind = "merged"       // to a merged ticket's requester: it goes on in the target
 	// MailSignIn carries a sign-in link (MailData.Link); it is about no ticket.
 	MailSignIn MailKind = "signin"
 	// MailConfirmAddress asks to confirm a new notification address (MailData.Link); it
@@ -59,6 +61,11 @@ type MailData struct {
 	Attachments []Attachment `json:"attachments,omitempty"` // files to attach (agent notifications)
 	StopLink    string       `json:"stop_link,omitempty"`   // stops mail about this ticket to this recipient
 	Notice      string       `json:"notice,omitempty"`      // for MailNotice: what the agent is told
+	SLA         *SLAWarning  `json:"sla,omitempty"`         // for MailSLAWarning
+	Merged      *MergedView  `json:"merged,omitempty"`      // for MailMerged: the ticket merged into this one
+	// RatingURL is the rating page of the closing this mail tells, for its requester
+	// ("" otherwise); the mail adds &n=1…5 to preselect an answer.
+	RatingURL string `json:"rating_url,omitempty"`
 	// NotAttached lists files too large to attach, named in the mail with a pointer to
 	// the portal. The sender sets it from Attachments (mailout: its attachment budget);
 	// it is never stored.

@@ -28,8 +28,20 @@ const (
 	matchBareKey    threadMatch = "bare_key"
 )
 
-// thread finds the ticket a message belongs to, in the contract's order.
+// thread finds the ticket a message belongs to, in the contract's order; a ticket merged
+// into another gives that other one.
 func (s *Service) thread(ctx context.Context, tx *sqlx.Tx, d Delivery, author User) (*Ticket, threadMatch, error) {
+	t, how, err := s.threadDirect(ctx, tx, d, author)
+	if err != nil || t == nil {
+		return t, how, err
+	}
+	if t, err = s.followMerge(ctx, tx, t); err != nil {
+		return nil, "", err
+	}
+	return t, how, nil
+}
+
+func (s *Service) threadDirect(ctx context.Context, tx *sqlx.Tx, d Delivery, author User) (*Ticket, threadMatch, error) {
 	m := d.Msg
 	// (1) a signed reply address among the recipients.
 	addrs := append([]string{}, d.Env.Recipients...)
@@ -223,6 +235,9 @@ func (s *Service) insertTicket(ctx context.Context, tx *sqlx.Tx, requester User,
 		return nil, fmt.Errorf("ticket: insert ticket %s: %w", t.Key, err)
 	}
 	if err := s.insertAttachments(ctx, tx, t.ID, nil, nt.Attachments); err != nil {
+		return nil, err
+	}
+	if err := s.slaStart(ctx, tx, t, false); err != nil {
 		return nil, err
 	}
 	return t, nil

@@ -183,6 +183,7 @@ func bindQueries(db *sqlx.DB, dsts ...any) error {
 // bindAll binds every query struct of the Service in one call, so that a query used by
 // none of them is caught. Add a new area's struct here.
 func (s *Service) bindAll() error {
-	s.q, s.cq, s.iq, s.wq = &queries{}, &changeQueries{}, &imapQueries{}, &webQueries{}
-	return bindQueries(s.db, s.q, s.cq, s.iq, s.wq)
+	s.q, s.cq, s.iq, s.wq, s.sq, s.rq = &queries{}, &changeQueries{}, &imapQueries{}, &webQueries{}, &slaQueries{}, &replyQueries{}
+	s.mq, s.dq, s.fq, s.pq = &mergeQueries{}, &dashboardQueries{}, &satisfactionQueries{}, &privacyQueries{}
+	return bindQueries(s.db, s.q, s.cq, s.iq, s.wq, s.sq, s.rq, s.mq, s.dq, s.fq, s.pq)
 }

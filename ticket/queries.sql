@@ -12,8 +12,8 @@ INSERT INTO desks (key, name) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET name
 UPDATE desks SET next_number = next_number + 1 WHERE id = ? RETURNING next_number;
 
 -- name: insert-inbound
-INSERT INTO inbound (dedup_key, message_id, envelope_from, recipients, channel, remote_addr, size, raw, state, error, received_at, body_sha256)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+INSERT INTO inbound (dedup_key, message_id, envelope_from, recipients, channel, remote_addr, size, raw, state, error, received_at, body_sha256, raw_blob)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (dedup_key) DO NOTHING
 RETURNING id;
 
@@ -27,11 +27,11 @@ UPDATE inbound SET state = ?, error = ?, automatic = ?, ticket_id = ?, comment_i
 UPDATE inbound SET state = 'failed', error = ?, attempts = attempts + 1, processed_at = ? WHERE id = ?;
 
 -- name: inbound-to-retry
-SELECT id, raw, envelope_from, recipients, channel, remote_addr FROM inbound
+SELECT id, raw, raw_blob, envelope_from, recipients, channel, remote_addr FROM inbound
 WHERE state IN ('pending', 'failed') AND attempts < ? ORDER BY id LIMIT ?;
 
 -- name: inbound-stale
-SELECT id, raw, envelope_from, recipients, channel, remote_addr FROM inbound
+SELECT id, raw, raw_blob, envelope_from, recipients, channel, remote_addr FROM inbound
 WHERE state = 'pending' AND received_at < ? ORDER BY id LIMIT ?;
 
 -- name: inbound-list
@@ -39,7 +39,7 @@ SELECT id, message_id, envelope_from, channel, size, state, error, attempts, aut
 FROM inbound WHERE (? = '' OR state = ?) ORDER BY id DESC LIMIT ? OFFSET ?;
 
 -- name: inbound-raw
-SELECT raw FROM inbound WHERE id = ?;
+SELECT raw, raw_blob FROM inbound WHERE id = ?;
 
 -- name: user-by-email
 SELECT id, email, name, role, uai, lang, time_zone, created_at, bouncing_until, notify_email FROM users WHERE email = ?;

@@ -290,6 +290,10 @@ func (s *Service) processQueued(ctx context.Context, tx *sqlx.Tx, started time.T
 
 // storeKept stores and processes a spooled delivery, as Accept does in one transaction.
 func (s *Service) storeKept(ctx context.Context, tx *sqlx.Tx, q queued) (Receipt, error) {
+	if q.d.RawBlob != "" {
+		// a big message: already in the blob store, never read back whole
+		return s.storeProcess(ctx, tx, q.d)
+	}
 	raw, err := q.kept.Raw()
 	if err != nil {
 		return Receipt{}, fmt.Errorf("ticket: read spooled message: %w", err)

@@ -1,10 +1,12 @@
 package ticket
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"time"
 )
 
@@ -34,6 +36,10 @@ type Detail struct {
 	Comments      []CommentDetail `json:"comments"`
 	Events        []Event         `json:"events"`
 	Assignee      string          `json:"assignee,omitempty"`
+	// MergedInto is the key of the ticket this one was merged into, "" when none.
+	MergedInto string `json:"merged_into,omitempty"`
+	// SLA is the ticket's SLA, for agents only (nil for customers and without a clock).
+	SLA *SLAState `json:"-"`
 	// Names maps the addresses of the people the ticket shows (requester, participants,
 	// assignee, those its events name) to their display names, for the portal; an
 	// address without a known name is absent.
@@ -107,6 +113,13 @@ func (s *Service) detail(ctx context.Context, t *Ticket) (*Detail, error) {
 		Academie: t.Academie, Components: t.Components, Phone: t.Phone, IncidentStart: t.IncidentStart,
 		AffectedUsers: t.AffectedUsers, RequestType: t.RequestType, Source: t.Source, Desk: s.desk.Key,
 		CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt, Attachments: []Attachment{}, Comments: []CommentDetail{},
+	}
+	var into []string
+	if err := s.db.SelectContext(ctx, &into, s.mq.MovedKey, t.ID); err != nil {
+		return nil, fmt.Errorf("ticket: read merge of %s: %w", key, err)
+	}
+	if len(into) > 0 {
+		d.MergedInto = into[0]
 	}
 	ps, err := s.participants(ctx, s.db, t.ID)
 	if err != nil {
@@ -263,13 +276,47 @@ func (s *Service) ListInboundPage(ctx context.Context, state string, limit, offs
 	return out, nil
 }
 
-// InboundRaw returns the raw bytes of a stored inbound message.
+// InboundRaw returns the raw bytes of a stored inbound message (whole in memory: see
+// OpenInboundRaw).
 func (s *Service) InboundRaw(ctx context.Context, id int64) ([]byte, error) {
-	var raw []byte
-	if err := s.db.GetContext(ctx, &raw, s.q.InboundRaw, id); err != nil {
-		return nil, fmt.Errorf("%w: inbound message %d", ErrNotFound, id)
+	rc, err := s.OpenInboundRaw(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	raw, err := io.ReadAll(rc)
+	if err != nil {
+		return nil, fmt.Errorf("ticket: read inbound message %d: %w", id, err)
 	}
 	return raw, nil
+}
+
+// OpenInboundRaw returns a reader of a stored inbound message's raw bytes: from the
+// blob store for a big message (raw_blob), else from its row.
+func (s *Service) OpenInboundRaw(ctx context.Context, id int64) (io.ReadCloser, error) {
+	var row struct {
+		Raw     []byte `db:"raw"`
+		RawBlob string `db:"raw_blob"`
+	}
+	if err := s.db.GetContext(ctx, &row, s.q.InboundRaw, id); err != nil {
+		return nil, fmt.Errorf("%w: inbound message %d", ErrNotFound, id)
+	}
+	if row.RawBlob == "" {
+		return io.NopCloser(bytes.NewReader(row.Raw)), nil
+	}
+	return s.openRawBlob(ctx, id, row.RawBlob)
+}
+
+// openRawBlob opens the blob that holds a big inbound message.
+func (s *Service) openRawBlob(ctx context.Context, id int64, sum string) (io.ReadCloser, error) {
+	if s.opt.RawBlobs == nil {
+		return nil, fmt.Errorf("ticket: inbound message %d is in the blob store, which this service was not given", id)
+	}
+	rc, err := s.opt.RawBlobs.OpenBlob(ctx, sum)
+	if err != nil {
+		return nil, fmt.Errorf("ticket: open inbound message %d: %w", id, err)
+	}
+	return rc, nil
 }
 
 func deref(p *int64) int64 {

@@ -3,6 +3,8 @@ package ticket
 import (
 	"context"
 	"fmt"
+	"io"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -21,6 +23,7 @@ type RetryStats struct {
 type storedRow struct {
 	ID           int64  `db:"id"`
 	Raw          []byte `db:"raw"`
+	RawBlob      string `db:"raw_blob"`
 	EnvelopeFrom string `db:"envelope_from"`
 	Recipients   string `db:"recipients"`
 	Channel      string `db:"channel"`
@@ -62,6 +65,17 @@ func (s *Service) reprocessRows(ctx context.Context, parse ParseFunc, rows []sto
 		if r.Recipients != "" {
 			env.Recipients = strings.Split(r.Recipients, ",")
 		}
+		if r.RawBlob != "" {
+			// A big message, rarely here (it failed, or its instance died): read back
+			// whole to be parsed again.
+			raw, err := s.readRawBlob(ctx, r.ID, r.RawBlob)
+			if err != nil {
+				s.log.Error("stored message unreadable; left for a later retry", slog.Int64("inbound_id", r.ID), slog.Any("error", err))
+				st.Failed++
+				continue
+			}
+			r.Raw = raw
+		}
 		d := Delivery{Raw: r.Raw, Env: env}
 		d.Msg, d.ParseErr = parse(ctx, r.Raw, env)
 		rec, err := s.reprocessOne(ctx, r.ID, d)
@@ -75,6 +89,16 @@ func (s *Service) reprocessRows(ctx context.Context, parse ParseFunc, rows []sto
 		}
 	}
 	return st, nil
+}
+
+// readRawBlob reads a big stored message whole.
+func (s *Service) readRawBlob(ctx context.Context, id int64, sum string) ([]byte, error) {
+	rc, err := s.openRawBlob(ctx, id, sum)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	return io.ReadAll(rc)
 }
 
 func (s *Service) reprocessOne(ctx context.Context, id int64, d Delivery) (Receipt, error) {

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"runtime/pprof"
 	"strings"
@@ -22,6 +23,11 @@ var (
 	ErrInvalid  = errors.New("ticket: invalid input")
 	ErrClosed   = errors.New("ticket: service closed")
 )
+
+// BlobOpener opens content of the blob store by its SHA-256; *blob.Store is one.
+type BlobOpener interface {
+	OpenBlob(ctx context.Context, sum string) (io.ReadCloser, error)
+}
 
 // Options configures a Service.
 type Options struct {
@@ -59,7 +65,12 @@ type Options struct {
 	// them without.
 	DefaultRequestType string
 	Logger             *slog.Logger
-	Now                func() time.Time
+	// SLA is the desk's service levels in business hours; nil: none.
+	SLA *SLAPolicy
+	Now func() time.Time
+	// RawBlobs holds the big inbound messages stored by their hash (Delivery.RawBlob);
+	// nil when none are.
+	RawBlobs BlobOpener
 	// Instance names this process among those sharing the database (serve's
 	// --instance-id): outbox rows it claims carry it, so that, restarted after a crash,
 	// it can give them back at once (ReleaseInstanceClaims). It must be unique among the
@@ -78,19 +89,30 @@ type Options struct {
 
 // Service is the one place where tickets change. It is safe for concurrent use.
 type Service struct {
-	db      *sqlx.DB
-	dialect Dialect
-	q       *queries
-	cq      *changeQueries
-	iq      *imapQueries
-	wq      *webQueries
-	opt     Options
-	log     *slog.Logger
-	desk    Desk
-	domain  string
-	local   string
+	db            *sqlx.DB
+	dialect       Dialect
+	q             *queries
+	cq            *changeQueries
+	iq            *imapQueries
+	wq            *webQueries
+	sq            *slaQueries
+	rq            *replyQueries
+	mq            *mergeQueries
+	dq            *dashboardQueries
+	fq            *satisfactionQueries
+	pq            *privacyQueries
+	slaCount      slaCounters
+	slaBackfilled atomic.Bool
+	opt           Options
+	log           *slog.Logger
+	desk          Desk
+	domain        string
+	local         string
 	// commentAddress is Options.CommentAddress, normalised.
 	commentAddress string
+	// textWindow is how many rows of the list a text search looks at first (searchText);
+	// tests make it small.
+	textWindow int
 
 	staffMu    sync.Mutex
 	staffCache []User
@@ -196,7 +218,8 @@ func NewService(ctx context.Context, db *sqlx.DB, opt Options) (*Service, error)
 	s := &Service{
 		db: db, dialect: DialectOf(db), opt: opt, log: opt.Logger,
 		domain: domain, local: local, commentAddress: NormalizeEmail(opt.CommentAddress),
-		reqs: make(chan *intakeReq, 256), stop: make(chan struct{}),
+		textWindow: defaultTextWindow,
+		reqs:       make(chan *intakeReq, 256), stop: make(chan struct{}),
 		backlog: newBacklog(opt.Backlog, opt.BacklogBytes), incoming: make(chan queued, opt.Backlog),
 	}
 	if err := s.bindAll(); err != nil {

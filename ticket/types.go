@@ -219,6 +219,10 @@ type Ticket struct {
 	CreatedAt     time.Time  `db:"created_at" json:"created_at"`
 	UpdatedAt     time.Time  `db:"updated_at" json:"updated_at"`
 	ClosedAt      *time.Time `db:"closed_at" json:"-"`
+
+	// closedNow: the change in progress closed the ticket (setStatus), so that its mails
+	// to the requester ask for a rating, whichever mail tells the closing.
+	closedNow bool
 }
 
 // User is a person known to Guichet: a requester created from a sender, or an agent.

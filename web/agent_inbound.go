@@ -1,6 +1,8 @@
 package web
 
 import (
+	"io"
+	"log/slog"
 	"net/http"
 	"strconv"
 
@@ -38,7 +40,7 @@ func (h *Handler) inboundRaw(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, http.StatusNotFound, "error.not_found")
 		return
 	}
-	raw, err := h.opt.Portal.InboundRaw(r.Context(), id)
+	raw, err := h.opt.Portal.OpenInboundRaw(r.Context(), id)
 	if err != nil {
 		h.failErr(w, r, err)
 		return
@@ -47,5 +49,9 @@ func (h *Handler) inboundRaw(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Disposition", `attachment; filename="message-`+strconv.FormatInt(id, 10)+`.eml"`)
 	w.Header().Set("Cache-Control", "private, no-store")
 	w.Header().Set("Content-Security-Policy", "default-src 'none'; sandbox")
-	w.Write(raw)
+	defer raw.Close()
+	// in pieces: a big message is read from the blob store, never held whole
+	if _, err := io.Copy(w, raw); err != nil {
+		h.opt.Logger.Warn("inbound message download cut short", "inbound_id", id, slog.Any("error", err))
+	}
 }

@@ -37,9 +37,18 @@ type browser struct {
 	base  string
 	shots string
 	n     int
+	axe   string // axe-core's script (GUICHET_TEST_AXE); "" skips the accessibility checks
+	// axeChecked counts the pages axe-core checked.
+	axeChecked int
 }
 
 func newBrowser(t *testing.T, base string) *browser {
+	t.Helper()
+	return newBrowserFor(t, base, 3*time.Minute)
+}
+
+// newBrowserFor is newBrowser for a test that may take up to limit.
+func newBrowserFor(t *testing.T, base string, limit time.Duration) *browser {
 	t.Helper()
 	bin := findChromium()
 	if bin == "" {
@@ -60,13 +69,13 @@ func newBrowser(t *testing.T, base string) *browser {
 		chromedp.Flag("disable-dev-shm-usage", true), chromedp.Flag("disable-extensions", true),
 		chromedp.Flag("lang", "fr-FR"), chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1280, 900))
 	ctx, cancelCtx := chromedp.NewContext(alloc)
-	ctx, cancelTimeout := context.WithTimeout(ctx, 3*time.Minute)
+	ctx, cancelTimeout := context.WithTimeout(ctx, limit)
 	t.Cleanup(func() { cancelTimeout(); cancelCtx(); cancelAlloc() })
 	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1280, 900)); err != nil {
 		t.Fatalf("start chromium %s: %v", bin, err)
 	}
 	t.Logf("screenshots in %s", shots)
-	return &browser{t: t, ctx: ctx, base: base, shots: shots}
+	return &browser{t: t, ctx: ctx, base: base, shots: shots, axe: loadAxe(t)}
 }
 
 func (b *browser) do(steps ...chromedp.Action[chromedp.Void]) {
@@ -82,7 +91,9 @@ func (b *browser) open(path string) { b.t.Helper(); b.do(chromedp.Navigate(b.bas
 // submit clicks a button that posts a form and waits for the next page.
 func (b *browser) submit(button string) {
 	b.t.Helper()
-	if _, err := chromedp.RunResponse(b.ctx, chromedp.Click(chromedp.CSS(button))); err != nil {
+	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second) // a form the browser refuses to send never loads
+	defer cancel()
+	if _, err := chromedp.RunResponse(ctx, chromedp.Click(chromedp.CSS(button))); err != nil {
 		b.t.Fatalf("submit %s: %v", button, err)
 	}
 }
@@ -131,9 +142,11 @@ func (b *browser) location() string {
 	return strings.TrimPrefix(s, b.base)
 }
 
-// shot saves a full-page screenshot as NN-name.png.
+// shot saves a full-page screenshot as NN-name.png, after checking the page with
+// axe-core (when GUICHET_TEST_AXE is set).
 func (b *browser) shot(name string) {
 	b.t.Helper()
+	b.checkA11y(name)
 	buf, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		b.t.Fatalf("screenshot %s: %v", name, err)

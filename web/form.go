@@ -127,10 +127,13 @@ func uaiShape(s string) bool {
 	return s[7] >= 'A' && s[7] <= 'Z'
 }
 
-// errorList orders field errors as the fields appear.
-func errorList(e map[string]string) []fieldError {
+// errorList orders field errors as the fields (formFields, or those given) appear.
+func errorList(e map[string]string, fields ...[3]string) []fieldError {
+	if fields == nil {
+		fields = formFields
+	}
 	var out []fieldError
-	for _, f := range formFields {
+	for _, f := range fields {
 		if msg, ok := e[f[0]]; ok {
 			out = append(out, fieldError{ID: f[1], Label: f[2], Text: msg})
 		}

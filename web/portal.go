@@ -41,13 +41,30 @@ type Portal interface {
 	AddParticipant(ctx context.Context, actor ticket.User, key string, addr ticket.Address) error
 	RemoveParticipant(ctx context.Context, actor ticket.User, key, email string) error
 	Assign(ctx context.Context, actor ticket.User, key, email string) error
+	Merge(ctx context.Context, actor ticket.User, fromKey, intoKey string) (*ticket.Ticket, error)
 	Mute(ctx context.Context, key, email, token string, muted bool) error
+
+	Dashboard(ctx context.Context, actor ticket.User, weeks int, loc *time.Location) (ticket.Dashboard, error)
+
+	// Agents' saved replies.
+	SavedReplies(ctx context.Context, actor ticket.User) ([]ticket.SavedReply, error)
+	SavedReply(ctx context.Context, actor ticket.User, name string) (ticket.SavedReply, error)
+	SaveReply(ctx context.Context, actor ticket.User, r ticket.SavedReply) (ticket.SavedReply, error)
+	DeleteReply(ctx context.Context, actor ticket.User, name string) error
+	ReplyFor(ctx context.Context, agent ticket.User, key, name string) (string, error)
+
+	// Satisfaction: the rating links of closing mails, the ticket page, the agents' report.
+	RatingFor(ctx context.Context, key, email, token string) (ticket.RatingForm, error)
+	Rate(ctx context.Context, key, email, token string, score int, comment string) (ticket.Rating, error)
+	RatingsOf(ctx context.Context, u ticket.User, key string) (ticket.TicketRatings, error)
+	Satisfaction(ctx context.Context, actor ticket.User, from, to time.Time) (ticket.SatisfactionReport, error)
+
 	DefaultDesk() ticket.Desk
 	SupportAddress() string
 
 	// Agents: stored inbound mail.
 	ListInbound(ctx context.Context, state string, limit int) ([]ticket.InboundItem, error)
-	InboundRaw(ctx context.Context, id int64) ([]byte, error)
+	OpenInboundRaw(ctx context.Context, id int64) (io.ReadCloser, error)
 }
 
 var _ Portal = (*ticket.Service)(nil)
@@ -79,8 +96,12 @@ func (h *Handler) portalRoutes() {
 	m.HandleFunc("GET /login/link", h.loginLinkForm)
 	m.Handle("POST /login/link/use", h.post(http.HandlerFunc(h.loginLink)))
 	m.Handle("POST /logout", h.post(http.HandlerFunc(h.logout)))
+	m.HandleFunc("GET /accessibility", h.accessibility)
+	m.HandleFunc("/", h.notFound) // any other path: the portal's 404 page
 	m.HandleFunc("GET /requests/{key}/stop", h.stopForm)
 	m.Handle("POST /requests/{key}/stop", h.post(http.HandlerFunc(h.stop)))
+	m.HandleFunc("GET /requests/{key}/satisfaction", h.ratingForm)
+	m.Handle("POST /requests/{key}/satisfaction", h.post(http.HandlerFunc(h.rate)))
 
 	// Signed-in users.
 	m.Handle("GET /{$}", h.user(h.home))
@@ -95,6 +116,7 @@ func (h *Handler) portalRoutes() {
 	m.Handle("POST /requests/{key}/participants/remove", h.post(h.user(h.participantRemove)))
 	m.Handle("POST /requests/{key}/status", h.post(h.user(h.status)))
 	m.Handle("POST /requests/{key}/assign", h.post(h.user(h.assign)))
+	m.Handle("POST /requests/{key}/merge", h.post(h.user(h.merge)))
 	m.Handle("GET /requests/{key}/attachments/{sha}", h.user(h.attachment))
 	m.Handle("GET /profile", h.user(h.profile))
 	m.Handle("POST /profile", h.post(h.user(h.profileSave)))
@@ -111,4 +133,11 @@ func (h *Handler) portalRoutes() {
 	m.Handle("GET /agent/held", h.agent(h.inboundHeld))
 	m.Handle("GET /agent/failed", h.agent(h.inboundFailed))
 	m.Handle("GET /inbound/{id}/raw", h.agent(h.inboundRaw))
+	m.Handle("GET /agent/dashboard", h.agent(h.dashboard))
+	m.Handle("GET /agent/dashboard.csv", h.agent(h.dashboardCSV))
+	m.Handle("GET /agent/replies", h.agent(h.replies))
+	m.Handle("GET /agent/replies/{name}", h.agent(h.replies))
+	m.Handle("POST /agent/replies", h.post(h.agent(h.replySave)))
+	m.Handle("POST /agent/replies/{name}/delete", h.post(h.agent(h.replyDelete)))
+	m.Handle("GET /agent/satisfaction", h.agent(h.satisfaction))
 }

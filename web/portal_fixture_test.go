@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/guichet/guichet/bizhours"
 	"github.com/guichet/guichet/blob"
 	"github.com/guichet/guichet/coord"
 	"github.com/guichet/guichet/ticket"
@@ -95,7 +96,7 @@ func (b *testBackoff) Reset(ctx context.Context, key string) error {
 	return b.m.Reset(ctx, key)
 }
 
-func newPortal(t *testing.T, opt Options) *portalFixture {
+func newPortal(t testing.TB, opt Options) *portalFixture {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -107,7 +108,14 @@ func newPortal(t *testing.T, opt Options) *portalFixture {
 	if _, err := ticket.Migrate(ctx, db); err != nil {
 		t.Fatal(err)
 	}
-	svc, err := ticket.NewService(ctx, db, ticket.Options{PublicURL: "http://127.0.0.1:8080", Secret: []byte("0123456789abcdef0123")})
+	// SLAs on a calendar open at every hour, so that what agents see does not depend on
+	// the day the test runs.
+	always, err := bizhours.Parse("Europe/Paris 24x7")
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := ticket.NewService(ctx, db, ticket.Options{PublicURL: "http://127.0.0.1:8080", Secret: []byte("0123456789abcdef0123"),
+		SLA: &ticket.SLAPolicy{Calendar: always, FirstResponse: 8 * time.Hour, Resolution: 40 * time.Hour, WarnBefore: time.Hour}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -32,6 +32,19 @@ type profileView struct {
 	Tokens                                  []ticket.APIToken
 	NewToken                                string
 	Errors                                  map[string]string
+	ErrorList                               []fieldError // Errors in the page's order, for the summary
+}
+
+// profileFields orders the profile page's fields as formFields does the request form's.
+var profileFields = [][3]string{
+	{"avatar", "p-avatar", "profile.avatar"},
+	{"name", "p-name", "profile.name"},
+	{"time_zone", "p-tz", "profile.tz"},
+	{"notify_email", "p-notify", "profile.notify"},
+	{"current", "p-current", "profile.current"},
+	{"new", "p-new", "profile.new"},
+	{"confirm", "p-confirm", "profile.confirm"},
+	{"token_name", "p-token-name", "profile.token_name"},
 }
 
 // profile shows the profile page.
@@ -70,6 +83,7 @@ func (h *Handler) showProfile(w http.ResponseWriter, r *http.Request, code int, 
 	if edit != nil {
 		edit(v)
 	}
+	v.ErrorList = errorList(v.Errors, profileFields...)
 	h.render(w, r, code, "profile", h.page(w, r, "profile", v))
 }
 

@@ -12,12 +12,17 @@ import (
 // listView is the data of the requests list (§7).
 type listView struct {
 	Scope, Status, Type, Q string
+	Sort                   string // agents: "" or "due"
 	Scopes                 []scopeOption
 	Types                  []string
 	Rows                   []ticket.ListRow
 	From, To, Total        int
 	TotalCapped            bool
 	PrevURL, NextURL       string
+	// SLA is, for agents, each row's pending target by ticket id; ShowSLA adds the column.
+	SLA     map[int64]*slaView
+	ShowSLA bool
+	Agent   bool
 }
 
 type scopeOption struct {
@@ -54,6 +59,9 @@ func (h *Handler) requests(w http.ResponseWriter, r *http.Request) {
 		v.Scopes = append(v.Scopes, scopeOption{Value: s, Label: label, Selected: s == v.Scope})
 	}
 	f := ticket.Filter{Scope: v.Scope, Type: v.Type, Q: v.Q, Cursor: q.Get("page")}
+	if q.Get("sort") == ticket.SortDue && u.Role.IsStaff() {
+		v.Sort, f.Sort = ticket.SortDue, ticket.SortDue
+	}
 	if v.Status != "" {
 		st, ok := ticket.ParseStatus(v.Status)
 		if !ok {
@@ -72,12 +80,22 @@ func (h *Handler) requests(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v.Rows, v.From, v.To, v.Total, v.TotalCapped = page.Items, page.From, page.To, page.Total, page.TotalCapped
+	if u.Role.IsStaff() {
+		v.Agent = true
+		v.SLA = map[int64]*slaView{}
+		for _, row := range page.Items {
+			if row.SLA != nil {
+				v.ShowSLA = true
+				v.SLA[row.ID] = slaNow(row.SLA)
+			}
+		}
+	}
 	link := func(cursor string) string {
 		if cursor == "" {
 			return ""
 		}
 		p := url.Values{"scope": {v.Scope}, "page": {cursor}}
-		for k, val := range map[string]string{"status": v.Status, "type": v.Type, "q": v.Q} {
+		for k, val := range map[string]string{"status": v.Status, "type": v.Type, "q": v.Q, "sort": v.Sort} {
 			if val != "" {
 				p.Set(k, val)
 			}

@@ -36,6 +36,14 @@ func (h *Handler) comment(w http.ResponseWriter, r *http.Request) {
 		in.Visibility = ticket.Internal
 	}
 	_, err = h.opt.Portal.AddComment(r.Context(), u, key, in)
+	var unknown *ticket.UnknownReplyError
+	if errors.As(err, &unknown) {
+		h.showTicket(w, r, http.StatusUnprocessableEntity, func(v *ticketView) {
+			v.CommentBody = body
+			v.CommentError = strings.Replace(h.pages.T(u.Lang, "ticket.reply_unknown"), "%s", unknown.Name, 1)
+		})
+		return
+	}
 	if errors.Is(err, ticket.ErrInvalid) {
 		h.showTicket(w, r, http.StatusUnprocessableEntity, func(v *ticketView) {
 			v.CommentBody = body

@@ -1,8 +1,10 @@
 package web
 
 import (
+	"errors"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -22,11 +24,21 @@ type ticketView struct {
 	Activity                  []activityView
 	Staff, CanComment         bool
 	CanClose                  bool
+	SLA                       []slaView           // agents only
+	Replies                   []ticket.SavedReply // agents only: what the comment box can insert
+	Reply                     string              // the saved reply just inserted
+	// Satisfaction: agents see every rating of the ticket, its requester their own and,
+	// while the closing can be rated, the link to do it (RateURL, until RateUntil).
+	Ratings   []ticket.Rating
+	RateURL   string
+	RateUntil time.Time
 
 	// What a form that failed sends back.
 	CommentBody, CommentError          string
 	ParticipantEmail, ParticipantError string
 	AssignEmail, AssignError           string
+	MergeInto, MergeError              string
+	MergedInto                         string // the ticket this one was merged into
 }
 
 type fieldView struct{ Label, Value, Link string }
@@ -57,8 +69,35 @@ type activityView struct {
 
 // ticketPage shows a ticket to someone who may see it; anyone else gets the 404 of a
 // ticket that does not exist.
+//
+// An agent's "Insérer la réponse" button sends the comment box here by GET, with the
+// chosen saved reply (reply) and what was typed (body): the page comes back with the
+// reply, filled for this ticket, added to the text.
 func (h *Handler) ticketPage(w http.ResponseWriter, r *http.Request) {
-	h.showTicket(w, r, http.StatusOK, nil)
+	u, _ := currentUser(r)
+	q := r.URL.Query()
+	name := strings.TrimSpace(q.Get("reply"))
+	if name == "" || !u.Role.IsStaff() {
+		h.showTicket(w, r, http.StatusOK, nil)
+		return
+	}
+	body := strings.TrimSpace(strings.ReplaceAll(q.Get("body"), "\r\n", "\n"))
+	text, err := h.opt.Portal.ReplyFor(r.Context(), u, r.PathValue("key"), name)
+	if errors.Is(err, ticket.ErrNotFound) {
+		h.showTicket(w, r, http.StatusOK, func(v *ticketView) {
+			v.CommentBody = body
+			v.CommentError = strings.Replace(h.pages.T(u.Lang, "ticket.reply_unknown"), "%s", name, 1)
+		})
+		return
+	}
+	if err != nil {
+		h.failErr(w, r, err)
+		return
+	}
+	if body != "" {
+		text = body + "\n\n" + text
+	}
+	h.showTicket(w, r, http.StatusOK, func(v *ticketView) { v.CommentBody, v.Reply = text, ticket.NormalizeReplyName(name) })
 }
 
 // showTicket renders the ticket page; edit, when not nil, fills in a failed form.
@@ -71,6 +110,18 @@ func (h *Handler) showTicket(w http.ResponseWriter, r *http.Request, code int, e
 	}
 	p := h.page(w, r, "requests", nil)
 	v := h.ticketView(d, u, p.Lang)
+	if v.Staff && v.CanComment {
+		if v.Replies, err = h.opt.Portal.SavedReplies(r.Context(), u); err != nil {
+			h.failErr(w, r, err)
+			return
+		}
+	}
+	rs, err := h.opt.Portal.RatingsOf(r.Context(), u, d.Key)
+	if err != nil {
+		h.failErr(w, r, err)
+		return
+	}
+	v.Ratings, v.RateURL, v.RateUntil = rs.Ratings, rs.RateURL, rs.Until
 	if edit != nil {
 		edit(v)
 	}
@@ -80,13 +131,17 @@ func (h *Handler) showTicket(w http.ResponseWriter, r *http.Request, code int, e
 
 func (h *Handler) ticketView(d *ticket.Detail, u ticket.User, lang string) *ticketView {
 	staff := u.Role.IsStaff()
+	var sla []slaView
+	if staff {
+		sla = slaTargets(d.SLA)
+	}
 	isRequester := strings.EqualFold(d.Requester, u.Email)
 	isParticipant := slices.ContainsFunc(d.Participants, func(p string) bool { return strings.EqualFold(p, u.Email) })
 	v := &ticketView{
 		Key: d.Key, Summary: d.Summary, Description: d.Description, Status: d.Status, Desk: d.Desk,
 		Requester: d.RequesterName, Assignee: displayName(d, d.Assignee), CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt,
-		Staff: staff, CanComment: staff || isRequester || isParticipant,
-		CanClose: isRequester && d.Status != ticket.StatusClosed,
+		Staff: staff, CanComment: staff || isRequester || isParticipant, SLA: sla,
+		CanClose: isRequester && d.Status != ticket.StatusClosed, MergedInto: d.MergedInto,
 	}
 	if desk := h.opt.Portal.DefaultDesk(); desk.Key == d.Desk && desk.Name != "" {
 		v.Desk = desk.Name
@@ -187,6 +242,14 @@ func (h *Handler) eventText(lang string, e ticket.Event) string {
 		return t("event.assigned", e.Detail)
 	case "participant_added", "participant_refused", "participant_removed", "muted", "followed_by", "held", "held_released", "bounce", "phone":
 		return t("event."+e.Kind, e.Detail)
+	case "merged_into", "merged_from":
+		return t("event."+e.Kind, e.Detail)
+	case "sla_warning", "sla_breach":
+		return t("event."+e.Kind, t("sla.measure."+e.Detail))
+	case "rating":
+		if n, err := strconv.Atoi(e.Detail); err == nil && n >= 1 && n <= 5 {
+			return t("event.rating", t("rating."+e.Detail))
+		}
 	}
 	return t("event.other", e.Kind, e.Detail)
 }

@@ -29,6 +29,12 @@ type child struct {
 // startChild starts bin with args. When ready is set, the child must print a line
 // "listening ADDR" on stdout first, and startChild returns that address.
 func startChild(name, bin string, ready bool, args ...string) (*child, string, error) {
+	return startChildLines(name, bin, ready, nil, args...)
+}
+
+// startChildLines is startChild, with the child's stdout lines for which onLine returns
+// true taken away from the kept output.
+func startChildLines(name, bin string, ready bool, onLine func(string) bool, args ...string) (*child, string, error) {
 	c := &child{name: name, cmd: exec.Command(bin, args...), out: &tail{max: 64 << 10}, done: make(chan struct{})}
 	// Die with us, even on SIGKILL; in a group of its own, so that a terminal's Ctrl-C
 	// reaches us only and we stop the children in order.
@@ -51,6 +57,9 @@ func startChild(name, bin string, ready bool, args ...string) (*child, string, e
 				case addrc <- a:
 				default:
 				}
+			}
+			if onLine != nil && onLine(line) {
+				continue
 			}
 			c.out.Write([]byte(line + "\n"))
 		}
@@ -97,42 +106,69 @@ func (c *child) stop() error {
 	return nil
 }
 
+// pid is the child's process id.
+func (c *child) pid() int { return c.cmd.Process.Pid }
+
 // peakRSS returns the child's peak resident set size (VmHWM) in bytes, 0 if unknown.
 func (c *child) peakRSS() int64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", c.cmd.Process.Pid))
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", c.pid()))
 	if err != nil {
 		return 0
 	}
-	for line := range strings.SplitSeq(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			return kb << 10
-		}
-	}
-	return 0
+	n, _ := parseVmHWM(b)
+	return n
 }
 
 // cpuTime returns the CPU time (user and system) the child has used so far, 0 if unknown.
 func (c *child) cpuTime() time.Duration {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", c.cmd.Process.Pid))
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", c.pid()))
 	if err != nil {
 		return 0
 	}
+	d, _ := parseStatCPU(b)
+	return d
+}
+
+// parseVmHWM reads the peak resident set size, in bytes, from the text of
+// /proc/PID/status.
+func parseVmHWM(status []byte) (int64, error) {
+	for line := range strings.SplitSeq(string(status), "\n") {
+		v, ok := strings.CutPrefix(line, "VmHWM:")
+		if !ok {
+			continue
+		}
+		num, ok := strings.CutSuffix(strings.TrimSpace(v), " kB")
+		kb, err := strconv.ParseInt(strings.TrimSpace(num), 10, 64)
+		if !ok || err != nil || kb < 0 {
+			return 0, fmt.Errorf("/proc status: unreadable VmHWM %q", strings.TrimSpace(v))
+		}
+		return kb << 10, nil
+	}
+	return 0, errors.New("/proc status: no VmHWM line")
+}
+
+// parseStatCPU reads the CPU time (utime + stime) from the text of /proc/PID/stat.
+func parseStatCPU(stat []byte) (time.Duration, error) {
 	// the fields after the command name, which is in parentheses and may hold spaces
-	i := bytes.LastIndexByte(b, ')')
+	// and parentheses itself
+	i := bytes.LastIndexByte(stat, ')')
 	if i < 0 {
-		return 0
+		return 0, errors.New("/proc stat: no command name")
 	}
-	f := strings.Fields(string(b[i+1:]))
+	f := strings.Fields(string(stat[i+1:]))
+	// f[0] is field 3 (state); utime and stime are fields 14 and 15
 	if len(f) < 13 {
-		return 0
+		return 0, fmt.Errorf("/proc stat: %d fields after the name, 13 at least expected", len(f))
 	}
-	utime, err1 := strconv.ParseInt(f[11], 10, 64)
-	stime, err2 := strconv.ParseInt(f[12], 10, 64)
-	if err1 != nil || err2 != nil {
-		return 0
+	utime, err1 := strconv.ParseUint(f[11], 10, 63)
+	stime, err2 := strconv.ParseUint(f[12], 10, 63)
+	if err := errors.Join(err1, err2); err != nil {
+		return 0, fmt.Errorf("/proc stat: utime, stime: %w", err)
 	}
-	return time.Duration(utime+stime) * time.Second / clockTicks
+	if utime > 1<<40 || stime > 1<<40 { // 350 years of ticks: not a time, and it would overflow
+		return 0, errors.New("/proc stat: utime, stime out of range")
+	}
+	return time.Duration(utime+stime) * time.Second / clockTicks, nil
 }
 
 // clockTicks is the unit of /proc/PID/stat's times (USER_HZ), 100 on Linux.

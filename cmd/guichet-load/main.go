@@ -1,21 +1,27 @@
-// Command guichet-load measures Guichet's SMTP intake against a bare go-smtp server that
-// reads and discards each message, in the same run and with the same client.
+// Command guichet-load measures Guichet's whole job on mail (SMTP intake, ticket,
+// confirmation sent) against a bare go-smtp server that reads and discards each message
+// (the sink) and against Mailpit (when a `mailpit` binary is found), in the same run,
+// with the same messages, the same connections and the same client.
 //
-// For each message size it starts, as child processes, a discard sink (this binary in
-// `sink` mode), then `guichet serve` on a fresh SQLite data folder (with --db, on a fresh
-// PostgreSQL database; with --instances 2, two processes sharing it and --redis) whose
-// --relay is a second discard sink (so the outbox worker really sends while intake
-// runs), and drives each with N unique messages over C connections that reuse their
-// SMTP session, split between the instances. It measures the rate and, per message, the
-// time from the end of the data (".") to the reply; then checks in Guichet's database
-// (SQLite or PostgreSQL) that every message is a processed ticket with its confirmation
-// in the outbox, and reads the children's peak RSS (VmHWM; the largest instance's). The
-// rate counts only when every message was committed.
+// For each message size it starts, as child processes on loopback, the sink (this binary
+// in `sink` mode), Mailpit (its SQLite database in a fresh folder), and `guichet serve`
+// on a fresh SQLite data folder (with --db, on a fresh PostgreSQL database; with
+// --instances 2, two processes sharing it and --redis) whose --relay is a second sink
+// that reports what it receives. Each is driven with a warm-up, then with N unique
+// messages over C connections that reuse their SMTP session: in a closed loop (each
+// connection sends again once answered), or with --rate in an open loop (message i is
+// due at i/rate seconds, latency counted from then). A message is done at its 250 for
+// the sink and Mailpit, and for Guichet when its confirmation reached the relay sink.
+// It reports per server the rate of messages done, the latencies of the 250
+// (p50/p90/p99), the CPU time per message (utime+stime from /proc/PID/stat over the
+// measured window) and the peak RSS (VmHWM), then checks every message: one ticket and
+// one confirmation each in Guichet's database, each confirmation received once by the
+// relay sink, ticket numbers without gaps; every message stored by Mailpit.
 //
-//	go run ./cmd/guichet-load --bin /tmp/guichet [--messages N] [--conns 8] [--sizes 2k,200k] [--json]
+//	go run ./cmd/guichet-load --bin /tmp/guichet [--messages N] [--conns 8] [--sizes 2k,200k] [--rate 500,50] [--json]
 //	go run ./cmd/guichet-load --bin /tmp/guichet --db postgres://postgres@127.0.0.1/test?sslmode=disable \
 //		--redis redis://127.0.0.1:6379/0 --instances 2
-//	go run ./cmd/guichet-load sink [--addr 127.0.0.1:0]
+//	go run ./cmd/guichet-load sink [--addr 127.0.0.1:0] [--report]
 //
 // Everything listens on loopback; children die with this process.
 package main
@@ -61,8 +67,11 @@ type config struct {
 	labels    []string
 	warmup    int
 	agents    int
-	relay     bool
-	slowRelay time.Duration
+	rates     []float64
+	duration  time.Duration
+	mailpit   string
+	debugAddr string
+	repeat    int
 	json      bool
 	keep      bool
 	drainWait time.Duration
@@ -81,11 +90,15 @@ func parseFlags(args []string) (config, error) {
 	sizes := fs.String("sizes", "2k,200k", "message sizes, comma-separated (k = 1024 bytes)")
 	fs.IntVar(&c.warmup, "warmup", 0, "messages sent before measuring (default 5% of N, at least 2 per connection)")
 	fs.IntVar(&c.agents, "agents", 1, "agents created before serve: each new ticket also queues a mail to each")
-	fs.BoolVar(&c.relay, "relay", true, "send Guichet's outbound mail to a discard sink (false: .eml files in the data folder)")
-	fs.DurationVar(&c.slowRelay, "relay-delay", 0, "the relay sink answers each message after this long (e.g. 1m: the outbox sends nothing during the run)")
+	rates := fs.String("rate", "0", "open loop: messages started per second, one for all sizes or one per size, comma-separated (0: closed loop)")
+	fs.DurationVar(&c.duration, "duration", 5*time.Second, "open loop: how long messages are started, when --messages is not given")
+	fs.StringVar(&c.mailpit, "mailpit", "", "the Mailpit binary (default: mailpit on PATH or in Go's bin folder; go install github.com/axllent/mailpit@v1.33.1)")
+	fs.IntVar(&c.repeat, "repeat", 1, "measure each size this many times (all servers each time) and print the ranges")
+	noMailpit := fs.Bool("no-mailpit", false, "do not measure Mailpit")
+	fs.StringVar(&c.debugAddr, "debug-addr", "", "passed to the first guichet serve as --debug-addr, to profile it during the run")
 	fs.BoolVar(&c.json, "json", false, "print the results as JSON")
 	fs.BoolVar(&c.keep, "keep", false, "keep Guichet's data folders")
-	fs.DurationVar(&c.drainWait, "drain-wait", 20*time.Second, "how long to wait for the outbox to be sent after a run")
+	fs.DurationVar(&c.drainWait, "drain-wait", 20*time.Second, "how long to wait, after a run, for the outbox's other mail (agents') to be sent")
 	fs.DurationVar(&c.timeout, "timeout", 45*time.Second, "longest drive of one server for one size")
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -121,7 +134,36 @@ func parseFlags(args []string) (config, error) {
 		c.sizes = append(c.sizes, n*mult)
 		c.labels = append(c.labels, strings.TrimSpace(s)+map[int]string{1: "B", 1024: "k"}[mult])
 	}
+	for s := range strings.SplitSeq(*rates, ",") {
+		v, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+		if err != nil || v < 0 || v > 100000 {
+			return c, fmt.Errorf("--rate: %q is not a rate between 0 and 100000", s)
+		}
+		c.rates = append(c.rates, v)
+	}
+	if len(c.rates) != 1 && len(c.rates) != len(c.sizes) {
+		return c, errors.New("--rate: one rate, or one per size")
+	}
+	if c.repeat < 1 || c.repeat > 20 {
+		return c, errors.New("--repeat must be between 1 and 20")
+	}
+	if c.duration <= 0 {
+		return c, errors.New("--duration must be positive")
+	}
+	if !*noMailpit {
+		c.mailpit = findMailpit(c.mailpit)
+	} else {
+		c.mailpit = ""
+	}
 	return c, nil
+}
+
+// rateFor is the open-loop rate for size number i, 0 for a closed loop.
+func (c config) rateFor(i int) float64 {
+	if len(c.rates) == 1 {
+		return c.rates[0]
+	}
+	return c.rates[i]
 }
 
 func run(ctx context.Context, args []string) error {
@@ -133,17 +175,37 @@ func run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	var rows []row
-	for i, size := range c.sizes {
-		r, err := runSize(ctx, c, self, c.labels[i], size)
-		if err != nil {
-			return fmt.Errorf("%s: %w", c.labels[i], err)
-		}
-		rows = append(rows, r)
+	rows, err := measureAll(ctx, c, self)
+	if err != nil {
+		return err
 	}
 	if c.json {
 		return printJSON(os.Stdout, rows)
 	}
 	printTable(os.Stdout, rows)
+	if c.repeat > 1 {
+		fmt.Fprintln(os.Stdout)
+		printRanges(os.Stdout, rows)
+	}
 	return nil
+}
+
+// measureAll measures each size of c; self is the binary that serves the sinks (`self
+// sink`).
+func measureAll(ctx context.Context, c config, self string) ([]row, error) {
+	if c.mailpit == "" {
+		progress("no mailpit binary (go install github.com/axllent/mailpit@v1.33.1, or --mailpit): measuring the sink and Guichet only")
+	}
+	var rows []row
+	for i, size := range c.sizes {
+		for rep := range c.repeat {
+			r, err := runSize(ctx, c, self, c.labels[i], size, c.rateFor(i))
+			if err != nil {
+				return rows, fmt.Errorf("%s: %w", c.labels[i], err)
+			}
+			r.Run = rep + 1
+			rows = append(rows, r)
+		}
+	}
+	return rows, nil
 }

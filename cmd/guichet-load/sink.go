@@ -1,12 +1,14 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"flag"
 	"fmt"
 	"io"
 	"net"
 	"os"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -15,12 +17,13 @@ import (
 
 // runSink is the `sink` mode: a bare go-smtp server with the same settings as Guichet's
 // listener (no TLS, mailin's default limits and timeouts) that reads each message's data
-// to the end and discards it. It prints "listening ADDR" once ready, and the count of
-// messages on its way out.
+// to the end and discards it. It prints "listening ADDR" once ready, with --report a line
+// "got RCPT…" for each message read (the relay sink: the load command counts the
+// confirmations that arrived), and the count of messages on its way out.
 func runSink(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("sink", flag.ContinueOnError)
 	addr := fs.String("addr", "127.0.0.1:0", "listen address")
-	delay := fs.Duration("delay", 0, "wait this long before answering each message's data")
+	report := fs.Bool("report", false, `print "got RCPT…" for each message received`)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -28,9 +31,16 @@ func runSink(ctx context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("sink: %w", err)
 	}
-	var count atomic.Int64
+	var (
+		count atomic.Int64
+		got   chan string
+	)
+	if *report {
+		got = make(chan string, 4096)
+		go printGot(os.Stdout, got)
+	}
 	srv := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) {
-		return &sinkSession{count: &count, delay: *delay}, nil
+		return &sinkSession{count: &count, got: got}, nil
 	}))
 	srv.Domain = "localhost"
 	srv.MaxMessageBytes = 25 << 20 // mailin.DefaultMaxMessageBytes and the rest below
@@ -51,16 +61,39 @@ func runSink(ctx context.Context, args []string) error {
 	return err
 }
 
+// printGot writes each line of got to w, flushing whenever no other line is waiting.
+func printGot(w io.Writer, got <-chan string) {
+	bw := bufio.NewWriter(w)
+	for line := range got {
+		bw.WriteString(line)
+		for more := true; more; {
+			select {
+			case l := <-got:
+				bw.WriteString(l)
+			default:
+				more = false
+			}
+		}
+		bw.Flush()
+	}
+}
+
 // sinkSession accepts every envelope and discards the data.
 type sinkSession struct {
 	count *atomic.Int64
-	delay time.Duration
+	got   chan<- string // nil without --report
+	rcpts []string
 }
 
-func (s *sinkSession) Mail(string, *smtp.MailOptions) error { return nil }
-func (s *sinkSession) Rcpt(string, *smtp.RcptOptions) error { return nil }
-func (s *sinkSession) Reset()                               {}
-func (s *sinkSession) Logout() error                        { return nil }
+func (s *sinkSession) Mail(string, *smtp.MailOptions) error { s.rcpts = s.rcpts[:0]; return nil }
+func (s *sinkSession) Rcpt(to string, _ *smtp.RcptOptions) error {
+	if s.got != nil {
+		s.rcpts = append(s.rcpts, to)
+	}
+	return nil
+}
+func (s *sinkSession) Reset()        { s.rcpts = s.rcpts[:0] }
+func (s *sinkSession) Logout() error { return nil }
 
 // Data reads the message to its end and drops it.
 func (s *sinkSession) Data(r io.Reader) error {
@@ -68,6 +101,8 @@ func (s *sinkSession) Data(r io.Reader) error {
 		return err
 	}
 	s.count.Add(1)
-	time.Sleep(s.delay)
+	if s.got != nil {
+		s.got <- "got " + strings.Join(s.rcpts, " ") + "\n"
+	}
 	return nil
 }

@@ -101,10 +101,12 @@ func openApp(ctx context.Context, e *env, onOutbox func()) (*app, error) {
 		return nil, exitError{exitTempFail, err}
 	}
 	key, name, _ := c.desk()
+	sla, _ := c.sla() // checked by Validate
 	svc, err := ticket.NewService(ctx, db, ticket.Options{
+		SLA:     sla,
 		DeskKey: key, DeskName: name, PublicURL: c.PublicURL, SupportAddress: c.SupportAddress,
 		ReopenWindow: c.ReopenWindow, SenderPolicy: ticket.SenderPolicy(c.SenderPolicy), CommentAddress: c.CommentAddress, Logger: e.log.With("component", "ticket"), OnOutbox: onOutbox,
-		Instance: c.InstanceID, DefaultRequestType: firstOf(list(c.RequestTypes)),
+		Instance: c.InstanceID, DefaultRequestType: firstOf(list(c.RequestTypes)), RawBlobs: blobs,
 		Unquote: (&unquoter{dir: c.TemplatesDir, log: e.log.With("component", "unquote")}).unquote,
 	})
 	if err != nil {

@@ -13,8 +13,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/guichet/guichet/bizhours"
 	"github.com/guichet/guichet/mailin"
 	"github.com/guichet/guichet/mailout"
+	"github.com/guichet/guichet/ticket"
 )
 
 // Config is every setting of every command, filled from flags, then from GUICHET_* env
@@ -39,29 +41,34 @@ type Config struct {
 	TemplatesDir   string
 	MaxMessageSize int64
 	ReopenWindow   time.Duration
-	SenderPolicy   string
-	Academies      string
-	Components     string
-	RequestTypes   string
-	PortalName     string
-	PortalWelcome  string
-	PortalLogo     string
-	SupportPhone   string
-	SupportHours   string
-	CommentAddress string
-	AuthServID     string
-	CheckDKIM      bool
-	TrustedRelays  string
-	LogLevel       string
-	LogFormat      string
-	ShutdownGrace  time.Duration
-	OutboxLease    time.Duration
-	MailAttachMax  int64
-	DebugAddr      string
-	StaleAfter     time.Duration
-	Spool          string
-	MinFreeSpace   int64
-	MetricsAddr    string
+	// The desk's SLAs (package bizhours, ticket.SLAPolicy).
+	BusinessHours    string
+	SLAFirstResponse time.Duration
+	SLAResolution    time.Duration
+	SLAWarnBefore    time.Duration
+	SenderPolicy     string
+	Academies        string
+	Components       string
+	RequestTypes     string
+	PortalName       string
+	PortalWelcome    string
+	PortalLogo       string
+	SupportPhone     string
+	SupportHours     string
+	CommentAddress   string
+	AuthServID       string
+	CheckDKIM        bool
+	TrustedRelays    string
+	LogLevel         string
+	LogFormat        string
+	ShutdownGrace    time.Duration
+	OutboxLease      time.Duration
+	MailAttachMax    int64
+	DebugAddr        string
+	StaleAfter       time.Duration
+	Spool            string
+	MinFreeSpace     int64
+	MetricsAddr      string
 
 	// Limits of the SMTP/LMTP listener; 0 turns one off.
 	SMTPSessionMax       time.Duration
@@ -85,6 +92,11 @@ type Config struct {
 	ConfigFile    string    // --config: the configuration file (conffile.go)
 	Sender        optString // ingest --sender: the envelope sender, "" the null sender
 	Recipients    multiFlag // ingest --recipient: the envelope recipients
+	// Retention and personal data (privacy.go): serve's and retention run's
+	// --retention, retention run's --dry-run, user export's --out.
+	Retention retentionPeriod
+	DryRun    bool
+	Out       string
 }
 
 type multiFlag []string
@@ -137,6 +149,10 @@ func (c *Config) flags(name string) *flag.FlagSet {
 	fs.StringVar(&c.TemplatesDir, "templates-dir", "", "folder of templates that replace the embedded ones")
 	fs.Int64Var(&c.MaxMessageSize, "max-message-size", 25<<20, "largest inbound message in bytes")
 	fs.DurationVar(&c.ReopenWindow, "reopen-window", 14*24*time.Hour, "a reply reopens a closed ticket within this")
+	fs.StringVar(&c.BusinessHours, "business-hours", bizhours.Default, "the desk's business hours, in which SLAs are counted: a time zone, days and spans, holidays=fr|fr-alsace|none, closed=dates (see the README)")
+	fs.DurationVar(&c.SLAFirstResponse, "sla-first-response", 8*time.Hour, "business time allowed before an agent's first public answer (0: no target)")
+	fs.DurationVar(&c.SLAResolution, "sla-resolution", 40*time.Hour, "business time allowed before a ticket is closed, not counting time spent waiting (0: no target)")
+	fs.DurationVar(&c.SLAWarnBefore, "sla-warn-before", time.Hour, "agents get one warning mail when this much business time is left on a target (0: none)")
 	fs.StringVar(&c.Academies, "academies", "Clermont-Ferrand,Grenoble,Lyon", "choices of the request form's Académie field, comma-separated")
 	fs.StringVar(&c.Components, "components", "ENT,Messagerie,Pronote,Espace de stockage,Annuaire", "choices of the request form's Composants field for the default desk, comma-separated")
 	fs.StringVar(&c.RequestTypes, "request-types", "Incident,Demande d'assistance,Demande d'information", "request types of the form, comma-separated; the first is the default, also of tickets made by mail")
@@ -169,9 +185,10 @@ func (c *Config) flags(name string) *flag.FlagSet {
 		fs.StringVar(&c.MetricsAddr, "metrics-addr", "", "serve /metrics on a listener of its own at this address; empty: on --http-addr only when it is loopback; the --http-addr value: there in any case; off: nowhere")
 	}
 	switch name {
-	case "ticket list", "ticket show", "inspect", "inbound list", "user add", "establishment add", "token create":
+	case "ticket list", "ticket show", "inspect", "inbound list", "user add", "establishment add", "token create", "retention run", "user erase":
 		fs.BoolVar(&c.JSON, "json", false, "print JSON")
 	}
+	c.privacyFlags(fs, name)
 	switch name {
 	case "user add", "establishment add":
 		fs.StringVar(&c.Name, "name", "", "display name")
@@ -263,6 +280,9 @@ func (c *Config) Validate() error {
 	}
 	if !strings.Contains(c.SupportAddress, "@") {
 		return fmt.Errorf("--support-address %q: an address expected", c.SupportAddress)
+	}
+	if _, err := c.sla(); err != nil {
+		return err
 	}
 	if _, _, err := c.desk(); err != nil {
 		return err
@@ -413,4 +433,20 @@ func list(v string) []string {
 		}
 	}
 	return out
+}
+
+// sla builds the desk's SLA policy from --business-hours and the --sla-* targets; nil when
+// both targets are 0.
+func (c *Config) sla() (*ticket.SLAPolicy, error) {
+	if c.SLAFirstResponse < 0 || c.SLAResolution < 0 || c.SLAWarnBefore < 0 {
+		return nil, errors.New("--sla-first-response, --sla-resolution and --sla-warn-before must not be negative")
+	}
+	if c.SLAFirstResponse == 0 && c.SLAResolution == 0 {
+		return nil, nil
+	}
+	cal, err := bizhours.Parse(c.BusinessHours)
+	if err != nil {
+		return nil, fmt.Errorf("--business-hours: %w", err)
+	}
+	return &ticket.SLAPolicy{Calendar: cal, FirstResponse: c.SLAFirstResponse, Resolution: c.SLAResolution, WarnBefore: c.SLAWarnBefore}, nil
 }

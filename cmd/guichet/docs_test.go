@@ -284,3 +284,33 @@ func TestDocsCommands(t *testing.T) {
 		}
 	}
 }
+
+// TestDocsCalendars parses the business-hours calendars the README shows, as serve's
+// --business-hours would.
+func TestDocsCalendars(t *testing.T) {
+	text, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(text), "**Service levels (SLAs)")
+	if !ok {
+		t.Fatal("README: the Service levels paragraph is gone")
+	}
+	rest, _, _ = strings.Cut(rest, "\n**")
+	n := 0
+	for i, block := range strings.Split(rest, "```") {
+		if i%2 == 0 {
+			continue // outside a code block
+		}
+		for _, line := range strings.Split(strings.TrimSpace(block), "\n") {
+			c := &Config{BusinessHours: line, SLAFirstResponse: time.Hour}
+			if _, err := c.sla(); err != nil {
+				t.Errorf("README calendar %q: %v", line, err)
+			}
+			n++
+		}
+	}
+	if n == 0 {
+		t.Error("README: no calendar example under Service levels")
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -19,7 +20,8 @@ import (
 // temporary failure (the MTA keeps it and tries again).
 func cmdIngest(ctx context.Context, e *env) error {
 	max := e.cfg.MaxMessageSize
-	raw, err := io.ReadAll(io.LimitReader(e.io.Stdin, max+1))
+	// the first MiB in memory; a longer message is staged on disk as it is read
+	raw, err := io.ReadAll(io.LimitReader(e.io.Stdin, min(max, mailin.StageAt)+1))
 	if err != nil {
 		return exitError{exitTempFail, fmt.Errorf("read message: %w", err)}
 	}
@@ -36,7 +38,16 @@ func cmdIngest(ctx context.Context, e *env) error {
 	defer a.Close()
 	in := newIntake(e, a)
 	env := ingestEnvelope(e)
-	if err := in.Deliver(ctx, raw, env); err != nil {
+	if int64(len(raw)) > mailin.StageAt {
+		err = ingestStaged(ctx, e, in, raw, env)
+	} else {
+		err = in.Deliver(ctx, raw, env)
+	}
+	if err != nil {
+		var ee exitError
+		if errors.As(err, &ee) {
+			return err
+		}
 		if errors.Is(err, mailin.ErrRefused) {
 			return exitError{exitDataErr, err}
 		}
@@ -51,6 +62,40 @@ func cmdIngest(ctx context.Context, e *env) error {
 		}
 	}
 	return nil
+}
+
+// ingestStaged writes a message longer than mailin.StageAt to a stage, head then the
+// rest of stdin in pieces, up to --max-message-size, and delivers it from there.
+func ingestStaged(ctx context.Context, e *env, in *mailin.Intake, head []byte, env ticket.Envelope) error {
+	max := e.cfg.MaxMessageSize
+	st, err := in.NewStage(env)
+	if err != nil {
+		return err
+	}
+	if st == nil { // an Intake without a blob store holds messages in memory
+		rest, err := io.ReadAll(io.LimitReader(e.io.Stdin, max+1-int64(len(head))))
+		if err != nil {
+			return fmt.Errorf("read message: %w", err)
+		}
+		if int64(len(head)+len(rest)) > max {
+			return exitError{exitDataErr, fmt.Errorf("message larger than %d bytes refused", max)}
+		}
+		return in.Deliver(ctx, append(head, rest...), env)
+	}
+	if _, err := st.Write(head); err != nil {
+		st.Abort()
+		return fmt.Errorf("stage message: %w", err)
+	}
+	n, err := io.Copy(st, io.LimitReader(e.io.Stdin, max+1-int64(len(head))))
+	if err != nil {
+		st.Abort()
+		return fmt.Errorf("read message: %w", err)
+	}
+	if int64(len(head))+n > max {
+		st.Abort()
+		return exitError{exitDataErr, fmt.Errorf("message larger than %d bytes refused", max)}
+	}
+	return in.DeliverStaged(ctx, st, env)
 }
 
 // ingestEnvelope is the envelope the MTA gave: --sender and --recipient (Postfix's pipe
@@ -77,8 +122,13 @@ func ingestEnvelope(e *env) ticket.Envelope {
 
 // newIntake builds the intake of app a: parse, then store and process.
 func newIntake(e *env, a *app) *mailin.Intake {
-	// attachments of mail are not synced: the raw message keeps their bytes (see package blob)
-	return mailin.NewIntake(a.svc, a.blobs.ForMail(), parseOptions(e.cfg), e.log.With("component", "intake"))
+	// attachments of mail are not synced: the raw message keeps their bytes (see package
+	// blob); a big raw message, kept in the blob store, is
+	in := mailin.NewIntake(a.svc, a.blobs.ForMail(), parseOptions(e.cfg), e.log.With("component", "intake"))
+	in.RawBlobs = a.blobs
+	in.StageDir = filepath.Join(e.cfg.DataDir, "stage")
+	in.StageMax = e.cfg.MaxMessageSize + 64<<10
+	return in
 }
 
 // parseOptions are the parser's settings from the configuration (already validated).

@@ -43,6 +43,11 @@ Usage:
   guichet inbound list [--failed] [--json] [--limit N] [--page P]
                                              stored inbound messages (failed ones with their error)
   guichet token create EMAIL [--name N]      print a new API token for that user
+  guichet user export EMAIL [--out DIR|FILE.zip]
+                                             a person's data as JSON, with the files they sent
+  guichet user erase EMAIL [--json]          anonymise a person (recorded in the audit log)
+  guichet retention run [--retention P] [--dry-run] [--json]
+                                             apply the retention policy now and say what it did
   guichet version
 
 Every flag also reads GUICHET_<FLAG> (e.g. GUICHET_SMTP_ADDR), then the configuration file
@@ -93,7 +98,7 @@ func run(ctx context.Context, args []string, sio IO, stopSignals func()) int {
 	}
 	name, rest := args[0], args[1:]
 	switch name {
-	case "user", "establishment", "ticket", "inbound", "token":
+	case "user", "establishment", "ticket", "inbound", "token", "retention":
 		if len(rest) == 0 || strings.HasPrefix(rest[0], "-") {
 			fmt.Fprintf(sio.Stderr, "guichet %s: a subcommand is needed\n\n%s", name, usage)
 			return exitUsage
@@ -197,6 +202,9 @@ var commands = map[string]func(context.Context, *env) error{
 	"ticket show":       cmdTicketShow,
 	"inbound list":      cmdInboundList,
 	"token create":      cmdTokenCreate,
+	"retention run":     cmdRetentionRun,
+	"user export":       cmdUserExport,
+	"user erase":        cmdUserErase,
 	"version":           cmdVersion,
 }
 

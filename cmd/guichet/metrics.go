@@ -46,6 +46,7 @@ func newMetrics(svc *ticket.Service, in *mailin.Intake, pollers []*mailin.IMAPPo
 		Help: "Spooled messages (answered 250) that the database refused; kept in the spool and tried again every quarter of --stale-after.",
 	}, func() float64 { return float64(svc.Parked()) }))
 	reg.MustRegister(&processedCollector{svc: svc})
+	reg.MustRegister(&slaCollector{svc: svc})
 	reg.MustRegister(&statsCollector{svc: svc})
 	for _, p := range pollers {
 		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
@@ -119,4 +120,24 @@ func (c *processedCollector) Collect(ch chan<- prometheus.Metric) {
 	for o, n := range c.svc.ProcessCounts() {
 		ch <- prometheus.MustNewConstMetric(descProcessed, prometheus.CounterValue, float64(n), o)
 	}
+}
+
+// slaCollector exports the SLA breaches this process recorded (each breach is recorded
+// once, by the instance that found it).
+type slaCollector struct {
+	svc *ticket.Service
+}
+
+var descSLABreaches = prometheus.NewDesc("guichet_sla_breaches_total",
+	"SLA targets missed, by measure (first_response, resolution), counted in the desk's business hours.", []string{"measure"}, nil)
+
+func (c *slaCollector) Describe(ch chan<- *prometheus.Desc) { ch <- descSLABreaches }
+
+func (c *slaCollector) Collect(ch chan<- prometheus.Metric) {
+	if c.svc.SLAPolicy() == nil {
+		return
+	}
+	first, resolution := c.svc.SLABreaches()
+	ch <- prometheus.MustNewConstMetric(descSLABreaches, prometheus.CounterValue, float64(first), ticket.SLAFirstResponse)
+	ch <- prometheus.MustNewConstMetric(descSLABreaches, prometheus.CounterValue, float64(resolution), ticket.SLAResolution)
 }

@@ -46,6 +46,11 @@ func cmdServe(ctx context.Context, e *env) error {
 	defer closeCoord() // before the database
 	intake := newIntake(e, a)
 	intake.Queue = true // 250 once stored; processing follows in the committer
+	if n, err := mailin.CleanStage(intake.StageDir, time.Hour); err != nil {
+		e.log.Warn("stage folder not cleaned", slog.Any("error", err))
+	} else if n > 0 {
+		e.log.Info("unfinished received messages removed from the stage folder (never acknowledged)", "count", n)
+	}
 	if err := a.openSpool(e); err != nil {
 		return err
 	}
@@ -190,6 +195,10 @@ func cmdServe(ctx context.Context, e *env) error {
 	stopIMAP := runIMAP(e, pollers)
 	stopSweep := sweepStale(e, a, intake)
 	defer stopSweep()
+	stopSLA := watchSLA(e, a)
+	defer stopSLA()
+	stopRetention := watchRetention(e, a)
+	defer stopRetention()
 	stopDebug, err := startDebug(e)
 	if err != nil {
 		errc <- err
@@ -368,6 +377,42 @@ func sweepStale(e *env, a *app, intake *mailin.Intake) (stop func()) {
 				e.log.Error("processing stale stored messages failed", slog.Any("error", err))
 			} else if st.Tried > 0 {
 				e.log.Warn("stale stored messages processed", "tried", st.Tried, "processed", st.Processed, "failed", st.Failed)
+			}
+		}
+	}()
+	return func() { cancel(); <-done }
+}
+
+// watchSLA sends the SLA warnings and records the breaches when they fall due: it sleeps
+// until the next one the database plans, a minute at most (tickets created or changed in
+// the meantime, here or on another instance, may plan an earlier one).
+func watchSLA(e *env, a *app) (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	if a.svc.SLAPolicy() == nil {
+		close(done)
+		return cancel
+	}
+	go func() {
+		defer close(done)
+		for {
+			wait := time.Minute
+			n, next, err := a.svc.CheckSLA(ctx)
+			switch {
+			case err != nil && ctx.Err() == nil:
+				e.log.Error("checking SLA deadlines failed", slog.Any("error", err))
+			case n > 0:
+				e.log.Info("SLA deadlines checked", "tickets", n)
+			}
+			if !next.IsZero() {
+				wait = min(wait, max(time.Until(next), time.Second))
+			}
+			t := time.NewTimer(wait)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return
+			case <-t.C:
 			}
 		}
 	}()

@@ -2,6 +2,7 @@ package parse
 
 import (
 	"context"
+	"io"
 	"strings"
 
 	"github.com/emersion/go-msgauth/authres"
@@ -20,14 +21,17 @@ const (
 // from. Results come from our own Authentication-Results that a trusted MTA added (see
 // trustedResults) or, when there are none and opt.CheckDKIM is set, from our own DKIM
 // verification of raw. The fields of ours that did not count are counted in Ignored.
-func checkAuth(ctx context.Context, raw []byte, from string, opt Options) ticket.Auth {
-	fields := rawHeaderFields(skipMboxLine(raw))
+//
+// header is the message's header section (after any mbox line), msg opens a reader of
+// the whole message from that header on (read only for a DKIM check).
+func checkAuth(ctx context.Context, header []byte, msg func() io.Reader, from string, opt Options) ticket.Auth {
+	fields := rawHeaderFields(header)
 	var a ticket.Auth
 	res, ignored := trustedResults(fields, opt)
 	if len(res) > 0 {
 		a = authFromResults(res, from)
 	} else if opt.CheckDKIM {
-		a = checkDKIM(ctx, raw, from, opt.LookupTXT)
+		a = checkDKIM(ctx, msg(), from, opt.LookupTXT)
 	}
 	a.Ignored = ignored
 	a.Verdict = verdict(a, from)

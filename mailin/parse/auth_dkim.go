@@ -1,8 +1,8 @@
 package parse
 
 import (
-	"bytes"
 	"context"
+	"io"
 	"net"
 	"strings"
 	"time"
@@ -19,10 +19,10 @@ const (
 	dkimMaxSignatures = 5
 )
 
-// checkDKIM verifies the DKIM signatures of raw itself (RFC 6376), looking public keys
+// checkDKIM verifies the DKIM signatures of the message msg reads (RFC 6376), looking public keys
 // up with lookup (nil: the system resolver). The result recorded is an aligned pass,
 // else any pass, else the first signature's result; "none" without a signature.
-func checkDKIM(ctx context.Context, raw []byte, from string, lookup func(context.Context, string) ([]string, error)) ticket.Auth {
+func checkDKIM(ctx context.Context, msg io.Reader, from string, lookup func(context.Context, string) ([]string, error)) ticket.Auth {
 	a := ticket.Auth{Source: authSourceCheck, DKIM: "none"}
 	if lookup == nil {
 		lookup = net.DefaultResolver.LookupTXT
@@ -33,7 +33,7 @@ func checkDKIM(ctx context.Context, raw []byte, from string, lookup func(context
 		LookupTXT:        func(domain string) ([]string, error) { return lookup(ctx, domain) },
 		MaxVerifications: dkimMaxSignatures,
 	}
-	vs, err := dkim.VerifyWithOptions(bytes.NewReader(skipMboxLine(raw)), opt)
+	vs, err := dkim.VerifyWithOptions(msg, opt)
 	if err != nil && len(vs) == 0 {
 		a.DKIM = "permerror"
 		if err == dkim.ErrTooManySignatures {

@@ -1,7 +1,9 @@
 package parse
 
 import (
+	"bytes"
 	"context"
+	"io"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -60,7 +62,7 @@ func FuzzTrustedResults(f *testing.F) {
 		if i != len(res) {
 			t.Fatalf("%d of %d results do not come from a field of ours", len(res)-i, len(res))
 		}
-		a := checkAuth(context.Background(), raw, "alice@ecole.test", opt)
+		a := checkAuth(context.Background(), skipMboxLine(raw), func() io.Reader { return bytes.NewReader(skipMboxLine(raw)) }, "alice@ecole.test", opt)
 		if (a.Source == authSourceResults) != (len(res) > 0) || a.Ignored != ignored {
 			t.Fatalf("checkAuth %+v, with %d results and %d ignored", a, len(res), ignored)
 		}

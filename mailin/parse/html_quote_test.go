@@ -356,7 +356,7 @@ func TestMessageOutlookHTMLForward(t *testing.T) {
 	}{{"TR: Vidéoprojecteur", true}, {"FW: Vidéoprojecteur", true}, {"RE: Vidéoprojecteur", false}} {
 		raw := "From: Jeanne <jeanne@lycee.fr>\r\nTo: support@lycee.fr\r\nSubject: " + c.subject + "\r\nContent-Type: text/html; charset=utf-8\r\n\r\n" + body
 		var cuts []QuoteCut
-		in, err := parseMessage(context.Background(), []byte(raw), HashOnly{}, Options{}, &cuts)
+		in, err := message(context.Background(), strings.NewReader(raw), int64(len(raw)), []byte(raw), HashOnly{}, Options{}, &cuts)
 		if err != nil {
 			t.Fatal(err)
 		}

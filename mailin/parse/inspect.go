@@ -1,6 +1,7 @@
 package parse
 
 import (
+	"bytes"
 	"context"
 
 	"github.com/guichet/guichet/ticket"
@@ -48,7 +49,7 @@ type InspectAttachment struct {
 // Inspect parses raw without storing anything (attachments are only hashed).
 func Inspect(ctx context.Context, raw []byte, opt Options) (*InspectResult, error) {
 	var cuts []QuoteCut
-	in, err := parseMessage(ctx, raw, HashOnly{}, opt, &cuts)
+	in, err := message(ctx, bytes.NewReader(raw), int64(len(raw)), raw, HashOnly{}, opt, &cuts)
 	if err != nil {
 		return nil, err
 	}

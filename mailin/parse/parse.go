@@ -99,12 +99,21 @@ var ErrStore = errors.New("mailin: store attachment")
 // own goroutine while the parser reads the same bytes. Message never panics; see the
 // package documentation for what it tolerates.
 func Message(ctx context.Context, raw []byte, blobs BlobWriter, opt Options) (*ticket.Inbound, error) {
-	return parseMessage(ctx, raw, blobs, opt, nil)
+	return message(ctx, bytes.NewReader(raw), int64(len(raw)), raw, blobs, opt, nil)
 }
 
-// parseMessage is Message; when cuts is not nil, it receives what the quote rules
-// removed from the visible text, and which rule removed it (for inspect).
-func parseMessage(ctx context.Context, raw []byte, blobs BlobWriter, opt Options, cuts *[]QuoteCut) (in *ticket.Inbound, err error) {
+// MessageAt is Message reading the size bytes of r (a spool record, a file) in pieces:
+// the message is never held whole in memory, only its header, each text part (up to
+// maxTextBytes) and fixed buffers.
+func MessageAt(ctx context.Context, r io.ReaderAt, size int64, blobs BlobWriter, opt Options) (*ticket.Inbound, error) {
+	return message(ctx, r, size, nil, blobs, opt, nil)
+}
+
+// message is MessageAt; raw, when not nil, is the whole message already in memory (the
+// same bytes as r), read directly where MessageAt reads pieces; cuts, when not nil,
+// receives what the quote rules removed from the visible text, and which rule removed
+// it (for inspect).
+func message(ctx context.Context, r io.ReaderAt, size int64, raw []byte, blobs BlobWriter, opt Options, cuts *[]QuoteCut) (in *ticket.Inbound, err error) {
 	opt = opt.withDefaults()
 	defer func() {
 		if r := recover(); r != nil {
@@ -116,12 +125,25 @@ func parseMessage(ctx context.Context, raw []byte, blobs BlobWriter, opt Options
 			in, err = nil, fmt.Errorf("mailin: parse: panic: %v", r)
 		}
 	}()
-	br := bufio.NewReader(bytes.NewReader(skipMboxLine(raw)))
+	var off int64
+	if raw != nil {
+		off = int64(len(raw) - len(skipMboxLine(raw)))
+	} else {
+		off = mboxSkipAt(r, size)
+	}
+	body := func() io.Reader { return io.NewSectionReader(r, off, size-off) }
+	br := bufio.NewReader(body())
 	h, warns := readHeaderLenient(br)
 	if h.Len() == 0 {
 		return nil, ErrNoHeader
 	}
-	w := &walker{ctx: ctx, blobs: blobs, opt: opt, warnings: warns, fallback: firstCharset(raw), cuts: cuts}
+	var fallback string
+	if raw != nil {
+		fallback = firstCharset(raw)
+	} else {
+		fallback = firstCharsetAt(r, size)
+	}
+	w := &walker{ctx: ctx, blobs: blobs, opt: opt, warnings: warns, fallback: fallback, cuts: cuts}
 	in = &ticket.Inbound{}
 	w.fillHeader(in, h)
 	pieces := w.entity(h, br, 0, "")
@@ -134,10 +156,53 @@ func parseMessage(ctx context.Context, raw []byte, blobs BlobWriter, opt Options
 	if in.Bounce != nil && !in.Automatic {
 		in.Automatic, in.AutoReason = true, "dsn"
 	}
-	in.Auth = checkAuth(ctx, raw, in.From.Email, opt)
+	var header []byte
+	if raw != nil {
+		header = raw[off:] // read up to its blank line
+	} else {
+		header = headerBytes(body())
+	}
+	in.Auth = checkAuth(ctx, header, body, in.From.Email, opt)
 	in.Attachments = w.attachments
 	in.Warnings = append(in.Warnings, w.warnings...)
 	return in, nil
+}
+
+// mboxHead is how much of a message's start mboxSkipAt looks at.
+const mboxHead = 64 << 10
+
+// mboxSkipAt returns where the message of r begins after the blank lines and mbox
+// "From " line that skipMboxLine drops.
+func mboxSkipAt(r io.ReaderAt, size int64) int64 {
+	head := make([]byte, min(size, mboxHead))
+	n, _ := r.ReadAt(head, 0)
+	head = head[:n]
+	return int64(len(head) - len(skipMboxLine(head)))
+}
+
+// maxHeaderScan bounds the header section that headerBytes reads.
+const maxHeaderScan = 1 << 20
+
+// headerBytes reads r's header section up to its blank line (included), at most
+// maxHeaderScan bytes of it.
+func headerBytes(r io.Reader) []byte {
+	var buf []byte
+	chunk := make([]byte, 16<<10)
+	for len(buf) < maxHeaderScan {
+		n, err := r.Read(chunk)
+		from := max(0, len(buf)-3)
+		buf = append(buf, chunk[:n]...)
+		if i := bytes.Index(buf[from:], []byte("\n\n")); i >= 0 {
+			return buf[:from+i+2]
+		}
+		if i := bytes.Index(buf[from:], []byte("\n\r\n")); i >= 0 {
+			return buf[:from+i+3]
+		}
+		if err != nil {
+			break
+		}
+	}
+	return buf
 }
 
 // skipMboxLine drops a leading mbox "From " line.

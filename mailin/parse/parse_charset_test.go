@@ -1,6 +1,11 @@
 package parse
 
-import "testing"
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+)
 
 func TestFirstCharset(t *testing.T) {
 	for _, c := range []struct{ raw, want string }{
@@ -21,5 +26,50 @@ func TestFirstCharset(t *testing.T) {
 		if got := firstCharset([]byte(c.raw)); got != c.want {
 			t.Errorf("firstCharset(%q) = %q, want %q", c.raw, got, c.want)
 		}
+	}
+}
+
+// TestFirstCharsetAt: read in pieces, the first charset is the same as over the whole,
+// wherever it falls against the pieces' edges.
+func TestFirstCharsetAt(t *testing.T) {
+	filler := strings.Repeat("QP=C3=A9 a=b; ", charsetChunk/7+10)
+	for _, at := range []int{0, 5, charsetChunk - 40, charsetChunk - 20, charsetChunk - 8, charsetChunk - 1, charsetChunk, charsetChunk + 3, 2*charsetChunk - 12} {
+		for _, tail := range []string{"", " charset=iso-8859-1 then charset=koi8-r"} {
+			raw := []byte(filler[:at] + "Content-Type: text/plain; charset=\"windows-1252\"\r\n" + filler + tail)
+			want := firstCharset(raw)
+			if want != "windows-1252" {
+				t.Fatalf("at %d: whole gives %q", at, want)
+			}
+			if got := firstCharsetAt(bytes.NewReader(raw), int64(len(raw))); got != want {
+				t.Errorf("at %d: in pieces %q, whole %q", at, got, want)
+			}
+		}
+	}
+	raw := []byte(filler + filler)
+	if got := firstCharsetAt(bytes.NewReader(raw), int64(len(raw))); got != "" {
+		t.Errorf("none: got %q", got)
+	}
+}
+
+// TestMessageAtHeaderEdges: the header read in pieces and an mbox line in front are
+// read as Message reads them whole.
+func TestMessageAtHeaderEdges(t *testing.T) {
+	hdr := "From: Jeanne <jeanne@ecole.test>\r\nSubject: gros fichier\r\n" +
+		"Authentication-Results: mx.test; dkim=pass header.d=ecole.test\r\n" +
+		"X-Long: " + strings.Repeat("x", 40<<10) + "\r\n\r\n"
+	raw := []byte("\r\nFrom jeanne@ecole.test Mon Dec  7 10:00:00 2026\r\n" + hdr + strings.Repeat("corps du message\r\n", 20000))
+	opt := Options{AuthServID: "mx.test", Channel: "ingest"}
+	in, err := MessageAt(context.Background(), bytes.NewReader(raw), int64(len(raw)), HashOnly{}, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if in.Subject != "gros fichier" || in.From.Email != "jeanne@ecole.test" || !strings.HasPrefix(in.Text, "corps du message") {
+		t.Fatalf("read %q from %q, text %.40q", in.Subject, in.From.Email, in.Text)
+	}
+	if in.Auth.DKIM != "pass" {
+		t.Fatalf("auth from the header read in pieces: %+v", in.Auth)
+	}
+	if got := headerBytes(bytes.NewReader([]byte(hdr + "body"))); string(got) != hdr {
+		t.Fatalf("headerBytes: %d bytes, want %d", len(got), len(hdr))
 	}
 }

@@ -231,11 +231,36 @@ func headerText(fallback, s string) string {
 // ASCII), a better guess than Windows-1252 for raw 8-bit header bytes. It scans raw in
 // place, from one "=" to the next (bytes.IndexByte is vectorised: a 200 KB base64
 // attachment has few of them).
-func firstCharset(raw []byte) string {
+func firstCharset(raw []byte) string { return firstCharsetBefore(raw, len(raw)) }
+
+// charsetChunk and charsetOverlap are the pieces firstCharsetAt reads: each piece is
+// read with the bytes around it that a match across its edges needs.
+const (
+	charsetChunk   = 256 << 10
+	charsetOverlap = 64
+)
+
+// firstCharsetAt is firstCharset over the size bytes of r, read in pieces.
+func firstCharsetAt(r io.ReaderAt, size int64) string {
+	buf := make([]byte, min(size, charsetChunk)+2*charsetOverlap)
+	for start := int64(0); start < size; start += charsetChunk {
+		from := max(0, start-charsetOverlap)
+		n, _ := r.ReadAt(buf[:min(int64(len(buf)), size-from)], from)
+		// a match whose "=" is before the piece's end; one in the overlap before it
+		// was seen with the piece before
+		if cs := firstCharsetBefore(buf[:n], int(min(start+charsetChunk, size)-from)); cs != "" {
+			return cs
+		}
+	}
+	return ""
+}
+
+// firstCharsetBefore is firstCharset counting only the "=" signs before limit.
+func firstCharsetBefore(raw []byte, limit int) string {
 	const key = "charset"
 	for i := 0; ; {
 		k := bytes.IndexByte(raw[i:], '=')
-		if k < 0 {
+		if k < 0 || i+k >= limit {
 			return ""
 		}
 		eq := i + k

@@ -13,8 +13,14 @@ import (
 )
 
 const (
-	maxTextBytes = 8 << 20 // a text body part is read into memory up to this size
-	maxParts     = 2000    // parts visited per message
+	// maxTextBytes bounds the text read into memory from one message, all its text
+	// parts together (body text, delivery reports, returned headers): a megabyte of
+	// text is hundreds of pages, more than anyone reads in a ticket, and what is past it
+	// stays in the raw message. It bounds the memory a message's parsing and storing
+	// take whatever its size (each byte of text is copied a few times on its way to the
+	// database).
+	maxTextBytes = 1 << 20
+	maxParts     = 2000 // parts visited per message
 )
 
 // walker visits the MIME tree of one message.
@@ -32,6 +38,7 @@ type walker struct {
 	forwarded   []string    // text of attached messages, for the body
 	inMessage   int         // >0 while reading an attached message: its parts are not stored
 	fallback    string      // charset for raw 8-bit header bytes: the first one the message names
+	textRead    int         // bytes of text read into memory so far (maxTextBytes at most)
 	cuts        *[]QuoteCut // when set, receives the quote rules' cuts (inspect)
 }
 
@@ -233,17 +240,20 @@ func (w *walker) signature(h textproto.Header, body io.Reader, depth int) {
 	w.store(part{h: h, mt: mt, params: params, disp: disp, name: name, depth: depth}, dec)
 }
 
-// readLimited reads a body part into memory up to maxTextBytes.
+// readLimited reads a body part into memory, up to what is left of the message's
+// maxTextBytes.
 func (w *walker) readLimited(r io.Reader, what string) []byte {
-	b, err := io.ReadAll(io.LimitReader(r, maxTextBytes+1))
+	left := maxTextBytes - w.textRead
+	b, err := io.ReadAll(io.LimitReader(r, int64(left)+1))
 	if err != nil {
 		w.warnf("%s: read error: %v", what, err)
 	}
-	if len(b) > maxTextBytes {
-		w.warnf("%s larger than %d bytes: truncated", what, maxTextBytes)
-		b = b[:maxTextBytes]
+	if len(b) > left {
+		w.warnf("%s: text past %d bytes in the message: truncated (the original message keeps it whole)", what, maxTextBytes)
+		b = b[:left]
 		_, _ = io.Copy(io.Discard, r)
 	}
+	w.textRead += len(b)
 	return b
 }
 

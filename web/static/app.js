@@ -67,8 +67,10 @@
 	function init() {
 		var zones = document.querySelectorAll("[data-dropzone]");
 		for (var i = 0; i < zones.length; i++) setup(zones[i]);
-		// Focus the list of errors of a form that came back, for screen readers.
-		var errs = document.getElementById("form-errors");
+		// A form that came back with errors: focus its summary of errors (announced, with a
+		// link to each field), or, for a form of one field, the field itself, which is
+		// described by its error.
+		var errs = document.getElementById("form-errors") || document.querySelector("[aria-invalid=true]");
 		if (errs) errs.focus();
 	}
 

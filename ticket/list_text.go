@@ -1,0 +1,238 @@
+package ticket
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// defaultTextWindow is how many rows of the list, in its order, a text search first looks
+// at (at least; 20 pages when pages are longer).
+const defaultTextWindow = 2000
+
+// textSearch is the text part of a list query. A ticket matches when its summary and
+// description have every word (each as a prefix), when one of its comments the user may
+// read has them, or when its key is the text.
+//
+// How the matches are found depends on how many there are, which nobody knows
+// beforehand (see searchText):
+//   - a window: the first rows of the list in its order (a few thousand, from the order
+//     index), and the matches among them. A common word fills the page there, and a
+//     customer's own tickets are usually all in it. On PostgreSQL each row's stored
+//     vector is checked; on SQLite the full-text index is read once and its rows kept
+//     when they are in the window (one probe of FTS5 per row costs milliseconds, as a
+//     prefix query merges its whole list each time).
+//   - the set: every match, from the full-text indexes, then their page in the list's
+//     order. The way for a rare word; building it for a common one is what cost a
+//     second at a million tickets.
+type textSearch struct {
+	query string // full-text query: "a:* & b:*" (PostgreSQL) or `"a"* "b"*` (FTS5)
+	// whole is the query of the words as whole words ("a & b", `"a" "b"`): what it
+	// matches, query matches too, and it is found several times faster (a GIN index
+	// merges the lists of every lexeme of a prefix; FTS5 merges them before the first
+	// row, where a whole word's list is read as far as needed).
+	whole string
+	key   string // the text as a ticket key
+	staff bool   // internal comments count
+}
+
+func (s *Service) newTextSearch(words []string, key string, staff bool) *textSearch {
+	terms := make([]string, len(words))
+	for i, x := range words {
+		if s.dialect == Postgres {
+			terms[i] = x + ":*"
+		} else {
+			terms[i] = `"` + x + `"*`
+		}
+	}
+	if s.dialect == Postgres {
+		return &textSearch{query: strings.Join(terms, " & "), whole: strings.Join(words, " & "), key: key, staff: staff}
+	}
+	whole := make([]string, len(words))
+	for i, x := range words {
+		whole[i] = `"` + x + `"`
+	}
+	return &textSearch{query: strings.Join(terms, " "), whole: strings.Join(whole, " "), key: key, staff: staff}
+}
+
+// visibility is the condition on comments c that the user may read.
+func (ts *textSearch) visibility() string {
+	if ts.staff {
+		return ""
+	}
+	return " AND c.visibility = 'public'"
+}
+
+// setWhere is w and "t is in the set of matches". On SQLite, drive false keeps the set
+// from driving the query (a "+"): for a page, walking the order index while probing
+// the set finds the page sooner than sorting the set, unless w has a scope set to drive.
+func (s *Service) setWhere(w *where, ts *textSearch, drive bool) *where {
+	out := &where{conds: slices.Clone(w.conds), args: slices.Clone(w.args)}
+	vis := ts.visibility()
+	if s.dialect == Postgres {
+		// An array, not IN: the planner, which cannot estimate a prefix query (it says
+		// 2 % of the rows whatever the word), then looks the matches up by id rather
+		// than hashing them against the whole table.
+		out.add(`t.id = ANY (ARRAY(SELECT id FROM tickets WHERE search @@ to_tsquery('french', ?)
+  UNION SELECT c.ticket_id FROM comments c WHERE c.search @@ to_tsquery('french', ?)`+vis+`
+  UNION SELECT id FROM tickets WHERE key = ?))`, ts.query, ts.query, ts.key)
+		return out
+	}
+	plus := "+"
+	if drive {
+		plus = ""
+	}
+	out.add(plus+`t.id IN (SELECT rowid FROM tickets_fts WHERE tickets_fts MATCH ?
+  UNION SELECT c.ticket_id FROM comments c WHERE c.id IN (SELECT rowid FROM comments_fts WHERE comments_fts MATCH ?)`+vis+`
+  UNION SELECT id FROM tickets WHERE key = ?)`, ts.query, ts.query, ts.key)
+	return out
+}
+
+// window is what windowProbe found: seen rows of the list after the cursor (all of them
+// when fewer than the window's size), matched of them matching, and the ids of the
+// first matches in the list's order (at most the limit asked for).
+type window struct {
+	seen, matched int
+	ids           []int64
+}
+
+// windowProbe looks for the matches of ts among the first size rows of the list w
+// selects, after cur, in the list's order (backwards for a backward cursor).
+func (s *Service) windowProbe(ctx context.Context, w *where, ts *textSearch, cur *cursor, size, limit int) (window, error) {
+	cond, args := w.sql(), slices.Clone(w.args)
+	order := "DESC"
+	if cur != nil {
+		c, a, o := cursorCond(cur)
+		cond += c
+		args = append(args, a...)
+		order = o
+	}
+	args = append(args, size)
+	vis := ts.visibility()
+	var q string
+	if s.dialect == Postgres {
+		q = `WITH w AS MATERIALIZED (SELECT t.id, t.updated_at, t.key, t.search FROM tickets t WHERE ` + cond + `
+  ORDER BY t.updated_at ` + order + `, t.id ` + order + ` LIMIT ?),
+m AS MATERIALIZED (SELECT w.id FROM w WHERE w.search @@ to_tsquery('french', ?) OR w.key = ?
+  UNION SELECT c.ticket_id FROM comments c WHERE c.ticket_id IN (SELECT id FROM w) AND c.search @@ to_tsquery('french', ?)` + vis + `)`
+		args = append(args, ts.query, ts.key, ts.query)
+	} else {
+		// "+rowid IN": the window filters what the full-text index returns; as a
+		// constraint of the virtual table, each of its ids would be a full-text query of
+		// its own (a prefix query merges its whole list each time: milliseconds). The
+		// lower bound is one: FTS5 starts there, and skips the older rows. The window
+		// comes from the order index alone (the key is looked up by its own).
+		q = `WITH w AS MATERIALIZED (SELECT t.id, t.updated_at FROM tickets t WHERE ` + cond + `
+  ORDER BY t.updated_at ` + order + `, t.id ` + order + ` LIMIT ?),
+wc AS MATERIALIZED (SELECT c.id FROM comments c WHERE c.ticket_id IN (SELECT id FROM w)),
+m AS MATERIALIZED (SELECT rowid AS id FROM tickets_fts WHERE tickets_fts MATCH ?
+    AND rowid >= (SELECT MIN(id) FROM w) AND +rowid IN (SELECT id FROM w)
+  UNION SELECT c.ticket_id FROM comments c WHERE c.id IN (SELECT rowid FROM comments_fts WHERE comments_fts MATCH ?
+    AND rowid >= (SELECT MIN(id) FROM wc) AND +rowid IN (SELECT id FROM wc))` + vis + `
+  UNION SELECT id FROM tickets WHERE key = ? AND id IN (SELECT id FROM w))`
+		args = append(args, ts.query, ts.query, ts.key)
+	}
+	q += `
+SELECT x.seen, x.matched, p.id FROM (SELECT (SELECT COUNT(*) FROM w) AS seen, (SELECT COUNT(*) FROM m) AS matched) x
+LEFT JOIN (SELECT w.id FROM w WHERE w.id IN (SELECT id FROM m) ORDER BY w.updated_at ` + order + `, w.id ` + order + ` LIMIT ?) p ON 1 = 1`
+	args = append(args, limit)
+	var out []struct {
+		Seen    int           `db:"seen"`
+		Matched int           `db:"matched"`
+		ID      sql.NullInt64 `db:"id"`
+	}
+	if err := s.db.SelectContext(ctx, &out, s.db.Rebind(q), args...); err != nil {
+		return window{}, fmt.Errorf("ticket: search the list's first rows: %w", err)
+	}
+	var win window
+	for _, r := range out {
+		win.seen, win.matched = r.Seen, r.Matched
+		if r.ID.Valid {
+			win.ids = append(win.ids, r.ID.Int64)
+		}
+	}
+	return win, nil
+}
+
+// ownCount counts, up to limit, the tickets of w whose own text matches query (comments
+// and key left out): when that reaches the limit, so does the count of the matches.
+func (s *Service) ownCount(ctx context.Context, w *where, query string, limit int) (int, error) {
+	var q string
+	var args []any
+	switch {
+	case s.dialect == Postgres:
+		q = `SELECT COUNT(*) FROM (SELECT 1 FROM tickets t WHERE ` + w.sql() + ` AND t.search @@ to_tsquery('french', ?) LIMIT ?) c`
+		args = append(slices.Clone(w.args), query, limit)
+	case len(w.conds) == 0:
+		q = `SELECT COUNT(*) FROM (SELECT 1 FROM tickets_fts WHERE tickets_fts MATCH ? LIMIT ?) c`
+		args = []any{query, limit}
+	default:
+		// The full-text index drives, each of its rows looked up in tickets.
+		q = `SELECT COUNT(*) FROM (SELECT 1 FROM tickets_fts f CROSS JOIN tickets t ON t.id = f.rowid
+  WHERE f.tickets_fts MATCH ? AND ` + w.sql() + ` LIMIT ?) c`
+		args = append(append([]any{query}, w.args...), limit)
+	}
+	var n int
+	if err := s.db.GetContext(ctx, &n, s.db.Rebind(q), args...); err != nil {
+		return 0, fmt.Errorf("ticket: count text matches: %w", err)
+	}
+	return n, nil
+}
+
+// searchText finds one page (limit rows, after cur) of the tickets of w that match ts,
+// and their count up to the cap (cap+1 meaning "more"): the page from the window when
+// the window holds it, else from the set; the count from the window when it saw the
+// whole list, else "more" when the tickets' own text already matches more than the cap
+// (the words as whole words first), else from the set.
+func (s *Service) searchText(ctx context.Context, w *where, ts *textSearch, cur *cursor, limit int) ([]ListRow, int, error) {
+	size := max(s.textWindow, 20*limit)
+	win, err := s.windowProbe(ctx, w, ts, cur, size, limit)
+	if err != nil {
+		return nil, 0, err
+	}
+	var rows []ListRow
+	switch {
+	case len(win.ids) == limit || win.seen < size:
+		if len(win.ids) > 0 {
+			marks := strings.TrimSuffix(strings.Repeat("?, ", len(win.ids)), ", ")
+			ids := &where{}
+			for _, id := range win.ids {
+				ids.args = append(ids.args, id)
+			}
+			ids.conds = []string{"t.id IN (" + marks + ")"}
+			rows, err = s.searchRows(ctx, ids, cur, limit)
+		}
+	default:
+		rows, err = s.searchRows(ctx, s.setWhere(w, ts, false), cur, limit)
+	}
+	if err != nil {
+		return nil, 0, err
+	}
+	if cur == nil && len(rows) < limit {
+		return rows, len(rows), nil // the first page ends the list: there is nothing to count
+	}
+	capped := s.opt.ListCountCap + 1
+	whole := win
+	if cur != nil {
+		whole.seen = size // after a cursor, the window says nothing of the whole list
+		if win.seen < size {
+			// The rest of the list is short: the list may be too.
+			if whole, err = s.windowProbe(ctx, w, ts, nil, size, 0); err != nil {
+				return nil, 0, err
+			}
+		}
+	}
+	if whole.seen < size {
+		return rows, whole.matched, nil
+	}
+	for _, query := range []string{ts.whole, ts.query} {
+		n, err := s.ownCount(ctx, w, query, capped)
+		if err != nil || n >= capped {
+			return rows, n, err
+		}
+	}
+	total, err := s.countCapped(ctx, s.setWhere(w, ts, true))
+	return rows, total, err
+}

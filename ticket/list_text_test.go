@@ -1,0 +1,453 @@
+package ticket
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+)
+
+// Words of the random tickets and comments: textVocab's in a good part of them, those of
+// textRare in a few, and "merci" in every comment.
+var (
+	textVocab = []string{"imprimante", "imprimer", "wifi", "wifi", "wifi", "réseau", "élève", "compte",
+		"bloqué", "salle", "vidéoprojecteur", "panne", "mot", "passe", "ent"}
+	textRare = []string{"zorglub", "quasar", "nébuleuse", "zorro"}
+)
+
+// seedText fills s's database with random users, tickets (updated_at with ties, and old
+// tickets bumped to the top), comments public and internal, and participants, through
+// SQL like BenchmarkSearch's data set. It returns the agents and the customers.
+func seedText(t *testing.T, s *Service, r *rand.Rand, tickets int) (agents, customers []User) {
+	t.Helper()
+	ctx := context.Background()
+	db := s.db
+	exec := func(q string, args ...any) {
+		t.Helper()
+		if _, err := db.ExecContext(ctx, db.Rebind(q), args...); err != nil {
+			t.Fatalf("%v\n%s", err, q)
+		}
+	}
+	base := time.Date(2026, 1, 1, 8, 0, 0, 0, time.UTC)
+	uais := []string{"0690026D", "0690027E", "0690028F"}
+	for i := range 2 {
+		exec(`INSERT INTO users (id, email, name, role, created_at) VALUES (?, ?, ?, 'agent', ?)`,
+			100+i, fmt.Sprintf("agent%d@support.test", i), fmt.Sprint("Agent ", i), base)
+	}
+	for i := range 12 {
+		uai := uais[i%3]
+		if i%5 == 4 {
+			uai = "" // no establishment
+		}
+		exec(`INSERT INTO users (id, email, name, role, uai, created_at) VALUES (?, ?, ?, 'customer', ?, ?)`,
+			200+i, fmt.Sprintf("client%d@ecole.test", i), fmt.Sprint("Client ", i), uai, base)
+	}
+	words := func(n int) string {
+		var ws []string
+		for range n {
+			if r.IntN(40) == 0 {
+				ws = append(ws, textRare[r.IntN(len(textRare))])
+			} else {
+				ws = append(ws, textVocab[r.IntN(len(textVocab))])
+			}
+		}
+		return strings.Join(ws, " ")
+	}
+	at := base
+	var updated []time.Time
+	for i := 1; i <= tickets; i++ {
+		if r.IntN(4) > 0 { // a quarter share the previous updated_at: the id breaks ties
+			at = at.Add(time.Duration(1+r.IntN(90)) * time.Second)
+		}
+		requester := 200 + r.IntN(12)
+		var assignee any
+		if r.IntN(3) > 0 {
+			assignee = 100 + r.IntN(2)
+		}
+		uai := uais[r.IntN(3)]
+		if r.IntN(6) == 0 {
+			uai = ""
+		}
+		summary := words(1 + r.IntN(3))
+		if r.IntN(3) == 0 {
+			summary = "Imprimante " + summary // a common word
+		}
+		exec(`INSERT INTO tickets (id, key, desk_id, number, summary, description, status, requester_id, assignee_id, uai,
+  request_type, source, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'email', ?, ?)`,
+			i, fmt.Sprintf("AURAN1-%d", i), s.desk.ID, i, summary, words(r.IntN(5)),
+			[]string{"new", "in_progress", "waiting", "waiting_user", "closed"}[r.IntN(5)],
+			requester, assignee, uai, []string{"Incident", "Demande", ""}[r.IntN(3)], at, at)
+		updated = append(updated, at)
+		if r.IntN(6) == 0 {
+			exec(`INSERT INTO participants (ticket_id, user_id, added_at) VALUES (?, ?, ?)`, i, 200+(requester-200+1+r.IntN(11))%12, at)
+		}
+	}
+	// Comments, some of them later than every ticket: old tickets come back to the top.
+	for range tickets / 2 {
+		id := 1 + r.IntN(tickets)
+		when := updated[id-1].Add(time.Second)
+		if r.IntN(3) == 0 {
+			at = at.Add(time.Duration(r.IntN(60)) * time.Second)
+			when = at
+		}
+		vis := "public"
+		if r.IntN(3) == 0 {
+			vis = "internal"
+		}
+		exec(`INSERT INTO comments (ticket_id, author_id, body, visibility, source, created_at) VALUES (?, ?, ?, ?, 'web', ?)`,
+			id, 100, words(1+r.IntN(4))+" merci", vis, when)
+		exec(`UPDATE tickets SET updated_at = ? WHERE id = ? AND updated_at < ?`, when, id, when)
+	}
+	if s.dialect == SQLite {
+		for _, q := range ftsIndexPending {
+			exec(q)
+		}
+	}
+	for i := range 2 {
+		u, err := s.userByID(ctx, db, int64(100+i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		agents = append(agents, u)
+	}
+	for i := range 12 {
+		u, err := s.userByID(ctx, db, int64(200+i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		customers = append(customers, u)
+	}
+	return agents, customers
+}
+
+// referenceSearch is the list the way it was first written, and the simplest: the rules
+// of access written out, every match of the text as one set from the full-text indexes,
+// everything sorted. It returns the keys in the list's order.
+func referenceSearch(t *testing.T, db *sqlx.DB, d Dialect, u User, f Filter) []string {
+	t.Helper()
+	var conds []string
+	var args []any
+	staff := u.Role.IsStaff()
+	customer := func() {
+		c := "(t.requester_id = ? OR EXISTS (SELECT 1 FROM participants p WHERE p.ticket_id = t.id AND p.user_id = ?)"
+		args = append(args, u.ID, u.ID)
+		if u.UAI != "" {
+			c += " OR t.uai = ?"
+			args = append(args, u.UAI)
+		}
+		conds = append(conds, c+")")
+	}
+	switch f.Scope {
+	case "", ScopeAll:
+		if !staff {
+			customer()
+		}
+	case ScopeMine:
+		conds, args = append(conds, "t.requester_id = ?"), append(args, u.ID)
+	case ScopeParticipant:
+		conds, args = append(conds, "EXISTS (SELECT 1 FROM participants p WHERE p.ticket_id = t.id AND p.user_id = ?)"), append(args, u.ID)
+	case ScopeEstablishment:
+		conds, args = append(conds, "t.uai = ? AND t.uai <> ''"), append(args, u.UAI)
+	case ScopeAssigned:
+		conds, args = append(conds, "t.assignee_id = ?"), append(args, u.ID)
+	case ScopeUnassigned:
+		conds = append(conds, "t.assignee_id IS NULL")
+	}
+	if len(f.Status) > 0 {
+		var sts []string
+		for _, st := range f.Status {
+			sts = append(sts, "'"+string(st)+"'")
+		}
+		conds = append(conds, "t.status IN ("+strings.Join(sts, ", ")+")")
+	}
+	if f.Type != "" {
+		conds, args = append(conds, "t.request_type = ?"), append(args, f.Type)
+	}
+	if q := strings.TrimSpace(f.Q); q != "" {
+		words := searchWords(q)
+		key := strings.ToUpper(q)
+		vis := ""
+		if !staff {
+			vis = " AND c.visibility = 'public'"
+		}
+		switch {
+		case len(words) == 0:
+			conds, args = append(conds, "t.key = ?"), append(args, key)
+		case d == Postgres:
+			var tq []string
+			for _, w := range words {
+				tq = append(tq, w+":*")
+			}
+			query := strings.Join(tq, " & ")
+			conds = append(conds, `(to_tsvector('french', t.summary || ' ' || t.description) @@ to_tsquery('french', ?)
+  OR EXISTS (SELECT 1 FROM comments c WHERE c.ticket_id = t.id AND to_tsvector('french', c.body) @@ to_tsquery('french', ?)`+vis+`)
+  OR t.key = ?)`)
+			args = append(args, query, query, key)
+		default:
+			var fq []string
+			for _, w := range words {
+				fq = append(fq, `"`+w+`"*`)
+			}
+			query := strings.Join(fq, " ")
+			conds = append(conds, `(t.id IN (SELECT rowid FROM tickets_fts WHERE tickets_fts MATCH ?)
+  OR t.id IN (SELECT c.ticket_id FROM comments c WHERE c.id IN (SELECT rowid FROM comments_fts WHERE comments_fts MATCH ?)`+vis+`)
+  OR t.key = ?)`)
+			args = append(args, query, query, key)
+		}
+	}
+	where := "1 = 1"
+	if len(conds) > 0 {
+		where = strings.Join(conds, " AND ")
+	}
+	var keys []string
+	q := "SELECT t.key FROM tickets t WHERE " + where + " ORDER BY t.updated_at DESC, t.id DESC"
+	if err := db.Select(&keys, db.Rebind(q), args...); err != nil {
+		t.Fatalf("reference: %v\n%s", err, q)
+	}
+	return keys
+}
+
+// randomFilter draws a filter for u: scopes, statuses, types, words, prefixes, keys.
+func randomFilter(r *rand.Rand, u User) Filter {
+	var f Filter
+	scopes := []string{"", "", ScopeAll, ScopeMine, ScopeParticipant, ScopeEstablishment}
+	if u.Role.IsStaff() {
+		scopes = append(scopes, ScopeAssigned, ScopeUnassigned, "", "")
+	}
+	f.Scope = scopes[r.IntN(len(scopes))]
+	if r.IntN(4) == 0 {
+		for _, st := range []Status{StatusNew, StatusInProgress, StatusWaiting, StatusWaitingUser, StatusClosed} {
+			if r.IntN(2) == 0 {
+				f.Status = append(f.Status, st)
+			}
+		}
+	}
+	if r.IntN(6) == 0 {
+		f.Type = []string{"Incident", "Demande"}[r.IntN(2)]
+	}
+	switch r.IntN(10) {
+	case 8, 9:
+		f.Q = textRare[r.IntN(len(textRare))]
+	case 0:
+		f.Q = fmt.Sprintf("auran1-%d", 1+r.IntN(300))
+	case 1:
+		f.Q = "merci" // in every comment
+	case 2:
+		f.Q = "imprim" // a prefix of the common word
+	case 3:
+		w := textVocab[r.IntN(len(textVocab))]
+		f.Q = w[:1+r.IntN(len(w))] + " " + textVocab[r.IntN(len(textVocab))]
+	default:
+		f.Q = textVocab[r.IntN(len(textVocab))]
+	}
+	f.Limit = 1 + r.IntN(6)
+	return f
+}
+
+// TestSearchTextPlans: whatever way a text search takes (the window filled, the window
+// holding the whole list, the set; the count from the window, from the tickets' own text
+// or from the set), its pages, their order, their cursors and the count are those of the
+// reference query, for agents and for customers, who see only their own tickets, those
+// they take part in and those of their establishment.
+func TestSearchTextPlans(t *testing.T) {
+	for name, open := range stores(t) {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			s := newTestService(t, open(t), nil)
+			r := rand.New(rand.NewPCG(14, 2026))
+			agents, customers := seedText(t, s, r, 300)
+			users := append(slices.Clone(agents), customers...)
+			for i := range 120 {
+				u := users[r.IntN(len(users))]
+				f := randomFilter(r, u)
+				s.textWindow = []int{1, 50, 100, defaultTextWindow}[r.IntN(4)]
+				s.opt.ListCountCap = []int{2, 7, 40, 10000}[r.IntN(4)]
+				want := referenceSearch(t, s.db, s.dialect, u, f)
+				what := fmt.Sprintf("case %d: user %d (%s) %+v window %d cap %d", i, u.ID, u.Role, f, s.textWindow, s.opt.ListCountCap)
+				checkPages(t, s, u, f, want, what)
+			}
+			// Customers never see another's ticket, whatever they search.
+			for _, u := range customers {
+				for _, q := range []string{"merci", "imprimante", "wifi", "auran1-7"} {
+					s.textWindow = defaultTextWindow
+					p, err := s.Search(ctx, u, Filter{Q: q, Limit: 100})
+					if err != nil {
+						t.Fatal(err)
+					}
+					for _, row := range p.Items {
+						if _, err := s.DetailFor(ctx, u, row.Key); err != nil {
+							t.Fatalf("customer %d found %s, which they may not see: %v", u.ID, row.Key, err)
+						}
+					}
+				}
+			}
+		})
+	}
+}
+
+// checkPages walks f's pages forward by their cursors, then back, and compares each with
+// the reference list want.
+func checkPages(t *testing.T, s *Service, u User, f Filter, want []string, what string) {
+	t.Helper()
+	ctx := context.Background()
+	limit := f.Limit
+	wantTotal := func(p Page) (int, bool) {
+		switch {
+		case len(want) <= s.opt.ListCountCap, p.Next == "" && len(p.Items) > 0:
+			return len(want), false
+		default:
+			return max(s.opt.ListCountCap, p.To), true
+		}
+	}
+	var pages []Page
+	for pos := 0; ; {
+		p, err := s.Search(ctx, u, f)
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		end := min(pos+limit, len(want))
+		if got := keysOf(p); fmt.Sprint(got) != fmt.Sprint(want[pos:end]) {
+			t.Fatalf("%s: page %d\n got %v\nwant %v", what, len(pages)+1, got, want[pos:end])
+		}
+		total, capped := wantTotal(p)
+		if p.Total != total || p.TotalCapped != capped {
+			t.Fatalf("%s: page %d: total %d capped %v, want %d %v (%d match)", what, len(pages)+1, p.Total, p.TotalCapped, total, capped, len(want))
+		}
+		if len(p.Items) > 0 && (p.From != pos+1 || p.To != end) {
+			t.Fatalf("%s: page %d is %d-%d, want %d-%d", what, len(pages)+1, p.From, p.To, pos+1, end)
+		}
+		if (p.Next != "") != (end < len(want)) || (p.Prev != "") != (pos > 0) {
+			t.Fatalf("%s: page %d: next %q prev %q at %d-%d of %d", what, len(pages)+1, p.Next, p.Prev, pos+1, end, len(want))
+		}
+		pages = append(pages, p)
+		if p.Next == "" {
+			break
+		}
+		f.Cursor, pos = p.Next, end
+	}
+	for i := len(pages) - 1; i > 0; i-- {
+		f.Cursor = pages[i].Prev
+		p, err := s.Search(ctx, u, f)
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		prev := pages[i-1]
+		if fmt.Sprint(keysOf(p)) != fmt.Sprint(keysOf(prev)) || p.From != prev.From || p.To != prev.To || (p.Prev == "") != (prev.Prev == "") {
+			t.Fatalf("%s: back to page %d: %v %d-%d, want %v %d-%d", what, i, keysOf(p), p.From, p.To, keysOf(prev), prev.From, prev.To)
+		}
+		if total, capped := wantTotal(p); p.Total != total || p.TotalCapped != capped {
+			t.Fatalf("%s: back to page %d: total %d capped %v, want %d %v", what, i, p.Total, p.TotalCapped, total, capped)
+		}
+	}
+}
+
+// TestMigrateSearchVectors: a PostgreSQL database with tickets and comments from before
+// migration 0014 is migrated up; the stored vectors are filled for the existing rows, and
+// the text search finds them by their words and by their comments', and new rows too.
+func TestMigrateSearchVectors(t *testing.T) {
+	if _, ok := stores(t)["postgres"]; !ok {
+		t.Skip("GUICHET_TEST_POSTGRES unset: the migration is PostgreSQL's")
+	}
+	ctx := context.Background()
+	db := openPostgres(t)
+	ms, err := migrations(Postgres)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := db.Connx(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.ExecContext(ctx, `CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMP NOT NULL)`); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range ms {
+		if m.version < 14 {
+			if err := applyMigration(ctx, conn, m); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	conn.Close()
+	exec := func(q string, args ...any) {
+		t.Helper()
+		if _, err := db.ExecContext(ctx, db.Rebind(q), args...); err != nil {
+			t.Fatalf("%v\n%s", err, q)
+		}
+	}
+	at := time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC)
+	exec(`INSERT INTO desks (key, name) VALUES ('AURAN1', 'Assistance')`)
+	exec(`INSERT INTO users (id, email, role, created_at) VALUES (1, 'agent@support.test', 'agent', ?), (2, 'client@ecole.test', 'customer', ?)`, at, at)
+	for i := 1; i <= 40; i++ {
+		summary := "Vidéoprojecteur en panne"
+		if i%10 == 0 {
+			summary = "Imprimante bloquée"
+		}
+		exec(`INSERT INTO tickets (id, key, desk_id, number, summary, description, status, requester_id, source, created_at, updated_at)
+  VALUES (?, ?, (SELECT id FROM desks), ?, ?, 'salle 12', 'new', 2, 'email', ?, ?)`, i, fmt.Sprint("AURAN1-", i), i, summary, at, at.Add(time.Duration(i)*time.Minute))
+	}
+	exec(`UPDATE desks SET next_number = 40`)
+	exec(`SELECT setval(pg_get_serial_sequence('tickets', 'id'), 40)`)
+	exec(`INSERT INTO comments (ticket_id, author_id, body, visibility, source, created_at) VALUES
+  (7, 1, 'Le toner est commandé', 'public', 'web', ?), (8, 1, 'Toner en rupture', 'internal', 'web', ?)`, at, at)
+	if applied, err := Migrate(ctx, db); err != nil || !slices.Contains(applied, 14) {
+		t.Fatalf("migrate: %v %v", applied, err)
+	}
+	var empty int
+	if err := db.Get(&empty, `SELECT (SELECT COUNT(*) FROM tickets WHERE search IS NULL OR search = ''::tsvector)
+  + (SELECT COUNT(*) FROM comments WHERE search IS NULL OR search = ''::tsvector)`); err != nil || empty != 0 {
+		t.Fatalf("rows without a vector: %d %v", empty, err)
+	}
+	s, err := NewService(ctx, db, Options{PublicURL: "http://x", Secret: []byte("0123456789abcdef0123")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	agent, _ := s.userByID(ctx, db, 1)
+	client, _ := s.userByID(ctx, db, 2)
+	for _, c := range []struct {
+		u    User
+		q    string
+		want []string
+	}{
+		{agent, "imprimantes", []string{"AURAN1-40", "AURAN1-30", "AURAN1-20", "AURAN1-10"}},
+		{agent, "toner", []string{"AURAN1-8", "AURAN1-7"}},
+		{client, "toner", []string{"AURAN1-7"}}, // the internal comment is not the customer's
+		{client, "vidéo panne", nil},
+	} {
+		for _, window := range []int{1, defaultTextWindow} {
+			s.textWindow = window
+			p, err := s.Search(ctx, c.u, Filter{Q: c.q, Limit: 4})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.want == nil {
+				if p.Total != 36 || len(p.Items) != 4 || p.Items[0].Key != "AURAN1-39" {
+					t.Fatalf("%q: %v of %d", c.q, keysOf(p), p.Total)
+				}
+				continue
+			}
+			if fmt.Sprint(keysOf(p)) != fmt.Sprint(c.want) || p.Total != len(c.want) {
+				t.Fatalf("%q (window %d): %v of %d, want %v", c.q, window, keysOf(p), p.Total, c.want)
+			}
+		}
+	}
+	// Rows written after the migration have their vectors too.
+	tk, err := s.CreateTicket(ctx, client, TicketRequest{NewTicket: NewTicket{Summary: "Tableau numérique", Description: "Écran figé"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AddComment(ctx, agent, tk.Key, CommentInput{Body: "Calibrage du stylet"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{"tableau", "stylet"} {
+		if p, err := s.Search(ctx, client, Filter{Q: q}); err != nil || fmt.Sprint(keysOf(p)) != fmt.Sprint([]string{tk.Key}) {
+			t.Fatalf("%q after the migration: %v %v", q, keysOf(p), err)
+		}
+	}
+}
