@@ -342,14 +342,14 @@ func hasColon(l string) bool {
 	return strings.IndexByte(l, ':') >= 0 || strings.Contains(l, "：")
 }
 
-// isQuoted reports whether a line is quoted with ">", or with "|" as some clients and
-// mailing-list archives do; a table row drawn with "|" ("| salle | état |") is not a quote.
+// isQuoted reports whether a line is quoted with ">" (or the full-width "＞"), or with
+// "|" as some clients and mailing-list archives do; a table row drawn with "|" ("| salle | état |") is not a quote.
 func isQuoted(l string) bool {
 	l = strings.TrimLeft(l, " \t")
 	if l == "" {
 		return false
 	}
-	if l[0] == '>' {
+	if l[0] == '>' || strings.HasPrefix(l, "＞") { // Japanese mailers may quote with a full-width ">"
 		return true
 	}
 	if l[0] != '|' {
