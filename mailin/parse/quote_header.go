@@ -36,8 +36,6 @@ var (
 	addrColonRe = regexp.MustCompile(`[\w.+-]+@[\w.-]+>?\s*["»]?\s*[:：]$`)
 	// "2011/4/7 Name <a@b>" followed by quoted lines (Gmail in some locales).
 	dateAddrRe = regexp.MustCompile(`^\s*\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}\b.{0,120}<[^<>\s]+@[^<>\s]+>\s*$`)
-	// The full date that starts such a line: "2013/7/20", "20.07.2013", "2013-07-20".
-	fullDateRe = regexp.MustCompile(`^\s*(\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{4})\b`)
 	// Lotus Notes puts the verb before the date: "Sam Smith/ACME wrote on 20/07/2013
 	// 10:00:00:", "… schrieb am 20.07.2013 10:00:00:".
 	wroteOnRe = regexp.MustCompile(`(?i)\s(wrote|schrieb|a écrit|escribió|ha scritto|schreef|skrev|escreveu|napisał)\s+(on|am|le|el|il|op|den|em|dnia)\s.{0,40}\d.{0,40}[:：]\s*$`)
@@ -170,10 +168,9 @@ func quoteHeader(lines []string, i int) (int, string) {
 	if headerBlockAt(lines, i) {
 		return 1, "header_block"
 	}
-	if len(l) < 200 && isDigit(lead(l)) && strings.Contains(l, "@") && dateAddrRe.MatchString(l) &&
-		(nextQuoted(lines, i+1) || (fullDateRe.MatchString(l) && prevNonBlank(lines, i) >= 0 && skipBlank(lines, i+1) < len(lines))) {
-		// with quoted lines below; or, with a full date, below the reply and above
-		// anything (HTML turned into text leaves the quote without "> ")
+	if len(l) < 200 && isDigit(lead(l)) && strings.Contains(l, "@") && dateAddrRe.MatchString(l) && nextQuoted(lines, i+1) {
+		// only above quoted lines: "2013-07-20 10:00 sending to <bob@x.org>" in a log
+		// the person pasted is theirs
 		return 1, "date_name_address"
 	}
 	// "On … wrote:" over up to four lines; HTML turned into text may put a blank line

@@ -270,7 +270,7 @@ func TestReplyAboveMarker(t *testing.T) {
 // join a header below it.
 func TestAttributionOverBlankLines(t *testing.T) {
 	runRuleCases(t, []ruleCase{
-		{"date name address above an unmarked quote", "Réparé.\n\n2013/7/20 sam via Support <info@example.com>\n\nBonjour,\nle vidéoprojecteur ne marche pas.", "Réparé.", []string{"date_name_address"}},
+		{"a log line with a date and an address stays", "Voici le journal :\n\n2013-07-20 10:00:01 sending to <bob@example.org>\n2013-07-20 10:00:02 refused", "Voici le journal :\n\n2013-07-20 10:00:01 sending to <bob@example.org>\n2013-07-20 10:00:02 refused", nil},
 		{"date name address first line stays", "2013/7/20 sam via Support <info@example.com>\nBonjour", "2013/7/20 sam via Support <info@example.com>\nBonjour", nil},
 		{"spread attribution", "Réparé.\n\nOn Sat, Jul 20, 2013 at 10:00 AM Sam Smith\n\n<\nmailto:sam@example.com\n> wrote:\nBonjour", "Réparé.", []string{"attribution"}},
 		{"fr spread", "Réparé.\n\nLe sam. 20 juil. 2013 à 10:00, Sam Smith\n\n<sam@example.com> a écrit :\nBonjour", "Réparé.", []string{"attribution"}},
