@@ -36,9 +36,10 @@ var (
 	addrColonRe = regexp.MustCompile(`[\w.+-]+@[\w.-]+>?\s*["»]?\s*[:：]$`)
 	// "2011/4/7 Name <a@b>" followed by quoted lines (Gmail in some locales).
 	dateAddrRe = regexp.MustCompile(`^\s*\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}\b.{0,120}<[^<>\s]+@[^<>\s]+>\s*$`)
-	// Lotus Notes puts the verb before the date: "Sam Smith/ACME wrote on 20/07/2013
-	// 10:00:00:", "… schrieb am 20.07.2013 10:00:00:".
-	wroteOnRe = regexp.MustCompile(`(?i)\s(wrote|schrieb|a écrit|escribió|ha scritto|schreef|skrev|escreveu|napisał)\s+(on|am|le|el|il|op|den|em|dnia)\s.{0,40}\d.{0,40}[:：]\s*$`)
+	// Lotus Notes puts the verb before the date, written in digits: "Sam Smith/ACME wrote
+	// on 20/07/2013 10:00:00 AM:", "… schrieb am 20.07.2013 10:00:00:" ("As I wrote on
+	// 03/12 to the team, here are the steps:" is a sentence).
+	wroteOnRe = regexp.MustCompile(`(?i)\s(wrote|schrieb|a écrit|escribió|ha scritto|schreef|skrev|escreveu|napisał)\s+(on|am|le|el|il|op|den|em|dnia)\s+[\d\s:./,-]{6,40}(\s?(am|pm|uhr))?\s*[:：]\s*$`)
 	// A line that only continues a wrapped header: ">:" after "<a@b", "> wrote:".
 	contRe = regexp.MustCompile(`^\s*>\s*\S{0,20}\s*[:：]\s*$`)
 	// "reply On Wed, Apr 4, 2012 at 3:59 PM, bob@example.com wrote:" on one line.

@@ -150,6 +150,8 @@ func TestMobileSignatures(t *testing.T) {
 			"D'accord.\n\nSent from my iPhone On 20 Jul 2013, at 10:00, Sam <sam@example.com> wrote:\n> Bonjour",
 			"D'accord.", []string{"attribution", "mobile_signature"}},
 		ruleCase{"a sentence is not a signature", "Envoyé de mon bureau, c'est plus simple pour moi.", "Envoyé de mon bureau, c'est plus simple pour moi.", nil},
+		ruleCase{"outlook app named in a sentence", "Merci.\n\nI cannot use Outlook for iOS", "Merci.\n\nI cannot use Outlook for iOS", nil},
+		ruleCase{"a phone sent for repair", "Merci.\n\nSent the iPhone to the repair shop, still waiting.\nSam", "Merci.\n\nSent the iPhone to the repair shop, still waiting.\nSam", nil},
 		ruleCase{"outlook in a sentence", "Get Outlook for iOS to work again: it crashes on start since the update, on every phone of the school.", "Get Outlook for iOS to work again: it crashes on start since the update, on every phone of the school.", nil},
 	)
 	runRuleCases(t, tests)
@@ -277,6 +279,7 @@ func TestAttributionOverBlankLines(t *testing.T) {
 		{"a line with an address above an attribution stays", "Merci, écrivez-moi à sam@example.com\n\nLe 20/07/2013 à 10:00, Support a écrit :\n> Bonjour", "Merci, écrivez-moi à sam@example.com", []string{"attribution"}},
 		{"a line with an address right above an attribution stays", "Merci, écrivez-moi à sam@example.com\nLe 20/07/2013 à 10:00, Support a écrit :\n> Bonjour", "Merci, écrivez-moi à sam@example.com", []string{"attribution"}},
 		{"a name with an address right above an attribution stays", "Réparé.\nSam Smith <sam@example.com>\nOn Sat, Jul 20, 2013 at 10:00 AM Support <support@example.org> wrote:\n> Bonjour", "Réparé.\nSam Smith <sam@example.com>", []string{"attribution"}},
+		{"wrote on a date in a sentence", "As I wrote on 03/12 to the team, here are the steps:\n1. restart\n2. wait", "As I wrote on 03/12 to the team, here are the steps:\n1. restart\n2. wait", nil},
 		{"sentence above stays", "On Saturday at 10 I will come.\n\nHere is what I wrote:\nthe projector is dead.", "On Saturday at 10 I will come.\n\nHere is what I wrote:\nthe projector is dead.", nil},
 	})
 }

@@ -10,8 +10,9 @@ var (
 	// Mobile signatures: "Sent from my iPhone", "Envoyé de mon iPhone", "Get Outlook for iOS".
 	mobileRe = regexp.MustCompile(`(?i)^\s*(sent from my|sent from|sent with|sent via|sent using|envoyé de mon|envoyé depuis|envoyé avec|envoyé à partir de|envoyé de|von meinem|gesendet von|gesendet mit|enviado desde|enviado do|enviado de|inviato da|inviato dal|inviato con|verzonden met|verzonden vanaf|verzonden vanuit|verstuurd vanaf|verstuurd met|sendt fra|skickat från|wysłane z|wysłane ze|wysłano z|wysłano ze|get outlook for|obtenir outlook pour|télécharger outlook pour)\b[^,;!?]{0,80}$`)
 	// Outlook's mobile apps: "Get Outlook for iOS", "Outlook für iOS beziehen", "Pobierz
-	// aplikację Outlook dla systemu Android": a short line naming Outlook and a phone system.
-	outlookAppRe = regexp.MustCompile(`(?i)^\s*[\p{L}'’ ]{0,40}\boutlook\s+(for|pour|für|para|per|voor|för|dla systemu|dla|na|til|pro)\s+(ios|android)\b[\p{L} ]{0,20}\.?\s*$`)
+	// aplikację Outlook dla systemu Android": the app's own line, its verb and nothing else
+	// ("I cannot use Outlook for iOS" is the person's).
+	outlookAppRe = regexp.MustCompile(`(?i)^\s*(get|download|obtenir|télécharger|obtener|descargar|scarica|ottieni|baixe|baixar|obter|skaffa|hämta|pobierz|pobierz aplikację)?\s*(o\s+)?outlook\s+(for|pour|für|para|per|voor|för|dla systemu|dla|na|til|pro)\s+(ios|android)(\s+(beziehen|downloaden|herunterladen|hämta|holen))?\s*\.?\s*$`)
 	// Phones localised in Japanese and Chinese: "iPhoneから送信", "发自我的iPhone".
 	cjkMobileRe = regexp.MustCompile(`^\s*(\S{1,40}(から送信|より送信)|(发自我的|發自我的|从我的|從我的|寄自我的)\S{1,40}(发送|傳送)?)\s*$`)
 	// A signature delimiter: "-- ", "--", "__" (mailing-list footers), and "—" or "–",
@@ -140,7 +141,7 @@ var trailingLinkRe = regexp.MustCompile(`\s*<(https?|mailto):[^<>\s]*>\s*$`)
 // deviceRe: "Sent via the Samsung Galaxy S7, an AT&T 4G LTE smartphone", "Envoyé de mon
 // téléphone, excusez les fautes": a comma is allowed when the line names a device
 // before it ("Sent from my desk, easier than my phone." is a sentence).
-var deviceRe = regexp.MustCompile(`(?i)^\s*(sent|envoyé|enviado|inviato|verzonden|verstuurd|gesendet|skickat|wysłane)\s[^,]{0,100}\b(iphone|ipad|android|samsung|galaxy|smartphone|blackberry|mobile|huawei|xiaomi|pixel|tablet|téléphone|telefono|teléfono|handy|telefoon|telefon)\b.{0,60}$`)
+var deviceRe = regexp.MustCompile(`(?i)^\s*(sent (from|via|with|using)|envoyé (de|depuis|à partir de|avec)|enviado (desde|do|de|con)|inviato (da|dal|con)|verzonden (met|vanaf|vanuit)|verstuurd (met|vanaf)|gesendet (von|mit)|skickat (från|med)|wysłane (z|ze))\s[^,]{0,100}\b(iphone|ipad|android|samsung|galaxy|smartphone|blackberry|mobile|huawei|xiaomi|pixel|tablet|téléphone|telefono|teléfono|handy|telefoon|telefon)\b.{0,60}$`)
 
 // isUnderline reports whether a rule is made of "-" or "=" only, as the line under a
 // heading is ("Problème" over "========"): only after a blank line is it a separator.
