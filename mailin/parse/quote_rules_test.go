@@ -150,6 +150,7 @@ func TestMobileSignatures(t *testing.T) {
 			"D'accord.\n\nSent from my iPhone On 20 Jul 2013, at 10:00, Sam <sam@example.com> wrote:\n> Bonjour",
 			"D'accord.", []string{"attribution", "mobile_signature"}},
 		ruleCase{"a sentence is not a signature", "Envoyé de mon bureau, c'est plus simple pour moi.", "Envoyé de mon bureau, c'est plus simple pour moi.", nil},
+		ruleCase{"a japanese sentence ending in 送信", "了解です。\n\n資料は会社のパソコンから送信", "了解です。\n\n資料は会社のパソコンから送信", nil},
 		ruleCase{"outlook app named in a sentence", "Merci.\n\nI cannot use Outlook for iOS", "Merci.\n\nI cannot use Outlook for iOS", nil},
 		ruleCase{"a phone sent for repair", "Merci.\n\nSent the iPhone to the repair shop, still waiting.\nSam", "Merci.\n\nSent the iPhone to the repair shop, still waiting.\nSam", nil},
 		ruleCase{"outlook in a sentence", "Get Outlook for iOS to work again: it crashes on start since the update, on every phone of the school.", "Get Outlook for iOS to work again: it crashes on start since the update, on every phone of the school.", nil},

@@ -13,8 +13,9 @@ var (
 	// aplikację Outlook dla systemu Android": the app's own line, its verb and nothing else
 	// ("I cannot use Outlook for iOS" is the person's).
 	outlookAppRe = regexp.MustCompile(`(?i)^\s*(get|download|obtenir|télécharger|obtener|descargar|scarica|ottieni|baixe|baixar|obter|skaffa|hämta|pobierz|pobierz aplikację)?\s*(o\s+)?outlook\s+(for|pour|für|para|per|voor|för|dla systemu|dla|na|til|pro)\s+(ios|android)(\s+(beziehen|downloaden|herunterladen|hämta|holen))?\s*\.?\s*$`)
-	// Phones localised in Japanese and Chinese: "iPhoneから送信", "发自我的iPhone".
-	cjkMobileRe = regexp.MustCompile(`^\s*(\S{1,40}(から送信|より送信)|(发自我的|發自我的|从我的|從我的|寄自我的)\S{1,40}(发送|傳送)?)\s*$`)
+	// Phones localised in Japanese and Chinese: "iPhoneから送信", "发自我的iPhone" (a device
+	// named in Latin letters: "会社のパソコンから送信" is a sentence).
+	cjkMobileRe = regexp.MustCompile(`^\s*([\p{Latin}\d !.'-]{1,40}\s?(から送信|より送信)|(发自我的|發自我的|从我的|從我的|寄自我的)\s?[\p{Latin}\d !.'-]{1,40}(发送|傳送)?)\s*$`)
 	// A signature delimiter: "-- ", "--", "__" (mailing-list footers), and "—" or "–",
 	// which phones' smart punctuation makes of "--".
 	sigDelimRe = regexp.MustCompile(`^(--|—|–|_{2,})\s*$`)
