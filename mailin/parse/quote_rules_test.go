@@ -232,6 +232,7 @@ func TestSeparators(t *testing.T) {
 		{"rule then sentences", "Point 1 : le vidéoprojecteur.\n\n****\n\nPoint 2 : la salle 12 n'a plus de chaises depuis lundi.\nMerci de regarder.", "Point 1 : le vidéoprojecteur.\n\n****\n\nPoint 2 : la salle 12 n'a plus de chaises depuis lundi.\nMerci de regarder.", nil},
 		{"dash list stays", "À faire :\n- vérifier\n- relancer", "À faire :\n- vérifier\n- relancer", nil},
 		{"first line never a signature", "--\nSam", "--\nSam", nil},
+		{"em dash between paragraphs stays", "Point 1 : le vidéoprojecteur.\n—\nPoint 2 : la salle 12 n'a plus de chaises depuis lundi.", "Point 1 : le vidéoprojecteur.\n—\nPoint 2 : la salle 12 n'a plus de chaises depuis lundi.", nil},
 	})
 }
 

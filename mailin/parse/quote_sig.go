@@ -62,7 +62,8 @@ func cutSignatureFrom(lines []string, tr *cutTrace, clean int) (int, []string) {
 		if l == "" {
 			continue
 		}
-		if (l[0] == '-' || l[0] == '_' || l[0] == 0xe2) && sigDelimRe.MatchString(l) && last-i <= maxSigLines {
+		if (l[0] == '-' || l[0] == '_' || l[0] == 0xe2) && sigDelimRe.MatchString(l) && last-i <= maxSigLines &&
+			(l[0] != 0xe2 || sigBlock(lines[i+1:last+1])) { // "—" may also part two paragraphs
 			tr.add("signature_delimiter", lines[i:])
 			return win, lines[:i]
 		}
