@@ -118,6 +118,9 @@ func (s *Service) Erase(ctx context.Context, email, actor string, files Files) (
 		if rep.Tickets, err = execCount(ctx, tx, s.pq.PersonTicketsBlank, ErasedText, p.ID); err != nil {
 			return fail("requests", err)
 		}
+		if _, err := s.blankRatingComments(ctx, tx, s.fq.BlankPerson, p.ID); err != nil {
+			return fail("satisfaction comments", err)
+		}
 		var inbound []int64
 		if err := tx.SelectContext(ctx, &inbound, s.pq.PersonInbound, p.Email, "mid:"+likeEscape(p.Email)+":%", p.ID, p.ID); err != nil {
 			return fail("inbound mail", err)
