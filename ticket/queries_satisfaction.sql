@@ -69,3 +69,10 @@ UPDATE satisfaction_ratings SET comment = '' WHERE ticket_id = ? AND comment <> 
 
 -- name: rating-comments-blank-person
 UPDATE satisfaction_ratings SET comment = '' WHERE requester_id = ? AND comment <> '';
+
+-- name: satisfaction-totals
+SELECT '' AS group_key, '' AS group_name, COUNT(*) AS n, COALESCE(SUM(score), 0) AS total,
+    COALESCE(SUM(CASE WHEN score = 1 THEN 1 ELSE 0 END), 0) AS s1, COALESCE(SUM(CASE WHEN score = 2 THEN 1 ELSE 0 END), 0) AS s2,
+    COALESCE(SUM(CASE WHEN score = 3 THEN 1 ELSE 0 END), 0) AS s3, COALESCE(SUM(CASE WHEN score = 4 THEN 1 ELSE 0 END), 0) AS s4,
+    COALESCE(SUM(CASE WHEN score = 5 THEN 1 ELSE 0 END), 0) AS s5
+FROM satisfaction_ratings WHERE rated_at >= ? AND rated_at < ?;

@@ -470,4 +470,5 @@ type satisfactionQueries struct {
 	PersonAbout  string `query:"ratings-about"`
 	BlankTicket  string `query:"rating-comments-blank-ticket"`
 	BlankPerson  string `query:"rating-comments-blank-person"`
+	Totals       string `query:"satisfaction-totals"`
 }

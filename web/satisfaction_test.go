@@ -178,6 +178,11 @@ func TestSatisfactionPages(t *testing.T) {
 			t.Errorf("report lacks %q", want)
 		}
 	}
+	// The dashboard sums it up, with a link to the report.
+	dash := f.do(t, alice, "GET", "/agent/dashboard", nil).Body.String()
+	if !strings.Contains(dash, "<dt>Satisfaction moyenne</dt><dd>5,0 / 5 <span class=\"hint\">(sur 1 avis)</span>") || !strings.Contains(dash, `<a href="/agent/satisfaction">`) {
+		t.Errorf("the dashboard lacks the satisfaction:\n%s", dash)
+	}
 	if rec := f.do(t, alice, "GET", "/agent/satisfaction?from=2020-01-01&to=2020-01-31", nil); rec.Code != http.StatusOK ||
 		!strings.Contains(rec.Body.String(), "Aucun avis donné pendant cette période.") {
 		t.Fatalf("empty period: %d\n%s", rec.Code, rec.Body)
