@@ -331,6 +331,7 @@ type TicketRatings struct {
 	Ratings []Rating
 	RateURL string // the rating page of the current closing, for its requester
 	Until   time.Time
+	Rated   bool // the requester already rated the current closing (RateURL changes it)
 }
 
 // RatingsOf gives what u may see of ticket key's ratings (the access rules of the ticket
@@ -359,6 +360,10 @@ func (s *Service) RatingsOf(ctx context.Context, u User, key string) (TicketRati
 	}
 	if out.RateURL != "" {
 		out.Until = t.ClosedAt.Add(RatingWindow).UTC()
+		closed := t.ClosedAt.Truncate(time.Second)
+		for _, r := range out.Ratings {
+			out.Rated = out.Rated || r.ClosedAt.Equal(closed)
+		}
 	}
 	return out, nil
 }

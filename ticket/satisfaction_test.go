@@ -156,7 +156,7 @@ func TestSatisfaction(t *testing.T) {
 			// The ticket page: the requester sees her rating and the link, Paul nothing,
 			// agents everything.
 			mine, err := f.s.RatingsOf(ctx, jeanne, key)
-			if err != nil || len(mine.Ratings) != 1 || mine.RateURL == "" || !mine.Until.Equal(r.ClosedAt.Add(RatingWindow)) {
+			if err != nil || len(mine.Ratings) != 1 || mine.RateURL == "" || !mine.Rated || !mine.Until.Equal(r.ClosedAt.Add(RatingWindow)) {
 				t.Fatalf("RatingsOf(jeanne): %+v %v", mine, err)
 			}
 			if _, _, tk := linkParts(t, mine.RateURL); tk != token {
@@ -192,6 +192,9 @@ func TestSatisfaction(t *testing.T) {
 			now = now.Add(time.Minute)
 			if err := f.s.ChangeStatus(ctx, f.agent, key, StatusClosed); err != nil {
 				t.Fatal(err)
+			}
+			if mine, _ := f.s.RatingsOf(ctx, jeanne, key); mine.RateURL == "" || mine.Rated {
+				t.Fatalf("RatingsOf after the second closing: %+v", mine)
 			}
 			link2 := ratingLinkOf(t, f, "jeanne@ecole.test")
 			_, _, token2 := linkParts(t, link2)

@@ -86,7 +86,7 @@ func TestBrowserSatisfaction(t *testing.T) {
 	// The requester finds her rating on the request's page, and the link to change it.
 	b.login("jeanne@ecole.test")
 	b.open("/requests/" + f.jeanneKey)
-	b.mustContain("requester's ticket page", "Satisfaction", "Très satisfait(e)", "Réponse rapide et claire.", "Donner mon avis")
+	b.mustContain("requester's ticket page", "Satisfaction", "Très satisfait(e)", "Réponse rapide et claire.", "Modifier mon avis")
 	b.shot("ticket-rating-requester")
 	b.submit("form[action='/logout'] button")
 

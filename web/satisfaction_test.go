@@ -151,7 +151,7 @@ func TestSatisfactionPages(t *testing.T) {
 	// The ticket page.
 	page := f.do(t, jeanne, "GET", "/requests/"+f.jeanneKey, nil).Body.String()
 	if !strings.Contains(page, `<h2 id="rating-title">Satisfaction</h2>`) || !strings.Contains(page, "Très satisfait(e)") ||
-		!strings.Contains(page, "Finalement parfait.") || !strings.Contains(page, "Donner mon avis</a>") {
+		!strings.Contains(page, "Finalement parfait.") || !strings.Contains(page, "Modifier mon avis</a>") {
 		t.Fatalf("the requester's ticket page lacks her rating:\n%s", page)
 	}
 	if strings.Contains(page, "pour Alice") {
@@ -161,7 +161,7 @@ func TestSatisfactionPages(t *testing.T) {
 		t.Fatal("another customer sees the requester's rating")
 	}
 	page = f.do(t, alice, "GET", "/requests/"+f.jeanneKey, nil).Body.String()
-	if !strings.Contains(page, "Finalement parfait.") || !strings.Contains(page, "pour Alice Agent") || strings.Contains(page, "Donner mon avis") ||
+	if !strings.Contains(page, "Finalement parfait.") || !strings.Contains(page, "pour Alice Agent") || strings.Contains(page, "mon avis</a>") ||
 		!strings.Contains(page, "Avis de satisfaction : Très satisfait(e)") {
 		t.Fatalf("the agent's ticket page lacks the rating:\n%s", page)
 	}
