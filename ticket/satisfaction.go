@@ -172,6 +172,8 @@ type RatingForm struct {
 	Link    RatingLink
 	Summary string
 	Current *Rating
+	// The requester's language and time zone, those of the mail the link came in.
+	Lang, TimeZone string
 }
 
 // RatingFor reads, for the rating page, the ticket and the rating already given through
@@ -186,7 +188,7 @@ func (s *Service) RatingFor(ctx context.Context, key, email, token string) (Rati
 	if err != nil {
 		return RatingForm{Link: l}, err
 	}
-	f := RatingForm{Link: l, Summary: t.Summary}
+	f := RatingForm{Link: l, Summary: t.Summary, Lang: u.Lang, TimeZone: u.TimeZone}
 	r, err := s.rating(ctx, s.db, t.ID, u.ID, l.ClosedAt)
 	if err == nil {
 		f.Current = &r

@@ -178,6 +178,14 @@ func TestSatisfactionPages(t *testing.T) {
 			t.Errorf("report lacks %q", want)
 		}
 	}
+	// Signed out, the page speaks the requester's language (that of the mail), whatever
+	// the browser asks.
+	f.setLang(t, "jeanne", "en")
+	if body := f.do(t, nil, "GET", link, nil, "Accept-Language", "fr").Body.String(); !strings.Contains(body, "<legend>Are you satisfied with the answer given to your request?") ||
+		!strings.Contains(body, `<html lang="en">`) {
+		t.Errorf("the page is not in the requester's language:\n%.1500s", body)
+	}
+
 	// The dashboard sums it up, with a link to the report.
 	dash := f.do(t, alice, "GET", "/agent/dashboard", nil).Body.String()
 	if !strings.Contains(dash, "<dt>Satisfaction moyenne</dt><dd>5,0 / 5 <span class=\"hint\">(sur 1 avis)</span>") || !strings.Contains(dash, `<a href="/agent/satisfaction">`) {
