@@ -5,10 +5,13 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/guichet/guichet/templates"
 	"github.com/guichet/guichet/ticket"
 )
 
@@ -268,4 +271,49 @@ func FuzzRatingPage(fz *testing.F) {
 			t.Fatalf("recorded %+v", after.Ratings)
 		}
 	})
+}
+
+// TestSatisfactionMailLinks: the links of the closing mail as rendered (text and HTML)
+// open the rating page with their answer checked; the HTML's are the text's.
+func TestSatisfactionMailLinks(t *testing.T) {
+	ctx := context.Background()
+	f := newPortal(t, Options{})
+	if err := f.svc.ChangeStatus(ctx, f.users["alice"], f.jeanneKey, ticket.StatusClosed); err != nil {
+		t.Fatal(err)
+	}
+	ms, err := f.svc.ClaimOutbox(ctx, 100, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tpl, err := templates.New("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mail *templates.Rendered
+	for i := range ms {
+		if ms[i].Kind == ticket.MailStatus && ms[i].To.Email == "jeanne@ecole.test" {
+			r, err := tpl.RenderMail(&ms[i])
+			if err != nil {
+				t.Fatal(err)
+			}
+			mail = &r
+		}
+	}
+	if mail == nil {
+		t.Fatal("no closing mail to the requester")
+	}
+	links := regexp.MustCompile(`http://127\.0\.0\.1:8080(/requests/[^ \n]+/satisfaction\?[^ \n]+)`).FindAllStringSubmatch(mail.Text, -1)
+	if len(links) != 6 {
+		t.Fatalf("%d rating links in the text part:\n%s", len(links), mail.Text)
+	}
+	for i, l := range links[:5] {
+		n := strconv.Itoa(5 - i)
+		if !strings.HasSuffix(l[1], "&n="+n) || !strings.Contains(mail.HTML, `href="`+strings.ReplaceAll(l[0], "&", "&amp;")+`"`) {
+			t.Errorf("link %d: %s (not in the HTML part, or not answer %s)", i, l[1], n)
+		}
+		body := f.do(t, nil, "GET", l[1], nil).Body.String()
+		if !strings.Contains(body, `value="`+n+`" required checked>`) {
+			t.Errorf("the link of answer %s does not check it", n)
+		}
+	}
 }
