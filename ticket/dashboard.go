@@ -22,6 +22,8 @@ type Dashboard struct {
 	BreachesFirstResponse              int
 	BreachesResolution                 int
 	SLA                                bool // the desk has SLAs: the times and breaches mean something
+	// Satisfaction over the weeks shown: the ratings first given, by count of each score.
+	Ratings RatingGroup
 }
 
 // DashboardWeek is one week's counts.
@@ -108,6 +110,9 @@ func (s *Service) Dashboard(ctx context.Context, actor User, weeks int, loc *tim
 	}
 	if d.Resolved, d.MedianResolve, err = s.median(ctx, tx, SLAResolution, from, to); err != nil {
 		return d, err
+	}
+	if err := tx.GetContext(ctx, &d.Ratings, s.fq.Totals, from, to); err != nil {
+		return d, fmt.Errorf("ticket: dashboard satisfaction: %w", err)
 	}
 	return d, nil
 }

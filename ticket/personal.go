@@ -119,7 +119,7 @@ func (s *Service) Erase(ctx context.Context, email, actor string, files Files) (
 		if rep.Tickets, err = execCount(ctx, tx, s.pq.PersonTicketsBlank, ErasedText, p.ID); err != nil {
 			return fail("requests", err)
 		}
-		if _, err := tx.ExecContext(ctx, s.pq.PersonRatingsBlank, p.ID); err != nil {
+		if _, err := s.blankRatingComments(ctx, tx, s.fq.BlankPerson, p.ID); err != nil {
 			return fail("satisfaction comments", err)
 		}
 		var inbound []int64

@@ -230,7 +230,10 @@ func (s *Service) purgeTicket(ctx context.Context, tx *sqlx.Tx, id int64, people
 		return fail("comments", err)
 	}
 	r.Comments += n
-	for _, q := range []string{s.pq.TicketParticipantsDelete, s.pq.TicketThreadDelete, s.pq.TicketEventsBlank, s.pq.TicketRatingsBlank} {
+	if _, err := s.blankRatingComments(ctx, tx, s.fq.BlankTicket, id); err != nil {
+		return fail("satisfaction comments", err)
+	}
+	for _, q := range []string{s.pq.TicketParticipantsDelete, s.pq.TicketThreadDelete, s.pq.TicketEventsBlank} {
 		if _, err := tx.ExecContext(ctx, q, id); err != nil {
 			return fail("participants, thread and events", err)
 		}

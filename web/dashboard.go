@@ -21,6 +21,8 @@ type dashboardView struct {
 	Chart    chartView
 	// Medians as text ("2 h 30 min"), "—" when there is none.
 	MedianFirst, MedianResolve string
+	// The satisfaction ratings of the weeks shown: average out of 5 ("4,2"), "—" for none.
+	Satisfaction groupView
 }
 
 type statusCount struct {
@@ -76,6 +78,10 @@ func (h *Handler) dashboard(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := &dashboardView{D: d, Weeks: weeks, Choices: dashboardWeeks, MedianFirst: "—", MedianResolve: "—"}
+	v.Satisfaction = h.groupView(u.Lang, d.Ratings, "")
+	if d.Ratings.Count == 0 {
+		v.Satisfaction.Average = "—"
+	}
 	if d.Responded > 0 {
 		v.MedianFirst = templates.FormatBusinessDuration(d.MedianFirstResponse)
 	}
