@@ -12,7 +12,10 @@ SELECT id FROM tickets INDEXED BY tickets_retention WHERE status = 'closed' AND 
 ORDER BY closed_at, id LIMIT ?;
 
 -- name: retention-due@postgres
-SELECT id FROM tickets WHERE status = 'closed' AND purged_at IS NULL AND closed_at < ? ORDER BY closed_at, id LIMIT ?;
+-- Locked: a ticket reopened meanwhile by another transaction is skipped once that one
+-- commits (the WHERE is checked again), and two instances purging at once split the work.
+SELECT id FROM tickets WHERE status = 'closed' AND purged_at IS NULL AND closed_at < ? ORDER BY closed_at, id LIMIT ?
+FOR UPDATE SKIP LOCKED;
 
 -- name: retention-loose-inbound
 SELECT id FROM inbound INDEXED BY inbound_retention WHERE purged_at IS NULL AND ticket_id IS NULL AND received_at < ?
