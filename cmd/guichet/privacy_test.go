@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/guichet/guichet/blob"
 	"github.com/guichet/guichet/ticket"
 )
 
@@ -314,5 +315,45 @@ func TestServeAppliesRetention(t *testing.T) {
 	}
 	if open := h.show("AURAN1-2"); open["summary"] != "Demande ouverte" || len(open["attachments"].([]any)) != 1 {
 		t.Fatalf("open ticket: %v", open)
+	}
+}
+
+// TestWriteExportHostileNames: file names from mail never leave the export folder nor
+// hide in it; content stored once is written once; content gone from the blob store is
+// marked missing, not an error.
+func TestWriteExportHostileNames(t *testing.T) {
+	ctx := context.Background()
+	blobs, err := blob.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum, _, err := blobs.PutBlob(ctx, strings.NewReader("contenu"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	gone := strings.Repeat("ab", 32)
+	x := &ticket.Export{Files: []ticket.ExportFile{
+		{Filename: "../../etc/passwd", SHA256: sum},
+		{Filename: "autre nom", SHA256: sum},
+		{Filename: "perdu.pdf", SHA256: gone},
+	}}
+	out := filepath.Join(t.TempDir(), "x")
+	n, err := writeExport(ctx, out, blobs, x)
+	if err != nil || n != 1 {
+		t.Fatalf("writeExport: %d files, %v", n, err)
+	}
+	if x.Files[0].Path != "files/001-_.._etc_passwd" || x.Files[1].Path != x.Files[0].Path || !x.Files[2].Missing || x.Files[2].Path != "" {
+		t.Fatalf("files: %+v", x.Files)
+	}
+	if b, err := os.ReadFile(filepath.Join(out, filepath.FromSlash(x.Files[0].Path))); err != nil || string(b) != "contenu" {
+		t.Fatalf("file: %q %v", b, err)
+	}
+	for in, want := range map[string]string{
+		"": "file", ".htaccess": "htaccess", "a\x00b\nc": "a_b_c", `C:\Windows\x.exe`: "C__Windows_x.exe",
+		strings.Repeat("é", 80): strings.Repeat("é", 50),
+	} {
+		if got := safeFileName(in); got != want {
+			t.Errorf("safeFileName(%q) = %q, want %q", in, got, want)
+		}
 	}
 }
