@@ -127,6 +127,12 @@ func fixtures() map[string]ticket.OutboxMail {
 	closed.Data.OldStatus = ticket.StatusInProgress
 	closed.Data.RatingURL = "http://127.0.0.1:8080/requests/AURAN1-13/satisfaction?a=elodie.martin%40ac-lyon.fr&t=1796724000.3.abcdefghijklmnopqrstuvwx"
 
+	// An agent's answer that closes the ticket (#fermer) asks the rating too.
+	closedReply := reply
+	closedReply.Data.Ticket.Status = ticket.StatusClosed
+	closedReply.Data.OldStatus = ticket.StatusInProgress
+	closedReply.Data.RatingURL = closed.Data.RatingURL
+
 	statusAgent := base(ticket.MailStatus, agent)
 	statusAgent.ToRole = ticket.RoleAgent
 	statusAgent.Data.Ticket.Status = ticket.StatusClosed
@@ -166,6 +172,7 @@ func fixtures() map[string]ticket.OutboxMail {
 		"status":           status,
 		"status_agent":     statusAgent,
 		"status_closed":    closed,
+		"comment_closed":   closedReply,
 		"comment_stop":     participant,
 		"comment_agent":    agentReply,
 		"notice_refused":   refused,

@@ -266,8 +266,8 @@ var webTexts = map[string][2]string{
 	"a11y.contact_form":   {"Par le formulaire d'assistance, en créant une demande", "Through the support form, by making a request"},
 	"a11y.recourse_title": {"Voies de recours", "Remedies"},
 	"a11y.recourse":       {"Si vous nous avez signalé un défaut d'accessibilité qui vous empêche d'accéder à un contenu ou à un service et que vous n'avez pas obtenu de réponse satisfaisante, vous pouvez saisir le Défenseur des droits :", "If you reported to us an accessibility defect that keeps you from some content or service and did not get a satisfactory answer, you can refer the matter to the Défenseur des droits (the French rights ombudsman):"},
-	"a11y.recourse_form":  {"écrire un message au Défenseur des droits (formulaire en ligne) ;", "write to the Défenseur des droits (online form);"},
-	"a11y.recourse_local": {"contacter le délégué du Défenseur des droits de votre région (liste sur le site du Défenseur des droits) ;", "contact the Défenseur des droits' delegate in your region (listed on the Défenseur des droits' website);"},
+	"a11y.recourse_form":  {"écrire un message au Défenseur des droits (formulaire en ligne)", "write to the Défenseur des droits (online form)"},
+	"a11y.recourse_local": {"contacter le délégué du Défenseur des droits de votre région (liste sur le site du Défenseur des droits)", "contact the Défenseur des droits' delegate in your region (listed on the Défenseur des droits' website)"},
 	"a11y.recourse_phone": {"appeler le 09 69 39 00 00 ;", "call 09 69 39 00 00 (from France);"},
 	"a11y.recourse_post":  {"écrire par courrier, gratuitement et sans timbre : Défenseur des droits, Libre réponse 71120, 75342 Paris CEDEX 07.", "write by post, free of charge and without a stamp: Défenseur des droits, Libre réponse 71120, 75342 Paris CEDEX 07, France."},
 	"a11y.date":           {"Cette déclaration a été établie le 7 décembre 2026.", "This statement was made on 7 December 2026."},
@@ -403,6 +403,10 @@ func init() {
 
 		// SLAs, shown to agents on the list and the ticket (package bizhours counts them).
 		"sla.column":                 {"Échéance", "Due"},
+		"list.sort":                  {"Ordre", "Order"},
+		"list.sort_activity":         {"Activité la plus récente", "Latest activity"},
+		"list.sort_due":              {"Échéance la plus proche", "Nearest deadline"},
+		"list.sort_hint":             {"Par échéance : les demandes dont le délai court (ni en attente ni fermées), sauf avec une recherche.", "By deadline: the requests whose clock runs (not waiting, not closed), except with a search."},
 		"sla.first_response":         {"Première réponse", "First response"},
 		"sla.resolution":             {"Résolution", "Resolution"},
 		"sla.measure.first_response": {"délai de première réponse", "time to first response"},

@@ -20,5 +20,5 @@ SELECT response_s / 60 AS m, COUNT(*) AS n FROM ticket_sla
 WHERE responded_at >= ? AND responded_at < ? GROUP BY response_s / 60 ORDER BY m;
 
 -- name: dash-resolve-minutes
-SELECT s.elapsed_s / 60 AS m, COUNT(*) AS n FROM tickets t JOIN ticket_sla s ON s.ticket_id = t.id
-WHERE t.closed_at >= ? AND t.closed_at < ? AND t.status = 'closed' GROUP BY s.elapsed_s / 60 ORDER BY m;
+SELECT elapsed_s / 60 AS m, COUNT(*) AS n FROM ticket_sla
+WHERE resolved_at >= ? AND resolved_at < ? GROUP BY elapsed_s / 60 ORDER BY m;

@@ -1,17 +1,17 @@
 -- Queries of the SLA clocks (ticket_sla, sla.go).
 
 -- name: sla-row
-SELECT ticket_id, elapsed_s, running_since, responded_at, response_s, response_due, resolution_due, due, next_check, flags
+SELECT ticket_id, elapsed_s, running_since, responded_at, response_s, response_due, resolution_due, due, next_check, resolved_at, flags
 FROM ticket_sla WHERE ticket_id = ?;
 
 -- name: sla-insert
-INSERT INTO ticket_sla (ticket_id, elapsed_s, running_since, responded_at, response_s, response_due, resolution_due, due, next_check, flags)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+INSERT INTO ticket_sla (ticket_id, elapsed_s, running_since, responded_at, response_s, response_due, resolution_due, due, next_check, resolved_at, flags)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (ticket_id) DO NOTHING;
 
 -- name: sla-update
 UPDATE ticket_sla SET elapsed_s = ?, running_since = ?, responded_at = ?, response_s = ?, response_due = ?,
-    resolution_due = ?, due = ?, next_check = ?, flags = ?
+    resolution_due = ?, due = ?, next_check = ?, resolved_at = ?, flags = ?
 WHERE ticket_id = ?;
 
 -- name: sla-claim-flag

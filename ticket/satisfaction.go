@@ -156,7 +156,11 @@ func (s *Service) VerifyRating(key, email, token string) (RatingLink, error) {
 	}
 	l := RatingLink{Key: key, Email: email, ClosedAt: time.Unix(tok.Closed, 0).UTC(), Agent: tok.Agent}
 	l.Until = l.ClosedAt.Add(RatingWindow)
-	if now := s.now(); now.After(l.Until) {
+	now := s.now()
+	if l.ClosedAt.After(now.Add(time.Minute)) {
+		return RatingLink{}, fmt.Errorf("%w: rating link of %s: closed in the future", ErrNotFound, key)
+	}
+	if now.After(l.Until) {
 		return l, fmt.Errorf("%w (%s, closed %s)", ErrRatingClosed, key, l.ClosedAt.Format(time.RFC3339))
 	}
 	return l, nil
@@ -205,6 +209,9 @@ func (s *Service) ratingTicket(ctx context.Context, q sqlx.QueryerContext, l Rat
 	}
 	if u.ID != t.RequesterID {
 		return nil, User{}, fmt.Errorf("%w: rating of %s: not its requester", ErrNotFound, l.Key)
+	}
+	if l.ClosedAt.Before(t.CreatedAt.Truncate(time.Second)) {
+		return nil, User{}, fmt.Errorf("%w: rating of %s: closed before it was made", ErrNotFound, l.Key)
 	}
 	return t, u, nil
 }

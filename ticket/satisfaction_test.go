@@ -134,6 +134,8 @@ func TestSatisfaction(t *testing.T) {
 				{"other agent", key, email, RatingToken{tok.Closed, tok.Agent + 1, tok.MAC}.String()},
 				{"other closing", key, email, RatingToken{tok.Closed + 86400, tok.Agent, tok.MAC}.String()},
 				{"made-up signature", key, email, RatingToken{tok.Closed, tok.Agent, strings.Repeat("a", ratingMACLen)}.String()},
+				{"signed, closing in the future", key, email, f.s.RatingToken(key, email, now.Add(time.Hour), tok.Agent)},
+				{"signed, closing before the ticket", key, email, f.s.RatingToken(key, email, time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC), tok.Agent)},
 				{"no token", key, email, ""},
 				{"bad key", "../" + key, email, token},
 			} {

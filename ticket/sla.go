@@ -54,6 +54,7 @@ type slaRow struct {
 	ResolutionDue *time.Time `db:"resolution_due"`
 	Due           *time.Time `db:"due"`
 	NextCheck     *time.Time `db:"next_check"`
+	ResolvedAt    *time.Time `db:"resolved_at"`
 	Flags         int        `db:"flags"`
 }
 
@@ -157,7 +158,7 @@ func (s *Service) slaRowTx(ctx context.Context, q sqlx.QueryerContext, ticketID 
 
 func (s *Service) slaSave(ctx context.Context, tx *sqlx.Tx, r *slaRow) error {
 	_, err := tx.ExecContext(ctx, s.sq.Update, r.ElapsedS, r.RunningSince, r.RespondedAt, r.ResponseS,
-		r.ResponseDue, r.ResolutionDue, r.Due, r.NextCheck, r.Flags, r.TicketID)
+		r.ResponseDue, r.ResolutionDue, r.Due, r.NextCheck, r.ResolvedAt, r.Flags, r.TicketID)
 	if err != nil {
 		return fmt.Errorf("ticket: save SLA clock of ticket %d: %w", r.TicketID, err)
 	}
@@ -166,7 +167,7 @@ func (s *Service) slaSave(ctx context.Context, tx *sqlx.Tx, r *slaRow) error {
 
 func (s *Service) slaInsert(ctx context.Context, tx *sqlx.Tx, r *slaRow) error {
 	_, err := tx.ExecContext(ctx, s.sq.Insert, r.TicketID, r.ElapsedS, r.RunningSince, r.RespondedAt, r.ResponseS,
-		r.ResponseDue, r.ResolutionDue, r.Due, r.NextCheck, r.Flags)
+		r.ResponseDue, r.ResolutionDue, r.Due, r.NextCheck, r.ResolvedAt, r.Flags)
 	if err != nil {
 		return fmt.Errorf("ticket: start SLA clock of ticket %d: %w", r.TicketID, err)
 	}
@@ -193,7 +194,7 @@ func (s *Service) slaStart(ctx context.Context, tx *sqlx.Tx, t *Ticket, answered
 // waiting or closed.
 func (s *Service) slaStatus(ctx context.Context, tx *sqlx.Tx, t *Ticket, old, st Status, now time.Time) error {
 	p := s.SLAPolicy()
-	if p == nil || clockRuns(old) == clockRuns(st) {
+	if p == nil || (clockRuns(old) == clockRuns(st) && (old == StatusClosed) == (st == StatusClosed)) {
 		return nil
 	}
 	r, err := s.slaRowTx(ctx, tx, t.ID)
@@ -210,9 +211,13 @@ func (s *Service) slaStatus(ctx context.Context, tx *sqlx.Tx, t *Ticket, old, st
 		r.RunningSince = nil
 	}
 	if st == StatusClosed {
+		n := now.UTC()
+		r.ResolvedAt = &n
 		if err := s.slaBreachCheck(ctx, tx, p, t, r, now); err != nil {
 			return err
 		}
+	} else {
+		r.ResolvedAt = nil // reopened
 	}
 	p.plan(r)
 	return s.slaSave(ctx, tx, r)
@@ -491,7 +496,7 @@ func (s *Service) SLAStates(ctx context.Context, ids []int64) (map[int64]SLAStat
 		return out, nil
 	}
 	q, args, err := sqlx.In(`SELECT s.ticket_id, s.elapsed_s, s.running_since, s.responded_at, s.response_s, s.response_due,
-		s.resolution_due, s.due, s.next_check, s.flags FROM ticket_sla s WHERE s.ticket_id IN (?)`, ids)
+		s.resolution_due, s.due, s.next_check, s.resolved_at, s.flags FROM ticket_sla s WHERE s.ticket_id IN (?)`, ids)
 	if err != nil {
 		return nil, fmt.Errorf("ticket: SLA states: %w", err)
 	}

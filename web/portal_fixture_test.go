@@ -96,7 +96,7 @@ func (b *testBackoff) Reset(ctx context.Context, key string) error {
 	return b.m.Reset(ctx, key)
 }
 
-func newPortal(t *testing.T, opt Options) *portalFixture {
+func newPortal(t testing.TB, opt Options) *portalFixture {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()

@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -186,4 +187,72 @@ func TestSatisfactionPages(t *testing.T) {
 			t.Errorf("period %s: %d", q, rec.Code)
 		}
 	}
+}
+
+// FuzzRatingPage: whatever key, address, token, answer and comment the rating page is
+// sent, by GET or POST, it answers without a server error; a GET records nothing, and a
+// rating is recorded only through the genuine link, with a score of 1 to 5 and a comment
+// within its rules.
+func FuzzRatingPage(fz *testing.F) {
+	ctx := context.Background()
+	f := newPortal(fz, Options{})
+	agentU := f.users["alice"]
+	if err := f.svc.ChangeStatus(ctx, agentU, f.jeanneKey, ticket.StatusClosed); err != nil {
+		fz.Fatal(err)
+	}
+	mine, err := f.svc.RatingsOf(ctx, f.users["jeanne"], f.jeanneKey)
+	if err != nil || mine.RateURL == "" {
+		fz.Fatalf("no rating link: %v", err)
+	}
+	lu, _ := url.Parse(mine.RateURL)
+	a, tok := lu.Query().Get("a"), lu.Query().Get("t")
+	fz.Add(true, f.jeanneKey, a, tok, "4", "Merci")
+	fz.Add(false, f.jeanneKey, a, tok, "2", "")
+	fz.Add(true, strings.ToLower(f.jeanneKey), strings.ToUpper(a), tok, "5", "a\x00b")
+	fz.Add(true, f.eveKey, a, tok, "1", "")
+	fz.Add(true, f.jeanneKey, "paul@ecole.test", tok, "3", "")
+	fz.Add(true, f.jeanneKey, a, tok[:len(tok)-2]+"zz", "3", "")
+	fz.Add(true, f.jeanneKey, a, tok, "06", strings.Repeat("é", 3000))
+	fz.Add(true, "../../agent", a, "1.1."+strings.Repeat("a", 24), "1e3", "\xff")
+	fz.Fuzz(func(t *testing.T, post bool, key, addr, token, score, comment string) {
+		before, err := f.svc.RatingsOf(ctx, agentU, f.jeanneKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		target := "/requests/" + url.PathEscape(key) + "/satisfaction"
+		var r *http.Request
+		if post {
+			body := url.Values{"a": {addr}, "t": {token}, "score": {score}, "comment": {comment}}.Encode()
+			r = httptest.NewRequest("POST", target, strings.NewReader(body))
+			r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		} else {
+			r = httptest.NewRequest("GET", target+"?"+url.Values{"a": {addr}, "t": {token}, "n": {score}}.Encode(), nil)
+		}
+		w := httptest.NewRecorder()
+		f.h.ServeHTTP(w, r)
+		if w.Code >= 500 {
+			t.Fatalf("%s %q: %d\n%s", r.Method, r.URL, w.Code, w.Body)
+		}
+		after, err := f.svc.RatingsOf(ctx, agentU, f.jeanneKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		changed := len(after.Ratings) != len(before.Ratings) ||
+			len(after.Ratings) > 0 && (after.Ratings[0].UpdatedAt != before.Ratings[0].UpdatedAt || after.Ratings[0].Score != before.Ratings[0].Score)
+		if !changed {
+			return
+		}
+		// Fuzzing workers each build their own portal, whose link differs from the seeds'
+		// (another closing second) but is signed with the same secret: any link signed
+		// for this ticket and requester counts as genuine.
+		_, verr := f.svc.VerifyRating(key, addr, token)
+		genuine := strings.EqualFold(key, f.jeanneKey) && ticket.NormalizeEmail(addr) == a && verr == nil
+		if !post || !genuine || w.Code != http.StatusOK {
+			t.Fatalf("%s %q (%d) changed the rating: %+v", r.Method, r.URL, w.Code, after.Ratings)
+		}
+		got := after.Ratings[0]
+		if len(after.Ratings) != 1 || got.Score < 1 || got.Score > 5 || len(got.Comment) > ticket.RatingCommentMax || strings.ContainsRune(got.Comment, 0) {
+			t.Fatalf("recorded %+v", after.Ratings)
+		}
+	})
 }

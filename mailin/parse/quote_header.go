@@ -20,7 +20,7 @@ var (
 		`vidarebefordrat brev\s*:|początek przekazywanej wiadomości\s*:|転送されたメッセージ\s*[:：]|` +
 		`forwarded message\s*:\s*$)`)
 	// The verbs that end "On <date>, <someone> wrote:" headers.
-	wroteVerbs = `wrote|writes|a écrit|a ecrit|schrieb|escribió|escribio|ha escrit|ha scritto|scrisse|schreef|het volgende geschreven|geschreven|skrev|pisze|napisał|napisała|napisał\(a\)|escreveu|пишет|написал|написала|написав|kirjoitti|napsal|napísal|έγραψε|a scris|írta|yazdı|viết|写道|寫道|작성|のメッセージ|のメール|書きました`
+	wroteVerbs = `wrote|writes|a écrit|a ecrit|schrieb|geschrieben|escribió|escribio|ha escrit|ha scritto|scrisse|schreef|het volgende geschreven|geschreven|skrev|pisze|napisał|napisała|napisał\(a\)|escreveu|пишет|написал|написала|написал\(а\)|написав|kirjoitti|napsal|napísal|έγραψε|a scris|írta|yazdı|viết|写道|寫道|작성|のメッセージ|のメール|書きました`
 	wroteRe    = regexp.MustCompile(`(?i)(` + wroteVerbs + `)\s*[:：]?\s*$`)
 	// the same verb with its colon, ending a line
 	wroteColonRe = regexp.MustCompile(`(?i)\s(` + wroteVerbs + `)\s*[:：]\s*$`)
@@ -130,6 +130,10 @@ func quoteHeaderAt(lines []string, i int) int {
 	return n
 }
 
+// quotingRe: Horde's and webmails' "Quoting Sam <sam@example.com>:", "Zitat von Sam:",
+// "Citando Sam:" (only right above quoted lines).
+var quotingRe = regexp.MustCompile(`(?i)^\s*(quoting|zitat von|citation de|citando|citaat van|cytuję|cytując)\s.{1,100}[:：]\s*$`)
+
 // ruleBareAttribution names a short "X wrote:" line right above quoted lines.
 const ruleBareAttribution = "bare_attribution"
 
@@ -213,7 +217,7 @@ func quoteHeader(lines []string, i int) (int, string) {
 			return j - i + 1, "attribution"
 		}
 	}
-	if len(l) <= 120 && hasColon(l) && wroteColonRe.MatchString(l) && nextQuoted(lines, i+1) {
+	if len(l) <= 120 && hasColon(l) && (wroteColonRe.MatchString(l) || quotingRe.MatchString(l)) && nextQuoted(lines, i+1) {
 		// "Sam Smith wrote:", "Sam a écrit :" without date or address: only right
 		// above quoted lines (stripQuotes keeps it when an answer follows the quote)
 		return 1, ruleBareAttribution
@@ -360,11 +364,17 @@ func isQuoted(l string) bool {
 // -##", "Répondez au-dessus de cette ligne"): what follows it is their quoted mail.
 var replyAboveRe = regexp.MustCompile(`(?i)(above this line|above the line|au-dessus de cette ligne|oberhalb dieser zeile|über dieser zeile|por encima de esta línea|sopra questa (riga|linea)|boven deze (regel|lijn)|acima desta linha|ovanför (denna|den här) rad|powyżej tej linii|この行より上)`)
 
-// isReplyAboveMarker reports whether l is such a marker line: the phrase, in a line of
-// at most ten words (a sentence that mentions "above this line" is not one).
+// isReplyAboveMarker reports whether l is such a marker line: the phrase and a word asking
+// for a reply, in a line of at most ten words (a sentence that mentions "above this
+// line" is not one).
 func isReplyAboveMarker(l string) bool {
-	return len(strings.Fields(l)) <= 10 && replyAboveRe.MatchString(l)
+	return len(strings.Fields(l)) <= 10 && replyAboveRe.MatchString(l) && replyWordRe.MatchString(l)
 }
+
+// replyWordRe: the marker asks for a reply ("type your reply", "répondez", "antworten",
+// "escriba su respuesta", "rispondi", "antwoord", "responda", "svara", "odpowiedz",
+// "返信"); "see the note above this line" is not one.
+var replyWordRe = regexp.MustCompile(`(?i)(repl|respon|answer|type|write|répon|repon|écri|antwort|schreib|respuest|escrib|rispond|scriv|antwoord|schrijf|svar|odpowi|napisz|返信|回复|回覆)`)
 
 // inQuote reports whether line i belongs to a quoted block: it is quoted, or it is a
 // long quoted line that the sender's client wrapped without repeating the ">" — an

@@ -78,10 +78,21 @@ func TestAttributionsByClient(t *testing.T) {
 		{"name and address only", "Sam Smith <sam@example.com> wrote:"},
 		{"name only, quote below", "Sam Smith wrote:"},
 		{"name only fr, quote below", "Sam Smith a écrit :"},
+		{"name only, horde", "Quoting Sam Smith <sam@example.com>:"},
+		{"name only, horde de", "Zitat von Sam Smith <sam@example.com>:"},
 		{"gmail mobile javascript link", "On Saturday, July 20, 2013, sam via Support <\ninfo@example.com\n<javascript:_e(%7B%7D,'cvml','info@example.com');>> wrote:"},
 		{"gmail wrapped", "On Sat, Jul 20, 2013 at 10:00 AM Sam Smith <\nsam@example.com> wrote:"},
 		{"gmail fr wrapped three lines", "Le sam. 20 juil. 2013 à 10:00, Sam Smith\n<sam@example.com>\na écrit :"},
 		{"de wrapped", "Am 20.07.2013 um 10:00 schrieb Sam Smith\n<sam@example.com>:"},
+		{"mutt", "On Sat, Jul 20, 2013 at 10:00:00AM +0200, Sam Smith wrote:"},
+		{"mutt fr", "Le samedi 20 juillet 2013 à 10:00:00 +0200, Sam Smith a écrit :"},
+		{"alpine", "On Sat, 20 Jul 2013, Sam Smith wrote:"},
+		{"gnus", "Sam Smith <sam@example.com> writes:"},
+		{"evolution", "On Sat, 2013-07-20 at 10:00 +0200, Sam Smith wrote:"},
+		{"claws two lines", "On Sat, 20 Jul 2013 10:00:00 +0200\nSam Smith <sam@example.com> wrote:"},
+		{"kmail de", "Am Samstag, 20. Juli 2013, 10:00:00 CEST schrieb Sam Smith:"},
+		{"web.de text", "Sam Smith <sam@example.com> hat am 20. Juli 2013 um 10:00 geschrieben:"},
+		{"russian", "20 июля 2013 г., в 10:00, Sam Smith <sam@example.com> написал(а):"},
 		{"lotus notes", "Sam Smith/ACME wrote on 20/07/2013 10:00:00 AM:"},
 		{"lotus notes de", `"Sam Smith" <sam@example.com> schrieb am 20.07.2013 10:00:00:`},
 		{"chinese gmail", "Sam Smith <sam@example.com> 于2013年7月20日周六 上午10:00写道："},
@@ -198,6 +209,8 @@ func TestSeparators(t *testing.T) {
 		{"stars", "Réparé.\n\n***" + sig, "Réparé.", []string{"separator"}},
 		{"tildes", "Réparé.\n\n~~~~~~~~" + sig, "Réparé.", []string{"separator"}},
 		{"equals", "Réparé.\n\n====" + sig, "Réparé.", []string{"separator"}},
+		{"hashes", "Réparé.\n\n#####" + sig, "Réparé.", []string{"separator"}},
+		{"markdown heading stays", "Réparé.\n\n### Détails\nSam Smith", "Réparé.\n\n### Détails\nSam Smith", nil},
 		{"long dashes name only", "Réparé.\n\n----------\nSam", "Réparé.", []string{"separator"}},
 		{"em dashes", "Réparé.\n\n———\nSam Smith\nsam@example.com", "Réparé.", []string{"separator"}},
 		{"product footer", "Merci, c'est bon.\n\n---\nReply to this email directly or view it on the tracker:\nhttps://tracker.example.org/issues/12", "Merci, c'est bon.", []string{"separator"}},
@@ -243,6 +256,7 @@ func TestReplyAboveMarker(t *testing.T) {
 		tests = append(tests, ruleCase{m, "Réparé.\n\n" + m + notif, "Réparé.", []string{"reply_above_marker"}})
 	}
 	tests = append(tests,
+		ruleCase{"a note about the line above stays", "Réparé.\n\nSee the error above this line.\nIt came back today.", "Réparé.\n\nSee the error above this line.\nIt came back today.", nil},
 		ruleCase{"marker in a sentence stays", "I wrote my answer above this line because the form asked me to, and it was lost.", "I wrote my answer above this line because the form asked me to, and it was lost.", nil},
 	)
 	runRuleCases(t, tests)

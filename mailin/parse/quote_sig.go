@@ -17,9 +17,9 @@ var (
 	// A signature delimiter: "-- ", "--", "__" (mailing-list footers), and "—" or "–",
 	// which phones' smart punctuation makes of "--".
 	sigDelimRe = regexp.MustCompile(`^(--|—|–|_{2,})\s*$`)
-	// A longer rule ("----", "====", "***", "~~~", "———"): a separator only when what
+	// A longer rule ("----", "====", "***", "~~~", "####", "+++", "———"): a separator only when what
 	// follows looks like a signature or a footer (see sigBlock).
-	longRuleRe = regexp.MustCompile(`^\s*(?:[-=*~—–]\s?){3,}\s*$`)
+	longRuleRe = regexp.MustCompile(`^\s*(?:[-=*~#+—–]\s?){3,}\s*$`)
 	// A one-line sign-off "-Abhishek Kona" ending the text.
 	dashNameRe = regexp.MustCompile(`^-\p{L}[\p{L}.'’-]*(\s+\p{L}[\p{L}.'’-]*){0,3}\s*$`)
 )
@@ -131,7 +131,7 @@ func isUnderline(l string) bool {
 // mayLongRule reports whether longRuleRe can match l: it starts with a rule's character.
 func mayLongRule(l string) bool {
 	b := lead(l)
-	return isRuleByte(b) || b == '~' || b == 0xe2 // "—" and "–" start with 0xe2
+	return isRuleByte(b) || b == '~' || b == '#' || b == '+' || b == 0xe2 // "—" and "–" start with 0xe2
 }
 
 // mayCJKMobile reports whether cjkMobileRe can match l.
