@@ -357,3 +357,24 @@ func TestWriteExportHostileNames(t *testing.T) {
 		}
 	}
 }
+
+// TestRetentionFromEnv: --retention reads GUICHET_RETENTION like every flag, and a bad
+// period there is a usage error naming the syntax.
+func TestRetentionFromEnv(t *testing.T) {
+	dir := t.TempDir()
+	if code, _, errs := runWith("", nil, "migrate", "--data-dir", dir); code != 0 {
+		t.Fatalf("migrate: %d %s", code, errs)
+	}
+	code, out, errs := runWith("", map[string]string{"GUICHET_RETENTION": "2y"}, "retention", "run", "--dry-run", "--json", "--data-dir", dir)
+	var rep map[string]any
+	if code != 0 || json.Unmarshal([]byte(out), &rep) != nil || len(rep["tickets"].([]any)) != 0 {
+		t.Fatalf("GUICHET_RETENTION=2y: %d %q %s", code, out, errs)
+	}
+	cutoff, err := time.Parse(time.RFC3339, rep["cutoff"].(string))
+	if err != nil || time.Since(cutoff) < 729*24*time.Hour || time.Since(cutoff) > 732*24*time.Hour {
+		t.Fatalf("cutoff %v (%v), want two years ago", rep["cutoff"], err)
+	}
+	if code, _, errs := runWith("", map[string]string{"GUICHET_RETENTION": "forever"}, "retention", "run", "--data-dir", dir); code != 64 || !strings.Contains(errs, "24mo") {
+		t.Fatalf("GUICHET_RETENTION=forever: %d %s", code, errs)
+	}
+}
