@@ -68,7 +68,7 @@ SELECT raw_blob FROM inbound WHERE id = ?;
 DELETE FROM outbox WHERE ticket_id = ? AND (claimed_until IS NULL OR claimed_until < ?) RETURNING response, data_id;
 
 -- name: user-outbox-delete
-DELETE FROM outbox WHERE (to_email = ? OR to_email = ?) AND (claimed_until IS NULL OR claimed_until < ?) RETURNING response, data_id;
+DELETE FROM outbox WHERE to_email IN (?, ?, ?) AND (claimed_until IS NULL OR claimed_until < ?) RETURNING response, data_id;
 
 -- name: outbox-data-delete
 DELETE FROM outbox_data WHERE id = ? AND NOT EXISTS (SELECT 1 FROM outbox WHERE data_id = ?);
@@ -106,7 +106,7 @@ AND NOT EXISTS (SELECT 1 FROM establishment_whitelist w WHERE w.email = u.email)
 
 -- name: person
 SELECT id, email, name, role, uai, lang, time_zone, created_at, bouncing_until, notify_email,
-    password_hash <> '' AS has_password, avatar_sha256, erased_at FROM users WHERE email = ?;
+    password_hash <> '' AS has_password, avatar_sha256, pending_notify_email, erased_at FROM users WHERE email = ?;
 
 -- name: person-anonymise
 UPDATE users SET email = ?, name = ?, role = 'customer', password_hash = '', notify_email = '',
@@ -186,7 +186,7 @@ SELECT (SELECT COUNT(*) FROM sessions WHERE user_id = ?) AS sessions,
     (SELECT COUNT(*) FROM signin_links WHERE user_id = ?) AS signin_links;
 
 -- name: person-mail
-SELECT kind, ticket_key, state, created_at, sent_at FROM outbox WHERE to_email = ? OR to_email = ? ORDER BY id;
+SELECT kind, ticket_key, state, created_at, sent_at FROM outbox WHERE to_email IN (?, ?, ?) ORDER BY id;
 
 -- name: person-inbound-list
 SELECT id, received_at, channel, size, state, message_id, purged_at FROM inbound WHERE id IN (
@@ -208,7 +208,7 @@ SELECT key FROM tickets WHERE id = ?;
 
 -- name: person-by-id
 SELECT id, email, name, role, uai, lang, time_zone, created_at, bouncing_until, notify_email,
-    password_hash <> '' AS has_password, avatar_sha256, erased_at FROM users WHERE id = ?;
+    password_hash <> '' AS has_password, avatar_sha256, pending_notify_email, erased_at FROM users WHERE id = ?;
 
 -- name: ticket-ratings-blank
 UPDATE satisfaction_ratings SET comment = '' WHERE ticket_id = ? AND comment <> '';
