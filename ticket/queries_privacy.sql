@@ -18,12 +18,16 @@ SELECT id FROM tickets WHERE status = 'closed' AND purged_at IS NULL AND closed_
 FOR UPDATE SKIP LOCKED;
 
 -- name: retention-loose-inbound
-SELECT id FROM inbound INDEXED BY inbound_retention WHERE purged_at IS NULL AND ticket_id IS NULL AND received_at < ?
-AND state IN ('processed', 'automatic', 'duplicate', 'refused') ORDER BY received_at, id LIMIT ?;
+SELECT id FROM inbound INDEXED BY inbound_retention WHERE purged_at IS NULL AND received_at < ? AND
+(ticket_id IS NULL AND state IN ('processed', 'automatic', 'duplicate', 'refused')
+    OR EXISTS (SELECT 1 FROM tickets t WHERE t.id = inbound.ticket_id AND t.purged_at IS NOT NULL))
+ORDER BY received_at, id LIMIT ?;
 
 -- name: retention-loose-inbound@postgres
-SELECT id FROM inbound WHERE purged_at IS NULL AND ticket_id IS NULL AND received_at < ?
-AND state IN ('processed', 'automatic', 'duplicate', 'refused') ORDER BY received_at, id LIMIT ?;
+SELECT id FROM inbound WHERE purged_at IS NULL AND received_at < ? AND
+(ticket_id IS NULL AND state IN ('processed', 'automatic', 'duplicate', 'refused')
+    OR EXISTS (SELECT 1 FROM tickets t WHERE t.id = inbound.ticket_id AND t.purged_at IS NOT NULL))
+ORDER BY received_at, id LIMIT ?;
 
 -- name: ticket-people
 SELECT requester_id FROM tickets WHERE id = ?
@@ -54,12 +58,15 @@ UPDATE tickets SET summary = ?, description = '', description_html = '', url = '
     incident_start = '', affected_users = '', request_id = NULL, purged_at = ? WHERE id = ?;
 
 -- name: ticket-inbound
-SELECT id FROM inbound WHERE ticket_id = ? AND purged_at IS NULL;
+-- Through the rows that name them: inbound has no index on ticket_id. The ticket's other
+-- inbound rows (duplicates, bounces, held mail) are the loose pass's.
+SELECT inbound_id FROM tickets WHERE id = ? AND inbound_id IS NOT NULL
+UNION SELECT inbound_id FROM comments WHERE ticket_id = ? AND inbound_id IS NOT NULL;
 
 -- name: inbound-purge
 UPDATE inbound SET raw = ?, raw_blob = '', body_sha256 = '', dedup_key = 'purged:' || id, message_id = '',
     envelope_from = '', recipients = '', remote_addr = '', error = '', auth = '', held_msg = '', purged_at = ?
-WHERE id = ?;
+WHERE id = ? AND purged_at IS NULL;
 
 -- name: inbound-blob
 SELECT raw_blob FROM inbound WHERE id = ?;

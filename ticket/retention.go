@@ -16,15 +16,17 @@ import (
 // Purge removes the personal data of the tickets closed before a cutoff and keeps what
 // the statistics count. Of each such ticket it keeps the row (key, desk, status,
 // request type, establishment, académie, components, source, dates, requester and
-// assignee as user ids), its satisfaction scores (their comments emptied), its comments' rows (author, visibility, source, dates: the
-// texts replaced by ErasedText), its status and SLA events and its SLA clock; it
+// assignee as user ids), its satisfaction scores (their comments emptied), its
+// comments' rows (author, visibility, source, dates: the texts replaced by ErasedText),
+// its status and SLA events and its SLA clock; it
 // removes the summary and the request form's free fields, the attachments' rows, the
 // participants, the thread's Message-IDs, the outbox rows (the mail sent about it) and
 // their .eml files, and empties the inbound rows of its mail (raw message, envelope,
-// Message-ID). Files of the blob store go when no row points at them any more. Inbound
-// messages attached to no ticket (automatic mail, duplicates, refused mail) received
-// before the cutoff are emptied the same way; those waiting for an operator (failed,
-// held, pending) are not touched.
+// Message-ID): the ticket's and its comments' own mail at once, its other mail
+// (duplicates, bounces, held mail) in the loose pass that follows. Files of the blob
+// store go when no row points at them any more. Inbound messages attached to no ticket
+// (automatic mail, duplicates, refused mail) received before the cutoff are emptied the
+// same way; those waiting for an operator (failed, held, pending) are not touched.
 //
 // Customers left with nothing but purged tickets (no password, no API token, no live
 // session, not on an establishment's whitelist, created before the cutoff) are
@@ -236,7 +238,7 @@ func (s *Service) purgeTicket(ctx context.Context, tx *sqlx.Tx, id int64, people
 		}
 	}
 	var inbound []int64
-	if err := tx.SelectContext(ctx, &inbound, s.pq.TicketInbound, id); err != nil {
+	if err := tx.SelectContext(ctx, &inbound, s.pq.TicketInbound, id, id); err != nil {
 		return fail("inbound mail", err)
 	}
 	for _, in := range inbound {
@@ -261,11 +263,15 @@ func (s *Service) purgeInbound(ctx context.Context, tx *sqlx.Tx, id int64, r *Pu
 	if err := tx.GetContext(ctx, &sum, s.pq.InboundBlob, id); err != nil {
 		return fmt.Errorf("ticket: empty inbound message %d: %w", id, err)
 	}
+	n, err := execCount(ctx, tx, s.pq.InboundPurge, []byte{}, s.now(), id)
+	if err != nil {
+		return fmt.Errorf("ticket: empty inbound message %d: %w", id, err)
+	}
+	if n == 0 {
+		return nil // emptied already
+	}
 	if sum != "" {
 		r.Blobs = append(r.Blobs, sum)
-	}
-	if _, err := tx.ExecContext(ctx, s.pq.InboundPurge, []byte{}, s.now(), id); err != nil {
-		return fmt.Errorf("ticket: empty inbound message %d: %w", id, err)
 	}
 	r.Inbound++
 	return nil
