@@ -72,13 +72,17 @@ WHERE id = ? AND purged_at IS NULL;
 SELECT raw_blob FROM inbound WHERE id = ?;
 
 -- name: ticket-outbox-delete
-DELETE FROM outbox WHERE ticket_id = ? AND (claimed_until IS NULL OR claimed_until < ?) RETURNING response, data_id;
+DELETE FROM outbox WHERE ticket_id = ? AND (claimed_until IS NULL OR claimed_until < ?) RETURNING response, data_id, ticket_id;
 
 -- name: user-outbox-delete
-DELETE FROM outbox WHERE to_email IN (?, ?, ?) AND (claimed_until IS NULL OR claimed_until < ?) RETURNING response, data_id;
+DELETE FROM outbox WHERE to_email IN (?, ?, ?) AND (claimed_until IS NULL OR claimed_until < ?) RETURNING response, data_id, ticket_id;
 
--- name: outbox-data-delete
-DELETE FROM outbox_data WHERE id = ? AND NOT EXISTS (SELECT 1 FROM outbox WHERE data_id = ?);
+-- name: outbox-data-blank
+-- Emptied, not deleted: outbox.data_id has no index, so a delete (its foreign key
+-- checked) and a look for other users of the row would each read the whole outbox. The
+-- mails that share a row are those of one change, on one ticket: the ticket's index finds
+-- any left (a mail being sent).
+UPDATE outbox_data SET data = '{}' WHERE id = ? AND NOT EXISTS (SELECT 1 FROM outbox WHERE ticket_id = ? AND data_id = ?);
 
 -- name: blob-referenced
 SELECT EXISTS (SELECT 1 FROM attachments WHERE sha256 = ?)

@@ -277,27 +277,28 @@ func (s *Service) purgeInbound(ctx context.Context, tx *sqlx.Tx, id int64, r *Pu
 	return nil
 }
 
-// deleteOutbox runs an outbox-deleting query (with RETURNING response, data_id), notes
-// the .eml files of the rows and removes their data rows left unused.
+// deleteOutbox runs an outbox-deleting query (with RETURNING response, data_id,
+// ticket_id), notes the .eml files of the rows and empties their data rows left unused.
 func (s *Service) deleteOutbox(ctx context.Context, tx *sqlx.Tx, r *PurgeReport, query string, args ...any) error {
 	var rows []struct {
 		Response string `db:"response"`
 		DataID   *int64 `db:"data_id"`
+		TicketID *int64 `db:"ticket_id"`
 	}
 	if err := tx.SelectContext(ctx, &rows, query, args...); err != nil {
 		return err
 	}
-	data := map[int64]bool{}
+	data := map[[2]int64]bool{} // {data id, ticket id}
 	for _, row := range rows {
 		if name, ok := sentFile(row.Response); ok {
 			r.SentFiles = append(r.SentFiles, name)
 		}
-		if row.DataID != nil {
-			data[*row.DataID] = true
+		if row.DataID != nil && row.TicketID != nil {
+			data[[2]int64{*row.DataID, *row.TicketID}] = true
 		}
 	}
-	for id := range data {
-		if _, err := tx.ExecContext(ctx, s.pq.OutboxDataDelete, id, id); err != nil {
+	for d := range data {
+		if _, err := tx.ExecContext(ctx, s.pq.OutboxDataBlank, d[0], d[1], d[0]); err != nil {
 			return err
 		}
 	}
@@ -378,7 +379,7 @@ type privacyQueries struct {
 	InboundBlob              string `query:"inbound-blob"`
 	TicketOutboxDelete       string `query:"ticket-outbox-delete"`
 	UserOutboxDelete         string `query:"user-outbox-delete"`
-	OutboxDataDelete         string `query:"outbox-data-delete"`
+	OutboxDataBlank          string `query:"outbox-data-blank"`
 	BlobReferenced           string `query:"blob-referenced"`
 	UserIdle                 string `query:"retention-user-idle"`
 	Person                   string `query:"person"`

@@ -192,6 +192,9 @@ func TestRetentionPurge(t *testing.T) {
 				t.Fatalf("the dry run changed something: %q", got.Summary)
 			}
 
+			if n := f.count(t, "SELECT COUNT(*) FROM outbox_data WHERE data LIKE '%Imprimante%'"); n == 0 {
+				t.Fatal("no shared mail data names the old ticket: the check below would prove nothing")
+			}
 			rep, err := s.Purge(ctx, cutoff, false, f.files)
 			if err != nil {
 				t.Fatal(err)
@@ -228,6 +231,9 @@ func TestRetentionPurge(t *testing.T) {
 				if _, err := os.Stat(filepath.Join(f.files.sent, n)); !os.IsNotExist(err) {
 					t.Fatalf("sent file %s still there: %v", n, err)
 				}
+			}
+			if n := f.count(t, "SELECT COUNT(*) FROM outbox_data WHERE data LIKE '%Imprimante%'"); n != 0 {
+				t.Fatalf("%d shared mail data rows still tell the old ticket", n)
 			}
 			if n := f.count(t, "SELECT COUNT(*) FROM outbox WHERE ticket_key = ?", old.TicketKey); n != 0 {
 				t.Fatalf("%d outbox rows left", n)
