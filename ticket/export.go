@@ -41,6 +41,7 @@ type ExportUser struct {
 	Lang          string     `json:"lang"`
 	TimeZone      string     `json:"time_zone"`
 	NotifyEmail   string     `json:"notify_email"`
+	PendingNotify string     `json:"pending_notify_email"`
 	HasPassword   bool       `json:"has_password"`
 	HasAvatar     bool       `json:"has_avatar"`
 	CreatedAt     time.Time  `json:"created_at"`
@@ -144,7 +145,7 @@ func (s *Service) Export(ctx context.Context, email string) (*Export, error) {
 	}
 	x := &Export{Format: "guichet-export/1", ExportedAt: s.now(), User: ExportUser{
 		ID: p.ID, Email: p.Email, Name: p.Name, Role: p.Role, UAI: p.UAI, Lang: p.Lang, TimeZone: p.TimeZone,
-		NotifyEmail: p.NotifyEmail, HasPassword: p.HasPassword, HasAvatar: p.AvatarSHA256 != "",
+		NotifyEmail: p.NotifyEmail, PendingNotify: p.PendingNotify, HasPassword: p.HasPassword, HasAvatar: p.AvatarSHA256 != "",
 		CreatedAt: p.CreatedAt, BouncingUntil: p.BouncingUntil, ErasedAt: p.ErasedAt,
 	}}
 	fail := func(what string, err error) (*Export, error) {
@@ -224,7 +225,7 @@ func (s *Service) Export(ctx context.Context, email string) (*Export, error) {
 	if notify == "" {
 		notify = p.Email
 	}
-	if err := s.db.SelectContext(ctx, &x.MailSent, s.pq.PersonMail, p.Email, notify); err != nil {
+	if err := s.db.SelectContext(ctx, &x.MailSent, s.pq.PersonMail, p.Email, notify, p.PendingNotify); err != nil {
 		return fail("mail sent", err)
 	}
 	if x.RatingsGiven, x.RatingsAbout, err = s.exportRatings(ctx, s.db, p.ID); err != nil {
