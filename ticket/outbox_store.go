@@ -74,9 +74,9 @@ func (r outboxRow) mail() (OutboxMail, error) {
 
 // MarkSent records that the relay accepted mail id, with its answer. Like the other
 // marks it is a background write (lazy, as writeLazy's): the sending slot is free once
-// the relay answered, so no mail waits on it, and it may wait in the committer for company: up to
-// lazyLinger, or while spooled messages gather (spoolGather), whose transaction it then
-// joins. Until it commits a crash sends the mail again (at-least-once); that window is
+// the relay answered, so no mail waits on it, and it may wait in the committer for
+// company: up to lazyLinger, or while spooled messages gather (spoolGather), whose
+// transaction it then joins. Until it commits a crash sends the mail again (at-least-once); that window is
 // milliseconds, against the relay's round trip. Under load this halved the commits (close
 // to half of them were marks alone, each with its WAL write and fsync).
 //
