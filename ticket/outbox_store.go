@@ -73,12 +73,12 @@ func (r outboxRow) mail() (OutboxMail, error) {
 }
 
 // MarkSent records that the relay accepted mail id, with its answer. Like the other
-// marks it is a background write (writeLazy): the sending slot is free once the relay
-// answered, so nobody waits on it, and it may wait in the committer for company: up to
-// lazyLinger, or while spooled messages gather (spoolGather), whose transaction it then
-// joins. Until it commits a crash sends the mail again (at-least-once); that window is
-// milliseconds, against the relay's round trip. Under load this took close to half of
-// the commits away (marks alone, each with its WAL write and fsync).
+// marks it is a background write (lazy, as writeLazy's): the sending slot is free once
+// the relay answered, so no mail waits on it, and it may wait in the committer for
+// company: up to lazyLinger, or while spooled messages gather (spoolGather), whose
+// transaction it then joins. Until it commits a crash sends the mail again (at-least-once); that window is
+// milliseconds, against the relay's round trip. Under load this halved the commits (close
+// to half of them were marks alone, each with its WAL write and fsync).
 //
 // The marks that meet in one transaction share a savepoint (see markSentTogether).
 func (s *Service) MarkSent(ctx context.Context, id int64, response string) error {
