@@ -3,6 +3,8 @@ package ticket
 import (
 	"context"
 	"fmt"
+	"regexp"
+	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -60,48 +62,51 @@ func (s *Service) Dashboard(ctx context.Context, actor User, weeks int, loc *tim
 		return d, fmt.Errorf("ticket: dashboard: %w", err)
 	}
 	defer tx.Rollback()
-	count := func(q string, args ...any) (int, error) {
-		var n int
-		if err := tx.GetContext(ctx, &n, q, args...); err != nil {
-			return 0, fmt.Errorf("ticket: dashboard: %w", err)
-		}
-		return n, nil
+	// The counts, each one index range, go to the database together as scalar subqueries
+	// of one statement: one round trip instead of one per count.
+	var parts []string
+	var args []any
+	var dst []*int
+	add := func(n *int, q string, a ...any) {
+		// The statements were rebound for the driver at start-up: back to "?" first.
+		q = pgParamRe.ReplaceAllString(strings.TrimSuffix(strings.TrimSpace(q), ";"), "?")
+		parts = append(parts, "("+q+")")
+		args, dst = append(args, a...), append(dst, n)
 	}
-	if d.Total, err = count(s.dq.Total); err != nil {
-		return d, err
-	}
-	open := 0
+	add(&d.Total, s.dq.Total)
+	open := map[Status]*int{}
 	for _, st := range Statuses {
-		if st == StatusClosed {
-			continue
+		if st != StatusClosed {
+			open[st] = new(int)
+			add(open[st], s.dq.ByStatus, st)
 		}
-		n, err := count(s.dq.ByStatus, st)
-		if err != nil {
-			return d, err
-		}
-		d.ByStatus[st], open = n, open+n
 	}
-	d.ByStatus[StatusClosed] = max(d.Total-open, 0)
-	for i := range weeks {
-		w := DashboardWeek{Start: starts[i]}
+	d.Weeks = make([]DashboardWeek, weeks)
+	for i := range d.Weeks {
+		w := &d.Weeks[i]
+		w.Start = starts[i]
 		from, to := starts[i], starts[i+1]
-		for _, c := range []struct {
-			n    *int
-			q    string
-			args []any
-		}{
-			{&w.Created, s.dq.Created, []any{from, to}},
-			{&w.Closed, s.dq.Closed, []any{from, to}},
-			{&w.BreachesFirstResponse, s.dq.Events, []any{"sla_breach", from, to, SLAFirstResponse}},
-			{&w.BreachesResolve, s.dq.Events, []any{"sla_breach", from, to, SLAResolution}},
-		} {
-			if *c.n, err = count(c.q, c.args...); err != nil {
-				return d, err
-			}
-		}
+		add(&w.Created, s.dq.Created, from, to)
+		add(&w.Closed, s.dq.Closed, from, to)
+		add(&w.BreachesFirstResponse, s.dq.Events, "sla_breach", from, to, SLAFirstResponse)
+		add(&w.BreachesResolve, s.dq.Events, "sla_breach", from, to, SLAResolution)
+	}
+	row := tx.QueryRowxContext(ctx, tx.Rebind("SELECT "+strings.Join(parts, ", ")), args...)
+	vals := make([]any, len(dst))
+	for i, p := range dst {
+		vals[i] = p
+	}
+	if err := row.Scan(vals...); err != nil {
+		return d, fmt.Errorf("ticket: dashboard counts: %w", err)
+	}
+	sum := 0
+	for st, n := range open {
+		d.ByStatus[st], sum = *n, sum+*n
+	}
+	d.ByStatus[StatusClosed] = max(d.Total-sum, 0)
+	for _, w := range d.Weeks {
 		d.BreachesFirstResponse += w.BreachesFirstResponse
 		d.BreachesResolution += w.BreachesResolve
-		d.Weeks = append(d.Weeks, w)
 	}
 	// The histograms are by day (UTC): the period's days in the agent's calendar.
 	from, to := starts[0].In(loc).Format(time.DateOnly), starts[weeks].In(loc).Format(time.DateOnly)
@@ -153,3 +158,6 @@ type dashboardQueries struct {
 	Events   string `query:"dash-events"`
 	Buckets  string `query:"dash-buckets"`
 }
+
+// pgParamRe is a PostgreSQL placeholder ($1) of a rebound statement.
+var pgParamRe = regexp.MustCompile(`\$[0-9]+`)
