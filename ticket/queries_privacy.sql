@@ -220,13 +220,3 @@ SELECT key FROM tickets WHERE id = ?;
 -- name: person-by-id
 SELECT id, email, name, role, uai, lang, time_zone, created_at, bouncing_until, notify_email,
     password_hash <> '' AS has_password, avatar_sha256, pending_notify_email, erased_at FROM users WHERE id = ?;
-
--- name: ticket-ratings-blank
-UPDATE satisfaction_ratings SET comment = '' WHERE ticket_id = ? AND comment <> '';
-
--- name: person-ratings-blank
-UPDATE satisfaction_ratings SET comment = '' WHERE requester_id = ? AND comment <> '';
-
--- name: person-ratings
-SELECT t.key, r.score, r.comment, r.rated_at FROM satisfaction_ratings r JOIN tickets t ON t.id = r.ticket_id
-WHERE r.requester_id = ? ORDER BY r.id;

@@ -411,7 +411,4 @@ type privacyQueries struct {
 	PersonWhitelists         string `query:"person-whitelists"`
 	AuditInsert              string `query:"audit-insert"`
 	AuditList                string `query:"audit-list"`
-	TicketRatingsBlank       string `query:"ticket-ratings-blank"`
-	PersonRatingsBlank       string `query:"person-ratings-blank"`
-	PersonRatings            string `query:"person-ratings"`
 }

@@ -137,7 +137,7 @@ func personalDataCommands(t *testing.T, dsn string) {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	if strings.Join(keys, ",") != "api_tokens,events,exported_at,files,format,mail_received_from_them,mail_sent_to_them,satisfaction_ratings,sessions,signin_links,tickets,user,whitelisted_for" {
+	if strings.Join(keys, ",") != "api_tokens,events,exported_at,files,format,mail_received_from_them,mail_sent_to_them,satisfaction_ratings_about_them,satisfaction_ratings_given,sessions,signin_links,tickets,user,whitelisted_for" {
 		t.Fatalf("export keys: %v", keys)
 	}
 	user := x["user"].(map[string]any)
