@@ -135,7 +135,7 @@ func (t *Templates) RenderMail(m *ticket.OutboxMail) (Rendered, error) {
 	view := newMailView(m, lang)
 
 	var r Rendered
-	subject, err := execText(set.text, "subject", view)
+	subject, err := t.execText(set.text, "subject", view)
 	if err != nil {
 		return Rendered{}, err
 	}
@@ -143,27 +143,47 @@ func (t *Templates) RenderMail(m *ticket.OutboxMail) (Rendered, error) {
 	if token := "[#" + view.Key + "]"; view.Key != "" && !strings.Contains(r.Subject, token) { // mail about no ticket has no token
 		r.Subject = strings.TrimSpace(token + " " + r.Subject)
 	}
-	if r.Text, err = execText(set.text, "text", view); err != nil {
+	if r.Text, err = t.execText(set.text, "text", view); err != nil {
 		return Rendered{}, err
 	}
 	r.Text = strings.TrimSpace(r.Text) + "\n"
-	if r.HTML, err = execHTML(set.html, view); err != nil {
+	if r.HTML, err = t.execHTML(set.html, view); err != nil {
 		return Rendered{}, err
 	}
 	return r, nil
 }
 
-func execText(set *texttemplate.Template, name string, view *MailView) (string, error) {
-	var b bytes.Buffer
-	if err := set.ExecuteTemplate(&b, name, view); err != nil {
+// maxPooledBuf is the largest render buffer kept for the next mail (see Templates.bufs):
+// a rare huge mail does not keep its memory.
+const maxPooledBuf = 256 << 10
+
+func (t *Templates) getBuf() *bytes.Buffer {
+	if b, ok := t.bufs.Get().(*bytes.Buffer); ok {
+		return b
+	}
+	return new(bytes.Buffer)
+}
+
+func (t *Templates) putBuf(b *bytes.Buffer) {
+	if b.Cap() <= maxPooledBuf {
+		b.Reset()
+		t.bufs.Put(b)
+	}
+}
+
+func (t *Templates) execText(set *texttemplate.Template, name string, view *MailView) (string, error) {
+	b := t.getBuf()
+	defer t.putBuf(b)
+	if err := set.ExecuteTemplate(b, name, view); err != nil {
 		return "", fmt.Errorf("templates: render %s %s: %w", set.Name(), name, err)
 	}
 	return b.String(), nil
 }
 
-func execHTML(set *htmltemplate.Template, view *MailView) (string, error) {
-	var b bytes.Buffer
-	if err := set.ExecuteTemplate(&b, "base", view); err != nil {
+func (t *Templates) execHTML(set *htmltemplate.Template, view *MailView) (string, error) {
+	b := t.getBuf()
+	defer t.putBuf(b)
+	if err := set.ExecuteTemplate(b, "base", view); err != nil {
 		return "", fmt.Errorf("templates: render %s: %w", set.Name(), err)
 	}
 	return b.String(), nil

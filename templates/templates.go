@@ -39,6 +39,7 @@ import (
 	"os"
 	"path"
 	"strings"
+	"sync"
 
 	"github.com/guichet/guichet/ticket"
 )
@@ -72,6 +73,10 @@ const (
 // Templates is the parsed set of templates. It is safe for concurrent use.
 type Templates struct {
 	mail map[mailID]*mailSet
+	// bufs holds the buffers mails are rendered into: a body is copied out of its
+	// buffer, which then serves the next mail instead of growing anew from nothing (a
+	// good part of the outbox sender's garbage).
+	bufs sync.Pool
 }
 
 // mailID names the templates of one kind in one language.

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -90,7 +91,7 @@ func dashSQLite(b *testing.B) *sqlx.DB {
 	}
 	if statErr == nil {
 		var n int
-		if db.Get(&n, "SELECT COUNT(*) FROM ticket_sla"); n == dashTickets {
+		if db.Get(&n, "SELECT COUNT(*) FROM sla_daily"); n > 0 {
 			b.Logf("sqlite: reusing %s", path)
 			return db
 		}
@@ -106,11 +107,19 @@ func dashPostgres(b *testing.B) *sqlx.DB {
 	if err != nil {
 		b.Fatal(err)
 	}
-	var r [6]byte
-	rand.Read(r[:])
-	name := "guichet_dash_" + hex.EncodeToString(r[:])
-	if _, err := admin.Exec("CREATE DATABASE " + name); err != nil {
-		b.Fatal(err)
+	// $GUICHET_BENCH_DASH_PG_DB names a database kept between runs (generated once).
+	name, keep := os.Getenv("GUICHET_BENCH_DASH_PG_DB"), true
+	if name == "" || !validBenchDBName(name) {
+		var r [6]byte
+		rand.Read(r[:])
+		name, keep = "guichet_dash_"+hex.EncodeToString(r[:]), false
+	}
+	var exists bool
+	admin.Get(&exists, "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)", name)
+	if !exists {
+		if _, err := admin.Exec("CREATE DATABASE " + name); err != nil {
+			b.Fatal(err)
+		}
 	}
 	u, _ := url.Parse(base)
 	u.Path = "/" + name
@@ -120,11 +129,18 @@ func dashPostgres(b *testing.B) *sqlx.DB {
 	}
 	b.Cleanup(func() {
 		db.Close()
-		admin.Exec("DROP DATABASE " + name + " WITH (FORCE)")
+		if !keep {
+			admin.Exec("DROP DATABASE " + name + " WITH (FORCE)")
+		}
 		admin.Close()
 	})
 	if _, err := Migrate(ctx, db); err != nil {
 		b.Fatal(err)
+	}
+	var n int
+	if db.Get(&n, "SELECT COUNT(*) FROM sla_daily"); n > 0 {
+		b.Logf("postgres: reusing database %s", name)
+		return db
 	}
 	dashGenerate(b, db, dashGenPostgres)
 	if _, err := db.Exec("VACUUM ANALYZE"); err != nil {
@@ -145,6 +161,22 @@ func dashGenerate(b *testing.B, db *sqlx.DB, gen []string) {
 	for _, q := range gen {
 		if _, err := tx.Exec(q); err != nil {
 			b.Fatalf("%v\n%s", err, q)
+		}
+	}
+	// The daily histograms, filled as migration 0020 fills them for existing clocks.
+	dialect := "sqlite"
+	if db.DriverName() != "sqlite" {
+		dialect = "postgres"
+	}
+	mig, err := migrationFS.ReadFile("migrations/" + dialect + "/0020_dashboard.sql")
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, q := range strings.Split(string(mig), ";\n") {
+		if i := strings.Index(q, "INSERT INTO sla_daily"); i >= 0 {
+			if _, err := tx.Exec(q[i:]); err != nil {
+				b.Fatalf("%v\n%s", err, q[i:])
+			}
 		}
 	}
 	if err := tx.Commit(); err != nil {
@@ -173,9 +205,9 @@ SELECT i, 'AURAN1-' || i, 1, i, 'Demande ' || i, '',
   CASE WHEN old OR i %% 4 = 3 THEN strftime('%%Y-%%m-%%d %%H:%%M:%%S', created + (i * 7907) %% 432000, 'unixepoch') || '+00:00' END
 FROM c`, dashTickets, dashStep),
 	fmt.Sprintf(`UPDATE desks SET next_number = %d WHERE id = 1`, dashTickets),
-	fmt.Sprintf(`INSERT INTO ticket_sla (ticket_id, elapsed_s, responded_at, response_s, flags)
+	fmt.Sprintf(`INSERT INTO ticket_sla (ticket_id, elapsed_s, responded_at, response_s, resolved_at, flags)
 SELECT id, (id * 31) %% 180000, strftime('%%Y-%%m-%%d %%H:%%M:%%S', unixepoch('2021-01-01') + id * %d + (id %% 600) * 60, 'unixepoch') || '+00:00',
-  (id %% 600) * 60, CASE WHEN id %% 20 = 0 THEN 4 ELSE 0 END FROM tickets`, dashStep),
+  (id %% 600) * 60, closed_at, CASE WHEN id %% 20 = 0 THEN 4 ELSE 0 END FROM tickets`, dashStep),
 	`INSERT INTO events (ticket_id, actor_id, kind, detail, created_at)
 SELECT id, 2, 'status', 'new → in_progress', updated_at FROM tickets`,
 	`INSERT INTO events (ticket_id, kind, detail, created_at)
@@ -197,9 +229,9 @@ FROM (SELECT i, timestamptz '2021-01-01Z' + make_interval(secs => i::bigint * %[
   FROM generate_series(1, %[1]d) i) c`, dashTickets, dashStep),
 	fmt.Sprintf(`UPDATE desks SET next_number = %d WHERE id = 1`, dashTickets),
 	`SELECT setval(pg_get_serial_sequence('tickets', 'id'), 1000000)`,
-	fmt.Sprintf(`INSERT INTO ticket_sla (ticket_id, elapsed_s, responded_at, response_s, flags)
+	fmt.Sprintf(`INSERT INTO ticket_sla (ticket_id, elapsed_s, responded_at, response_s, resolved_at, flags)
 SELECT id, (id * 31) %% 180000, timestamptz '2021-01-01Z' + make_interval(secs => id * %d + (id %% 600) * 60),
-  (id %% 600) * 60, CASE WHEN id %% 20 = 0 THEN 4 ELSE 0 END FROM tickets`, dashStep),
+  (id %% 600) * 60, closed_at, CASE WHEN id %% 20 = 0 THEN 4 ELSE 0 END FROM tickets`, dashStep),
 	`INSERT INTO events (ticket_id, actor_id, kind, detail, created_at)
 SELECT id, 2, 'status', 'new → in_progress', updated_at FROM tickets`,
 	`INSERT INTO events (ticket_id, kind, detail, created_at)

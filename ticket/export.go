@@ -25,10 +25,15 @@ type Export struct {
 	MailSent    []ExportMail    `json:"mail_sent_to_them"`
 	MailIn      []ExportInbound `json:"mail_received_from_them"`
 	Files       []ExportFile    `json:"files"`
-	// The satisfaction ratings they gave as a requester, and those given about their
-	// work (agents).
-	RatingsGiven []ExportRating `json:"satisfaction_ratings_given"`
-	RatingsAbout []ExportRating `json:"satisfaction_ratings_about_them"`
+	Ratings     []ExportRating  `json:"satisfaction_ratings"`
+}
+
+// ExportRating is a satisfaction rating the person gave.
+type ExportRating struct {
+	Ticket  string    `db:"key" json:"ticket"`
+	Score   int       `db:"score" json:"score"`
+	Comment string    `db:"comment" json:"comment"`
+	RatedAt time.Time `db:"rated_at" json:"rated_at"`
 }
 
 // ExportUser is the user row, without the password hash.
@@ -227,12 +232,13 @@ func (s *Service) Export(ctx context.Context, email string) (*Export, error) {
 	if err := s.db.SelectContext(ctx, &x.MailSent, s.pq.PersonMail, p.Email, notify); err != nil {
 		return fail("mail sent", err)
 	}
-	if x.RatingsGiven, x.RatingsAbout, err = s.exportRatings(ctx, s.db, p.ID); err != nil {
-		return fail("satisfaction ratings", err)
-	}
 	x.MailIn = []ExportInbound{}
 	if err := s.db.SelectContext(ctx, &x.MailIn, s.pq.PersonInboundList, p.Email, "mid:"+likeEscape(p.Email)+":%", p.ID, p.ID); err != nil {
 		return fail("mail received", err)
+	}
+	x.Ratings = []ExportRating{}
+	if err := s.db.SelectContext(ctx, &x.Ratings, s.pq.PersonRatings, p.ID); err != nil {
+		return fail("satisfaction ratings", err)
 	}
 	return x, nil
 }

@@ -74,7 +74,8 @@ type intakeReq struct {
 	queue  bool
 	weight int64 // the backlog room it took (queue)
 	fn     func(ctx context.Context, tx *sqlx.Tx) error
-	lazy   bool // a background write (the outbox's claims and marks) that may wait a little
+	lazy   bool      // a background write (the outbox's claims and marks) that may wait a little
+	mark   *sentMark // an outbox row marked sent (fn does it alone): marks share a savepoint
 	done   chan intakeRes
 }
 
@@ -376,8 +377,12 @@ func (s *Service) commit(ctx context.Context, batch []*intakeReq, withQueue bool
 	defer tx.Rollback()
 	out := make([]intakeRes, len(batch))
 	stores := false
+	ran, err := s.markSentTogether(ctx, tx, batch, out)
+	if err != nil {
+		return nil, nil, err // the whole batch again: its locks are tangled
+	}
 	for i, r := range batch {
-		if r.fn == nil {
+		if r.fn == nil || ran != nil && ran[i] {
 			continue
 		}
 		out[i].err = s.runOp(ctx, tx, r.fn)

@@ -31,7 +31,11 @@ type Filter struct {
 	// matches a ticket key exactly.
 	Q      string
 	Cursor string // Page.Next or Page.Prev of an earlier page; "" for the first page
-	Limit  int    // rows per page: default 25, at most 100
+	// Sort is "" (latest activity first) or SortDue (agents: the tickets whose SLA clock
+	// runs, nearest deadline first; paused, closed and unmeasured tickets are not in that
+	// view). A text search always lists by activity.
+	Sort  string
+	Limit int // rows per page: default 25, at most 100
 }
 
 // ListRow is one line of the requests list.
@@ -50,6 +54,8 @@ type ListRow struct {
 	UpdatedAt    time.Time `db:"updated_at" json:"updated_at"`
 	// SLA is the ticket's SLA, for agents only (nil for customers and without a clock).
 	SLA *SLAState `db:"-" json:"-"`
+	// Due is the pending SLA deadline, read by the SortDue view for its cursor.
+	Due *time.Time `db:"due" json:"-"`
 }
 
 // Page is one page of the requests list, newest activity first. From and To are the
@@ -88,7 +94,18 @@ func (s *Service) Search(ctx context.Context, u User, f Filter) (Page, error) {
 	}
 	var rows []ListRow
 	var total int
-	if text != nil {
+	byDue := f.Sort == SortDue && text == nil
+	if f.Sort != "" && f.Sort != SortDue {
+		return Page{}, fmt.Errorf("%w: sort %q", ErrInvalid, f.Sort)
+	}
+	if f.Sort == SortDue && !u.Role.IsStaff() {
+		return Page{}, fmt.Errorf("%w: sorting by deadline is for agents", ErrInvalid)
+	}
+	if byDue {
+		if rows, err = s.searchRowsDue(ctx, w, cur, f.Limit+1); err == nil {
+			total, err = s.countDue(ctx, w)
+		}
+	} else if text != nil {
 		rows, total, err = s.searchText(ctx, w, text, cur, f.Limit+1)
 	} else if rows, err = s.searchRows(ctx, w, cur, f.Limit+1); err == nil {
 		total, err = s.countCapped(ctx, w)
@@ -127,11 +144,15 @@ func (s *Service) Search(ctx context.Context, u User, f Filter) (Page, error) {
 	}
 	if n := len(rows); n > 0 {
 		first, last := rows[0], rows[n-1]
+		firstAt, lastAt := first.UpdatedAt, last.UpdatedAt
+		if byDue && first.Due != nil && last.Due != nil {
+			firstAt, lastAt = *first.Due, *last.Due
+		}
 		if hasNext {
-			p.Next = encodeCursor(cursor{At: last.UpdatedAt, ID: last.ID, Pos: start + n})
+			p.Next = encodeCursor(cursor{At: lastAt, ID: last.ID, Pos: start + n})
 		}
 		if hasPrev {
-			p.Prev = encodeCursor(cursor{At: first.UpdatedAt, ID: first.ID, Pos: max(start-f.Limit, 0), Back: true})
+			p.Prev = encodeCursor(cursor{At: firstAt, ID: first.ID, Pos: max(start-f.Limit, 0), Back: true})
 		}
 		p.From, p.To = start+1, start+n
 		if p.Total < p.To { // rows came or went between the two queries, or the count was capped
@@ -250,4 +271,46 @@ func (s *Service) DetailFor(ctx context.Context, u User, key string) (*Detail, e
 	d.Events = events
 	d.Assignee = ""
 	return d, nil
+}
+
+// SortDue is Filter.Sort for the agents' view by SLA deadline.
+const SortDue = "due"
+
+// searchRowsDue is searchRows for SortDue: the tickets of w whose SLA clock runs, nearest
+// deadline first, by keyset on (due, id) along the partial index ticket_sla_due.
+func (s *Service) searchRowsDue(ctx context.Context, w *where, cur *cursor, limit int) ([]ListRow, error) {
+	cond, args := w.sql(), slices.Clone(w.args)
+	order := "ASC"
+	if cur != nil {
+		op := ">"
+		if cur.Back {
+			op, order = "<", "DESC"
+		}
+		cond += " AND (sl.due, t.id) " + op + " (?, ?)"
+		args = append(args, cur.At.UTC(), cur.ID)
+	}
+	q := `SELECT t.id, t.request_type, t.key, t.summary, d.name AS desk, t.status, u.name AS creator_name,
+  u.email AS creator_email, t.created_at, t.updated_at, t.due
+FROM (SELECT t.id, t.request_type, t.key, t.summary, t.status, t.desk_id, t.requester_id, t.created_at, t.updated_at, sl.due
+  FROM ticket_sla sl JOIN tickets t ON t.id = sl.ticket_id
+  WHERE sl.due IS NOT NULL AND ` + cond + ` ORDER BY sl.due ` + order + `, t.id ` + order + ` LIMIT ?) t
+JOIN desks d ON d.id = t.desk_id JOIN users u ON u.id = t.requester_id
+ORDER BY t.due ` + order + `, t.id ` + order
+	args = append(args, limit)
+	var rows []ListRow
+	if err := s.db.SelectContext(ctx, &rows, s.db.Rebind(q), args...); err != nil {
+		return nil, fmt.Errorf("ticket: list tickets by deadline: %w", err)
+	}
+	return rows, nil
+}
+
+// countDue counts the tickets of the SortDue view, up to Options.ListCountCap+1.
+func (s *Service) countDue(ctx context.Context, w *where) (int, error) {
+	var n int
+	q := fmt.Sprintf("SELECT COUNT(*) FROM (SELECT 1 FROM ticket_sla sl JOIN tickets t ON t.id = sl.ticket_id WHERE sl.due IS NOT NULL AND %s LIMIT %d) c",
+		w.sql(), s.opt.ListCountCap+1)
+	if err := s.db.GetContext(ctx, &n, s.db.Rebind(q), w.args...); err != nil {
+		return 0, fmt.Errorf("ticket: count tickets by deadline: %w", err)
+	}
+	return n, nil
 }

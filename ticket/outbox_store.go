@@ -76,14 +76,67 @@ func (r outboxRow) mail() (OutboxMail, error) {
 // marks it does not linger for company in the committer (writeLazy): until it commits,
 // a crash sends the mail again, so it goes in the next transaction, with whatever is
 // ready then.
+//
+// The marks that meet in one transaction share a savepoint (see markSentTogether).
 func (s *Service) MarkSent(ctx context.Context, id int64, response string) error {
-	if err := s.write(ctx, func(ctx context.Context, tx *sqlx.Tx) error {
-		_, err := tx.ExecContext(ctx, s.q.OutboxSent, response, s.now(), id)
-		return err
-	}); err != nil {
+	mark := &sentMark{id: id, response: response}
+	req := &intakeReq{ctx: ctx, mark: mark, done: make(chan intakeRes, 1),
+		fn: func(ctx context.Context, tx *sqlx.Tx) error { return s.markSent(ctx, tx, mark) }}
+	if err := s.submit(ctx, req).err; err != nil {
 		return fmt.Errorf("ticket: mark outbox %d sent: %w", id, err)
 	}
 	return nil
+}
+
+// sentMark is one outbox row to mark sent with the relay's answer.
+type sentMark struct {
+	id       int64
+	response string
+}
+
+func (s *Service) markSent(ctx context.Context, tx *sqlx.Tx, m *sentMark) error {
+	_, err := tx.ExecContext(ctx, s.q.OutboxSent, m.response, s.now(), m.id)
+	return err
+}
+
+// markSentTogether runs the marks of a transaction's batch (MarkSent) in one savepoint
+// rather than one each: the outbox sender marks two mails per message received, and a
+// savepoint and its release were two of the three statements of each mark. When the
+// group fails, each mark is run alone in its own savepoint, so that one bad mark fails
+// only its caller. It returns the retryable error that must fail the whole batch, if any;
+// the marks' own results are in out, and ran tells which requests were handled.
+func (s *Service) markSentTogether(ctx context.Context, tx *sqlx.Tx, batch []*intakeReq, out []intakeRes) (ran []bool, err error) {
+	var idx []int
+	for i, r := range batch {
+		if r.mark != nil {
+			idx = append(idx, i)
+		}
+	}
+	if len(idx) < 2 {
+		return nil, nil // nothing to share: the usual one savepoint per write
+	}
+	err = s.runOp(ctx, tx, func(ctx context.Context, tx *sqlx.Tx) error {
+		for _, i := range idx {
+			if err := s.markSent(ctx, tx, batch[i].mark); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil && isRetryable(err) {
+		return nil, err
+	}
+	ran = make([]bool, len(batch))
+	for _, i := range idx {
+		ran[i] = true
+		if err != nil { // the group was rolled back: each alone
+			out[i].err = s.runOp(ctx, tx, batch[i].fn)
+			if isRetryable(out[i].err) {
+				return nil, out[i].err
+			}
+		}
+	}
+	return ran, nil
 }
 
 // ReleaseOutbox gives back claimed rows that were not tried (the sender is stopping):

@@ -19,7 +19,8 @@ import (
 // tokens, participations and whitelist entries, and stops getting mail (it is marked
 // bouncing); a staff member becomes a customer. What they wrote is removed: the texts
 // of their comments and of the requests they made (summary and form fields) become
-// ErasedText, the files they sent go, the inbound mail they sent is emptied, and the
+// ErasedText, the comments of their satisfaction ratings are emptied (scores kept),
+// the files they sent go, the inbound mail they sent is emptied, and the
 // mail sent to them (outbox rows and .eml files) is deleted. The rows stay, so that the
 // counts of the statistics hold. Out of scope, and said so in the README: what other
 // people wrote about them (agents' internal notes, other people's comments) and the
@@ -118,7 +119,7 @@ func (s *Service) Erase(ctx context.Context, email, actor string, files Files) (
 		if rep.Tickets, err = execCount(ctx, tx, s.pq.PersonTicketsBlank, ErasedText, p.ID); err != nil {
 			return fail("requests", err)
 		}
-		if _, err := s.blankRatingComments(ctx, tx, s.fq.BlankPerson, p.ID); err != nil {
+		if _, err := tx.ExecContext(ctx, s.pq.PersonRatingsBlank, p.ID); err != nil {
 			return fail("satisfaction comments", err)
 		}
 		var inbound []int64

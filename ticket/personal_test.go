@@ -60,6 +60,11 @@ func TestExportErase(t *testing.T) {
 				t.Fatal(err)
 			}
 
+			rate := "INSERT INTO satisfaction_ratings (ticket_id, requester_id, closed_at, score, comment, rated_at, updated_at) " +
+				"SELECT id, requester_id, ?, 2, 'Trop lent', ?, ? FROM tickets WHERE key = ?"
+			if _, err := f.db.Exec(f.db.Rebind(rate), *f.now, *f.now, *f.now, r.TicketKey); err != nil {
+				t.Fatal(err)
+			}
 			x, err := s.Export(ctx, "  Jeanne_M@Ecole.TEST ")
 			if err != nil {
 				t.Fatal(err)
@@ -76,6 +81,9 @@ func TestExportErase(t *testing.T) {
 			}
 			if strings.Join(bodies, "|") != "Réponse publique|Merci, ça remarche" {
 				t.Fatalf("comments a customer could see: %q", bodies)
+			}
+			if len(x.Ratings) != 1 || x.Ratings[0].Comment != "Trop lent" || x.Ratings[0].Score != 2 {
+				t.Fatalf("export ratings: %+v", x.Ratings)
 			}
 			if len(x.Files) != 2 || len(x.MailIn) != 1 || len(x.MailSent) == 0 {
 				t.Fatalf("export files %+v, mail in %+v, mail sent %d", x.Files, x.MailIn, len(x.MailSent))
@@ -100,6 +108,9 @@ func TestExportErase(t *testing.T) {
 			}
 			if rep.Comments != 1 || rep.Tickets != 1 || rep.Attachments != 2 || rep.Inbound != 1 || rep.FilesRemoved != 1 || rep.Outbox == 0 {
 				t.Fatalf("erase report: %+v", rep)
+			}
+			if n := f.count(t, "SELECT COUNT(*) FROM satisfaction_ratings WHERE score = 2 AND comment = ''"); n != 1 {
+				t.Fatal("her satisfaction comment was not emptied (or the score not kept)")
 			}
 			if f.blobExists(own.SHA256) || !f.blobExists(shared.SHA256) {
 				t.Fatalf("files: own kept %v, shared kept %v", f.blobExists(own.SHA256), f.blobExists(shared.SHA256))

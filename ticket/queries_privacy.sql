@@ -1,10 +1,24 @@
 -- Queries of the retention policy (retention.go), of a person's export and erasure
 -- (personal.go) and of the audit log (audit.go).
 
+-- The retention queries name their partial index on SQLite: its planner, without
+-- statistics, takes tickets_closed (migration 0020) instead, which also holds every
+-- ticket already purged: 0.75 s per hourly pass at a million tickets, 576,000 of them
+-- purged, against under a millisecond through tickets_retention. PostgreSQL's planner
+-- picks the smaller, partial index by itself.
+
 -- name: retention-due
+SELECT id FROM tickets INDEXED BY tickets_retention WHERE status = 'closed' AND purged_at IS NULL AND closed_at < ?
+ORDER BY closed_at, id LIMIT ?;
+
+-- name: retention-due@postgres
 SELECT id FROM tickets WHERE status = 'closed' AND purged_at IS NULL AND closed_at < ? ORDER BY closed_at, id LIMIT ?;
 
 -- name: retention-loose-inbound
+SELECT id FROM inbound INDEXED BY inbound_retention WHERE purged_at IS NULL AND ticket_id IS NULL AND received_at < ?
+AND state IN ('processed', 'automatic', 'duplicate', 'refused') ORDER BY received_at, id LIMIT ?;
+
+-- name: retention-loose-inbound@postgres
 SELECT id FROM inbound WHERE purged_at IS NULL AND ticket_id IS NULL AND received_at < ?
 AND state IN ('processed', 'automatic', 'duplicate', 'refused') ORDER BY received_at, id LIMIT ?;
 
@@ -176,3 +190,13 @@ SELECT key FROM tickets WHERE id = ?;
 -- name: person-by-id
 SELECT id, email, name, role, uai, lang, time_zone, created_at, bouncing_until, notify_email,
     password_hash <> '' AS has_password, avatar_sha256, erased_at FROM users WHERE id = ?;
+
+-- name: ticket-ratings-blank
+UPDATE satisfaction_ratings SET comment = '' WHERE ticket_id = ? AND comment <> '';
+
+-- name: person-ratings-blank
+UPDATE satisfaction_ratings SET comment = '' WHERE requester_id = ? AND comment <> '';
+
+-- name: person-ratings
+SELECT t.key, r.score, r.comment, r.rated_at FROM satisfaction_ratings r JOIN tickets t ON t.id = r.ticket_id
+WHERE r.requester_id = ? ORDER BY r.id;

@@ -1,17 +1,17 @@
 -- Queries of the SLA clocks (ticket_sla, sla.go).
 
 -- name: sla-row
-SELECT ticket_id, elapsed_s, running_since, responded_at, response_s, response_due, resolution_due, due, next_check, flags
+SELECT ticket_id, elapsed_s, running_since, responded_at, response_s, response_due, resolution_due, due, next_check, resolved_at, flags
 FROM ticket_sla WHERE ticket_id = ?;
 
 -- name: sla-insert
-INSERT INTO ticket_sla (ticket_id, elapsed_s, running_since, responded_at, response_s, response_due, resolution_due, due, next_check, flags)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+INSERT INTO ticket_sla (ticket_id, elapsed_s, running_since, responded_at, response_s, response_due, resolution_due, due, next_check, resolved_at, flags)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (ticket_id) DO NOTHING;
 
 -- name: sla-update
 UPDATE ticket_sla SET elapsed_s = ?, running_since = ?, responded_at = ?, response_s = ?, response_due = ?,
-    resolution_due = ?, due = ?, next_check = ?, flags = ?
+    resolution_due = ?, due = ?, next_check = ?, resolved_at = ?, flags = ?
 WHERE ticket_id = ?;
 
 -- name: sla-claim-flag
@@ -32,3 +32,7 @@ ORDER BY t.id LIMIT ?;
 SELECT c.created_at FROM comments c JOIN users u ON u.id = c.author_id
 WHERE c.ticket_id = ? AND c.visibility = 'public' AND c.automatic = 0 AND u.role IN ('agent', 'admin')
 ORDER BY c.created_at LIMIT 1;
+
+-- name: sla-daily
+INSERT INTO sla_daily (day, measure, bucket, n) VALUES (?, ?, ?, ?)
+ON CONFLICT (measure, day, bucket) DO UPDATE SET n = sla_daily.n + excluded.n;

@@ -153,6 +153,11 @@ func TestRetentionPurge(t *testing.T) {
 				t.Fatal(err)
 			}
 			sentNames := f.markSent(t, old.TicketKey)
+			rate := "INSERT INTO satisfaction_ratings (ticket_id, requester_id, closed_at, score, comment, rated_at, updated_at) " +
+				"SELECT id, requester_id, ?, 4, 'Merci Alice, très rapide', ?, ? FROM tickets WHERE key = ?"
+			if _, err := f.db.Exec(f.db.Rebind(rate), *f.now, *f.now, *f.now, old.TicketKey); err != nil {
+				t.Fatal(err)
+			}
 
 			// A recent, open ticket of someone else that holds the shared file.
 			*f.now = f.now.AddDate(1, 0, 0)
@@ -198,6 +203,9 @@ func TestRetentionPurge(t *testing.T) {
 			}
 			if len(got.Comments) != 1 {
 				t.Fatalf("comment rows: %d, want 1 (kept for the counts)", len(got.Comments))
+			}
+			if n := f.count(t, "SELECT COUNT(*) FROM satisfaction_ratings WHERE score = 4 AND comment = ''"); n != 1 {
+				t.Fatalf("satisfaction rating: %d rows with the score kept and the comment emptied, want 1", n)
 			}
 			if f.blobExists(own.SHA256) || f.blobExists(rawSum) {
 				t.Fatal("the old ticket's own file or raw mail is still on disk")

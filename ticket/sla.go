@@ -54,6 +54,7 @@ type slaRow struct {
 	ResolutionDue *time.Time `db:"resolution_due"`
 	Due           *time.Time `db:"due"`
 	NextCheck     *time.Time `db:"next_check"`
+	ResolvedAt    *time.Time `db:"resolved_at"`
 	Flags         int        `db:"flags"`
 }
 
@@ -66,6 +67,7 @@ type slaQueries struct {
 	NextCheck  string `query:"sla-next-check"`
 	Missing    string `query:"sla-missing"`
 	FirstReply string `query:"sla-first-answer"`
+	Daily      string `query:"sla-daily"`
 }
 
 // slaCounters counts breaches found by this process, for /metrics.
@@ -157,7 +159,7 @@ func (s *Service) slaRowTx(ctx context.Context, q sqlx.QueryerContext, ticketID 
 
 func (s *Service) slaSave(ctx context.Context, tx *sqlx.Tx, r *slaRow) error {
 	_, err := tx.ExecContext(ctx, s.sq.Update, r.ElapsedS, r.RunningSince, r.RespondedAt, r.ResponseS,
-		r.ResponseDue, r.ResolutionDue, r.Due, r.NextCheck, r.Flags, r.TicketID)
+		r.ResponseDue, r.ResolutionDue, r.Due, r.NextCheck, r.ResolvedAt, r.Flags, r.TicketID)
 	if err != nil {
 		return fmt.Errorf("ticket: save SLA clock of ticket %d: %w", r.TicketID, err)
 	}
@@ -166,7 +168,7 @@ func (s *Service) slaSave(ctx context.Context, tx *sqlx.Tx, r *slaRow) error {
 
 func (s *Service) slaInsert(ctx context.Context, tx *sqlx.Tx, r *slaRow) error {
 	_, err := tx.ExecContext(ctx, s.sq.Insert, r.TicketID, r.ElapsedS, r.RunningSince, r.RespondedAt, r.ResponseS,
-		r.ResponseDue, r.ResolutionDue, r.Due, r.NextCheck, r.Flags)
+		r.ResponseDue, r.ResolutionDue, r.Due, r.NextCheck, r.ResolvedAt, r.Flags)
 	if err != nil {
 		return fmt.Errorf("ticket: start SLA clock of ticket %d: %w", r.TicketID, err)
 	}
@@ -193,7 +195,7 @@ func (s *Service) slaStart(ctx context.Context, tx *sqlx.Tx, t *Ticket, answered
 // waiting or closed.
 func (s *Service) slaStatus(ctx context.Context, tx *sqlx.Tx, t *Ticket, old, st Status, now time.Time) error {
 	p := s.SLAPolicy()
-	if p == nil || clockRuns(old) == clockRuns(st) {
+	if p == nil || (clockRuns(old) == clockRuns(st) && (old == StatusClosed) == (st == StatusClosed)) {
 		return nil
 	}
 	r, err := s.slaRowTx(ctx, tx, t.ID)
@@ -210,9 +212,20 @@ func (s *Service) slaStatus(ctx context.Context, tx *sqlx.Tx, t *Ticket, old, st
 		r.RunningSince = nil
 	}
 	if st == StatusClosed {
+		n := now.UTC()
+		r.ResolvedAt = &n
 		if err := s.slaBreachCheck(ctx, tx, p, t, r, now); err != nil {
 			return err
 		}
+		if err := s.slaCount1(ctx, tx, SLAResolution, n, r.ElapsedS, 1); err != nil {
+			return err
+		}
+	} else if r.ResolvedAt != nil {
+		// Reopened: its closing no longer counts in the dashboard's resolution times.
+		if err := s.slaCount1(ctx, tx, SLAResolution, *r.ResolvedAt, r.ElapsedS, -1); err != nil {
+			return err
+		}
+		r.ResolvedAt = nil
 	}
 	p.plan(r)
 	return s.slaSave(ctx, tx, r)
@@ -231,6 +244,9 @@ func (s *Service) slaResponded(ctx context.Context, tx *sqlx.Tx, t *Ticket, now 
 	n := now.UTC()
 	took := int64(p.elapsedAt(r, now) / time.Second)
 	r.RespondedAt, r.ResponseS = &n, &took
+	if err := s.slaCount1(ctx, tx, SLAFirstResponse, n, took, 1); err != nil {
+		return err
+	}
 	if err := s.slaBreachCheck(ctx, tx, p, t, r, now); err != nil {
 		return err
 	}
@@ -491,7 +507,7 @@ func (s *Service) SLAStates(ctx context.Context, ids []int64) (map[int64]SLAStat
 		return out, nil
 	}
 	q, args, err := sqlx.In(`SELECT s.ticket_id, s.elapsed_s, s.running_since, s.responded_at, s.response_s, s.response_due,
-		s.resolution_due, s.due, s.next_check, s.flags FROM ticket_sla s WHERE s.ticket_id IN (?)`, ids)
+		s.resolution_due, s.due, s.next_check, s.resolved_at, s.flags FROM ticket_sla s WHERE s.ticket_id IN (?)`, ids)
 	if err != nil {
 		return nil, fmt.Errorf("ticket: SLA states: %w", err)
 	}
@@ -574,4 +590,42 @@ func (s *Service) withSLA(ctx context.Context, u User, rows []ListRow) error {
 		}
 	}
 	return nil
+}
+
+// slaCount1 adds delta to the dashboard's daily histogram of measure: the day (UTC) of at,
+// the bucket of secs (migration 0020).
+func (s *Service) slaCount1(ctx context.Context, tx *sqlx.Tx, measure string, at time.Time, secs int64, delta int) error {
+	if _, err := tx.ExecContext(ctx, s.sq.Daily, at.UTC().Format(time.DateOnly), measure, slaBucket(secs/60), delta); err != nil {
+		return fmt.Errorf("ticket: count %s time: %w", measure, err)
+	}
+	return nil
+}
+
+// slaBucket is the histogram bucket of a time in minutes: 5-minute buckets up to 2 h, 15
+// up to 10 h, 1 h up to 50 h, 10 h beyond (the last, 127, open).
+func slaBucket(m int64) int {
+	switch {
+	case m < 0:
+		return 0
+	case m < 120:
+		return int(m / 5)
+	case m < 600:
+		return 24 + int((m-120)/15)
+	case m < 3000:
+		return 56 + int((m-600)/60)
+	}
+	return int(min(96+(m-3000)/600, 127))
+}
+
+// slaBucketStart is the lower bound of a bucket, in minutes.
+func slaBucketStart(b int) int64 {
+	switch {
+	case b < 24:
+		return int64(b) * 5
+	case b < 56:
+		return 120 + int64(b-24)*15
+	case b < 96:
+		return 600 + int64(b-56)*60
+	}
+	return 3000 + int64(b-96)*600
 }

@@ -2,6 +2,8 @@ package ticket
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -233,6 +235,71 @@ func TestSLAPhoneAndBackfill(t *testing.T) {
 			}
 			if st := slaOf(t, s, tk.Key); !st.FirstResponse.Done || st.FirstResponse.Took != 0 || st.Measure != SLAResolution {
 				t.Fatalf("phone request: %+v, want answered at once", st)
+			}
+		})
+	}
+}
+
+// TestSLASortDue: agents list the tickets whose clock runs, nearest deadline first, page
+// by page both ways; paused tickets are not in that view; customers cannot ask for it.
+func TestSLASortDue(t *testing.T) {
+	for name, open := range stores(t) {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			db := open(t)
+			now := paris("2026-12-07 09:00")
+			s := slaService(t, db, &now)
+			agent, err := s.AddUser(ctx, NewUser{Email: "paul@support.test", Role: RoleAgent})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var keys []string
+			for i := range 4 {
+				now = paris("2026-12-07 09:00").Add(time.Duration(i) * time.Hour)
+				keys = append(keys, accept(t, s, testMail(fmt.Sprintf("u%d@ecole.test", i), fmt.Sprintf("D%d", i), fmt.Sprintf("s%d@x", i))).TicketKey)
+			}
+			// The oldest is answered (its resolution deadline now matters, later than the
+			// others' first response); the second is paused.
+			if _, err := s.AddComment(ctx, agent, keys[0], CommentInput{Body: "Réponse", Source: SourceWeb, KeepStatus: true}); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.ChangeStatus(ctx, agent, keys[1], StatusWaiting); err != nil {
+				t.Fatal(err)
+			}
+			want := []string{keys[2], keys[3], keys[0]}
+			var got []string
+			f := Filter{Sort: SortDue, Limit: 1}
+			var back string
+			for {
+				p, err := s.Search(ctx, agent, f)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if p.Total != 3 {
+					t.Fatalf("total %d, want 3", p.Total)
+				}
+				for _, r := range p.Items {
+					got = append(got, r.Key)
+				}
+				if p.Next == "" {
+					back = p.Prev
+					break
+				}
+				f.Cursor = p.Next
+			}
+			if fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Fatalf("by deadline: %v, want %v", got, want)
+			}
+			p, err := s.Search(ctx, agent, Filter{Sort: SortDue, Limit: 1, Cursor: back})
+			if err != nil || len(p.Items) != 1 || p.Items[0].Key != keys[3] {
+				t.Fatalf("back one page: %+v %v", p.Items, err)
+			}
+			cust, _ := s.UserByEmail(ctx, "u0@ecole.test")
+			if _, err := s.Search(ctx, cust, Filter{Sort: SortDue}); !errors.Is(err, ErrInvalid) {
+				t.Fatalf("a customer sorted by deadline: %v", err)
+			}
+			if _, err := s.Search(ctx, agent, Filter{Sort: "bogus"}); !errors.Is(err, ErrInvalid) {
+				t.Fatalf("bogus sort: %v", err)
 			}
 		})
 	}

@@ -164,7 +164,8 @@ func (b *browser) checkErrorsTied(what string) []string {
 // alone (Tab, Shift-Tab, Enter, Space, typing): the skip link, focus order by visible
 // labels and in visual order, a visible focus indicator on every element, the error
 // summary that takes the focus, is announced and links to each field, fields marked
-// invalid and described by their error, then the request and a comment sent.
+// invalid and described by their error, then the request and a comment sent; the
+// profile's password form gives the same summary.
 func TestBrowserKeyboard(t *testing.T) {
 	f := newPortal(t, Options{})
 	srv := httptest.NewServer(f.h)
@@ -281,4 +282,33 @@ func TestBrowserKeyboard(t *testing.T) {
 	}
 	b.enterLoad()
 	b.mustContain("comment sent", "Merci, c'est reparti.", "commentaire a été ajouté")
+
+	// The profile's password form, sent with two different new passwords: the same
+	// summary of errors, focused, linking to the confirmation field.
+	b.open("/profile")
+	b.eval(focusSnapshotJS)
+	section := "form[action='/profile/password']"
+	walk = b.tabTo("p-current", section)
+	b.key(testPassword, false)
+	walk = append(walk[len(walk)-1:], b.tabTo("p-new", section)...)
+	b.key("nouveau-mdp-1", false)
+	walk = append(walk, b.tabTo("p-confirm", section)...)
+	b.key("nouveau-mdp-2", false)
+	b.key(kb.Tab, false)
+	walk = append(walk, b.focused(section))
+	b.checkWalk("password form", walk, []string{"Mot de passe actuel", "Nouveau mot de passe", "Confirmer le nouveau mot de passe",
+		"Changer le mot de passe"}, true)
+	b.enterLoad()
+	if got := b.eval(`(function(){const e=document.activeElement;return e.id+"|"+e.getAttribute("role")})()`); got != "form-errors|alert" {
+		t.Errorf("after a wrong password form the focus is on %q, want the error summary (role=alert)", got)
+	}
+	if ids := b.checkErrorsTied("password form errors"); strings.Join(ids, " ") != "p-confirm" {
+		t.Errorf("the profile's summary links to %v, want the confirmation", ids)
+	}
+	b.key(kb.Tab, false)
+	b.enter()
+	if id := b.eval(`document.activeElement.id`); id != "p-confirm" {
+		t.Errorf("the error's link moved the focus to %q, not the confirmation", id)
+	}
+	b.shot("keyboard-profile-error")
 }

@@ -142,11 +142,12 @@ func weekChart(weeks []ticket.DashboardWeek, label func(ticket.DashboardWeek) st
 	return c
 }
 
-// niceCeil rounds n up to 1, 2 or 5 times a power of ten, at least 4 (four ticks).
+// niceCeil is the top of an axis of four equal steps holding n: four times a step of
+// 1, 2 or 5 times a power of ten (4, 8, 20, 40, 80, 200, …).
 func niceCeil(n int) int {
 	for p := 1; ; p *= 10 {
 		for _, m := range []int{1, 2, 5} {
-			if v := m * p; v >= n && v >= 4 {
+			if v := 4 * m * p; v >= n {
 				return v
 			}
 		}

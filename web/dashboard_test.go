@@ -49,3 +49,11 @@ func TestDashboardPage(t *testing.T) {
 		t.Fatalf("CSV counts no ticket created: %v", rows)
 	}
 }
+
+func TestNiceCeil(t *testing.T) {
+	for n, want := range map[int]int{0: 4, 1: 4, 4: 4, 5: 8, 9: 20, 20: 20, 21: 40, 399: 400, 401: 800, 46769: 80000} {
+		if got := niceCeil(n); got != want {
+			t.Errorf("niceCeil(%d) = %d, want %d", n, got, want)
+		}
+	}
+}

@@ -12,6 +12,7 @@ import (
 // listView is the data of the requests list (§7).
 type listView struct {
 	Scope, Status, Type, Q string
+	Sort                   string // agents: "" or "due"
 	Scopes                 []scopeOption
 	Types                  []string
 	Rows                   []ticket.ListRow
@@ -21,6 +22,7 @@ type listView struct {
 	// SLA is, for agents, each row's pending target by ticket id; ShowSLA adds the column.
 	SLA     map[int64]*slaView
 	ShowSLA bool
+	Agent   bool
 }
 
 type scopeOption struct {
@@ -57,6 +59,9 @@ func (h *Handler) requests(w http.ResponseWriter, r *http.Request) {
 		v.Scopes = append(v.Scopes, scopeOption{Value: s, Label: label, Selected: s == v.Scope})
 	}
 	f := ticket.Filter{Scope: v.Scope, Type: v.Type, Q: v.Q, Cursor: q.Get("page")}
+	if q.Get("sort") == ticket.SortDue && u.Role.IsStaff() {
+		v.Sort, f.Sort = ticket.SortDue, ticket.SortDue
+	}
 	if v.Status != "" {
 		st, ok := ticket.ParseStatus(v.Status)
 		if !ok {
@@ -76,6 +81,7 @@ func (h *Handler) requests(w http.ResponseWriter, r *http.Request) {
 	}
 	v.Rows, v.From, v.To, v.Total, v.TotalCapped = page.Items, page.From, page.To, page.Total, page.TotalCapped
 	if u.Role.IsStaff() {
+		v.Agent = true
 		v.SLA = map[int64]*slaView{}
 		for _, row := range page.Items {
 			if row.SLA != nil {
@@ -89,7 +95,7 @@ func (h *Handler) requests(w http.ResponseWriter, r *http.Request) {
 			return ""
 		}
 		p := url.Values{"scope": {v.Scope}, "page": {cursor}}
-		for k, val := range map[string]string{"status": v.Status, "type": v.Type, "q": v.Q} {
+		for k, val := range map[string]string{"status": v.Status, "type": v.Type, "q": v.Q, "sort": v.Sort} {
 			if val != "" {
 				p.Set(k, val)
 			}

@@ -47,3 +47,21 @@ func TestSLAShownToAgents(t *testing.T) {
 		t.Errorf("after the answer the first response is not met:\n%s", page)
 	}
 }
+
+// TestSLASortInList: agents order the list by nearest deadline; the choice stays in the
+// page links; customers are not offered it and their ?sort=due changes nothing.
+func TestSLASortInList(t *testing.T) {
+	f := newPortal(t, Options{})
+	alice, jeanne := f.login(t, "alice"), f.login(t, "jeanne")
+	page := f.do(t, alice, "GET", "/requests?sort=due", nil).Body.String()
+	if !strings.Contains(page, `<label for="filter-sort">Ordre</label>`) || !strings.Contains(page, `<option value="due" selected>Échéance la plus proche</option>`) {
+		t.Fatalf("agent's list offers no sort by deadline:\n%s", page)
+	}
+	if !strings.Contains(page, f.jeanneKey) || !strings.Contains(page, "Première réponse : reste") {
+		t.Fatal("the deadline view lacks the open tickets")
+	}
+	cust := f.do(t, jeanne, "GET", "/requests?sort=due", nil)
+	if cust.Code != http.StatusOK || strings.Contains(cust.Body.String(), "filter-sort") {
+		t.Fatalf("customer's list with sort=due: %d", cust.Code)
+	}
+}

@@ -119,7 +119,8 @@ func checkVisibleFromHTML(t *testing.T, s string) {
 	lower := strings.ToLower(s)
 	known := false
 	for _, m := range []string{"quote", "cite", "blockquote", "divrplyfwdmsg", "appendonsend", "stopspelling", "zwchr", "border-top",
-		"border-color", "zmail_extra", "mail-editor-reference-message-container", "__divider__"} {
+		"border-color", "zmail_extra", "mail-editor-reference-message-container", "__divider__",
+		"mac_outlook_attribution_block", "outlookmessageheader"} {
 		known = known || strings.Contains(lower, m)
 	}
 	if !known {
@@ -142,6 +143,7 @@ func htmlSeeds(f *testing.F) {
 		`<div>ok</div><div name="quote"><b>Von:</b> x<br><b>Gesendet:</b> y<div name="quoted-content">q</div></div>`,
 		`<div>ok</div><div class="tutanota_quote">On 3/3/26, x wrote:<blockquote class="tutanota_quote">q</blockquote></div><div class="zmail_extra"><blockquote>q</blockquote></div>`,
 		`<div>ok</div><div id="mail-editor-reference-message-container"><div style="border-style: solid none none; border-color: rgb(181, 196, 223)"><b>From:</b> x<br><b>Sent:</b> y</div>q</div><hr data-marker="__DIVIDER__">`,
+		`<div>ok</div><div id="MAC_OUTLOOK_ATTRIBUTION_BLOCK"><b>From: </b>x<br><b>Date: </b>y</div><blockquote>q</blockquote><div class=OutlookMessageHeader><hr><b>From:</b> x<br><b>Sent:</b> y</div>`,
 		"<scr<script>ipt>alert(1)</script><math><mi xlink:href=\"javascript:alert(1)\">x</mi></math>\x00",
 		`<form action="javascript:x"><button formaction="javascript:y">b</button></form><base href="javascript:z">`,
 	} {

@@ -145,6 +145,10 @@ var fwdSubjectRe = regexp.MustCompile(`(?i)^\s*\*{0,2}\s*(subject|objet|sujet|be
 // mail are siblings) or is the element alone.
 func quoteRule(n *hnode) (rule string, toEnd bool) {
 	switch {
+	case n.tag == atom.Blockquote && n.hasClass("gmail_quote") && (n.parent == nil || !isGmailContainer(n.parent)):
+		// Gmail's "quote" formatting button writes this blockquote in the person's own
+		// text; a reply's quote sits in a div.gmail_quote with its gmail_attr
+		return "gmail_blockquote", false // only with an attribution before it
 	case n.hasClass("gmail_quote") || n.hasClass("gmail_quote_container"):
 		return "gmail_quote", false
 	case n.hasClass("yahoo_quoted"):
@@ -161,6 +165,8 @@ func quoteRule(n *hnode) (rule string, toEnd bool) {
 		return "blockquote_cite", false
 	case n.tag == atom.Div && strings.EqualFold(n.id, "mail-editor-reference-message-container"):
 		return "outlook_reference_message", true
+	case n.tag == atom.Div && (strings.EqualFold(n.id, "MAC_OUTLOOK_ATTRIBUTION_BLOCK") || n.hasClass("OutlookMessageHeader")):
+		return "outlook_message_header", true
 	case n.tag == atom.Div && strings.EqualFold(n.id, "divRplyFwdMsg"):
 		return "outlook_divRplyFwdMsg", true
 	case n.tag == atom.Div && strings.EqualFold(n.id, "appendonsend"):
@@ -179,6 +185,11 @@ func quoteRule(n *hnode) (rule string, toEnd bool) {
 	return "", false
 }
 
+// isGmailContainer reports whether n is the div Gmail puts a reply's quote in.
+func isGmailContainer(n *hnode) bool {
+	return n.tag != atom.Blockquote && (n.hasClass("gmail_quote") || n.hasClass("gmail_quote_container") || n.hasClass("gmail_extra"))
+}
+
 // quoteCandidate is one quoted region found in the HTML.
 type quoteCandidate struct {
 	rule       string
@@ -190,7 +201,8 @@ type quoteCandidate struct {
 // and Roundcube, Outlook's divRplyFwdMsg, appendonsend and top-bordered header block,
 // Hotmail's hr#stopSpelling, Yahoo's yahoo_quoted, Proton's protonmail_quote, Zimbra's
 // hr#zwchr or hr data-marker=__DIVIDER__, GMX's and Web.de's div name=quote, Tutanota's
-// tutanota_quote, Zoho's zmail_extra, new Outlook's mail-editor-reference-message-container) with the attribution element just before it (moz-cite-prefix, gmail_attr,
+// tutanota_quote, Zoho's zmail_extra, new Outlook's mail-editor-reference-message-container,
+// Outlook for Mac's MAC_OUTLOOK_ATTRIBUTION_BLOCK and old Outlook's OutlookMessageHeader) with the attribution element just before it (moz-cite-prefix, gmail_attr,
 // reply-intro or an "On … wrote:" line).
 //
 // A quote goes only when nothing the person wrote follows it but blank space or a
@@ -250,7 +262,7 @@ func stripQuotedHTMLOf(s string, fwdSubject bool) (string, []htmlCut) {
 						start = p.start
 					}
 				}
-				if rule == "blockquote_attributed" && start == k.start {
+				if (rule == "blockquote_attributed" || rule == "gmail_blockquote") && start == k.start {
 					walk(k) // a bare blockquote may be a citation of the reply itself
 					continue
 				}
@@ -316,8 +328,9 @@ func blankHTML(s string) bool {
 }
 
 // signatureClassRe finds the signature blocks clients mark: Gmail's gmail_signature,
-// Thunderbird's moz-signature, Outlook's id="Signature".
-var signatureClassRe = regexp.MustCompile(`(?i)(class\s*=\s*["']?[^"'>]*(gmail_signature|moz-signature)|id\s*=\s*["']?signature\b)`)
+// Thunderbird's moz-signature, Outlook's id="Signature" and its mobile app's
+// ms-outlook-mobile-signature, iOS Mail's AppleMailSignature.
+var signatureClassRe = regexp.MustCompile(`(?i)(class\s*=\s*["']?[^"'>]*(gmail_signature|moz-signature)|id\s*=\s*["']?(signature\b|ms-outlook-mobile-signature|AppleMailSignature))`)
 
 // onlySignature reports whether the HTML after a quote holds nothing the person wrote:
 // blank space, a marked signature block, or text that the text rules see as a

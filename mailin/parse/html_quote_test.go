@@ -189,6 +189,36 @@ Jeanne Martin</pre>`,
 			want: "Bien reçu.", rules: []string{"zimbra_divider"}, removed: "colis",
 		},
 		{
+			name: "outlook for mac",
+			html: `<div>Fixed.</div><div><br></div><div id="MAC_OUTLOOK_ATTRIBUTION_BLOCK" style="font-family:Calibri"><b>From: </b>Support &lt;support@lycee.fr&gt;<br><b>Date: </b>Monday, 3 March 2026 at 10:00<br><b>To: </b>Jeanne<br><b>Subject: </b>Printer<br></div><div><br></div><blockquote id="MAC_OUTLOOK_ATTRIBUTION_BLOCKQUOTE" style="BORDER-LEFT: #b5c4df 5 solid"><div>Still broken?</div></blockquote>`,
+			want: "Fixed.", rules: []string{"outlook_message_header"}, removed: "Still broken",
+		},
+		{
+			name: "outlook 2003 OutlookMessageHeader",
+			html: `<div><font size=2>OK.</font></div><div class=OutlookMessageHeader lang=en-us dir=ltr align=left><hr tabindex=-1><font face=Tahoma size=2><b>From:</b> Support [mailto:support@lycee.fr]<br><b>Sent:</b> Monday, March 03, 2026 10:00 AM<br><b>To:</b> Jeanne<br><b>Subject:</b> Printer<br></font><br></div><div>Still broken?</div>`,
+			want: "OK.", rules: []string{"outlook_message_header"}, removed: "Still broken",
+		},
+		{
+			name: "outlook ios, mobile signature after the quote structure",
+			html: `<div dir="ltr">Yes.</div><div id="ms-outlook-mobile-signature">Get <a href="https://aka.ms/o0ukef">Outlook for iOS</a></div><div id="mail-editor-reference-message-container"><hr style="display:inline-block;width:98%"><div id="divRplyFwdMsg" dir="ltr"><b>From:</b> Support &lt;support@lycee.fr&gt;<br><b>Sent:</b> Monday, March 3, 2026 10:00:00 AM<br><b>To:</b> Jeanne<br><b>Subject:</b> Printer</div><div>Still broken?</div></div>`,
+			want: "Yes.", rules: []string{"outlook_reference_message"}, removed: "Still broken",
+		},
+		{
+			name:  "gmail's quote button in the person's text stays",
+			html:  `<div dir="ltr">The manual says:<blockquote class="gmail_quote" style="margin:0px 0px 0px 0.8ex;border-left:1px solid rgb(204,204,204);padding-left:1ex">Restart twice.</blockquote><div>It did not help.</div></div>`,
+			rules: nil,
+		},
+		{
+			name:  "gmail's quote button ending the person's text stays",
+			html:  `<div dir="ltr">The manual says:<blockquote class="gmail_quote">Restart twice.</blockquote></div>`,
+			rules: nil,
+		},
+		{
+			name: "gmail blockquote after an attribution, without the container",
+			html: `<div dir="ltr">Fixed.</div><div dir="ltr">On Mon, Mar 3, 2026 at 10:00 AM Support &lt;support@lycee.fr&gt; wrote:<br></div><blockquote class="gmail_quote">Still broken?</blockquote>`,
+			want: "Fixed.", rules: []string{"gmail_blockquote"}, removed: "Still broken",
+		},
+		{
 			name:  "a div named quote with text after it is an inline answer",
 			html:  `<div name="quote"><b>Von:</b> Support &lt;support@schule.de&gt;<br><b>Gesendet:</b> Montag<br><div name="quoted-content">Welcher Raum?</div></div><div>Raum 12.</div>`,
 			rules: nil,

@@ -20,7 +20,7 @@ var (
 		`vidarebefordrat brev\s*:|początek przekazywanej wiadomości\s*:|転送されたメッセージ\s*[:：]|` +
 		`forwarded message\s*:\s*$)`)
 	// The verbs that end "On <date>, <someone> wrote:" headers.
-	wroteVerbs = `wrote|writes|a écrit|a ecrit|schrieb|escribió|escribio|ha escrit|ha scritto|scrisse|schreef|het volgende geschreven|geschreven|skrev|pisze|napisał|napisała|napisał\(a\)|escreveu|пишет|написал|написала|написав|kirjoitti|napsal|napísal|έγραψε|a scris|írta|yazdı|viết|写道|寫道|작성|のメッセージ|のメール|書きました`
+	wroteVerbs = `wrote|writes|a écrit|a ecrit|schrieb|geschrieben|escribió|escribio|ha escrit|ha scritto|scrisse|schreef|het volgende geschreven|geschreven|skrev|pisze|napisał|napisała|napisał\(a\)|escreveu|пишет|написал|написала|написал\(а\)|написав|kirjoitti|napsal|napísal|έγραψε|a scris|írta|yazdı|viết|写道|寫道|작성|のメッセージ|のメール|書きました`
 	wroteRe    = regexp.MustCompile(`(?i)(` + wroteVerbs + `)\s*[:：]?\s*$`)
 	// the same verb with its colon, ending a line
 	wroteColonRe = regexp.MustCompile(`(?i)\s(` + wroteVerbs + `)\s*[:：]\s*$`)
@@ -36,11 +36,10 @@ var (
 	addrColonRe = regexp.MustCompile(`[\w.+-]+@[\w.-]+>?\s*["»]?\s*[:：]$`)
 	// "2011/4/7 Name <a@b>" followed by quoted lines (Gmail in some locales).
 	dateAddrRe = regexp.MustCompile(`^\s*\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}\b.{0,120}<[^<>\s]+@[^<>\s]+>\s*$`)
-	// The full date that starts such a line: "2013/7/20", "20.07.2013", "2013-07-20".
-	fullDateRe = regexp.MustCompile(`^\s*(\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{4})\b`)
-	// Lotus Notes puts the verb before the date: "Sam Smith/ACME wrote on 20/07/2013
-	// 10:00:00:", "… schrieb am 20.07.2013 10:00:00:".
-	wroteOnRe = regexp.MustCompile(`(?i)\s(wrote|schrieb|a écrit|escribió|ha scritto|schreef|skrev|escreveu|napisał)\s+(on|am|le|el|il|op|den|em|dnia)\s.{0,40}\d.{0,40}[:：]\s*$`)
+	// Lotus Notes puts the verb before the date, written in digits: "Sam Smith/ACME wrote
+	// on 20/07/2013 10:00:00 AM:", "… schrieb am 20.07.2013 10:00:00:" ("As I wrote on
+	// 03/12 to the team, here are the steps:" is a sentence).
+	wroteOnRe = regexp.MustCompile(`(?i)\s(wrote|schrieb|a écrit|escribió|ha scritto|schreef|skrev|escreveu|napisał)\s+(on|am|le|el|il|op|den|em|dnia)\s+[\d\s:./,-]{6,40}(\s?(am|pm|uhr))?\s*[:：]\s*$`)
 	// A line that only continues a wrapped header: ">:" after "<a@b", "> wrote:".
 	contRe = regexp.MustCompile(`^\s*>\s*\S{0,20}\s*[:：]\s*$`)
 	// "reply On Wed, Apr 4, 2012 at 3:59 PM, bob@example.com wrote:" on one line.
@@ -130,6 +129,10 @@ func quoteHeaderAt(lines []string, i int) int {
 	return n
 }
 
+// quotingRe: Horde's and webmails' "Quoting Sam <sam@example.com>:", "Zitat von Sam:",
+// "Citando Sam:" (only right above quoted lines).
+var quotingRe = regexp.MustCompile(`(?i)^\s*(quoting|zitat von|citation de|citando|citaat van|cytuję|cytując)\s.{1,100}[:：]\s*$`)
+
 // ruleBareAttribution names a short "X wrote:" line right above quoted lines.
 const ruleBareAttribution = "bare_attribution"
 
@@ -166,10 +169,9 @@ func quoteHeader(lines []string, i int) (int, string) {
 	if headerBlockAt(lines, i) {
 		return 1, "header_block"
 	}
-	if len(l) < 200 && isDigit(lead(l)) && strings.Contains(l, "@") && dateAddrRe.MatchString(l) &&
-		(nextQuoted(lines, i+1) || (fullDateRe.MatchString(l) && prevNonBlank(lines, i) >= 0 && skipBlank(lines, i+1) < len(lines))) {
-		// with quoted lines below; or, with a full date, below the reply and above
-		// anything (HTML turned into text leaves the quote without "> ")
+	if len(l) < 200 && isDigit(lead(l)) && strings.Contains(l, "@") && dateAddrRe.MatchString(l) && nextQuoted(lines, i+1) {
+		// only above quoted lines: "2013-07-20 10:00 sending to <bob@x.org>" in a log
+		// the person pasted is theirs
 		return 1, "date_name_address"
 	}
 	// "On … wrote:" over up to four lines; HTML turned into text may put a blank line
@@ -213,7 +215,7 @@ func quoteHeader(lines []string, i int) (int, string) {
 			return j - i + 1, "attribution"
 		}
 	}
-	if len(l) <= 120 && hasColon(l) && wroteColonRe.MatchString(l) && nextQuoted(lines, i+1) {
+	if len(l) <= 120 && hasColon(l) && (wroteColonRe.MatchString(l) || quotingRe.MatchString(l)) && nextQuoted(lines, i+1) {
 		// "Sam Smith wrote:", "Sam a écrit :" without date or address: only right
 		// above quoted lines (stripQuotes keeps it when an answer follows the quote)
 		return 1, ruleBareAttribution
@@ -338,14 +340,14 @@ func hasColon(l string) bool {
 	return strings.IndexByte(l, ':') >= 0 || strings.Contains(l, "：")
 }
 
-// isQuoted reports whether a line is quoted with ">", or with "|" as some clients and
-// mailing-list archives do; a table row drawn with "|" ("| salle | état |") is not a quote.
+// isQuoted reports whether a line is quoted with ">" (or the full-width "＞"), or with
+// "|" as some clients and mailing-list archives do; a table row drawn with "|" ("| salle | état |") is not a quote.
 func isQuoted(l string) bool {
 	l = strings.TrimLeft(l, " \t")
 	if l == "" {
 		return false
 	}
-	if l[0] == '>' {
+	if l[0] == '>' || strings.HasPrefix(l, "＞") { // Japanese mailers may quote with a full-width ">"
 		return true
 	}
 	if l[0] != '|' {
@@ -360,11 +362,17 @@ func isQuoted(l string) bool {
 // -##", "Répondez au-dessus de cette ligne"): what follows it is their quoted mail.
 var replyAboveRe = regexp.MustCompile(`(?i)(above this line|above the line|au-dessus de cette ligne|oberhalb dieser zeile|über dieser zeile|por encima de esta línea|sopra questa (riga|linea)|boven deze (regel|lijn)|acima desta linha|ovanför (denna|den här) rad|powyżej tej linii|この行より上)`)
 
-// isReplyAboveMarker reports whether l is such a marker line: the phrase, in a line of
-// at most ten words (a sentence that mentions "above this line" is not one).
+// isReplyAboveMarker reports whether l is such a marker line: the phrase and a word asking
+// for a reply, in a line of at most ten words (a sentence that mentions "above this
+// line" is not one).
 func isReplyAboveMarker(l string) bool {
-	return len(strings.Fields(l)) <= 10 && replyAboveRe.MatchString(l)
+	return len(strings.Fields(l)) <= 10 && replyAboveRe.MatchString(l) && replyWordRe.MatchString(l)
 }
+
+// replyWordRe: the marker asks for a reply ("type your reply", "répondez", "antworten",
+// "escriba su respuesta", "rispondi", "antwoord", "responda", "svara", "odpowiedz",
+// "返信"); "see the note above this line" is not one.
+var replyWordRe = regexp.MustCompile(`(?i)(repl|respon|answer|type|write|répon|repon|écri|antwort|schreib|respuest|escrib|rispond|scriv|antwoord|schrijf|svar|odpowi|napisz|返信|回复|回覆)`)
 
 // inQuote reports whether line i belongs to a quoted block: it is quoted, or it is a
 // long quoted line that the sender's client wrapped without repeating the ">" — an

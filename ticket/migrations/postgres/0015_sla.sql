@@ -6,7 +6,8 @@
 -- time it took. response_due and resolution_due are the instants the targets are reached if
 -- the clock keeps running (NULL when stopped, met or not set); due is the one that matters
 -- now (the first response until answered, then the resolution), for sorting by time left;
--- next_check is the earliest warning or breach still to act on. flags: 1 first-response
+-- next_check is the earliest warning or breach still to act on; resolved_at is when the
+-- ticket was closed (NULL while open), for the dashboard's resolution times. flags: 1 first-response
 -- warning sent, 2 resolution warning sent, 4 first response breached, 8 resolution breached.
 -- Tickets created before this migration get their row from the SLA watcher, from their
 -- creation and first answer.
@@ -20,6 +21,7 @@ CREATE TABLE ticket_sla (
     resolution_due TIMESTAMPTZ,
     due            TIMESTAMPTZ,
     next_check     TIMESTAMPTZ,
+    resolved_at    TIMESTAMPTZ,
     flags          INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX ticket_sla_next ON ticket_sla (next_check) WHERE next_check IS NOT NULL;
