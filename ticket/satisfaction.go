@@ -430,6 +430,41 @@ func (s *Service) Satisfaction(ctx context.Context, actor User, from, to time.Ti
 	return rep, nil
 }
 
+// ExportRating is a rating in a person's export: one they gave as a requester, or, for an
+// agent, one given about their work.
+type ExportRating struct {
+	Ticket    string    `db:"ticket_key" json:"ticket"`
+	Requester string    `db:"requester" json:"requester"`
+	Agent     string    `db:"agent_email" json:"agent,omitempty"`
+	ClosedAt  time.Time `db:"closed_at" json:"closed_at"`
+	Score     int       `db:"score" json:"score"`
+	Comment   string    `db:"comment" json:"comment"`
+	RatedAt   time.Time `db:"rated_at" json:"rated_at"`
+	UpdatedAt time.Time `db:"updated_at" json:"updated_at"`
+}
+
+// exportRatings lists the ratings person userID gave and those given about them.
+func (s *Service) exportRatings(ctx context.Context, q sqlx.QueryerContext, userID int64) (given, about []ExportRating, err error) {
+	given, about = []ExportRating{}, []ExportRating{}
+	if err := sqlx.SelectContext(ctx, q, &given, s.fq.PersonGiven, userID); err != nil {
+		return nil, nil, fmt.Errorf("ticket: ratings given by user %d: %w", userID, err)
+	}
+	if err := sqlx.SelectContext(ctx, q, &about, s.fq.PersonAbout, userID); err != nil {
+		return nil, nil, fmt.Errorf("ticket: ratings about user %d: %w", userID, err)
+	}
+	return given, about, nil
+}
+
+// blankRatingComments empties the comments of the ratings of a ticket (retention) or
+// given by a person (erasure); the scores stay, for the statistics.
+func (s *Service) blankRatingComments(ctx context.Context, tx *sqlx.Tx, query string, id int64) (int64, error) {
+	n, err := execCount(ctx, tx, query, id)
+	if err != nil {
+		return 0, fmt.Errorf("ticket: blank rating comments: %w", err)
+	}
+	return n, nil
+}
+
 type satisfactionQueries struct {
 	Get          string `query:"rating-get"`
 	Upsert       string `query:"rating-upsert"`
@@ -438,5 +473,9 @@ type satisfactionQueries struct {
 	ByDesk       string `query:"satisfaction-by-desk"`
 	ByAgent      string `query:"satisfaction-by-agent"`
 	Comments     string `query:"satisfaction-comments"`
+	PersonGiven  string `query:"ratings-given-by"`
+	PersonAbout  string `query:"ratings-about"`
+	BlankTicket  string `query:"rating-comments-blank-ticket"`
+	BlankPerson  string `query:"rating-comments-blank-person"`
 	Totals       string `query:"satisfaction-totals"`
 }

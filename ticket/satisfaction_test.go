@@ -348,7 +348,8 @@ type nopFiles struct{}
 func (nopFiles) RemoveBlob(context.Context, string) error { return nil }
 func (nopFiles) RemoveSent(context.Context, string) error { return nil }
 
-// TestSatisfactionPrivacy: a person's export lists the ratings they gave; erasing the person blanks their comments and the retention
+// TestSatisfactionPrivacy: a person's export lists the ratings they gave (and, for an
+// agent, those about them); erasing the person blanks their comments and the retention
 // policy those of the tickets it purges, the scores kept for the statistics; a duplicate
 // closed by merging is not offered a rating.
 func TestSatisfactionPrivacy(t *testing.T) {
@@ -381,8 +382,11 @@ func TestSatisfactionPrivacy(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(x.Ratings) != 2 || x.Ratings[0].Comment != "Merci Alice" || x.Ratings[0].Score != 4 {
-				t.Fatalf("Jeanne's export: %+v", x.Ratings)
+			if len(x.RatingsGiven) != 2 || x.RatingsGiven[0].Comment != "Merci Alice" || x.RatingsGiven[0].Agent != "alice@support.test" || len(x.RatingsAbout) != 0 {
+				t.Fatalf("Jeanne's export: given %+v, about %+v", x.RatingsGiven, x.RatingsAbout)
+			}
+			if x, err := f.s.Export(ctx, "alice@support.test"); err != nil || len(x.RatingsAbout) != 2 || len(x.RatingsGiven) != 0 {
+				t.Fatalf("Alice's export: %+v %v", x, err)
 			}
 
 			// Retention purges the first ticket: its rating's comment goes, its score stays.

@@ -235,6 +235,21 @@ func stripTail(lines []string, tr *cutTrace) []string {
 	}
 }
 
+// pipeOnly reports whether the non-blank lines are a single line quoted with "|".
+func pipeOnly(lines []string) bool {
+	n := 0
+	for _, l := range lines {
+		t := strings.TrimSpace(l)
+		if t == "" {
+			continue
+		}
+		if n++; n > 1 || t[0] != '|' {
+			return false
+		}
+	}
+	return n == 1
+}
+
 // trimTrailingQuote drops the block of quoted ("> ") and blank lines at the end.
 func trimTrailingQuote(lines []string, tr *cutTrace) []string {
 	end := len(lines)
@@ -245,8 +260,9 @@ func trimTrailingQuote(lines []string, tr *cutTrace) []string {
 		}
 		break
 	}
-	if end == 0 {
-		// keep a text that is all quote, without its trailing blank lines
+	if end == 0 || pipeOnly(lines[end:]) {
+		// keep a text that is all quote, and a lone "| …" line (a shell pipe the person
+		// pasted, more likely than a one-line quote), without their trailing blank lines
 		for end = len(lines); end > 0 && strings.TrimSpace(lines[end-1]) == ""; end-- {
 		}
 	}

@@ -243,6 +243,7 @@ func TestQuotePrefixes(t *testing.T) {
 		{"pipe quote", "Réparé.\n\nSam Smith wrote:\n| Bonjour,\n| le vidéoprojecteur ne marche pas.", "Réparé.", []string{"bare_attribution"}},
 		{"pipe trailing quote", "Réparé.\n\n| Bonjour,\n| le vidéoprojecteur ne marche pas.", "Réparé.", []string{"trailing_quote"}},
 		{"pipe under attribution", "Réparé.\n\nLe 20/07/2013 à 10:00, Sam Smith a écrit :\n|Bonjour,\n|le vidéoprojecteur ne marche pas.", "Réparé.", []string{"attribution"}},
+		{"a pasted pipe stays", "Voici la commande :\ncat /var/log/mail.log\n  | grep refused", "Voici la commande :\ncat /var/log/mail.log\n  | grep refused", nil},
 		{"table stays", "Voici les salles :\n\n| salle | état |\n| 12 | en panne |", "Voici les salles :\n\n| salle | état |\n| 12 | en panne |", nil},
 		{"nested", "Réparé.\n\n> | Bonjour,\n> | ça ne marche pas.", "Réparé.", []string{"trailing_quote"}},
 		{"full-width quote marks", "直りました。\n\n2013年7月20日(土) 10:00 Sam Smith <sam@example.com>:\n＞こんにちは\n＞プロジェクターが壊れています。", "直りました。", []string{"attribution"}},
