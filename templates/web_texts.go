@@ -320,7 +320,7 @@ func init() {
 		"dash.over_closed":      {"sur %d demandes fermées", "over %d closed requests"},
 		"dash.breaches":         {"Délais dépassés", "Targets missed"},
 		"dash.breaches_value":   {"%d en première réponse, %d en résolution", "%d first response, %d resolution"},
-		"dash.business_hours":   {"Délais comptés en heures ouvrées, hors attente.", "Times counted in business hours, waiting excluded."},
+		"dash.business_hours":   {"Délais comptés en heures ouvrées, hors attente ; médianes arrondies par défaut à 5 min sous 2 h, 15 min sous 10 h, 1 h sous 50 h, 10 h au-delà.", "Times counted in business hours, waiting excluded; medians rounded down to 5 min under 2 h, 15 min under 10 h, 1 h under 50 h, 10 h beyond."},
 		"dash.weekly":           {"Demandes créées et fermées par semaine", "Requests created and closed per week"},
 		"dash.chart_title":      {"Demandes créées et fermées par semaine (détail dans le tableau qui suit)", "Requests created and closed per week (figures in the table below)"},
 		"dash.weekly_table":     {"Chiffres par semaine", "Figures per week"},

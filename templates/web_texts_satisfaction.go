@@ -6,6 +6,10 @@ func init() {
 	for k, v := range map[string][2]string{
 		"nav.satisfaction": {"Satisfaction", "Satisfaction"},
 
+		"dash.satisfaction":      {"Satisfaction moyenne", "Average satisfaction"},
+		"dash.satisfaction_over": {"sur %d avis", "over %d ratings"},
+		"dash.satisfaction_more": {"détail par service et par agent", "per desk and per agent"},
+
 		"rating.title":        {"Votre avis sur notre réponse", "Your opinion of our answer"},
 		"rating.about":        {"Demande %s : %s", "Request %s: %s"},
 		"rating.question":     {"Êtes-vous satisfait(e) de la réponse apportée à votre demande ?", "Are you satisfied with the answer given to your request?"},

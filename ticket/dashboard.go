@@ -22,6 +22,8 @@ type Dashboard struct {
 	BreachesFirstResponse              int
 	BreachesResolution                 int
 	SLA                                bool // the desk has SLAs: the times and breaches mean something
+	// Satisfaction over the weeks shown: the ratings first given, by count of each score.
+	Ratings RatingGroup
 }
 
 // DashboardWeek is one week's counts.
@@ -101,24 +103,29 @@ func (s *Service) Dashboard(ctx context.Context, actor User, weeks int, loc *tim
 		d.BreachesResolution += w.BreachesResolve
 		d.Weeks = append(d.Weeks, w)
 	}
-	from, to := starts[0], starts[weeks]
-	if d.Responded, d.MedianFirstResponse, err = s.median(ctx, tx, s.dq.ResponseMinutes, from, to); err != nil {
+	// The histograms are by day (UTC): the period's days in the agent's calendar.
+	from, to := starts[0].In(loc).Format(time.DateOnly), starts[weeks].In(loc).Format(time.DateOnly)
+	if d.Responded, d.MedianFirstResponse, err = s.median(ctx, tx, SLAFirstResponse, from, to); err != nil {
 		return d, err
 	}
-	if d.Resolved, d.MedianResolve, err = s.median(ctx, tx, s.dq.ResolveMinutes, from, to); err != nil {
+	if d.Resolved, d.MedianResolve, err = s.median(ctx, tx, SLAResolution, from, to); err != nil {
 		return d, err
+	}
+	if err := tx.GetContext(ctx, &d.Ratings, s.fq.Totals, from, to); err != nil {
+		return d, fmt.Errorf("ticket: dashboard satisfaction: %w", err)
 	}
 	return d, nil
 }
 
-// median reads a histogram of minutes (query giving m, n rows in order of m) and gives
-// the number of values and their median.
-func (s *Service) median(ctx context.Context, tx *sqlx.Tx, q string, from, to time.Time) (int, time.Duration, error) {
+// median reads the daily histograms of measure over [from, to) and gives the number of
+// values and their median, to its bucket's lower bound (5 minutes under 2 h, 15 under
+// 10 h, 1 h under 50 h, 10 h beyond).
+func (s *Service) median(ctx context.Context, tx *sqlx.Tx, measure, from, to string) (int, time.Duration, error) {
 	var rows []struct {
-		M int64 `db:"m"`
-		N int   `db:"n"`
+		M int `db:"m"`
+		N int `db:"n"`
 	}
-	if err := tx.SelectContext(ctx, &rows, q, from, to); err != nil {
+	if err := tx.SelectContext(ctx, &rows, s.dq.Buckets, measure, from, to); err != nil {
 		return 0, 0, fmt.Errorf("ticket: dashboard medians: %w", err)
 	}
 	total := 0
@@ -132,18 +139,17 @@ func (s *Service) median(ctx context.Context, tx *sqlx.Tx, q string, from, to ti
 	seen, half := 0, (total+1)/2
 	for _, r := range rows {
 		if seen += r.N; seen >= half {
-			return total, time.Duration(r.M) * time.Minute, nil
+			return total, time.Duration(slaBucketStart(r.M)) * time.Minute, nil
 		}
 	}
 	return total, 0, nil
 }
 
 type dashboardQueries struct {
-	Total           string `query:"dash-total"`
-	ByStatus        string `query:"dash-by-status"`
-	Created         string `query:"dash-created"`
-	Closed          string `query:"dash-closed"`
-	Events          string `query:"dash-events"`
-	ResponseMinutes string `query:"dash-response-minutes"`
-	ResolveMinutes  string `query:"dash-resolve-minutes"`
+	Total    string `query:"dash-total"`
+	ByStatus string `query:"dash-by-status"`
+	Created  string `query:"dash-created"`
+	Closed   string `query:"dash-closed"`
+	Events   string `query:"dash-events"`
+	Buckets  string `query:"dash-buckets"`
 }

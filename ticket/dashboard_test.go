@@ -85,3 +85,63 @@ func TestDashboard(t *testing.T) {
 		})
 	}
 }
+
+func TestSLABuckets(t *testing.T) {
+	prev := -1
+	for m := int64(0); m < 30000; m++ {
+		b := slaBucket(m)
+		if b < prev || b > 127 {
+			t.Fatalf("slaBucket(%d) = %d after %d", m, b, prev)
+		}
+		if start := slaBucketStart(b); start > m || slaBucket(start) != b {
+			t.Fatalf("bucket %d of %d min starts at %d", b, m, start)
+		}
+		prev = b
+	}
+	for m, want := range map[int64]int{0: 0, 4: 0, 5: 1, 119: 23, 120: 24, 599: 55, 600: 56, 2999: 95, 3000: 96, 1 << 40: 127, -5: 0} {
+		if got := slaBucket(m); got != want {
+			t.Errorf("slaBucket(%d) = %d, want %d", m, got, want)
+		}
+	}
+}
+
+// TestDashboardReopened: a reopened ticket's closing no longer counts in the resolution
+// times; closed again, its new time does.
+func TestDashboardReopened(t *testing.T) {
+	ctx := context.Background()
+	now := paris("2026-12-07 09:00")
+	s := slaService(t, openSQLite(t), &now)
+	agent, err := s.AddUser(ctx, NewUser{Email: "paul@support.test", Role: RoleAgent})
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := accept(t, s, testMail("u@ecole.test", "Demande", "r1@x")).TicketKey
+	resolved := func() (int, time.Duration) {
+		d, err := s.Dashboard(ctx, agent, 1, parisTZ)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d.Resolved, d.MedianResolve
+	}
+	now = paris("2026-12-07 10:00")
+	if err := s.ChangeStatus(ctx, agent, k, StatusClosed); err != nil {
+		t.Fatal(err)
+	}
+	if n, m := resolved(); n != 1 || m != time.Hour {
+		t.Fatalf("closed: %d, %v", n, m)
+	}
+	now = paris("2026-12-07 11:00")
+	if err := s.ChangeStatus(ctx, agent, k, StatusInProgress); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := resolved(); n != 0 {
+		t.Fatalf("reopened: %d resolved", n)
+	}
+	now = paris("2026-12-07 13:00")
+	if err := s.ChangeStatus(ctx, agent, k, StatusClosed); err != nil {
+		t.Fatal(err)
+	}
+	if n, m := resolved(); n != 1 || m != 3*time.Hour {
+		t.Fatalf("closed again: %d, %v", n, m)
+	}
+}

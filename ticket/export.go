@@ -25,15 +25,10 @@ type Export struct {
 	MailSent    []ExportMail    `json:"mail_sent_to_them"`
 	MailIn      []ExportInbound `json:"mail_received_from_them"`
 	Files       []ExportFile    `json:"files"`
-	Ratings     []ExportRating  `json:"satisfaction_ratings"`
-}
-
-// ExportRating is a satisfaction rating the person gave.
-type ExportRating struct {
-	Ticket  string    `db:"key" json:"ticket"`
-	Score   int       `db:"score" json:"score"`
-	Comment string    `db:"comment" json:"comment"`
-	RatedAt time.Time `db:"rated_at" json:"rated_at"`
+	// The satisfaction ratings they gave as a requester, and those given about their
+	// work (agents).
+	RatingsGiven []ExportRating `json:"satisfaction_ratings_given"`
+	RatingsAbout []ExportRating `json:"satisfaction_ratings_about_them"`
 }
 
 // ExportUser is the user row, without the password hash.
@@ -46,6 +41,7 @@ type ExportUser struct {
 	Lang          string     `json:"lang"`
 	TimeZone      string     `json:"time_zone"`
 	NotifyEmail   string     `json:"notify_email"`
+	PendingNotify string     `json:"pending_notify_email"`
 	HasPassword   bool       `json:"has_password"`
 	HasAvatar     bool       `json:"has_avatar"`
 	CreatedAt     time.Time  `json:"created_at"`
@@ -149,7 +145,7 @@ func (s *Service) Export(ctx context.Context, email string) (*Export, error) {
 	}
 	x := &Export{Format: "guichet-export/1", ExportedAt: s.now(), User: ExportUser{
 		ID: p.ID, Email: p.Email, Name: p.Name, Role: p.Role, UAI: p.UAI, Lang: p.Lang, TimeZone: p.TimeZone,
-		NotifyEmail: p.NotifyEmail, HasPassword: p.HasPassword, HasAvatar: p.AvatarSHA256 != "",
+		NotifyEmail: p.NotifyEmail, PendingNotify: p.PendingNotify, HasPassword: p.HasPassword, HasAvatar: p.AvatarSHA256 != "",
 		CreatedAt: p.CreatedAt, BouncingUntil: p.BouncingUntil, ErasedAt: p.ErasedAt,
 	}}
 	fail := func(what string, err error) (*Export, error) {
@@ -229,16 +225,15 @@ func (s *Service) Export(ctx context.Context, email string) (*Export, error) {
 	if notify == "" {
 		notify = p.Email
 	}
-	if err := s.db.SelectContext(ctx, &x.MailSent, s.pq.PersonMail, p.Email, notify); err != nil {
+	if err := s.db.SelectContext(ctx, &x.MailSent, s.pq.PersonMail, p.Email, notify, p.PendingNotify); err != nil {
 		return fail("mail sent", err)
+	}
+	if x.RatingsGiven, x.RatingsAbout, err = s.exportRatings(ctx, s.db, p.ID); err != nil {
+		return fail("satisfaction ratings", err)
 	}
 	x.MailIn = []ExportInbound{}
 	if err := s.db.SelectContext(ctx, &x.MailIn, s.pq.PersonInboundList, p.Email, "mid:"+likeEscape(p.Email)+":%", p.ID, p.ID); err != nil {
 		return fail("mail received", err)
-	}
-	x.Ratings = []ExportRating{}
-	if err := s.db.SelectContext(ctx, &x.Ratings, s.pq.PersonRatings, p.ID); err != nil {
-		return fail("satisfaction ratings", err)
 	}
 	return x, nil
 }

@@ -25,8 +25,8 @@ const defaultTextWindow = 2000
 //     when they are in the window (one probe of FTS5 per row costs milliseconds, as a
 //     prefix query merges its whole list each time).
 //   - the set: every match, from the full-text indexes, then their page in the list's
-//     order. The way for a rare word; building it for a common one is what cost a
-//     second at a million tickets.
+//     order and their count, in one query. The way for a rare word; building it for a
+//     common one is what cost a second at a million tickets.
 type textSearch struct {
 	query string // full-text query: "a:* & b:*" (PostgreSQL) or `"a"* "b"*` (FTS5)
 	// whole is the query of the words as whole words ("a & b", `"a" "b"`): what it
@@ -65,10 +65,8 @@ func (ts *textSearch) visibility() string {
 	return " AND c.visibility = 'public'"
 }
 
-// setWhere is w and "t is in the set of matches". On SQLite, drive false keeps the set
-// from driving the query (a "+"): for a page, walking the order index while probing
-// the set finds the page sooner than sorting the set, unless w has a scope set to drive.
-func (s *Service) setWhere(w *where, ts *textSearch, drive bool) *where {
+// setWhere is w and "t is in the set of matches".
+func (s *Service) setWhere(w *where, ts *textSearch) *where {
 	out := &where{conds: slices.Clone(w.conds), args: slices.Clone(w.args)}
 	vis := ts.visibility()
 	if s.dialect == Postgres {
@@ -80,11 +78,7 @@ func (s *Service) setWhere(w *where, ts *textSearch, drive bool) *where {
   UNION SELECT id FROM tickets WHERE key = ?))`, ts.query, ts.query, ts.key)
 		return out
 	}
-	plus := "+"
-	if drive {
-		plus = ""
-	}
-	out.add(plus+`t.id IN (SELECT rowid FROM tickets_fts WHERE tickets_fts MATCH ?
+	out.add(`t.id IN (SELECT rowid FROM tickets_fts WHERE tickets_fts MATCH ?
   UNION SELECT c.ticket_id FROM comments c WHERE c.id IN (SELECT rowid FROM comments_fts WHERE comments_fts MATCH ?)`+vis+`
   UNION SELECT id FROM tickets WHERE key = ?)`, ts.query, ts.query, ts.key)
 	return out
@@ -158,7 +152,7 @@ LEFT JOIN (SELECT w.id FROM w WHERE w.id IN (SELECT id FROM m) ORDER BY w.update
 
 // ownCount counts, up to limit, the tickets of w whose own text matches query (comments
 // and key left out): when that reaches the limit, so does the count of the matches.
-func (s *Service) ownCount(ctx context.Context, w *where, query string, limit int) (int, error) {
+func (s *Service) ownCount(ctx context.Context, w *where, _ *textSearch, query string, limit int) (int, error) {
 	var q string
 	var args []any
 	switch {
@@ -181,34 +175,64 @@ func (s *Service) ownCount(ctx context.Context, w *where, query string, limit in
 	return n, nil
 }
 
+// commentCount counts, up to limit, the tickets of w with a comment the user may read
+// that matches query: when that reaches the limit, so does the count of the matches. The
+// comments come from the full-text index; DISTINCT keeps the first of each ticket as they
+// come, so the count stops at the limit.
+func (s *Service) commentCount(ctx context.Context, w *where, ts *textSearch, query string, limit int) (int, error) {
+	join, cond := "", ""
+	if len(w.conds) > 0 {
+		join, cond = " JOIN tickets t ON t.id = c.ticket_id", " AND "+w.sql()
+	}
+	var q string
+	if s.dialect == Postgres {
+		q = `SELECT COUNT(*) FROM (SELECT DISTINCT c.ticket_id FROM comments c` + join + `
+  WHERE c.search @@ to_tsquery('french', ?)` + ts.visibility() + cond + ` LIMIT ?) x`
+	} else {
+		q = `SELECT COUNT(*) FROM (SELECT DISTINCT c.ticket_id FROM comments_fts f CROSS JOIN comments c ON c.id = f.rowid` + join + `
+  WHERE f.comments_fts MATCH ?` + ts.visibility() + cond + ` LIMIT ?) x`
+	}
+	args := append(append([]any{query}, w.args...), limit)
+	var n int
+	if err := s.db.GetContext(ctx, &n, s.db.Rebind(q), args...); err != nil {
+		return 0, fmt.Errorf("ticket: count comment matches: %w", err)
+	}
+	return n, nil
+}
+
 // searchText finds one page (limit rows, after cur) of the tickets of w that match ts,
 // and their count up to the cap (cap+1 meaning "more"): the page from the window when
 // the window holds it, else from the set; the count from the window when it saw the
-// whole list, else "more" when the tickets' own text already matches more than the cap
-// (the words as whole words first), else from the set.
+// whole list, else "more" when the tickets' own text, or their comments, already match
+// more than the cap (the words as whole words first), else from the set.
 func (s *Service) searchText(ctx context.Context, w *where, ts *textSearch, cur *cursor, limit int) ([]ListRow, int, error) {
 	size := max(s.textWindow, 20*limit)
 	win, err := s.windowProbe(ctx, w, ts, cur, size, limit)
 	if err != nil {
 		return nil, 0, err
 	}
-	var rows []ListRow
-	switch {
-	case len(win.ids) == limit || win.seen < size:
-		if len(win.ids) > 0 {
-			marks := strings.TrimSuffix(strings.Repeat("?, ", len(win.ids)), ", ")
-			ids := &where{}
-			for _, id := range win.ids {
-				ids.args = append(ids.args, id)
-			}
-			ids.conds = []string{"t.id IN (" + marks + ")"}
-			rows, err = s.searchRows(ctx, ids, cur, limit)
+	inWindow := len(win.ids) == limit || win.seen < size
+	total := -1
+	if !inWindow {
+		// A rare word: the set of every match gives the page and the count at once.
+		if win, err = s.setProbe(ctx, w, ts, cur, limit); err != nil {
+			return nil, 0, err
 		}
-	default:
-		rows, err = s.searchRows(ctx, s.setWhere(w, ts, false), cur, limit)
+		total = win.matched
 	}
-	if err != nil {
-		return nil, 0, err
+	var rows []ListRow
+	if len(win.ids) > 0 {
+		marks := strings.TrimSuffix(strings.Repeat("?, ", len(win.ids)), ", ")
+		ids := &where{conds: []string{"t.id IN (" + marks + ")"}}
+		for _, id := range win.ids {
+			ids.args = append(ids.args, id)
+		}
+		if rows, err = s.searchRows(ctx, ids, cur, limit); err != nil {
+			return nil, 0, err
+		}
+	}
+	if total >= 0 {
+		return rows, total, nil
 	}
 	if cur == nil && len(rows) < limit {
 		return rows, len(rows), nil // the first page ends the list: there is nothing to count
@@ -227,12 +251,46 @@ func (s *Service) searchText(ctx context.Context, w *where, ts *textSearch, cur 
 	if whole.seen < size {
 		return rows, whole.matched, nil
 	}
-	for _, query := range []string{ts.whole, ts.query} {
-		n, err := s.ownCount(ctx, w, query, capped)
-		if err != nil || n >= capped {
-			return rows, n, err
+	for _, count := range []func(context.Context, *where, *textSearch, string, int) (int, error){s.ownCount, s.commentCount} {
+		for _, query := range []string{ts.whole, ts.query} {
+			n, err := count(ctx, w, ts, query, capped)
+			if err != nil || n >= capped {
+				return rows, n, err
+			}
 		}
 	}
-	total, err := s.countCapped(ctx, s.setWhere(w, ts, true))
+	total, err = s.countCapped(ctx, s.setWhere(w, ts))
 	return rows, total, err
+}
+
+// setProbe finds every match of ts in the list w selects (as the set of matches) and
+// returns their number and the ids of the first ones after cur (at most limit).
+func (s *Service) setProbe(ctx context.Context, w *where, ts *textSearch, cur *cursor, limit int) (window, error) {
+	set := s.setWhere(w, ts)
+	args := slices.Clone(set.args)
+	after, order := "", "DESC"
+	if cur != nil {
+		c, a, o := cursorCond(cur)
+		after, order = c, o
+		args = append(args, a...)
+	}
+	args = append(args, limit)
+	q := `WITH s AS MATERIALIZED (SELECT t.id, t.updated_at FROM tickets t WHERE ` + set.sql() + `)
+SELECT x.matched, p.id FROM (SELECT COUNT(*) AS matched FROM s) x
+LEFT JOIN (SELECT t.id FROM s t WHERE 1 = 1` + after + ` ORDER BY t.updated_at ` + order + `, t.id ` + order + ` LIMIT ?) p ON 1 = 1`
+	var out []struct {
+		Matched int           `db:"matched"`
+		ID      sql.NullInt64 `db:"id"`
+	}
+	if err := s.db.SelectContext(ctx, &out, s.db.Rebind(q), args...); err != nil {
+		return window{}, fmt.Errorf("ticket: search the matches: %w", err)
+	}
+	var win window
+	for _, r := range out {
+		win.matched = r.Matched
+		if r.ID.Valid {
+			win.ids = append(win.ids, r.ID.Int64)
+		}
+	}
+	return win, nil
 }

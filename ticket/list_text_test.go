@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -23,7 +25,7 @@ var (
 // seedText fills s's database with random users, tickets (updated_at with ties, and old
 // tickets bumped to the top), comments public and internal, and participants, through
 // SQL like BenchmarkSearch's data set. It returns the agents and the customers.
-func seedText(t *testing.T, s *Service, r *rand.Rand, tickets int) (agents, customers []User) {
+func seedText(t testing.TB, s *Service, r *rand.Rand, tickets int) (agents, customers []User) {
 	t.Helper()
 	ctx := context.Background()
 	db := s.db
@@ -99,8 +101,12 @@ func seedText(t *testing.T, s *Service, r *rand.Rand, tickets int) (agents, cust
 		if r.IntN(3) == 0 {
 			vis = "internal"
 		}
+		body := words(1+r.IntN(4)) + " merci"
+		if vis == "internal" || r.IntN(10) == 0 {
+			body += " toner" // in every internal note, in few public comments
+		}
 		exec(`INSERT INTO comments (ticket_id, author_id, body, visibility, source, created_at) VALUES (?, ?, ?, ?, 'web', ?)`,
-			id, 100, words(1+r.IntN(4))+" merci", vis, when)
+			id, 100, body, vis, when)
 		exec(`UPDATE tickets SET updated_at = ? WHERE id = ? AND updated_at < ?`, when, id, when)
 	}
 	if s.dialect == SQLite {
@@ -128,7 +134,7 @@ func seedText(t *testing.T, s *Service, r *rand.Rand, tickets int) (agents, cust
 // referenceSearch is the list the way it was first written, and the simplest: the rules
 // of access written out, every match of the text as one set from the full-text indexes,
 // everything sorted. It returns the keys in the list's order.
-func referenceSearch(t *testing.T, db *sqlx.DB, d Dialect, u User, f Filter) []string {
+func referenceSearch(t testing.TB, db *sqlx.DB, d Dialect, u User, f Filter) []string {
 	t.Helper()
 	var conds []string
 	var args []any
@@ -270,6 +276,15 @@ func TestSearchTextPlans(t *testing.T) {
 				want := referenceSearch(t, s.db, s.dialect, u, f)
 				what := fmt.Sprintf("case %d: user %d (%s) %+v window %d cap %d", i, u.ID, u.Role, f, s.textWindow, s.opt.ListCountCap)
 				checkPages(t, s, u, f, want, what)
+			}
+			// A word of the internal notes is not a customer's: neither its pages nor
+			// its count.
+			for _, u := range customers {
+				for _, c := range []struct{ window, limit, cap int }{{1, 1, 2}, {1, 1, 7}, {1, 2, 7}, {1, 1, 40}} {
+					s.textWindow, s.opt.ListCountCap = c.window, c.cap
+					f := Filter{Q: "toner", Limit: c.limit}
+					checkPages(t, s, u, f, referenceSearch(t, s.db, s.dialect, u, f), fmt.Sprintf("user %d %+v", u.ID, c))
+				}
 			}
 			// Customers never see another's ticket, whatever they search.
 			for _, u := range customers {
@@ -450,4 +465,47 @@ func TestMigrateSearchVectors(t *testing.T) {
 			t.Fatalf("%q after the migration: %v %v", q, keysOf(p), err)
 		}
 	}
+}
+
+// FuzzSearchText: any text typed in the search box gives a page (never an error: the
+// words become full-text queries, prefix and whole-word), the one the reference query
+// gives, on SQLite.
+func FuzzSearchText(f *testing.F) {
+	for _, q := range []string{"imprimante", "IMPRIM", "élève réseau", `"wifi"*`, "AURAN1-7", "a OR b NOT c", "zorglub*",
+		"x:* & !y", "NEAR(a b)", "^ent", "\x00\xff", "l'école", "１２３", "ǅ", strings.Repeat("wifi ", 20)} {
+		f.Add(q)
+	}
+	dir, err := os.MkdirTemp("", "guichet-fuzz-search")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(func() { os.RemoveAll(dir) })
+	ctx := context.Background()
+	db, _, err := Open(ctx, filepath.Join(dir, "g.db"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(func() { db.Close() })
+	if _, err := Migrate(ctx, db); err != nil {
+		f.Fatal(err)
+	}
+	s, err := NewService(ctx, db, Options{PublicURL: "http://x", Secret: []byte("0123456789abcdef0123")})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(func() { s.Close() })
+	agents, customers := seedText(f, s, rand.New(rand.NewPCG(1, 2)), 120)
+	f.Fuzz(func(t *testing.T, q string) {
+		for _, u := range []User{agents[0], customers[1]} {
+			s.textWindow = 1
+			p, err := s.Search(ctx, u, Filter{Q: q, Limit: 5})
+			if err != nil {
+				t.Fatalf("%q: %v", q, err)
+			}
+			want := referenceSearch(t, db, SQLite, u, Filter{Q: q})
+			if got := keysOf(p); fmt.Sprint(got) != fmt.Sprint(want[:min(5, len(want))]) || p.Total != len(want) && !p.TotalCapped {
+				t.Fatalf("%q: %v of %d, want %v of %d", q, got, p.Total, want[:min(5, len(want))], len(want))
+			}
+		}
+	})
 }

@@ -128,3 +128,45 @@ func TestMarkSentTogetherRuns(t *testing.T) {
 		}
 	}
 }
+
+// TestMarkJoinsGathering: a mark sent while spooled messages gather for company does not
+// end the gathering (nobody waits on it): it commits with them, when the gathering ends,
+// not at once in a transaction of its own.
+func TestMarkJoinsGathering(t *testing.T) {
+	ctx := context.Background()
+	db := openSQLite(t)
+	s := newTestService(t, db, nil)
+	accept(t, s, testMail("a@ecole.test", "Panne", "gather.0@ecole.test"))
+	mails, err := s.ClaimOutbox(ctx, 10, time.Minute)
+	if err != nil || len(mails) != 1 {
+		t.Fatalf("claimed %d mails, %v; want 1", len(mails), err)
+	}
+	sp := &memSpool{}
+	for try := 1; ; try++ {
+		start := time.Now()
+		mid := fmt.Sprintf("gather.%d@ecole.test", try)
+		if _, err := s.ReceiveSpooled(ctx, testMail(fmt.Sprintf("b%d@ecole.test", try), "Panne", mid), sp); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(10 * time.Millisecond) // the committer takes the message and gathers
+		if err := s.MarkSent(ctx, mails[0].ID, "250 OK"); err != nil {
+			t.Fatal(err)
+		}
+		took := time.Since(start)
+		var processed int
+		if err := db.Get(&processed, "SELECT COUNT(*) FROM inbound WHERE message_id = ? AND state = 'processed'", mid); err != nil {
+			t.Fatal(err)
+		}
+		if processed == 0 && try < 5 {
+			// The mark came before the message reached the committer, and committed
+			// alone: nothing was gathering yet. Again.
+			waitBacklog(t, s)
+			continue
+		}
+		if processed == 0 || took < spoolGather {
+			t.Fatalf("mark committed after %s, message processed with it: %v; want it held until the gathering ended (%s)",
+				took, processed > 0, spoolGather)
+		}
+		return
+	}
+}

@@ -29,9 +29,11 @@ import (
 // Person is a user row as the export and the erasure read it.
 type Person struct {
 	User
-	HasPassword  bool       `db:"has_password"`
-	AvatarSHA256 string     `db:"avatar_sha256"`
-	ErasedAt     *time.Time `db:"erased_at"`
+	HasPassword  bool   `db:"has_password"`
+	AvatarSHA256 string `db:"avatar_sha256"`
+	// PendingNotify is a notification address waiting for its confirmation.
+	PendingNotify string     `db:"pending_notify_email"`
+	ErasedAt      *time.Time `db:"erased_at"`
 }
 
 // ErrLastAdmin is returned by Erase for the last administrator left.
@@ -119,7 +121,7 @@ func (s *Service) Erase(ctx context.Context, email, actor string, files Files) (
 		if rep.Tickets, err = execCount(ctx, tx, s.pq.PersonTicketsBlank, ErasedText, p.ID); err != nil {
 			return fail("requests", err)
 		}
-		if _, err := tx.ExecContext(ctx, s.pq.PersonRatingsBlank, p.ID); err != nil {
+		if _, err := s.blankRatingComments(ctx, tx, s.fq.BlankPerson, p.ID); err != nil {
 			return fail("satisfaction comments", err)
 		}
 		var inbound []int64
@@ -160,7 +162,8 @@ func (s *Service) anonymise(ctx context.Context, tx *sqlx.Tx, p Person, r *Purge
 	if notify == "" {
 		notify = p.Email
 	}
-	if err := s.deleteOutbox(ctx, tx, r, s.pq.UserOutboxDelete, p.Email, notify, s.now()); err != nil {
+	// the confirmation mail of a pending notification address goes to that address
+	if err := s.deleteOutbox(ctx, tx, r, s.pq.UserOutboxDelete, p.Email, notify, p.PendingNotify, s.now()); err != nil {
 		return fail("mail sent", err)
 	}
 	for _, q := range []string{s.pq.SessionsDelete, s.pq.SigninDelete, s.pq.TokensDelete, s.pq.ParticipationsDelete} {

@@ -82,8 +82,8 @@ func TestExportErase(t *testing.T) {
 			if strings.Join(bodies, "|") != "Réponse publique|Merci, ça remarche" {
 				t.Fatalf("comments a customer could see: %q", bodies)
 			}
-			if len(x.Ratings) != 1 || x.Ratings[0].Comment != "Trop lent" || x.Ratings[0].Score != 2 {
-				t.Fatalf("export ratings: %+v", x.Ratings)
+			if len(x.RatingsGiven) != 1 || x.RatingsGiven[0].Comment != "Trop lent" || x.RatingsGiven[0].Score != 2 {
+				t.Fatalf("export ratings: %+v", x.RatingsGiven)
 			}
 			if len(x.Files) != 2 || len(x.MailIn) != 1 || len(x.MailSent) == 0 {
 				t.Fatalf("export files %+v, mail in %+v, mail sent %d", x.Files, x.MailIn, len(x.MailSent))

@@ -49,3 +49,30 @@ FROM satisfaction_ratings r JOIN tickets t ON t.id = r.ticket_id JOIN users u ON
 LEFT JOIN users a ON a.id = r.agent_id
 WHERE r.rated_at >= ? AND r.rated_at < ? AND r.comment <> ''
 ORDER BY r.updated_at DESC, r.id DESC LIMIT ?;
+
+-- name: ratings-given-by
+SELECT t.key AS ticket_key, u.email AS requester, COALESCE(a.email, '') AS agent_email, r.closed_at, r.score, r.comment,
+    r.rated_at, r.updated_at
+FROM satisfaction_ratings r JOIN tickets t ON t.id = r.ticket_id JOIN users u ON u.id = r.requester_id
+LEFT JOIN users a ON a.id = r.agent_id
+WHERE r.requester_id = ? ORDER BY r.id;
+
+-- name: ratings-about
+SELECT t.key AS ticket_key, u.email AS requester, COALESCE(a.email, '') AS agent_email, r.closed_at, r.score, r.comment,
+    r.rated_at, r.updated_at
+FROM satisfaction_ratings r JOIN tickets t ON t.id = r.ticket_id JOIN users u ON u.id = r.requester_id
+LEFT JOIN users a ON a.id = r.agent_id
+WHERE r.agent_id = ? ORDER BY r.id;
+
+-- name: rating-comments-blank-ticket
+UPDATE satisfaction_ratings SET comment = '' WHERE ticket_id = ? AND comment <> '';
+
+-- name: rating-comments-blank-person
+UPDATE satisfaction_ratings SET comment = '' WHERE requester_id = ? AND comment <> '';
+
+-- name: satisfaction-totals
+SELECT '' AS group_key, '' AS group_name, COUNT(*) AS n, COALESCE(SUM(score), 0) AS total,
+    COALESCE(SUM(CASE WHEN score = 1 THEN 1 ELSE 0 END), 0) AS s1, COALESCE(SUM(CASE WHEN score = 2 THEN 1 ELSE 0 END), 0) AS s2,
+    COALESCE(SUM(CASE WHEN score = 3 THEN 1 ELSE 0 END), 0) AS s3, COALESCE(SUM(CASE WHEN score = 4 THEN 1 ELSE 0 END), 0) AS s4,
+    COALESCE(SUM(CASE WHEN score = 5 THEN 1 ELSE 0 END), 0) AS s5
+FROM satisfaction_ratings WHERE rated_at >= ? AND rated_at < ?;

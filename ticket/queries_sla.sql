@@ -32,3 +32,7 @@ ORDER BY t.id LIMIT ?;
 SELECT c.created_at FROM comments c JOIN users u ON u.id = c.author_id
 WHERE c.ticket_id = ? AND c.visibility = 'public' AND c.automatic = 0 AND u.role IN ('agent', 'admin')
 ORDER BY c.created_at LIMIT 1;
+
+-- name: sla-daily
+INSERT INTO sla_daily (day, measure, bucket, n) VALUES (?, ?, ?, ?)
+ON CONFLICT (measure, day, bucket) DO UPDATE SET n = sla_daily.n + excluded.n;

@@ -16,15 +16,17 @@ import (
 // Purge removes the personal data of the tickets closed before a cutoff and keeps what
 // the statistics count. Of each such ticket it keeps the row (key, desk, status,
 // request type, establishment, académie, components, source, dates, requester and
-// assignee as user ids), its satisfaction scores (their comments emptied), its comments' rows (author, visibility, source, dates: the
-// texts replaced by ErasedText), its status and SLA events and its SLA clock; it
+// assignee as user ids), its satisfaction scores (their comments emptied), its
+// comments' rows (author, visibility, source, dates: the texts replaced by ErasedText),
+// its status and SLA events and its SLA clock; it
 // removes the summary and the request form's free fields, the attachments' rows, the
 // participants, the thread's Message-IDs, the outbox rows (the mail sent about it) and
 // their .eml files, and empties the inbound rows of its mail (raw message, envelope,
-// Message-ID). Files of the blob store go when no row points at them any more. Inbound
-// messages attached to no ticket (automatic mail, duplicates, refused mail) received
-// before the cutoff are emptied the same way; those waiting for an operator (failed,
-// held, pending) are not touched.
+// Message-ID): the ticket's and its comments' own mail at once, its other mail
+// (duplicates, bounces, held mail) in the loose pass that follows. Files of the blob
+// store go when no row points at them any more. Inbound messages attached to no ticket
+// (automatic mail, duplicates, refused mail) received before the cutoff are emptied the
+// same way; those waiting for an operator (failed, held, pending) are not touched.
 //
 // Customers left with nothing but purged tickets (no password, no API token, no live
 // session, not on an establishment's whitelist, created before the cutoff) are
@@ -230,13 +232,16 @@ func (s *Service) purgeTicket(ctx context.Context, tx *sqlx.Tx, id int64, people
 		return fail("comments", err)
 	}
 	r.Comments += n
-	for _, q := range []string{s.pq.TicketParticipantsDelete, s.pq.TicketThreadDelete, s.pq.TicketEventsBlank, s.pq.TicketRatingsBlank} {
+	if _, err := s.blankRatingComments(ctx, tx, s.fq.BlankTicket, id); err != nil {
+		return fail("satisfaction comments", err)
+	}
+	for _, q := range []string{s.pq.TicketParticipantsDelete, s.pq.TicketThreadDelete, s.pq.TicketEventsBlank} {
 		if _, err := tx.ExecContext(ctx, q, id); err != nil {
 			return fail("participants, thread and events", err)
 		}
 	}
 	var inbound []int64
-	if err := tx.SelectContext(ctx, &inbound, s.pq.TicketInbound, id); err != nil {
+	if err := tx.SelectContext(ctx, &inbound, s.pq.TicketInbound, id, id); err != nil {
 		return fail("inbound mail", err)
 	}
 	for _, in := range inbound {
@@ -261,37 +266,42 @@ func (s *Service) purgeInbound(ctx context.Context, tx *sqlx.Tx, id int64, r *Pu
 	if err := tx.GetContext(ctx, &sum, s.pq.InboundBlob, id); err != nil {
 		return fmt.Errorf("ticket: empty inbound message %d: %w", id, err)
 	}
+	n, err := execCount(ctx, tx, s.pq.InboundPurge, []byte{}, s.now(), id)
+	if err != nil {
+		return fmt.Errorf("ticket: empty inbound message %d: %w", id, err)
+	}
+	if n == 0 {
+		return nil // emptied already
+	}
 	if sum != "" {
 		r.Blobs = append(r.Blobs, sum)
-	}
-	if _, err := tx.ExecContext(ctx, s.pq.InboundPurge, []byte{}, s.now(), id); err != nil {
-		return fmt.Errorf("ticket: empty inbound message %d: %w", id, err)
 	}
 	r.Inbound++
 	return nil
 }
 
-// deleteOutbox runs an outbox-deleting query (with RETURNING response, data_id), notes
-// the .eml files of the rows and removes their data rows left unused.
+// deleteOutbox runs an outbox-deleting query (with RETURNING response, data_id,
+// ticket_id), notes the .eml files of the rows and empties their data rows left unused.
 func (s *Service) deleteOutbox(ctx context.Context, tx *sqlx.Tx, r *PurgeReport, query string, args ...any) error {
 	var rows []struct {
 		Response string `db:"response"`
 		DataID   *int64 `db:"data_id"`
+		TicketID *int64 `db:"ticket_id"`
 	}
 	if err := tx.SelectContext(ctx, &rows, query, args...); err != nil {
 		return err
 	}
-	data := map[int64]bool{}
+	data := map[[2]int64]bool{} // {data id, ticket id}
 	for _, row := range rows {
 		if name, ok := sentFile(row.Response); ok {
 			r.SentFiles = append(r.SentFiles, name)
 		}
-		if row.DataID != nil {
-			data[*row.DataID] = true
+		if row.DataID != nil && row.TicketID != nil {
+			data[[2]int64{*row.DataID, *row.TicketID}] = true
 		}
 	}
-	for id := range data {
-		if _, err := tx.ExecContext(ctx, s.pq.OutboxDataDelete, id, id); err != nil {
+	for d := range data {
+		if _, err := tx.ExecContext(ctx, s.pq.OutboxDataBlank, d[0], d[1], d[0]); err != nil {
 			return err
 		}
 	}
@@ -372,7 +382,7 @@ type privacyQueries struct {
 	InboundBlob              string `query:"inbound-blob"`
 	TicketOutboxDelete       string `query:"ticket-outbox-delete"`
 	UserOutboxDelete         string `query:"user-outbox-delete"`
-	OutboxDataDelete         string `query:"outbox-data-delete"`
+	OutboxDataBlank          string `query:"outbox-data-blank"`
 	BlobReferenced           string `query:"blob-referenced"`
 	UserIdle                 string `query:"retention-user-idle"`
 	Person                   string `query:"person"`

@@ -149,6 +149,17 @@ func TestRetentionPurge(t *testing.T) {
 			if _, err := s.AddComment(ctx, agent, old.TicketKey, CommentInput{Body: "Bonjour Jeanne, voici la réponse", Visibility: Public, Source: SourceWeb}); err != nil {
 				t.Fatal(err)
 			}
+			// A mail on the ticket that no ticket or comment row names (as a bounce or a
+			// duplicate): the loose pass empties it.
+			reply := testMail("jeanne@ecole.test", "Re: [#"+old.TicketKey+"] Imprimante en panne", "old2@ecole.test")
+			reply.Msg.ThreadKey = old.TicketKey
+			rr := accept(t, s, reply)
+			if rr.CommentID == 0 {
+				t.Fatalf("reply: %+v", rr)
+			}
+			if _, err := f.db.Exec(f.db.Rebind("UPDATE comments SET inbound_id = NULL WHERE id = ?"), rr.CommentID); err != nil {
+				t.Fatal(err)
+			}
 			if err := s.ChangeStatus(ctx, agent, old.TicketKey, StatusClosed); err != nil {
 				t.Fatal(err)
 			}
@@ -181,11 +192,14 @@ func TestRetentionPurge(t *testing.T) {
 				t.Fatalf("the dry run changed something: %q", got.Summary)
 			}
 
+			if n := f.count(t, "SELECT COUNT(*) FROM outbox_data WHERE data LIKE '%Imprimante%'"); n == 0 {
+				t.Fatal("no shared mail data names the old ticket: the check below would prove nothing")
+			}
 			rep, err := s.Purge(ctx, cutoff, false, f.files)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(rep.Tickets) != 1 || rep.Comments != 1 || rep.Attachments != 2 || rep.Inbound != 1 || rep.Users != 1 ||
+			if len(rep.Tickets) != 1 || rep.Comments != 2 || rep.Attachments != 2 || rep.Inbound != 2 || rep.Users != 1 ||
 				rep.BlobsRemoved != 2 || rep.SentRemoved != len(sentNames) {
 				t.Fatalf("report: %+v", rep)
 			}
@@ -201,8 +215,8 @@ func TestRetentionPurge(t *testing.T) {
 					t.Fatalf("purged comment: %+v", c)
 				}
 			}
-			if len(got.Comments) != 1 {
-				t.Fatalf("comment rows: %d, want 1 (kept for the counts)", len(got.Comments))
+			if len(got.Comments) != 2 {
+				t.Fatalf("comment rows: %d, want 2 (kept for the counts)", len(got.Comments))
 			}
 			if n := f.count(t, "SELECT COUNT(*) FROM satisfaction_ratings WHERE score = 4 AND comment = ''"); n != 1 {
 				t.Fatalf("satisfaction rating: %d rows with the score kept and the comment emptied, want 1", n)
@@ -218,10 +232,13 @@ func TestRetentionPurge(t *testing.T) {
 					t.Fatalf("sent file %s still there: %v", n, err)
 				}
 			}
+			if n := f.count(t, "SELECT COUNT(*) FROM outbox_data WHERE data LIKE '%Imprimante%'"); n != 0 {
+				t.Fatalf("%d shared mail data rows still tell the old ticket", n)
+			}
 			if n := f.count(t, "SELECT COUNT(*) FROM outbox WHERE ticket_key = ?", old.TicketKey); n != 0 {
 				t.Fatalf("%d outbox rows left", n)
 			}
-			if n := f.count(t, "SELECT COUNT(*) FROM inbound WHERE id = ? AND (raw_blob <> '' OR envelope_from <> '' OR message_id <> '' OR dedup_key LIKE '%jeanne%')", old.InboundID); n != 0 {
+			if n := f.count(t, "SELECT COUNT(*) FROM inbound WHERE id IN (?, ?) AND (raw_blob <> '' OR envelope_from <> '' OR message_id <> '' OR dedup_key LIKE '%jeanne%' OR purged_at IS NULL)", old.InboundID, rr.InboundID); n != 0 {
 				t.Fatal("the old inbound row still holds mail data")
 			}
 			if n := f.count(t, "SELECT COUNT(*) FROM thread_messages t JOIN tickets k ON k.id = t.ticket_id WHERE k.key = ?", old.TicketKey); n != 0 {

@@ -172,6 +172,8 @@ type RatingForm struct {
 	Link    RatingLink
 	Summary string
 	Current *Rating
+	// The requester's language and time zone, those of the mail the link came in.
+	Lang, TimeZone string
 }
 
 // RatingFor reads, for the rating page, the ticket and the rating already given through
@@ -186,7 +188,7 @@ func (s *Service) RatingFor(ctx context.Context, key, email, token string) (Rati
 	if err != nil {
 		return RatingForm{Link: l}, err
 	}
-	f := RatingForm{Link: l, Summary: t.Summary}
+	f := RatingForm{Link: l, Summary: t.Summary, Lang: u.Lang, TimeZone: u.TimeZone}
 	r, err := s.rating(ctx, s.db, t.ID, u.ID, l.ClosedAt)
 	if err == nil {
 		f.Current = &r
@@ -313,6 +315,10 @@ func (s *Service) ratingURLFor(ctx context.Context, q sqlx.QueryerContext, t *Ti
 		s.now().After(t.ClosedAt.Add(RatingWindow)) {
 		return "", nil
 	}
+	// A duplicate closed by merging it into another ticket is not rated: the other is.
+	if into, err := s.mergedInto(ctx, q, t.ID); err != nil || into != nil {
+		return "", err
+	}
 	agent, err := s.closingAgent(ctx, q, t)
 	if err != nil {
 		return "", err
@@ -327,6 +333,7 @@ type TicketRatings struct {
 	Ratings []Rating
 	RateURL string // the rating page of the current closing, for its requester
 	Until   time.Time
+	Rated   bool // the requester already rated the current closing (RateURL changes it)
 }
 
 // RatingsOf gives what u may see of ticket key's ratings (the access rules of the ticket
@@ -355,6 +362,10 @@ func (s *Service) RatingsOf(ctx context.Context, u User, key string) (TicketRati
 	}
 	if out.RateURL != "" {
 		out.Until = t.ClosedAt.Add(RatingWindow).UTC()
+		closed := t.ClosedAt.Truncate(time.Second)
+		for _, r := range out.Ratings {
+			out.Rated = out.Rated || r.ClosedAt.Equal(closed)
+		}
 	}
 	return out, nil
 }
@@ -419,6 +430,41 @@ func (s *Service) Satisfaction(ctx context.Context, actor User, from, to time.Ti
 	return rep, nil
 }
 
+// ExportRating is a rating in a person's export: one they gave as a requester, or, for an
+// agent, one given about their work.
+type ExportRating struct {
+	Ticket    string    `db:"ticket_key" json:"ticket"`
+	Requester string    `db:"requester" json:"requester"`
+	Agent     string    `db:"agent_email" json:"agent,omitempty"`
+	ClosedAt  time.Time `db:"closed_at" json:"closed_at"`
+	Score     int       `db:"score" json:"score"`
+	Comment   string    `db:"comment" json:"comment"`
+	RatedAt   time.Time `db:"rated_at" json:"rated_at"`
+	UpdatedAt time.Time `db:"updated_at" json:"updated_at"`
+}
+
+// exportRatings lists the ratings person userID gave and those given about them.
+func (s *Service) exportRatings(ctx context.Context, q sqlx.QueryerContext, userID int64) (given, about []ExportRating, err error) {
+	given, about = []ExportRating{}, []ExportRating{}
+	if err := sqlx.SelectContext(ctx, q, &given, s.fq.PersonGiven, userID); err != nil {
+		return nil, nil, fmt.Errorf("ticket: ratings given by user %d: %w", userID, err)
+	}
+	if err := sqlx.SelectContext(ctx, q, &about, s.fq.PersonAbout, userID); err != nil {
+		return nil, nil, fmt.Errorf("ticket: ratings about user %d: %w", userID, err)
+	}
+	return given, about, nil
+}
+
+// blankRatingComments empties the comments of the ratings of a ticket (retention) or
+// given by a person (erasure); the scores stay, for the statistics.
+func (s *Service) blankRatingComments(ctx context.Context, tx *sqlx.Tx, query string, id int64) (int64, error) {
+	n, err := execCount(ctx, tx, query, id)
+	if err != nil {
+		return 0, fmt.Errorf("ticket: blank rating comments: %w", err)
+	}
+	return n, nil
+}
+
 type satisfactionQueries struct {
 	Get          string `query:"rating-get"`
 	Upsert       string `query:"rating-upsert"`
@@ -427,4 +473,9 @@ type satisfactionQueries struct {
 	ByDesk       string `query:"satisfaction-by-desk"`
 	ByAgent      string `query:"satisfaction-by-agent"`
 	Comments     string `query:"satisfaction-comments"`
+	PersonGiven  string `query:"ratings-given-by"`
+	PersonAbout  string `query:"ratings-about"`
+	BlankTicket  string `query:"rating-comments-blank-ticket"`
+	BlankPerson  string `query:"rating-comments-blank-person"`
+	Totals       string `query:"satisfaction-totals"`
 }

@@ -156,7 +156,7 @@ func TestSatisfaction(t *testing.T) {
 			// The ticket page: the requester sees her rating and the link, Paul nothing,
 			// agents everything.
 			mine, err := f.s.RatingsOf(ctx, jeanne, key)
-			if err != nil || len(mine.Ratings) != 1 || mine.RateURL == "" || !mine.Until.Equal(r.ClosedAt.Add(RatingWindow)) {
+			if err != nil || len(mine.Ratings) != 1 || mine.RateURL == "" || !mine.Rated || !mine.Until.Equal(r.ClosedAt.Add(RatingWindow)) {
 				t.Fatalf("RatingsOf(jeanne): %+v %v", mine, err)
 			}
 			if _, _, tk := linkParts(t, mine.RateURL); tk != token {
@@ -192,6 +192,9 @@ func TestSatisfaction(t *testing.T) {
 			now = now.Add(time.Minute)
 			if err := f.s.ChangeStatus(ctx, f.agent, key, StatusClosed); err != nil {
 				t.Fatal(err)
+			}
+			if mine, _ := f.s.RatingsOf(ctx, jeanne, key); mine.RateURL == "" || mine.Rated {
+				t.Fatalf("RatingsOf after the second closing: %+v", mine)
 			}
 			link2 := ratingLinkOf(t, f, "jeanne@ecole.test")
 			_, _, token2 := linkParts(t, link2)
@@ -336,5 +339,102 @@ func TestSatisfactionClosedByMail(t *testing.T) {
 	}
 	if len(rows) != 2 || strings.Contains(rows[0].Data, "rating_url") {
 		t.Fatalf("a later comment asks for a rating again: %+v", rows)
+	}
+}
+
+// nopFiles removes nothing: the tests of ratings store no file.
+type nopFiles struct{}
+
+func (nopFiles) RemoveBlob(context.Context, string) error { return nil }
+func (nopFiles) RemoveSent(context.Context, string) error { return nil }
+
+// TestSatisfactionPrivacy: a person's export lists the ratings they gave (and, for an
+// agent, those about them); erasing the person blanks their comments and the retention
+// policy those of the tickets it purges, the scores kept for the statistics; a duplicate
+// closed by merging is not offered a rating.
+func TestSatisfactionPrivacy(t *testing.T) {
+	for name, open := range stores(t) {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			now := time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)
+			f := newRulesFixture(t, open(t), func(o *Options) { o.Now = func() time.Time { return now } })
+			rate := func(key, comment string) {
+				t.Helper()
+				if err := f.s.ChangeStatus(ctx, f.agent, key, StatusClosed); err != nil {
+					t.Fatal(err)
+				}
+				jeanne, _ := f.s.UserByEmail(ctx, "jeanne@ecole.test")
+				rs, err := f.s.RatingsOf(ctx, jeanne, key)
+				if err != nil || rs.RateURL == "" {
+					t.Fatalf("no rating link for %s: %v", key, err)
+				}
+				k, a, tok := linkParts(t, rs.RateURL)
+				if _, err := f.s.Rate(ctx, k, a, tok, 4, comment); err != nil {
+					t.Fatal(err)
+				}
+			}
+			rate(f.key, "Merci Alice")
+			second := accept(t, f.s, testMail("jeanne@ecole.test", "Imprimante", "w2@ecole.test")).TicketKey
+			now = now.Add(time.Hour)
+			rate(second, "Imprimante réparée")
+
+			x, err := f.s.Export(ctx, "jeanne@ecole.test")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(x.RatingsGiven) != 2 || x.RatingsGiven[0].Comment != "Merci Alice" || x.RatingsGiven[0].Agent != "alice@support.test" || len(x.RatingsAbout) != 0 {
+				t.Fatalf("Jeanne's export: given %+v, about %+v", x.RatingsGiven, x.RatingsAbout)
+			}
+			if x, err := f.s.Export(ctx, "alice@support.test"); err != nil || len(x.RatingsAbout) != 2 || len(x.RatingsGiven) != 0 {
+				t.Fatalf("Alice's export: %+v %v", x, err)
+			}
+
+			// Retention purges the first ticket: its rating's comment goes, its score stays.
+			now = now.Add(40 * 24 * time.Hour)
+			if _, err := f.s.Purge(ctx, now.Add(-40*24*time.Hour-30*time.Minute), false, nopFiles{}); err != nil {
+				t.Fatal(err)
+			}
+			rep, err := f.s.Satisfaction(ctx, f.agent, now.Add(-60*24*time.Hour), now)
+			if err != nil || len(rep.Desks) != 1 || rep.Desks[0].Count != 2 || rep.Desks[0].S4 != 2 {
+				t.Fatalf("after retention: %+v %v", rep.Desks, err)
+			}
+			if len(rep.Comments) != 1 || rep.Comments[0].Comment != "Imprimante réparée" {
+				t.Fatalf("comments after retention: %+v", rep.Comments)
+			}
+			// Erasing Jeanne blanks the other.
+			if _, err := f.s.Erase(ctx, "jeanne@ecole.test", "test", nopFiles{}); err != nil {
+				t.Fatal(err)
+			}
+			rep, err = f.s.Satisfaction(ctx, f.agent, now.Add(-60*24*time.Hour), now)
+			if err != nil || rep.Desks[0].Count != 2 || len(rep.Comments) != 0 {
+				t.Fatalf("after erasure: %+v %+v %v", rep.Desks, rep.Comments, err)
+			}
+		})
+	}
+}
+
+// TestSatisfactionMerged: a duplicate closed by merging it into another ticket asks no
+// rating (neither in the mail, a MailMerged, nor on its page); the target is rated when
+// it closes.
+func TestSatisfactionMerged(t *testing.T) {
+	ctx := context.Background()
+	f := newRulesFixture(t, openSQLite(t), nil)
+	dup := accept(t, f.s, testMail("jeanne@ecole.test", "Wifi toujours en panne", "w3@ecole.test")).TicketKey
+	if _, err := f.s.Merge(ctx, f.agent, dup, f.key); err != nil {
+		t.Fatal(err)
+	}
+	jeanne, _ := f.s.UserByEmail(ctx, "jeanne@ecole.test")
+	if rs, err := f.s.RatingsOf(ctx, jeanne, dup); err != nil || rs.RateURL != "" {
+		t.Fatalf("the merged duplicate offers a rating: %+v %v", rs, err)
+	}
+	var n int
+	if err := f.db.Get(&n, f.db.Rebind("SELECT COUNT(*) FROM outbox WHERE data LIKE ?"), "%rating_url%"); err != nil || n != 0 {
+		t.Fatalf("%d mails ask for a rating after a merge (%v)", n, err)
+	}
+	if err := f.s.ChangeStatus(ctx, f.agent, f.key, StatusClosed); err != nil {
+		t.Fatal(err)
+	}
+	if rs, err := f.s.RatingsOf(ctx, jeanne, f.key); err != nil || rs.RateURL == "" {
+		t.Fatalf("the target offers no rating: %+v %v", rs, err)
 	}
 }

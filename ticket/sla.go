@@ -67,6 +67,7 @@ type slaQueries struct {
 	NextCheck  string `query:"sla-next-check"`
 	Missing    string `query:"sla-missing"`
 	FirstReply string `query:"sla-first-answer"`
+	Daily      string `query:"sla-daily"`
 }
 
 // slaCounters counts breaches found by this process, for /metrics.
@@ -216,8 +217,15 @@ func (s *Service) slaStatus(ctx context.Context, tx *sqlx.Tx, t *Ticket, old, st
 		if err := s.slaBreachCheck(ctx, tx, p, t, r, now); err != nil {
 			return err
 		}
-	} else {
-		r.ResolvedAt = nil // reopened
+		if err := s.slaCount1(ctx, tx, SLAResolution, n, r.ElapsedS, 1); err != nil {
+			return err
+		}
+	} else if r.ResolvedAt != nil {
+		// Reopened: its closing no longer counts in the dashboard's resolution times.
+		if err := s.slaCount1(ctx, tx, SLAResolution, *r.ResolvedAt, r.ElapsedS, -1); err != nil {
+			return err
+		}
+		r.ResolvedAt = nil
 	}
 	p.plan(r)
 	return s.slaSave(ctx, tx, r)
@@ -236,6 +244,9 @@ func (s *Service) slaResponded(ctx context.Context, tx *sqlx.Tx, t *Ticket, now 
 	n := now.UTC()
 	took := int64(p.elapsedAt(r, now) / time.Second)
 	r.RespondedAt, r.ResponseS = &n, &took
+	if err := s.slaCount1(ctx, tx, SLAFirstResponse, n, took, 1); err != nil {
+		return err
+	}
 	if err := s.slaBreachCheck(ctx, tx, p, t, r, now); err != nil {
 		return err
 	}
@@ -579,4 +590,42 @@ func (s *Service) withSLA(ctx context.Context, u User, rows []ListRow) error {
 		}
 	}
 	return nil
+}
+
+// slaCount1 adds delta to the dashboard's daily histogram of measure: the day (UTC) of at,
+// the bucket of secs (migration 0020).
+func (s *Service) slaCount1(ctx context.Context, tx *sqlx.Tx, measure string, at time.Time, secs int64, delta int) error {
+	if _, err := tx.ExecContext(ctx, s.sq.Daily, at.UTC().Format(time.DateOnly), measure, slaBucket(secs/60), delta); err != nil {
+		return fmt.Errorf("ticket: count %s time: %w", measure, err)
+	}
+	return nil
+}
+
+// slaBucket is the histogram bucket of a time in minutes: 5-minute buckets up to 2 h, 15
+// up to 10 h, 1 h up to 50 h, 10 h beyond (the last, 127, open).
+func slaBucket(m int64) int {
+	switch {
+	case m < 0:
+		return 0
+	case m < 120:
+		return int(m / 5)
+	case m < 600:
+		return 24 + int((m-120)/15)
+	case m < 3000:
+		return 56 + int((m-600)/60)
+	}
+	return int(min(96+(m-3000)/600, 127))
+}
+
+// slaBucketStart is the lower bound of a bucket, in minutes.
+func slaBucketStart(b int) int64 {
+	switch {
+	case b < 24:
+		return int64(b) * 5
+	case b < 56:
+		return 120 + int64(b-24)*15
+	case b < 96:
+		return 600 + int64(b-56)*60
+	}
+	return 3000 + int64(b-96)*600
 }

@@ -217,7 +217,8 @@ func TestBrowserAccessibility(t *testing.T) {
 			b.acceptLanguage(lang)
 			f.clock.Advance(25 * time.Hour) // the sign-in limits forget the previous round
 
-			// Signed out.
+			// Signed out (pages reached by a mailed link speak Jeanne's language).
+			f.setLang(t, "jeanne", lang)
 			b.open("/login?next=%2Frequests")
 			page("login")
 			b.set("#login-email", "jeanne@ecole.test")
@@ -246,7 +247,6 @@ func TestBrowserAccessibility(t *testing.T) {
 			page("not-found-signed-out")
 
 			// A customer.
-			f.setLang(t, "jeanne", lang)
 			b.login("jeanne@ecole.test")
 			b.open("/")
 			page("home")

@@ -83,11 +83,22 @@ func TestBrowserSatisfaction(t *testing.T) {
 		t.Fatalf("recorded: %+v %v", rs, err)
 	}
 
+	// The requester finds her rating on the request's page, and the link to change it.
+	b.login("jeanne@ecole.test")
+	b.open("/requests/" + f.jeanneKey)
+	b.mustContain("requester's ticket page", "Satisfaction", "Très satisfait(e)", "Réponse rapide et claire.", "Modifier mon avis")
+	b.shot("ticket-rating-requester")
+	b.submit("form[action='/logout'] button")
+
 	b.login("alice@support.test")
+	b.open("/agent/dashboard")
+	b.mustContain("dashboard", "Satisfaction moyenne", "5,0 / 5")
+	b.shot("dashboard-satisfaction")
 	b.open("/")
 	b.clickLink("Satisfaction")
 	b.mustContain("report", "Satisfaction des demandeurs", "Par service", "Par agent", "Alice Agent", "5,0 / 5", "Réponse rapide et claire.")
 	b.shot("satisfaction-report")
 	b.clickLink(f.jeanneKey)
-	b.mustContain("agent's ticket page", "Satisfaction", "Très satisfait(e)", "Réponse rapide et claire.")
+	b.mustContain("agent's ticket page", "Satisfaction", "Très satisfait(e)", "Réponse rapide et claire.", "pour Alice Agent")
+	b.shot("ticket-rating-agent")
 }

@@ -21,6 +21,8 @@ type dashboardView struct {
 	Chart    chartView
 	// Medians as text ("2 h 30 min"), "—" when there is none.
 	MedianFirst, MedianResolve string
+	// The satisfaction ratings of the weeks shown: average out of 5 ("4,2"), "—" for none.
+	Satisfaction groupView
 }
 
 type statusCount struct {
@@ -76,6 +78,10 @@ func (h *Handler) dashboard(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := &dashboardView{D: d, Weeks: weeks, Choices: dashboardWeeks, MedianFirst: "—", MedianResolve: "—"}
+	v.Satisfaction = h.groupView(u.Lang, d.Ratings, "")
+	if d.Ratings.Count == 0 {
+		v.Satisfaction.Average = "—"
+	}
 	if d.Responded > 0 {
 		v.MedianFirst = templates.FormatBusinessDuration(d.MedianFirstResponse)
 	}
@@ -136,11 +142,12 @@ func weekChart(weeks []ticket.DashboardWeek, label func(ticket.DashboardWeek) st
 	return c
 }
 
-// niceCeil rounds n up to 1, 2 or 5 times a power of ten, at least 4 (four ticks).
+// niceCeil is the top of an axis of four equal steps holding n: four times a step of
+// 1, 2 or 5 times a power of ten (4, 8, 20, 40, 80, 200, …).
 func niceCeil(n int) int {
 	for p := 1; ; p *= 10 {
 		for _, m := range []int{1, 2, 5} {
-			if v := m * p; v >= n && v >= 4 {
+			if v := 4 * m * p; v >= n {
 				return v
 			}
 		}

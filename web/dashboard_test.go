@@ -19,7 +19,7 @@ func TestDashboardPage(t *testing.T) {
 	}
 	page := f.do(t, alice, "GET", "/agent/dashboard?weeks=4", nil).Body.String()
 	for _, want := range []string{"<h1>Tableau de bord</h1>", "Demandes par statut (2 en tout)", `role="img"`,
-		"<title id=\"dash-chart-title\">", "Délai médian de première réponse", `<caption id="dash-weeks-caption">Chiffres par semaine</caption>`,
+		"<title id=\"dash-chart-title\">", "Délai médian de première réponse", "<caption>Chiffres par semaine</caption>",
 		`<option value="4" selected>4 dernières semaines</option>`, `href="/agent/dashboard.csv?weeks=4"`} {
 		if !strings.Contains(page, want) {
 			t.Errorf("dashboard lacks %q", want)
@@ -47,5 +47,13 @@ func TestDashboardPage(t *testing.T) {
 	}
 	if created == 0 {
 		t.Fatalf("CSV counts no ticket created: %v", rows)
+	}
+}
+
+func TestNiceCeil(t *testing.T) {
+	for n, want := range map[int]int{0: 4, 1: 4, 4: 4, 5: 8, 9: 20, 20: 20, 21: 40, 399: 400, 401: 800, 46769: 80000} {
+		if got := niceCeil(n); got != want {
+			t.Errorf("niceCeil(%d) = %d, want %d", n, got, want)
+		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/guichet/guichet/templates"
@@ -14,6 +15,10 @@ import (
 // flashCookie carries a message to the page after a redirect: a text key, and an
 // argument after "|".
 const flashCookie = "guichet_flash"
+
+// flashAreas are the prefixes of the text keys a flash cookie may name: nothing else is
+// shown, so that a forged cookie cannot put an arbitrary text on the page.
+var flashAreas = []string{"ticket.", "profile.", "replies.", "merge."}
 
 // page starts the data of a page for r's user (when signed out: Paris time, and French
 // unless Accept-Language puts English first).
@@ -35,7 +40,7 @@ func (h *Handler) page(w http.ResponseWriter, r *http.Request, nav string, data 
 	if c, err := r.Cookie(flashCookie); err == nil && c.Value != "" {
 		if v, err := url.QueryUnescape(c.Value); err == nil {
 			key, arg, _ := strings.Cut(v, "|")
-			if strings.HasPrefix(key, "ticket.") || strings.HasPrefix(key, "profile.") {
+			if slices.ContainsFunc(flashAreas, func(a string) bool { return strings.HasPrefix(key, a) }) {
 				if arg != "" {
 					p.Flash = strings.Replace(h.pages.T(p.Lang, key), "%s", arg, 1)
 				} else {

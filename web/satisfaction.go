@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/guichet/guichet/templates"
 	"github.com/guichet/guichet/ticket"
 )
 
@@ -51,7 +52,7 @@ func (h *Handler) ratingForm(w http.ResponseWriter, r *http.Request) {
 	if n, err := strconv.Atoi(q.Get("n")); err == nil && n >= 1 && n <= 5 {
 		v.Score = n
 	}
-	h.showRating(w, r, http.StatusOK, v)
+	h.showRating(w, r, http.StatusOK, h.ratingPage(w, r, f), v)
 }
 
 // rate records the answer of the rating page (or changes it, for 7 days after the
@@ -75,12 +76,12 @@ func (h *Handler) rate(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		v.Summary, v.Until, v.Current = f.Summary, f.Link.Until, f.Current
-		p := h.page(w, r, "", nil)
+		p := h.ratingPage(w, r, f)
 		v.Errors = map[string]string{re.Field: h.pages.T(p.Lang, "rating.err_"+re.Reason)}
 		if len(v.Comment) > ticket.RatingCommentMax*2 {
 			v.Comment = "" // too large to send back
 		}
-		h.showRating(w, r, http.StatusUnprocessableEntity, v)
+		h.showRating(w, r, http.StatusUnprocessableEntity, p, v)
 		return
 	}
 	if err != nil {
@@ -94,18 +95,30 @@ func (h *Handler) rate(w http.ResponseWriter, r *http.Request) {
 	}
 	v.Summary, v.Until, v.Current = f.Summary, f.Link.Until, &saved
 	v.Score, v.Comment = saved.Score, saved.Comment
-	p := h.page(w, r, "", nil)
+	p := h.ratingPage(w, r, f)
 	v.Done = h.pages.T(p.Lang, "rating.saved")
-	h.showRating(w, r, http.StatusOK, v)
+	h.showRating(w, r, http.StatusOK, p, v)
 }
 
-func (h *Handler) showRating(w http.ResponseWriter, r *http.Request, code int, v *ratingView) {
+// ratingPage starts the rating page: signed out, in the requester's language and time
+// zone (those of the mail the link came in), else the signed-in user's.
+func (h *Handler) ratingPage(w http.ResponseWriter, r *http.Request, f ticket.RatingForm) *templates.Page {
+	p := h.page(w, r, "", nil)
+	if p.User == nil && f.Lang != "" {
+		p = templates.NewPage(f.Lang, f.TimeZone)
+		p.Brand = h.brand(p.Lang)
+	}
+	return p
+}
+
+func (h *Handler) showRating(w http.ResponseWriter, r *http.Request, code int, p *templates.Page, v *ratingView) {
 	for _, f := range [][3]string{{"score", "rating-score", "rating.question"}, {"comment", "rating-comment", "rating.comment"}} {
 		if text, ok := v.Errors[f[0]]; ok {
 			v.ErrorList = append(v.ErrorList, fieldError{ID: f[1], Label: f[2], Text: text})
 		}
 	}
-	h.render(w, r, code, "satisfaction", h.page(w, r, "", v))
+	p.Data = v
+	h.render(w, r, code, "satisfaction", p)
 }
 
 // ratingFailed answers a rating link that cannot be used: a clear page saying the link is

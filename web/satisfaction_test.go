@@ -5,10 +5,13 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/guichet/guichet/templates"
 	"github.com/guichet/guichet/ticket"
 )
 
@@ -151,7 +154,7 @@ func TestSatisfactionPages(t *testing.T) {
 	// The ticket page.
 	page := f.do(t, jeanne, "GET", "/requests/"+f.jeanneKey, nil).Body.String()
 	if !strings.Contains(page, `<h2 id="rating-title">Satisfaction</h2>`) || !strings.Contains(page, "Très satisfait(e)") ||
-		!strings.Contains(page, "Finalement parfait.") || !strings.Contains(page, "Donner mon avis</a>") {
+		!strings.Contains(page, "Finalement parfait.") || !strings.Contains(page, "Modifier mon avis</a>") {
 		t.Fatalf("the requester's ticket page lacks her rating:\n%s", page)
 	}
 	if strings.Contains(page, "pour Alice") {
@@ -161,7 +164,7 @@ func TestSatisfactionPages(t *testing.T) {
 		t.Fatal("another customer sees the requester's rating")
 	}
 	page = f.do(t, alice, "GET", "/requests/"+f.jeanneKey, nil).Body.String()
-	if !strings.Contains(page, "Finalement parfait.") || !strings.Contains(page, "pour Alice Agent") || strings.Contains(page, "Donner mon avis") ||
+	if !strings.Contains(page, "Finalement parfait.") || !strings.Contains(page, "pour Alice Agent") || strings.Contains(page, "mon avis</a>") ||
 		!strings.Contains(page, "Avis de satisfaction : Très satisfait(e)") {
 		t.Fatalf("the agent's ticket page lacks the rating:\n%s", page)
 	}
@@ -177,6 +180,19 @@ func TestSatisfactionPages(t *testing.T) {
 		if !strings.Contains(rep, want) {
 			t.Errorf("report lacks %q", want)
 		}
+	}
+	// Signed out, the page speaks the requester's language (that of the mail), whatever
+	// the browser asks.
+	f.setLang(t, "jeanne", "en")
+	if body := f.do(t, nil, "GET", link, nil, "Accept-Language", "fr").Body.String(); !strings.Contains(body, "<legend>Are you satisfied with the answer given to your request?") ||
+		!strings.Contains(body, `<html lang="en">`) {
+		t.Errorf("the page is not in the requester's language:\n%.1500s", body)
+	}
+
+	// The dashboard sums it up, with a link to the report.
+	dash := f.do(t, alice, "GET", "/agent/dashboard", nil).Body.String()
+	if !strings.Contains(dash, "<dt>Satisfaction moyenne</dt><dd>5,0 / 5 <span class=\"hint\">(sur 1 avis)</span>") || !strings.Contains(dash, `<a href="/agent/satisfaction">`) {
+		t.Errorf("the dashboard lacks the satisfaction:\n%s", dash)
 	}
 	if rec := f.do(t, alice, "GET", "/agent/satisfaction?from=2020-01-01&to=2020-01-31", nil); rec.Code != http.StatusOK ||
 		!strings.Contains(rec.Body.String(), "Aucun avis donné pendant cette période.") {
@@ -255,4 +271,49 @@ func FuzzRatingPage(fz *testing.F) {
 			t.Fatalf("recorded %+v", after.Ratings)
 		}
 	})
+}
+
+// TestSatisfactionMailLinks: the links of the closing mail as rendered (text and HTML)
+// open the rating page with their answer checked; the HTML's are the text's.
+func TestSatisfactionMailLinks(t *testing.T) {
+	ctx := context.Background()
+	f := newPortal(t, Options{})
+	if err := f.svc.ChangeStatus(ctx, f.users["alice"], f.jeanneKey, ticket.StatusClosed); err != nil {
+		t.Fatal(err)
+	}
+	ms, err := f.svc.ClaimOutbox(ctx, 100, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tpl, err := templates.New("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mail *templates.Rendered
+	for i := range ms {
+		if ms[i].Kind == ticket.MailStatus && ms[i].To.Email == "jeanne@ecole.test" {
+			r, err := tpl.RenderMail(&ms[i])
+			if err != nil {
+				t.Fatal(err)
+			}
+			mail = &r
+		}
+	}
+	if mail == nil {
+		t.Fatal("no closing mail to the requester")
+	}
+	links := regexp.MustCompile(`http://127\.0\.0\.1:8080(/requests/[^ \n]+/satisfaction\?[^ \n]+)`).FindAllStringSubmatch(mail.Text, -1)
+	if len(links) != 6 {
+		t.Fatalf("%d rating links in the text part:\n%s", len(links), mail.Text)
+	}
+	for i, l := range links[:5] {
+		n := strconv.Itoa(5 - i)
+		if !strings.HasSuffix(l[1], "&n="+n) || !strings.Contains(mail.HTML, `href="`+strings.ReplaceAll(l[0], "&", "&amp;")+`"`) {
+			t.Errorf("link %d: %s (not in the HTML part, or not answer %s)", i, l[1], n)
+		}
+		body := f.do(t, nil, "GET", l[1], nil).Body.String()
+		if !strings.Contains(body, `value="`+n+`" required checked>`) {
+			t.Errorf("the link of answer %s does not check it", n)
+		}
+	}
 }

@@ -32,6 +32,7 @@ type ticketView struct {
 	Ratings   []ticket.Rating
 	RateURL   string
 	RateUntil time.Time
+	Rated     bool // the current closing is rated: the link changes the rating
 
 	// What a form that failed sends back.
 	CommentBody, CommentError          string
@@ -121,7 +122,7 @@ func (h *Handler) showTicket(w http.ResponseWriter, r *http.Request, code int, e
 		h.failErr(w, r, err)
 		return
 	}
-	v.Ratings, v.RateURL, v.RateUntil = rs.Ratings, rs.RateURL, rs.Until
+	v.Ratings, v.RateURL, v.RateUntil, v.Rated = rs.Ratings, rs.RateURL, rs.Until, rs.Rated
 	if edit != nil {
 		edit(v)
 	}

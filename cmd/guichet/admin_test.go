@@ -17,6 +17,7 @@ func TestAdminRefusesMissingDatabase(t *testing.T) {
 		{"ticket", "list"}, {"ticket", "list", "--json"}, {"ticket", "show", "AURAN1-1"}, {"inbound", "list"},
 		{"user", "add", "a@ecole.test", "--name", "A"}, {"establishment", "add", "0690026D", "--name", "X"},
 		{"token", "create", "a@ecole.test"},
+		{"user", "export", "a@ecole.test"}, {"user", "erase", "a@ecole.test"}, {"retention", "run", "--retention", "24mo"}, {"audit", "list"},
 	}
 	t.Run("missing folder", func(t *testing.T) {
 		root := t.TempDir()

@@ -185,7 +185,7 @@ func (c *Config) flags(name string) *flag.FlagSet {
 		fs.StringVar(&c.MetricsAddr, "metrics-addr", "", "serve /metrics on a listener of its own at this address; empty: on --http-addr only when it is loopback; the --http-addr value: there in any case; off: nowhere")
 	}
 	switch name {
-	case "ticket list", "ticket show", "inspect", "inbound list", "user add", "establishment add", "token create", "retention run", "user erase":
+	case "ticket list", "ticket show", "inspect", "inbound list", "user add", "establishment add", "token create", "retention run", "user erase", "audit list":
 		fs.BoolVar(&c.JSON, "json", false, "print JSON")
 	}
 	c.privacyFlags(fs, name)

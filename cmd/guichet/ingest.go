@@ -173,6 +173,17 @@ func cmdInspect(ctx context.Context, e *env) error {
 	for _, wn := range res.Warnings {
 		fmt.Fprintf(w, "Warning:    %s\n", wn)
 	}
+	for _, c := range res.QuoteCuts {
+		what := "removed"
+		if c.Kept {
+			what = "kept (a forward)"
+		}
+		n, unit := strings.Count(c.Text, "\n")+1, "lines"
+		if n == 1 {
+			unit = "line"
+		}
+		fmt.Fprintf(w, "Quote rule: %s, %d %s %s\n", c.Rule, n, unit, what)
+	}
 	fmt.Fprintf(w, "\n--- visible ---\n%s\n", res.Visible)
 	return nil
 }

@@ -48,6 +48,7 @@ Usage:
   guichet user erase EMAIL [--json]          anonymise a person (recorded in the audit log)
   guichet retention run [--retention P] [--dry-run] [--json]
                                              apply the retention policy now and say what it did
+  guichet audit list [--json] [--limit N]    exports, erasures and retention runs, newest first
   guichet version
 
 Every flag also reads GUICHET_<FLAG> (e.g. GUICHET_SMTP_ADDR), then the configuration file
@@ -98,7 +99,7 @@ func run(ctx context.Context, args []string, sio IO, stopSignals func()) int {
 	}
 	name, rest := args[0], args[1:]
 	switch name {
-	case "user", "establishment", "ticket", "inbound", "token", "retention":
+	case "user", "establishment", "ticket", "inbound", "token", "retention", "audit":
 		if len(rest) == 0 || strings.HasPrefix(rest[0], "-") {
 			fmt.Fprintf(sio.Stderr, "guichet %s: a subcommand is needed\n\n%s", name, usage)
 			return exitUsage
@@ -205,6 +206,7 @@ var commands = map[string]func(context.Context, *env) error{
 	"retention run":     cmdRetentionRun,
 	"user export":       cmdUserExport,
 	"user erase":        cmdUserErase,
+	"audit list":        cmdAuditList,
 	"version":           cmdVersion,
 }
 

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"text/tabwriter"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -93,6 +94,8 @@ func (c *Config) privacyFlags(fs *flag.FlagSet, name string) {
 	switch name {
 	case "retention run":
 		fs.BoolVar(&c.DryRun, "dry-run", false, "say what would be removed, remove nothing")
+	case "audit list":
+		fs.IntVar(&c.Limit, "limit", 100, "at most this many entries, newest first")
 	case "user export":
 		fs.StringVar(&c.Out, "out", "", "folder (new or empty) or .zip file to write the export and the files into; none: the JSON on stdout, without the files")
 	}
@@ -217,6 +220,40 @@ func cmdUserErase(ctx context.Context, e *env) error {
 	fmt.Fprintf(e.io.Stdout, "utilisateur %d effacé, désormais %s : %d commentaires et %d demandes vidés, %d fichiers (%d supprimés du disque), %d courriels reçus vidés, %d courriels qui lui étaient adressés effacés\n",
 		rep.UserID, rep.Pseudonym, rep.Comments, rep.Tickets, rep.Attachments, rep.FilesRemoved, rep.Inbound, rep.Outbox)
 	return nil
+}
+
+func cmdAuditList(ctx context.Context, e *env) error {
+	if len(e.args) != 0 {
+		return usageError{"usage: guichet audit list [--json] [--limit N]"}
+	}
+	if e.cfg.Limit < 1 || e.cfg.Limit > 1<<30 {
+		return usageError{fmt.Sprintf("--limit %d: from 1 to %d", e.cfg.Limit, 1<<30)}
+	}
+	a, err := openExisting(ctx, e)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	log, err := a.svc.AuditLog(ctx, e.cfg.Limit)
+	if err != nil {
+		return err
+	}
+	if e.cfg.JSON {
+		if log == nil {
+			log = []ticket.AuditEntry{}
+		}
+		return printJSON(e, log)
+	}
+	tw := tabwriter.NewWriter(e.io.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tAT\tACTOR\tACTION\tUSER\tDETAIL")
+	for _, l := range log {
+		user := "-"
+		if l.UserID != nil {
+			user = strconv.FormatInt(*l.UserID, 10)
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", l.ID, l.At.Local().Format("2006-01-02 15:04:05"), l.Actor, l.Action, user, l.Detail)
+	}
+	return tw.Flush()
 }
 
 // exportName is the JSON file of an export folder or zip.

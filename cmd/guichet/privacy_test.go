@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/guichet/guichet/blob"
 	"github.com/guichet/guichet/ticket"
 )
 
@@ -263,23 +264,23 @@ func personalDataCommands(t *testing.T, dsn string) {
 		t.Fatalf("erase twice: %d %s", code, errs)
 	}
 
-	var log []struct {
-		Actor  string `db:"actor"`
-		Action string `db:"action"`
-		Detail string `db:"detail"`
-	}
-	if err := db.Select(&log, "SELECT actor, action, detail FROM audit_log ORDER BY id"); err != nil {
-		t.Fatal(err)
+	code, out, errs = runWith("", nil, "audit", "list", "--json")
+	var log []map[string]any
+	if code != 0 || json.Unmarshal([]byte(out), &log) != nil {
+		t.Fatalf("audit list: %d %q %s", code, out, errs)
 	}
 	var acts []string
 	for _, l := range log {
-		acts = append(acts, l.Action)
-		if strings.Contains(l.Detail+l.Actor, "paul") || strings.Contains(l.Detail+l.Actor, "jeanne") {
-			t.Fatalf("audit row names a person: %+v", l)
+		acts = append(acts, l["action"].(string))
+		if b, _ := json.Marshal(l); strings.Contains(string(b), "paul") || strings.Contains(string(b), "jeanne") {
+			t.Fatalf("audit row names a person: %s", b)
 		}
 	}
-	if strings.Join(acts, ",") != "export,export,export,export,retention,erase" || log[0].Actor != "cli:opérateur" {
+	if strings.Join(acts, ",") != "erase,retention,export,export,export,export" || log[5]["actor"] != "cli:opérateur" || log[0]["user_id"] == nil {
 		t.Fatalf("audit log: %+v", log)
+	}
+	if code, out, _ := runWith("", nil, "audit", "list", "--limit", "1"); code != 0 || !strings.Contains(out, "ACTION") || !strings.Contains(out, "erase") || strings.Contains(out, "retention") {
+		t.Fatalf("audit list --limit 1: %d %q", code, out)
 	}
 }
 
@@ -314,5 +315,66 @@ func TestServeAppliesRetention(t *testing.T) {
 	}
 	if open := h.show("AURAN1-2"); open["summary"] != "Demande ouverte" || len(open["attachments"].([]any)) != 1 {
 		t.Fatalf("open ticket: %v", open)
+	}
+}
+
+// TestWriteExportHostileNames: file names from mail never leave the export folder nor
+// hide in it; content stored once is written once; content gone from the blob store is
+// marked missing, not an error.
+func TestWriteExportHostileNames(t *testing.T) {
+	ctx := context.Background()
+	blobs, err := blob.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum, _, err := blobs.PutBlob(ctx, strings.NewReader("contenu"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	gone := strings.Repeat("ab", 32)
+	x := &ticket.Export{Files: []ticket.ExportFile{
+		{Filename: "../../etc/passwd", SHA256: sum},
+		{Filename: "autre nom", SHA256: sum},
+		{Filename: "perdu.pdf", SHA256: gone},
+	}}
+	out := filepath.Join(t.TempDir(), "x")
+	n, err := writeExport(ctx, out, blobs, x)
+	if err != nil || n != 1 {
+		t.Fatalf("writeExport: %d files, %v", n, err)
+	}
+	if x.Files[0].Path != "files/001-_.._etc_passwd" || x.Files[1].Path != x.Files[0].Path || !x.Files[2].Missing || x.Files[2].Path != "" {
+		t.Fatalf("files: %+v", x.Files)
+	}
+	if b, err := os.ReadFile(filepath.Join(out, filepath.FromSlash(x.Files[0].Path))); err != nil || string(b) != "contenu" {
+		t.Fatalf("file: %q %v", b, err)
+	}
+	for in, want := range map[string]string{
+		"": "file", ".htaccess": "htaccess", "a\x00b\nc": "a_b_c", `C:\Windows\x.exe`: "C__Windows_x.exe",
+		strings.Repeat("é", 80): strings.Repeat("é", 50),
+	} {
+		if got := safeFileName(in); got != want {
+			t.Errorf("safeFileName(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// TestRetentionFromEnv: --retention reads GUICHET_RETENTION like every flag, and a bad
+// period there is a usage error naming the syntax.
+func TestRetentionFromEnv(t *testing.T) {
+	dir := t.TempDir()
+	if code, _, errs := runWith("", nil, "migrate", "--data-dir", dir); code != 0 {
+		t.Fatalf("migrate: %d %s", code, errs)
+	}
+	code, out, errs := runWith("", map[string]string{"GUICHET_RETENTION": "2y"}, "retention", "run", "--dry-run", "--json", "--data-dir", dir)
+	var rep map[string]any
+	if code != 0 || json.Unmarshal([]byte(out), &rep) != nil || len(rep["tickets"].([]any)) != 0 {
+		t.Fatalf("GUICHET_RETENTION=2y: %d %q %s", code, out, errs)
+	}
+	cutoff, err := time.Parse(time.RFC3339, rep["cutoff"].(string))
+	if err != nil || time.Since(cutoff) < 729*24*time.Hour || time.Since(cutoff) > 732*24*time.Hour {
+		t.Fatalf("cutoff %v (%v), want two years ago", rep["cutoff"], err)
+	}
+	if code, _, errs := runWith("", map[string]string{"GUICHET_RETENTION": "forever"}, "retention", "run", "--data-dir", dir); code != 64 || !strings.Contains(errs, "24mo") {
+		t.Fatalf("GUICHET_RETENTION=forever: %d %s", code, errs)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
+	"io"
 	"strings"
 	"testing"
 
@@ -126,4 +127,33 @@ func TestCheckDKIM(t *testing.T) {
 			t.Errorf("got %+v after %d queries", in.Auth, dns.queries)
 		}
 	})
+}
+
+// TestMayBeSigned: the message is read for a DKIM check only when its header section may
+// hold a signature; a header section that does not end where we can see is checked.
+func TestMayBeSigned(t *testing.T) {
+	for _, tc := range []struct {
+		name, header string
+		want         bool
+	}{
+		{"unsigned", dkimMsg, false},
+		{"unsigned, LF", strings.ReplaceAll(dkimMsg, "\r\n", "\n"), false},
+		{"signed", "DKIM-Signature: v=1; d=lycee.fr\r\n" + dkimMsg, true},
+		{"signed, lower case, folded", "From: a@b.fr\r\ndkim-signature:\r\n v=1; d=lycee.fr\r\n\r\nbody\r\n", true},
+		{"name in a value", "Subject: DKIM-Signature\r\n\r\nbody\r\n", true},
+		{"only in the body", "From: a@b.fr\r\n\r\nDKIM-Signature: v=1\r\n", false},
+		{"no blank line seen", "From: a@b.fr\r\nSubject: x\r\n", true},
+		{"empty", "", true},
+	} {
+		if got := mayBeSigned([]byte(tc.header)); got != tc.want {
+			t.Errorf("%s: mayBeSigned = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+	// checkAuth does not open the message when there is nothing to verify.
+	opened := false
+	msg := func() io.Reader { opened = true; return strings.NewReader(dkimMsg) }
+	a := checkAuth(context.Background(), []byte(dkimMsg), msg, "jean@lycee.fr", Options{CheckDKIM: true, LookupTXT: (&fakeDNS{}).LookupTXT})
+	if want := (ticket.Auth{Verdict: ticket.AuthNone, DKIM: "none", Source: authSourceCheck}); a != want || opened {
+		t.Errorf("unsigned: %+v, message opened %v; want %+v, not opened", a, opened, want)
+	}
 }

@@ -164,9 +164,10 @@ func trimTrailingBlank(lines []string) []string {
 // stripQuotes removes the quoted history that starts at the first quote header, which
 // is not before line from.
 func stripQuotes(lines []string, from int, tr *cutTrace) []string {
+	bare := 0 // "X wrote:" lines passed over: each costs a look at the rest of the text
 	for i := from; i < len(lines); i++ {
 		n, rule := quoteHeader(lines, i)
-		if n == 0 {
+		if n == 0 || (rule == ruleBareAttribution && bare >= maxBareSkips) {
 			continue
 		}
 		j := skipBlank(lines, i+n)
@@ -190,6 +191,7 @@ func stripQuotes(lines []string, from int, tr *cutTrace) []string {
 			return lines[:i]
 		}
 		if rule == ruleBareAttribution {
+			bare++
 			continue // "You wrote:" above a quote and an answer may be the person's lead-in
 		}
 		for _, l := range rest {
@@ -206,6 +208,11 @@ func stripQuotes(lines []string, from int, tr *cutTrace) []string {
 	return lines
 }
 
+// maxBareSkips bounds how many bare "X wrote:" lines with an answer below stripQuotes
+// passes over before it ignores the others (an inline reply quoting a thread has a few;
+// a hostile text thousands, each costing a look at the rest).
+const maxBareSkips = 4
+
 // skipBlank returns the index of the first non-blank line from i on.
 func skipBlank(lines []string, i int) int {
 	for i < len(lines) && strings.TrimSpace(lines[i]) == "" {
@@ -217,10 +224,11 @@ func skipBlank(lines []string, i int) int {
 // stripTail removes, until nothing changes, trailing blank lines, a trailing block of
 // quoted lines (unless the whole text is quoted) and a signature.
 func stripTail(lines []string, tr *cutTrace) []string {
+	clean := 1 // lines[1:clean] hold no mobile signature: cutSignatureFrom looked
 	for {
 		n := len(lines)
 		lines = trimTrailingQuote(lines, tr)
-		lines = cutSignature(lines, tr)
+		clean, lines = cutSignatureFrom(lines, tr, clean)
 		if len(lines) == n {
 			return lines
 		}

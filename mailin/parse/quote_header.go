@@ -36,11 +36,10 @@ var (
 	addrColonRe = regexp.MustCompile(`[\w.+-]+@[\w.-]+>?\s*["»]?\s*[:：]$`)
 	// "2011/4/7 Name <a@b>" followed by quoted lines (Gmail in some locales).
 	dateAddrRe = regexp.MustCompile(`^\s*\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}\b.{0,120}<[^<>\s]+@[^<>\s]+>\s*$`)
-	// The full date that starts such a line: "2013/7/20", "20.07.2013", "2013-07-20".
-	fullDateRe = regexp.MustCompile(`^\s*(\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{4})\b`)
-	// Lotus Notes puts the verb before the date: "Sam Smith/ACME wrote on 20/07/2013
-	// 10:00:00:", "… schrieb am 20.07.2013 10:00:00:".
-	wroteOnRe = regexp.MustCompile(`(?i)\s(wrote|schrieb|a écrit|escribió|ha scritto|schreef|skrev|escreveu|napisał)\s+(on|am|le|el|il|op|den|em|dnia)\s.{0,40}\d.{0,40}[:：]\s*$`)
+	// Lotus Notes puts the verb before the date, written in digits: "Sam Smith/ACME wrote
+	// on 20/07/2013 10:00:00 AM:", "… schrieb am 20.07.2013 10:00:00:" ("As I wrote on
+	// 03/12 to the team, here are the steps:" is a sentence).
+	wroteOnRe = regexp.MustCompile(`(?i)\s(wrote|schrieb|a écrit|escribió|ha scritto|schreef|skrev|escreveu|napisał)\s+(on|am|le|el|il|op|den|em|dnia)\s+[\d\s:./,-]{6,40}(\s?(am|pm|uhr))?\s*[:：]\s*$`)
 	// A line that only continues a wrapped header: ">:" after "<a@b", "> wrote:".
 	contRe = regexp.MustCompile(`^\s*>\s*\S{0,20}\s*[:：]\s*$`)
 	// "reply On Wed, Apr 4, 2012 at 3:59 PM, bob@example.com wrote:" on one line.
@@ -170,10 +169,9 @@ func quoteHeader(lines []string, i int) (int, string) {
 	if headerBlockAt(lines, i) {
 		return 1, "header_block"
 	}
-	if len(l) < 200 && isDigit(lead(l)) && strings.Contains(l, "@") && dateAddrRe.MatchString(l) &&
-		(nextQuoted(lines, i+1) || (fullDateRe.MatchString(l) && prevNonBlank(lines, i) >= 0 && skipBlank(lines, i+1) < len(lines))) {
-		// with quoted lines below; or, with a full date, below the reply and above
-		// anything (HTML turned into text leaves the quote without "> ")
+	if len(l) < 200 && isDigit(lead(l)) && strings.Contains(l, "@") && dateAddrRe.MatchString(l) && nextQuoted(lines, i+1) {
+		// only above quoted lines: "2013-07-20 10:00 sending to <bob@x.org>" in a log
+		// the person pasted is theirs
 		return 1, "date_name_address"
 	}
 	// "On … wrote:" over up to four lines; HTML turned into text may put a blank line
@@ -342,14 +340,14 @@ func hasColon(l string) bool {
 	return strings.IndexByte(l, ':') >= 0 || strings.Contains(l, "：")
 }
 
-// isQuoted reports whether a line is quoted with ">", or with "|" as some clients and
-// mailing-list archives do; a table row drawn with "|" ("| salle | état |") is not a quote.
+// isQuoted reports whether a line is quoted with ">" (or the full-width "＞"), or with
+// "|" as some clients and mailing-list archives do; a table row drawn with "|" ("| salle | état |") is not a quote.
 func isQuoted(l string) bool {
 	l = strings.TrimLeft(l, " \t")
 	if l == "" {
 		return false
 	}
-	if l[0] == '>' {
+	if l[0] == '>' || strings.HasPrefix(l, "＞") { // Japanese mailers may quote with a full-width ">"
 		return true
 	}
 	if l[0] != '|' {

@@ -115,12 +115,17 @@ func prevNonBlank(lines []string, i int) int {
 	return -1
 }
 
-// stripQuotePrefix removes quote marks (">", "|", repeated, with spaces between) from the
+// stripQuotePrefix removes quote marks (">", "|", "＞", repeated, with spaces between) from the
 // start of a line, and the spaces around it.
 func stripQuotePrefix(l string) string {
 	l = strings.TrimSpace(l)
-	for l != "" && (l[0] == '>' || l[0] == '|') {
-		l = strings.TrimLeft(l[1:], " \t\u00a0")
+	for l != "" && (l[0] == '>' || l[0] == '|' || strings.HasPrefix(l, "＞")) {
+		if l[0] == '>' || l[0] == '|' {
+			l = l[1:]
+		} else {
+			l = l[len("＞"):]
+		}
+		l = strings.TrimLeft(l, " \t\u00a0")
 	}
 	return l
 }

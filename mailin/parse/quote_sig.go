@@ -10,10 +10,12 @@ var (
 	// Mobile signatures: "Sent from my iPhone", "Envoyé de mon iPhone", "Get Outlook for iOS".
 	mobileRe = regexp.MustCompile(`(?i)^\s*(sent from my|sent from|sent with|sent via|sent using|envoyé de mon|envoyé depuis|envoyé avec|envoyé à partir de|envoyé de|von meinem|gesendet von|gesendet mit|enviado desde|enviado do|enviado de|inviato da|inviato dal|inviato con|verzonden met|verzonden vanaf|verzonden vanuit|verstuurd vanaf|verstuurd met|sendt fra|skickat från|wysłane z|wysłane ze|wysłano z|wysłano ze|get outlook for|obtenir outlook pour|télécharger outlook pour)\b[^,;!?]{0,80}$`)
 	// Outlook's mobile apps: "Get Outlook for iOS", "Outlook für iOS beziehen", "Pobierz
-	// aplikację Outlook dla systemu Android": a short line naming Outlook and a phone system.
-	outlookAppRe = regexp.MustCompile(`(?i)^\s*[\p{L}'’ ]{0,40}\boutlook\s+(for|pour|für|para|per|voor|för|dla systemu|dla|na|til|pro)\s+(ios|android)\b[\p{L} ]{0,20}\.?\s*$`)
-	// Phones localised in Japanese and Chinese: "iPhoneから送信", "发自我的iPhone".
-	cjkMobileRe = regexp.MustCompile(`^\s*(\S{1,40}(から送信|より送信)|(发自我的|發自我的|从我的|從我的|寄自我的)\S{1,40}(发送|傳送)?)\s*$`)
+	// aplikację Outlook dla systemu Android": the app's own line, its verb and nothing else
+	// ("I cannot use Outlook for iOS" is the person's).
+	outlookAppRe = regexp.MustCompile(`(?i)^\s*(get|download|obtenir|télécharger|obtener|descargar|scarica|ottieni|baixe|baixar|obter|skaffa|hämta|pobierz|pobierz aplikację)?\s*(o\s+)?outlook\s+(for|pour|für|para|per|voor|för|dla systemu|dla|na|til|pro)\s+(ios|android)(\s+(beziehen|downloaden|herunterladen|hämta|holen))?\s*\.?\s*$`)
+	// Phones localised in Japanese and Chinese: "iPhoneから送信", "发自我的iPhone" (a device
+	// named in Latin letters: "会社のパソコンから送信" is a sentence).
+	cjkMobileRe = regexp.MustCompile(`^\s*([\p{Latin}\d !.'-]{1,40}\s?(から送信|より送信)|(发自我的|發自我的|从我的|從我的|寄自我的)\s?[\p{Latin}\d !.'-]{1,40}(发送|傳送)?)\s*$`)
 	// A signature delimiter: "-- ", "--", "__" (mailing-list footers), and "—" or "–",
 	// which phones' smart punctuation makes of "--".
 	sigDelimRe = regexp.MustCompile(`^(--|—|–|_{2,})\s*$`)
@@ -31,38 +33,59 @@ const maxSigLines = 20
 // with at most maxSigLines after it, a mobile "Sent from my …" line, or a "-Name" sign-off
 // after a blank line as the last line. The first line is never a signature.
 func cutSignature(lines []string, tr *cutTrace) []string {
+	_, out := cutSignatureFrom(lines, tr, 1)
+	return out
+}
+
+// maxRuleTail bounds where a delimiter may stand: among the last maxRuleTail lines (a
+// "-- " has at most maxSigLines after it, a long rule's signature ten non-blank lines).
+const maxRuleTail = 2 * maxSigLines
+
+// cutSignatureFrom is cutSignature for lines whose lines[1:clean] are known to hold no
+// mobile line (an earlier call looked): it looks there no more, so that stripTail,
+// which calls it until nothing changes, costs linear time. It returns how far lines
+// are now known to hold none, and the lines.
+func cutSignatureFrom(lines []string, tr *cutTrace, clean int) (int, []string) {
 	last := len(lines) - 1
 	for last >= 0 && strings.TrimSpace(lines[last]) == "" {
 		last--
 	}
-	for i := 1; i <= last; i++ {
+	win := max(1, last-maxRuleTail) // before it, only a mobile line may start a signature
+	for i := max(1, clean); i < win; i++ {
+		if lines[i] != "" && isMobileLine(lines[i]) {
+			tr.add("mobile_signature", lines[i:])
+			return i, lines[:i]
+		}
+	}
+	for i := win; i <= last; i++ {
 		l := lines[i]
 		if l == "" {
 			continue
 		}
-		if (l[0] == '-' || l[0] == '_' || l[0] == 0xe2) && sigDelimRe.MatchString(l) && last-i <= maxSigLines {
+		if (l[0] == '-' || l[0] == '_' || l[0] == 0xe2) && sigDelimRe.MatchString(l) && last-i <= maxSigLines &&
+			(l[0] != 0xe2 || sigBlock(lines[i+1:last+1])) { // "—" may also part two paragraphs
 			tr.add("signature_delimiter", lines[i:])
-			return lines[:i]
+			return win, lines[:i]
 		}
 		if strings.TrimSpace(l) == trackerMark && last-i <= maxSigLines {
 			tr.add("invisible_separator", lines[i:])
-			return lines[:i]
+			return win, lines[:i]
 		}
 		if mayLongRule(l) && (strings.TrimSpace(lines[i-1]) == "" || !isUnderline(l)) &&
 			longRuleRe.MatchString(l) && sigBlock(lines[i+1:last+1]) {
 			tr.add("separator", lines[i:])
-			return lines[:i]
+			return win, lines[:i]
 		}
 		if isMobileLine(l) {
 			tr.add("mobile_signature", lines[i:])
-			return lines[:i]
+			return win, lines[:i]
 		}
 		if i == last && l[0] == '-' && dashNameRe.MatchString(l) && strings.TrimSpace(lines[i-1]) == "" {
 			tr.add("dash_name_signoff", lines[i:])
-			return lines[:i]
+			return win, lines[:i]
 		}
 	}
-	return lines
+	return win, lines
 }
 
 // trackerMark is the invisible character ("ᐧ", U+1427) that mail trackers (Mailtrack,
@@ -120,7 +143,7 @@ var trailingLinkRe = regexp.MustCompile(`\s*<(https?|mailto):[^<>\s]*>\s*$`)
 // deviceRe: "Sent via the Samsung Galaxy S7, an AT&T 4G LTE smartphone", "Envoyé de mon
 // téléphone, excusez les fautes": a comma is allowed when the line names a device
 // before it ("Sent from my desk, easier than my phone." is a sentence).
-var deviceRe = regexp.MustCompile(`(?i)^\s*(sent|envoyé|enviado|inviato|verzonden|verstuurd|gesendet|skickat|wysłane)\s[^,]{0,100}\b(iphone|ipad|android|samsung|galaxy|smartphone|blackberry|mobile|huawei|xiaomi|pixel|tablet|téléphone|telefono|teléfono|handy|telefoon|telefon)\b.{0,60}$`)
+var deviceRe = regexp.MustCompile(`(?i)^\s*(sent (from|via|with|using)|envoyé (de|depuis|à partir de|avec)|enviado (desde|do|de|con)|inviato (da|dal|con)|verzonden (met|vanaf|vanuit)|verstuurd (met|vanaf)|gesendet (von|mit)|skickat (från|med)|wysłane (z|ze))\s[^,]{0,100}\b(iphone|ipad|android|samsung|galaxy|smartphone|blackberry|mobile|huawei|xiaomi|pixel|tablet|téléphone|telefono|teléfono|handy|telefoon|telefon)\b.{0,60}$`)
 
 // isUnderline reports whether a rule is made of "-" or "=" only, as the line under a
 // heading is ("Problème" over "========"): only after a blank line is it a separator.

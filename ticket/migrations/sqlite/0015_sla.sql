@@ -26,4 +26,3 @@ CREATE TABLE ticket_sla (
 );
 CREATE INDEX ticket_sla_next ON ticket_sla (next_check) WHERE next_check IS NOT NULL;
 CREATE INDEX ticket_sla_due ON ticket_sla (due) WHERE due IS NOT NULL;
-CREATE INDEX ticket_sla_resolved ON ticket_sla (resolved_at, elapsed_s) WHERE resolved_at IS NOT NULL;
