@@ -56,7 +56,7 @@ func TestIMAPBigMailStaged(t *testing.T) {
 	in := NewIntake(acc, parse.HashOnly{}, parse.Options{}, nil)
 	in.RawBlobs, in.StageDir = store, t.TempDir()
 	startPoller(t, memPoller(m, in, newFakeCursors(), newFakeLocker()))
-	waitFor(t, 10*time.Second, "3 messages moved", func() bool { return m.count("Guichet/Traité") == 3 })
+	waitFor(t, time.Minute, "3 messages moved", func() bool { return m.count("Guichet/Traité") == 3 })
 	ds := acc.deliveries()
 	if len(ds) != 3 {
 		t.Fatalf("%d deliveries, want 3", len(ds))
