@@ -2,10 +2,7 @@ package ticket
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -102,38 +99,8 @@ func dashSQLite(b *testing.B) *sqlx.DB {
 
 func dashPostgres(b *testing.B) *sqlx.DB {
 	ctx := context.Background()
-	base := os.Getenv("GUICHET_TEST_POSTGRES")
-	admin, _, err := Open(ctx, base)
-	if err != nil {
-		b.Fatal(err)
-	}
 	// $GUICHET_BENCH_DASH_PG_DB names a database kept between runs (generated once).
-	name, keep := os.Getenv("GUICHET_BENCH_DASH_PG_DB"), true
-	if name == "" || !validBenchDBName(name) {
-		var r [6]byte
-		rand.Read(r[:])
-		name, keep = "guichet_dash_"+hex.EncodeToString(r[:]), false
-	}
-	var exists bool
-	admin.Get(&exists, "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)", name)
-	if !exists {
-		if _, err := admin.Exec("CREATE DATABASE " + name); err != nil {
-			b.Fatal(err)
-		}
-	}
-	u, _ := url.Parse(base)
-	u.Path = "/" + name
-	db, _, err := Open(ctx, u.String())
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() {
-		db.Close()
-		if !keep {
-			admin.Exec("DROP DATABASE " + name + " WITH (FORCE)")
-		}
-		admin.Close()
-	})
+	db, name, _ := benchPGOpen(b, "GUICHET_BENCH_DASH_PG_DB", "guichet_dash_")
 	if _, err := Migrate(ctx, db); err != nil {
 		b.Fatal(err)
 	}

@@ -88,42 +88,7 @@ func benchSQLite(b *testing.B) *sqlx.DB {
 
 func benchPostgres(b *testing.B) *sqlx.DB {
 	ctx := context.Background()
-	base := os.Getenv("GUICHET_TEST_POSTGRES")
-	admin, _, err := Open(ctx, base)
-	if err != nil {
-		b.Fatal(err)
-	}
-	// GUICHET_BENCH_PG_DB names a database kept between runs (created when missing,
-	// reused when it already holds the data set); otherwise a new one is dropped after.
-	name, keep := os.Getenv("GUICHET_BENCH_PG_DB"), true
-	if name == "" {
-		name, keep = fmt.Sprintf("guichet_bench_%d", time.Now().UnixNano()), false
-	}
-	if !validBenchDBName(name) {
-		b.Fatalf("GUICHET_BENCH_PG_DB %q: lower-case letters, digits and _ only", name)
-	}
-	var exists bool
-	if err := admin.Get(&exists, "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)", name); err != nil {
-		b.Fatal(err)
-	}
-	if !exists {
-		if _, err := admin.Exec("CREATE DATABASE " + name); err != nil {
-			b.Fatal(err)
-		}
-	}
-	u, _ := url.Parse(base)
-	u.Path = "/" + name
-	db, _, err := Open(ctx, u.String())
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() {
-		db.Close()
-		if !keep {
-			admin.Exec("DROP DATABASE " + name + " WITH (FORCE)")
-		}
-		admin.Close()
-	})
+	db, name, exists := benchPGOpen(b, "GUICHET_BENCH_PG_DB", "guichet_bench_")
 	if _, err := Migrate(ctx, db); err != nil {
 		b.Fatal(err)
 	}
@@ -341,4 +306,45 @@ func benchQueries(b *testing.B, db *sqlx.DB) {
 			}
 		})
 	}
+}
+
+// benchPGOpen opens a database for a PostgreSQL benchmark on the GUICHET_TEST_POSTGRES
+// server: the one the environment variable env names, kept between runs (created when
+// missing; existed says it was there), or else a new one named prefix+<time>, dropped
+// after.
+func benchPGOpen(b *testing.B, env, prefix string) (db *sqlx.DB, name string, existed bool) {
+	ctx := context.Background()
+	base := os.Getenv("GUICHET_TEST_POSTGRES")
+	admin, _, err := Open(ctx, base)
+	if err != nil {
+		b.Fatal(err)
+	}
+	name, keep := os.Getenv(env), true
+	if name == "" {
+		name, keep = fmt.Sprintf("%s%d", prefix, time.Now().UnixNano()), false
+	}
+	if !validBenchDBName(name) {
+		b.Fatalf("%s %q: lower-case letters, digits and _ only", env, name)
+	}
+	if err := admin.Get(&existed, "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)", name); err != nil {
+		b.Fatal(err)
+	}
+	if !existed {
+		if _, err := admin.Exec("CREATE DATABASE " + name); err != nil {
+			b.Fatal(err)
+		}
+	}
+	u, _ := url.Parse(base)
+	u.Path = "/" + name
+	if db, _, err = Open(ctx, u.String()); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		db.Close()
+		if !keep {
+			admin.Exec("DROP DATABASE " + name + " WITH (FORCE)")
+		}
+		admin.Close()
+	})
+	return db, name, existed
 }
