@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -71,22 +70,8 @@ func benchDashboard(b *testing.B, db *sqlx.DB) {
 }
 
 func dashSQLite(b *testing.B) *sqlx.DB {
-	ctx := context.Background()
-	dir := os.Getenv("GUICHET_BENCH_DIR")
-	if dir == "" {
-		dir = b.TempDir()
-	}
-	path := filepath.Join(dir, "dashboard.db")
-	_, statErr := os.Stat(path)
-	db, _, err := Open(ctx, path)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { db.Close() })
-	if _, err := Migrate(ctx, db); err != nil {
-		b.Fatal(err)
-	}
-	if statErr == nil {
+	db, path, existed := benchSQLiteOpen(b, "dashboard.db")
+	if existed {
 		var n int
 		if db.Get(&n, "SELECT COUNT(*) FROM sla_daily"); n > 0 {
 			b.Logf("sqlite: reusing %s", path)

@@ -40,29 +40,13 @@ func BenchmarkSearch(b *testing.B) {
 
 func benchSQLite(b *testing.B) *sqlx.DB {
 	ctx := context.Background()
-	dir := os.Getenv("GUICHET_BENCH_DIR")
-	if dir == "" {
-		dir = b.TempDir()
-	}
-	path := filepath.Join(dir, "bench.db")
-	_, statErr := os.Stat(path)
-	db, _, err := Open(ctx, path)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { db.Close() })
-	if statErr == nil {
+	db, path, existed := benchSQLiteOpen(b, "bench.db")
+	if existed {
 		var n int
 		if db.Get(&n, "SELECT COUNT(*) FROM tickets"); n == benchTickets {
 			b.Logf("sqlite: reusing %s", path)
-			if _, err := Migrate(ctx, db); err != nil {
-				b.Fatal(err)
-			}
 			return db
 		}
-	}
-	if _, err := Migrate(ctx, db); err != nil {
-		b.Fatal(err)
 	}
 	s, err := NewService(ctx, db, Options{PublicURL: "http://x", Secret: []byte("0123456789abcdef0123")})
 	if err != nil {
@@ -347,4 +331,26 @@ func benchPGOpen(b *testing.B, env, prefix string) (db *sqlx.DB, name string, ex
 		admin.Close()
 	})
 	return db, name, existed
+}
+
+// benchSQLiteOpen opens and migrates the SQLite file of a benchmark's data set: in
+// $GUICHET_BENCH_DIR, kept between runs (existed says it was there), or in a temporary
+// folder.
+func benchSQLiteOpen(b *testing.B, file string) (db *sqlx.DB, path string, existed bool) {
+	ctx := context.Background()
+	dir := os.Getenv("GUICHET_BENCH_DIR")
+	if dir == "" {
+		dir = b.TempDir()
+	}
+	path = filepath.Join(dir, file)
+	_, statErr := os.Stat(path)
+	db, _, err := Open(ctx, path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { db.Close() })
+	if _, err := Migrate(ctx, db); err != nil {
+		b.Fatal(err)
+	}
+	return db, path, statErr == nil
 }
