@@ -165,10 +165,10 @@ func parseStatCPU(stat []byte) (time.Duration, error) {
 	if err := errors.Join(err1, err2); err != nil {
 		return 0, fmt.Errorf("/proc stat: utime, stime: %w", err)
 	}
-	if utime > 1<<40 || stime > 1<<40 { // 350 years of ticks: not a time, and it would overflow
+	if utime > 1<<36 || stime > 1<<36 { // 20 years of ticks: not a time, and it would overflow
 		return 0, errors.New("/proc stat: utime, stime out of range")
 	}
-	return time.Duration(utime+stime) * time.Second / clockTicks, nil
+	return time.Duration(utime+stime) * (time.Second / clockTicks), nil
 }
 
 // clockTicks is the unit of /proc/PID/stat's times (USER_HZ), 100 on Linux.
