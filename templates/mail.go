@@ -59,6 +59,64 @@ type MailView struct {
 // gives "".
 func (v *MailView) Date(t time.Time) string { return formatDate(v.Lang, v.loc, t) }
 
+// Field is one row of a mail's table of a ticket's fields: its name in the mail's
+// language, the same with the colon the language puts after a label, and its value ("—"
+// when the ticket has none).
+type Field struct{ Name, Label, Value string }
+
+// SummaryFields is the rows of the short table (reference, subject, status) that most mails
+// show.
+func (v *MailView) SummaryFields() []Field {
+	return []Field{
+		v.field("field.key", v.Key),
+		v.field("field.summary", v.Summary),
+		v.field("field.status", v.Status),
+	}
+}
+
+// Fields is the rows of the table of every field of the ticket that an agent's mail about
+// a new request shows.
+func (v *MailView) Fields() []Field {
+	none := lookup(v.Lang, "mail.none")
+	or := func(s string) string {
+		if s == "" {
+			return none
+		}
+		return s
+	}
+	src := ""
+	if s := v.Ticket.Source; s != "" {
+		src = lookup(v.Lang, "source."+string(s))
+	}
+	t := &v.Ticket
+	return []Field{
+		v.field("field.key", v.Key),
+		v.field("field.summary", v.Summary),
+		v.field("field.status", v.Status),
+		v.field("field.requester", formatAddress(t.Requester)),
+		v.field("field.uai", or(t.UAI)),
+		v.field("field.establishment", or(t.Establishment)),
+		v.field("field.url", or(t.URL)),
+		v.field("field.academie", or(t.Academie)),
+		v.field("field.components", or(t.Components)),
+		v.field("field.phone", or(t.Phone)),
+		v.field("field.incident_start", or(t.IncidentStart)),
+		v.field("field.affected_users", or(t.AffectedUsers)),
+		v.field("field.request_type", or(t.RequestType)),
+		v.field("field.source", or(src)),
+		v.field("field.created_at", or(v.Date(t.CreatedAt))),
+	}
+}
+
+func (v *MailView) field(key, value string) Field {
+	name := lookup(v.Lang, key)
+	label := name + " :" // French typography: a space before the colon
+	if v.Lang == "en" {
+		label = name + ":"
+	}
+	return Field{Name: name, Label: label, Value: value}
+}
+
 // RatingChoice is one answer of the satisfaction question in a mail: its text key and
 // the rating page with it preselected.
 type RatingChoice struct{ Key, URL string }
@@ -92,6 +150,13 @@ func parseMailSet(src *source, kind ticket.MailKind, lang string) (*mailSet, err
 		if _, err := html.New(origin).Parse(body); err != nil {
 			return nil, fmt.Errorf("templates: parse %s: %w", origin, err)
 		}
+	}
+	fold := mailFolder(lang)
+	for _, tm := range text.Templates() {
+		foldTexts(tm.Tree, fold, false)
+	}
+	for _, tm := range html.Templates() {
+		foldTexts(tm.Tree, fold, true)
 	}
 	for _, def := range []string{"subject", "text"} {
 		if text.Lookup(def) == nil {

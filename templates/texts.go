@@ -95,18 +95,36 @@ func mailFuncs(lang string) map[string]any {
 			}
 			return lookup(lang, "source."+string(s))
 		},
-		"size": func(n int64) string { return formatSize(lang, n) },
-		"label": func(key string) string {
-			if lang == "en" {
-				return lookup(lang, key) + ":"
-			}
-			return lookup(lang, key) + " :" // French typography: a space before the colon
-		},
-		"addr":     formatAddress,
-		"list":     func(v ...any) []any { return v },
-		"lines":    splitLines,
-		"statuses": func() []ticket.Status { return ticket.Statuses },
+		"size":        func(n int64) string { return formatSize(lang, n) },
+		"label":       func(key string) string { return label(lang, key) },
+		"statusCodes": func() string { return statusCodes(lang) },
+		"addr":        formatAddress,
+		"list":        func(v ...any) []any { return v },
+		"lines":       splitLines,
+		"statuses":    func() []ticket.Status { return ticket.Statuses },
 	}
+}
+
+// label is the text of key followed by a colon: "Statut :" in French (whose typography
+// puts a space before it), "Status:" in English.
+func label(lang, key string) string {
+	if lang == "en" {
+		return lookup(lang, key) + ":"
+	}
+	return lookup(lang, key) + " :"
+}
+
+// statusCodes lists the statuses' codes with their labels in lang, as agents' mails
+// show them: "new (Nouveau), open (Ouvert), …".
+func statusCodes(lang string) string {
+	var b strings.Builder
+	for i, s := range ticket.Statuses {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(string(s) + " (" + s.Label(lang) + ")")
+	}
+	return b.String()
 }
 
 // formatSize formats a file size for people: "12 Ko" in French, "12 KB" in English.
