@@ -8,9 +8,12 @@ import (
 )
 
 // ftsIndexPending indexes, on SQLite, the tickets and comments that their insert
-// triggers noted in fts_pending (migration 0007), then empties the list. The writer runs
-// it once per transaction, after every savepoint is released: FTS5 writes a segment at
-// each savepoint, so indexing inside them cost one segment (and its merging) per message.
+// triggers noted in fts_pending (migration 0007); the writer runs it once per
+// transaction, after every savepoint is released: FTS5 writes a segment at each
+// savepoint, so indexing inside them cost one segment (and its merging) per message.
+// Each table's statement runs only when rows of that table are noted: an FTS5 insert
+// that inserts nothing still costs as much as a small one (measured: 66 µs for the
+// comments of a transaction of new tickets, which have none).
 var ftsIndexPending = []string{
 	`INSERT INTO tickets_fts (rowid, summary, description)
 SELECT t.id, t.summary, t.description FROM fts_pending p JOIN tickets t ON t.id = p.id WHERE p.tbl = 'tickets'`,
@@ -19,8 +22,9 @@ SELECT c.id, c.body FROM fts_pending p JOIN comments c ON c.id = p.id WHERE p.tb
 	`DELETE FROM fts_pending`,
 }
 
-// ftsAnyPending tells whether fts_pending notes any row.
-const ftsAnyPending = `SELECT EXISTS (SELECT 1 FROM fts_pending)`
+// ftsPendingTables tells whether fts_pending notes tickets, and comments (its primary
+// key starts with tbl: one step into the index for each).
+const ftsPendingTables = `SELECT EXISTS (SELECT 1 FROM fts_pending WHERE tbl = 'tickets'), EXISTS (SELECT 1 FROM fts_pending WHERE tbl = 'comments')`
 
 // indexPending runs ftsIndexPending in tx (SQLite only; PostgreSQL's search needs none).
 func (s *Service) indexPending(ctx context.Context, tx *sqlx.Tx) error {
@@ -31,14 +35,17 @@ func (s *Service) indexPending(ctx context.Context, tx *sqlx.Tx) error {
 	// nothing; the DELETE, with no WHERE, would still rewrite the table's root page
 	// (SQLite's truncate optimisation): a page in the WAL and a checkpoint per claim,
 	// every two seconds of an idle server.
-	var pending bool
-	if err := tx.GetContext(ctx, &pending, ftsAnyPending); err != nil {
+	var pending [2]bool
+	if err := tx.QueryRowContext(ctx, ftsPendingTables).Scan(&pending[0], &pending[1]); err != nil {
 		return fmt.Errorf("ticket: index text search: %w", err)
 	}
-	if !pending {
+	if !pending[0] && !pending[1] {
 		return nil
 	}
-	for _, q := range ftsIndexPending {
+	for i, q := range ftsIndexPending {
+		if i < len(pending) && !pending[i] {
+			continue
+		}
 		if _, err := tx.ExecContext(ctx, q); err != nil {
 			return fmt.Errorf("ticket: index text search: %w", err)
 		}
