@@ -506,30 +506,24 @@ func (s *Service) SLAStates(ctx context.Context, ids []int64) (map[int64]SLAStat
 	if p == nil || len(ids) == 0 {
 		return out, nil
 	}
+	// The ticket's status comes with its clock: a closed ticket's clock shows done.
 	q, args, err := sqlx.In(`SELECT s.ticket_id, s.elapsed_s, s.running_since, s.responded_at, s.response_s, s.response_due,
-		s.resolution_due, s.due, s.next_check, s.resolved_at, s.flags FROM ticket_sla s WHERE s.ticket_id IN (?)`, ids)
+		s.resolution_due, s.due, s.next_check, s.resolved_at, s.flags, t.status
+		FROM ticket_sla s JOIN tickets t ON t.id = s.ticket_id WHERE s.ticket_id IN (?)`, ids)
 	if err != nil {
 		return nil, fmt.Errorf("ticket: SLA states: %w", err)
 	}
-	var rows []slaRow
+	var rows []struct {
+		slaRow
+		Status Status `db:"status"`
+	}
 	if err := s.db.SelectContext(ctx, &rows, s.db.Rebind(q), args...); err != nil {
 		return nil, fmt.Errorf("ticket: SLA states: %w", err)
 	}
-	var statuses []struct {
-		ID     int64  `db:"id"`
-		Status Status `db:"status"`
-	}
-	q, args, _ = sqlx.In(`SELECT id, status FROM tickets WHERE id IN (?)`, ids)
-	if err := s.db.SelectContext(ctx, &statuses, s.db.Rebind(q), args...); err != nil {
-		return nil, fmt.Errorf("ticket: SLA states: %w", err)
-	}
-	closed := map[int64]bool{}
-	for _, st := range statuses {
-		closed[st.ID] = st.Status == StatusClosed
-	}
 	now := s.now()
 	for i := range rows {
-		out[rows[i].TicketID] = p.state(&rows[i], closed[rows[i].TicketID], now)
+		r := &rows[i]
+		out[r.TicketID] = p.state(&r.slaRow, r.Status == StatusClosed, now)
 	}
 	return out, nil
 }
