@@ -23,6 +23,7 @@
 package blob
 
 import (
+	"bufio"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -32,6 +33,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sync"
 )
 
 // Store keeps content under a folder, addressed by SHA-256; see the package doc for when
@@ -41,6 +43,9 @@ type Store struct {
 	noSync bool
 	// sync flushes a file or a folder to disk ((*os.File).Sync); tests count its calls.
 	sync func(*os.File) error
+	// bufs hold what PutBlob gathers, 64 KiB at a time, before writing it to its file
+	// (shared with the ForMail copy).
+	bufs *sync.Pool
 }
 
 // Open returns a Store storing under dir, creating it if needed.
@@ -48,7 +53,8 @@ func Open(dir string) (*Store, error) {
 	if err := os.MkdirAll(filepath.Join(dir, "tmp"), 0o750); err != nil {
 		return nil, fmt.Errorf("blob: blobs dir: %w", err)
 	}
-	return &Store{dir: dir, sync: (*os.File).Sync}, nil
+	bufs := &sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 64<<10) }}
+	return &Store{dir: dir, sync: (*os.File).Sync, bufs: bufs}, nil
 }
 
 // ForMail returns a Store on the same folder whose PutBlob does not sync (see the
@@ -72,7 +78,16 @@ func (b *Store) PutBlob(ctx context.Context, r io.Reader) (string, int64, error)
 	}
 	defer os.Remove(f.Name())
 	h := sha256.New()
-	n, err := io.Copy(io.MultiWriter(f, h), r)
+	// Buffered: a decoder hands over a line's worth at a time (57 bytes of base64), and
+	// each would be a write to the file of its own.
+	bw := b.bufs.Get().(*bufio.Writer)
+	bw.Reset(f)
+	n, err := io.Copy(io.MultiWriter(bw, h), r)
+	if err == nil {
+		err = bw.Flush()
+	}
+	bw.Reset(nil)
+	b.bufs.Put(bw)
 	if err == nil && !b.noSync {
 		err = b.sync(f)
 	}

@@ -2,6 +2,7 @@ package blob
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"io"
 	"io/fs"
@@ -128,6 +129,42 @@ func TestRemoveBlob(t *testing.T) {
 	for _, bad := range []string{"", "../../etc/passwd", strings.Repeat("z", 64), sum[:63]} {
 		if err := b.RemoveBlob(ctx, bad); err == nil {
 			t.Errorf("RemoveBlob(%q) = nil", bad)
+		}
+	}
+}
+
+// lineReader hands its content over in pieces of at most n bytes, as a decoder of
+// base64 lines does.
+type lineReader struct {
+	data []byte
+	n    int
+}
+
+func (r *lineReader) Read(p []byte) (int, error) {
+	if len(r.data) == 0 {
+		return 0, io.EOF
+	}
+	k := min(len(p), r.n, len(r.data))
+	copy(p, r.data[:k])
+	r.data = r.data[k:]
+	return k, nil
+}
+
+// BenchmarkPutBlobMail stores a 144 KiB attachment as the mail intake does (no sync),
+// read 57 bytes at a time as from a base64 decoder; each is a new blob.
+func BenchmarkPutBlobMail(b *testing.B) {
+	s, err := Open(b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	m := s.ForMail()
+	data := make([]byte, 144<<10)
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		binary.LittleEndian.PutUint64(data, uint64(i)) // a new content each time
+		if _, n, err := m.PutBlob(context.Background(), &lineReader{data: data, n: 57}); err != nil || n != int64(len(data)) {
+			b.Fatal(n, err)
 		}
 	}
 }
