@@ -239,7 +239,8 @@ type fakeQueue struct {
 	rows []*fakeRow
 
 	ClaimErr, SentErr, RetryErr, FailedErr error
-	released                               int // rows given back unsent
+	released                               int   // rows given back unsent
+	claims                                 []int // the limit of each claim
 }
 
 type fakeRow struct {
@@ -293,6 +294,7 @@ func (q *fakeQueue) ClaimOutbox(_ context.Context, limit int, lease time.Duratio
 	if q.ClaimErr != nil {
 		return nil, q.ClaimErr
 	}
+	q.claims = append(q.claims, limit)
 	now := time.Now()
 	var out []ticket.OutboxMail
 	for _, r := range q.rows {

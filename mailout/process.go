@@ -27,7 +27,11 @@ func (w *Worker) process(ctx context.Context, m ticket.OutboxMail, sent func()) 
 	sendCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), w.opt.SendTimeout)
 	defer cancel()
 
+	start := time.Now()
 	reply, tried, err := w.send(sendCtx, &m)
+	if tried {
+		w.timed(time.Since(start)) // before the slot is free: the next claim sees it
+	}
 	if sent != nil {
 		sent()
 	}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/guichet/guichet/templates"
@@ -82,6 +83,50 @@ type Worker struct {
 	log  *slog.Logger
 	slot chan struct{} // one token per send in flight
 	wg   sync.WaitGroup
+	// sendTime is a moving average of how long one mail takes from its claim's start to
+	// the relay's answer, in nanoseconds (0 until a mail went): it bounds the claims.
+	sendTime atomic.Int64
+}
+
+// Claim sizes. A claim is a database write, which waits for the committer's next
+// transaction (a few to tens of milliseconds while mail comes in): claiming four rows per
+// sending slot, the sender spent most of a busy run waiting for claims (2 KB load, 398
+// claims of 16 rows for 3,000 messages, 8 ms each at the median and 100 ms at the
+// 99th percentile). After a full claim the next one doubles, up to maxClaimPerSlot rows
+// per slot, as long as the rows claimed can all be started well within their lease at
+// the speed mail goes out (see claimSize); a claim that is not full starts over from
+// baseClaimPerSlot.
+const (
+	baseClaimPerSlot = 4
+	maxClaimPerSlot  = 32
+)
+
+// claimSize is how many rows to claim next, given the last claim's size and whether it
+// came back full.
+func (w *Worker) claimSize(last int, full bool) int {
+	base := baseClaimPerSlot * w.opt.Concurrency
+	if !full || last < base {
+		return base
+	}
+	n := min(2*last, maxClaimPerSlot*w.opt.Concurrency)
+	// The last row of a claim starts after the others, Concurrency at a time: that wait
+	// stays under a quarter of the lease.
+	t := time.Duration(w.sendTime.Load())
+	if t <= 0 {
+		return base // no mail timed yet
+	}
+	bound := int(int64(w.opt.Concurrency) * int64(w.opt.Lease/4) / int64(t))
+	return max(base, min(n, bound))
+}
+
+// timed records that one mail took d from its start to the relay's answer.
+func (w *Worker) timed(d time.Duration) {
+	old := w.sendTime.Load()
+	if old == 0 {
+		w.sendTime.Store(int64(d))
+		return
+	}
+	w.sendTime.Store(old - old/8 + int64(d)/8) // lost updates between sends do not matter
 }
 
 // NewWorker returns a worker with opt's defaults filled in.
@@ -127,8 +172,9 @@ func (w *Worker) check() error {
 	return nil
 }
 
-// Run sends due mail until ctx is done. It claims rows ahead, up to four per sending
-// slot (one claim, and one transaction, for many mails), starts one as each slot frees,
+// Run sends due mail until ctx is done. It claims rows ahead, four per sending slot and
+// more while claims come back full (see claimSize; one claim, and one transaction, for
+// many mails), starts one as each slot frees,
 // looks again at once while rows keep coming, and otherwise waits for Wake or
 // PollInterval. When ctx is done it claims nothing more, gives back the rows claimed
 // and not started, and returns once the sends in flight have finished (each bounded by
@@ -144,13 +190,14 @@ func (w *Worker) Run(ctx context.Context) error {
 	var ahead []ticket.OutboxMail // claimed, not started
 	defer func() { w.release(ahead) }()
 	more := false // the last claim was full: more may be due
+	n := 0        // the last claim's size
 	for {
 		free := w.acquire(ctx)
 		if free == 0 {
 			return nil // ctx is done
 		}
 		if len(ahead) == 0 {
-			n := 4 * w.opt.Concurrency
+			n = w.claimSize(n, more)
 			rows, err := w.opt.Queue.ClaimOutbox(ctx, n, w.opt.Lease)
 			if err != nil && ctx.Err() == nil {
 				w.log.Error("claim outbox", slog.Any("error", err))

@@ -440,3 +440,73 @@ func TestRunSendsWhileMarking(t *testing.T) {
 	cancel()
 	<-done
 }
+
+// TestClaimSize: claims double while they come back full, up to 32 rows per slot, and
+// never beyond what the slots can start within a quarter of the lease at the measured
+// speed; a claim that is not full starts over at four per slot.
+func TestClaimSize(t *testing.T) {
+	for _, c := range []struct {
+		name     string
+		sendTime time.Duration
+		last     int
+		full     bool
+		want     int
+	}{
+		{"first claim", 0, 0, false, 16},
+		{"full, no mail timed yet", 0, 16, true, 16},
+		{"not full", time.Millisecond, 64, false, 16},
+		{"full: doubles", time.Millisecond, 16, true, 32},
+		{"full: doubles again", time.Millisecond, 64, true, 128},
+		{"full: at most 32 per slot", time.Millisecond, 128, true, 128},
+		{"slow relay: bounded by the lease", 10 * time.Second, 64, true, 30}, // 4 slots × 75 s / 10 s
+		{"very slow relay: four per slot still", time.Minute, 64, true, 16},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			w := NewWorker(Options{Concurrency: 4, Lease: 5 * time.Minute})
+			w.sendTime.Store(int64(c.sendTime))
+			if got := w.claimSize(c.last, c.full); got != c.want {
+				t.Errorf("claimSize(%d, %v) at %v per mail = %d, want %d", c.last, c.full, c.sendTime, got, c.want)
+			}
+		})
+	}
+}
+
+// TestRunClaimsGrow: a backlog of 300 mails goes out in a few claims that grow (8, 16,
+// 32, 64, …) rather than in 38 claims of 8.
+func TestRunClaimsGrow(t *testing.T) {
+	const n = 300
+	q := queued(n)
+	s := SenderFunc(func(context.Context, string, []string, []byte) error { return nil })
+	w, _ := newTestWorker(t, q, s, func(o *Options) {
+		o.Concurrency = 2
+		o.PollInterval = time.Hour
+		o.Wake = make(chan struct{}) // never
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx) }()
+	waitFor(t, func() bool {
+		for i := int64(1); i <= n; i++ {
+			if q.row(i).state != ticket.OutboxSent {
+				return false
+			}
+		}
+		return true
+	})
+	cancel()
+	<-done
+	q.mu.Lock()
+	claims := append([]int(nil), q.claims...)
+	q.mu.Unlock()
+	if len(claims) < 2 || claims[0] != 8 || claims[1] != 16 {
+		t.Fatalf("claims %v: want 8, then 16, …", claims)
+	}
+	if len(claims) > 10 {
+		t.Errorf("%d claims for %d mails (%v): they did not grow", len(claims), n, claims)
+	}
+	for _, c := range claims {
+		if c > 64 {
+			t.Errorf("a claim of %d rows: over 32 per slot", c)
+		}
+	}
+}
