@@ -70,7 +70,17 @@ type IO struct {
 	Ready func(smtpAddr, httpAddr string)
 }
 
+// defaultGCPercent is the garbage collector's target (GOGC) when the environment sets
+// none: a heap may grow to three times what is live between collections, instead of
+// twice. Measured on the 2 KB load (`guichet-load --sizes 2k --no-mailpit`, CPU
+// profiles of 10 s): the collector's share of the CPU went from 10 % to 4 %, peak RSS
+// from 62 to 76 MB.
+const defaultGCPercent = 200
+
 func main() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(defaultGCPercent)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], IO{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv, DefaultConfig: defaultConfigPath}, stop)
 	os.Exit(code)
