@@ -550,7 +550,7 @@ func (s *Service) insertInbound(ctx context.Context, tx *sqlx.Tx, key, mid strin
 		raw, size = []byte{}, d.RawSize // the bytes are in the blob store
 	}
 	rows, err := tx.QueryxContext(ctx, s.q.InsertInbound, key, mid, d.Env.From, strings.Join(d.Env.Recipients, ","),
-		d.Env.Channel, d.Env.RemoteAddr, size, raw, state, note, s.now(), sum, d.RawBlob)
+		d.Env.Channel, d.Env.RemoteAddr, size, state, note, s.now(), sum, d.RawBlob)
 	if err != nil {
 		return 0, false, fmt.Errorf("ticket: store inbound: %w", err)
 	}
@@ -566,6 +566,12 @@ func (s *Service) insertInbound(ctx context.Context, tx *sqlx.Tx, key, mid strin
 	}
 	if err != nil {
 		return 0, false, fmt.Errorf("ticket: store inbound: %w", err)
+	}
+	if inserted && len(raw) > 0 {
+		// apart from the row, which later changes would otherwise write again whole
+		if _, err := tx.ExecContext(ctx, s.q.InsertInboundRaw, id, raw); err != nil {
+			return 0, false, fmt.Errorf("ticket: store inbound: %w", err)
+		}
 	}
 	return id, inserted, nil
 }

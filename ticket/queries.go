@@ -21,6 +21,7 @@ type queries struct {
 	InsertDesk            string `query:"insert-desk"`
 	NextNumber            string `query:"next-number"`
 	InsertInbound         string `query:"insert-inbound"`
+	InsertInboundRaw      string `query:"insert-inbound-raw"`
 	InboundByDedup        string `query:"inbound-by-dedup"`
 	InboundDone           string `query:"inbound-done"`
 	InboundFailed         string `query:"inbound-failed"`

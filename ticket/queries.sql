@@ -12,10 +12,13 @@ INSERT INTO desks (key, name) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET name
 UPDATE desks SET next_number = next_number + 1 WHERE id = ? RETURNING next_number;
 
 -- name: insert-inbound
-INSERT INTO inbound (dedup_key, message_id, envelope_from, recipients, channel, remote_addr, size, raw, state, error, received_at, body_sha256, raw_blob)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+INSERT INTO inbound (dedup_key, message_id, envelope_from, recipients, channel, remote_addr, size, state, error, received_at, body_sha256, raw_blob)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (dedup_key) DO NOTHING
 RETURNING id;
+
+-- name: insert-inbound-raw
+INSERT INTO inbound_raw (id, raw) VALUES (?, ?);
 
 -- name: inbound-by-dedup
 SELECT id, state, ticket_id, comment_id, body_sha256 FROM inbound WHERE dedup_key = ?;
@@ -27,19 +30,21 @@ UPDATE inbound SET state = ?, error = ?, automatic = ?, ticket_id = ?, comment_i
 UPDATE inbound SET state = 'failed', error = ?, attempts = attempts + 1, processed_at = ? WHERE id = ?;
 
 -- name: inbound-to-retry
-SELECT id, raw, raw_blob, envelope_from, recipients, channel, remote_addr FROM inbound
-WHERE state IN ('pending', 'failed') AND attempts < ? ORDER BY id LIMIT ?;
+SELECT i.id, r.raw, i.raw_blob, i.envelope_from, i.recipients, i.channel, i.remote_addr
+FROM inbound i LEFT JOIN inbound_raw r ON r.id = i.id
+WHERE i.state IN ('pending', 'failed') AND i.attempts < ? ORDER BY i.id LIMIT ?;
 
 -- name: inbound-stale
-SELECT id, raw, raw_blob, envelope_from, recipients, channel, remote_addr FROM inbound
-WHERE state = 'pending' AND received_at < ? ORDER BY id LIMIT ?;
+SELECT i.id, r.raw, i.raw_blob, i.envelope_from, i.recipients, i.channel, i.remote_addr
+FROM inbound i LEFT JOIN inbound_raw r ON r.id = i.id
+WHERE i.state = 'pending' AND i.received_at < ? ORDER BY i.id LIMIT ?;
 
 -- name: inbound-list
 SELECT id, message_id, envelope_from, channel, size, state, error, attempts, automatic, received_at, ticket_id, auth
 FROM inbound WHERE (? = '' OR state = ?) ORDER BY id DESC LIMIT ? OFFSET ?;
 
 -- name: inbound-raw
-SELECT raw, raw_blob FROM inbound WHERE id = ?;
+SELECT r.raw, i.raw_blob FROM inbound i LEFT JOIN inbound_raw r ON r.id = i.id WHERE i.id = ?;
 
 -- name: user-by-email
 SELECT id, email, name, role, uai, lang, time_zone, created_at, bouncing_until, notify_email FROM users WHERE email = ?;

@@ -64,9 +64,12 @@ SELECT inbound_id FROM tickets WHERE id = ? AND inbound_id IS NOT NULL
 UNION SELECT inbound_id FROM comments WHERE ticket_id = ? AND inbound_id IS NOT NULL;
 
 -- name: inbound-purge
-UPDATE inbound SET raw = ?, raw_blob = '', body_sha256 = '', dedup_key = 'purged:' || id, message_id = '',
+UPDATE inbound SET raw_blob = '', body_sha256 = '', dedup_key = 'purged:' || id, message_id = '',
     envelope_from = '', recipients = '', remote_addr = '', error = '', auth = '', held_msg = '', purged_at = ?
 WHERE id = ? AND purged_at IS NULL;
+
+-- name: inbound-raw-purge
+DELETE FROM inbound_raw WHERE id = ?;
 
 -- name: inbound-blob
 SELECT raw_blob FROM inbound WHERE id = ?;

@@ -266,12 +266,15 @@ func (s *Service) purgeInbound(ctx context.Context, tx *sqlx.Tx, id int64, r *Pu
 	if err := tx.GetContext(ctx, &sum, s.pq.InboundBlob, id); err != nil {
 		return fmt.Errorf("ticket: empty inbound message %d: %w", id, err)
 	}
-	n, err := execCount(ctx, tx, s.pq.InboundPurge, []byte{}, s.now(), id)
+	n, err := execCount(ctx, tx, s.pq.InboundPurge, s.now(), id)
 	if err != nil {
 		return fmt.Errorf("ticket: empty inbound message %d: %w", id, err)
 	}
 	if n == 0 {
 		return nil // emptied already
+	}
+	if _, err := tx.ExecContext(ctx, s.pq.InboundRawPurge, id); err != nil {
+		return fmt.Errorf("ticket: empty inbound message %d: %w", id, err)
 	}
 	if sum != "" {
 		r.Blobs = append(r.Blobs, sum)
@@ -379,6 +382,7 @@ type privacyQueries struct {
 	TicketPurge              string `query:"ticket-purge"`
 	TicketInbound            string `query:"ticket-inbound"`
 	InboundPurge             string `query:"inbound-purge"`
+	InboundRawPurge          string `query:"inbound-raw-purge"`
 	InboundBlob              string `query:"inbound-blob"`
 	TicketOutboxDelete       string `query:"ticket-outbox-delete"`
 	UserOutboxDelete         string `query:"user-outbox-delete"`

@@ -238,7 +238,7 @@ func TestRetentionPurge(t *testing.T) {
 			if n := f.count(t, "SELECT COUNT(*) FROM outbox WHERE ticket_key = ?", old.TicketKey); n != 0 {
 				t.Fatalf("%d outbox rows left", n)
 			}
-			if n := f.count(t, "SELECT COUNT(*) FROM inbound WHERE id IN (?, ?) AND (raw_blob <> '' OR envelope_from <> '' OR message_id <> '' OR dedup_key LIKE '%jeanne%' OR purged_at IS NULL)", old.InboundID, rr.InboundID); n != 0 {
+			if n := f.count(t, "SELECT COUNT(*) FROM inbound WHERE id IN (?, ?) AND (raw_blob <> '' OR envelope_from <> '' OR message_id <> '' OR dedup_key LIKE '%jeanne%' OR purged_at IS NULL OR EXISTS (SELECT 1 FROM inbound_raw r WHERE r.id = inbound.id))", old.InboundID, rr.InboundID); n != 0 {
 				t.Fatal("the old inbound row still holds mail data")
 			}
 			if n := f.count(t, "SELECT COUNT(*) FROM thread_messages t JOIN tickets k ON k.id = t.ticket_id WHERE k.key = ?", old.TicketKey); n != 0 {

@@ -105,7 +105,9 @@ func TestReceiveSpooled(t *testing.T) {
 				t.Fatalf("tickets %d comments %d inbound %d failed %d, want 30 30 61 1", tickets, comments, inbound, failed)
 			}
 			var rawLen int
-			db.Get(&rawLen, db.Rebind("SELECT LENGTH(raw) FROM inbound WHERE message_id = ?"), "q7.r@x")
+			if err := db.Get(&rawLen, db.Rebind("SELECT LENGTH(r.raw) FROM inbound i JOIN inbound_raw r ON r.id = i.id WHERE i.message_id = ?"), "q7.r@x"); err != nil {
+				t.Fatal(err)
+			}
 			if rawLen == 0 {
 				t.Fatal("raw message not stored from the spool")
 			}

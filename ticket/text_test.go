@@ -199,12 +199,16 @@ func TestStatementTextCleaned(t *testing.T) {
 				t.Errorf("stored %q", got)
 			}
 			raw := []byte("From: a\x00\xff\r\n")
-			if _, err := db.Exec(db.Rebind(`INSERT INTO inbound (dedup_key, channel, size, raw, state, received_at) VALUES (?, 'test', ?, ?, 'failed', CURRENT_TIMESTAMP)`),
-				"k\x00", len(raw), raw); err != nil {
+			var id int64
+			if err := db.Get(&id, db.Rebind(`INSERT INTO inbound (dedup_key, channel, size, state, received_at) VALUES (?, 'test', ?, 'failed', CURRENT_TIMESTAMP) RETURNING id`),
+				"k\x00", len(raw)); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := db.Exec(db.Rebind(`INSERT INTO inbound_raw (id, raw) VALUES (?, ?)`), id, raw); err != nil {
 				t.Fatal(err)
 			}
 			var back []byte
-			if err := db.Get(&back, "SELECT raw FROM inbound"); err != nil || !bytes.Equal(back, raw) {
+			if err := db.Get(&back, "SELECT raw FROM inbound_raw"); err != nil || !bytes.Equal(back, raw) {
 				t.Errorf("raw %q %v, want %q", back, err, raw)
 			}
 		})

@@ -124,7 +124,7 @@ func TestEndToEndOwnQuote(t *testing.T) {
 		}
 		id, _ := c["inbound_id"].(float64)
 		var raw []byte
-		if err := db.Get(&raw, db.Rebind("SELECT raw FROM inbound WHERE id = ?"), int64(id)); err != nil {
+		if err := db.Get(&raw, db.Rebind("SELECT raw FROM inbound_raw WHERE id = ?"), int64(id)); err != nil {
 			t.Fatalf("comment %d: stored mail: %v", i, err)
 		}
 		if i < 2 && !bytes.Contains(raw, []byte("Nous avons bien re")) {

@@ -96,7 +96,7 @@ func TestEndToEndHostileText(t *testing.T) {
 			}
 			defer db.Close()
 			var stored []byte
-			if err := db.Get(&stored, "SELECT raw FROM inbound"); err != nil {
+			if err := db.Get(&stored, "SELECT raw FROM inbound_raw"); err != nil {
 				t.Fatal(err)
 			}
 			if !bytes.HasSuffix(stored, sent) { // after the trace header serve puts in front
