@@ -168,8 +168,16 @@ const mergeDensity = 16
 // rows of the list, found the text in many of its rows. Newest first, as the window:
 // a word of the last weeks in a status of years is counted without reading the years.
 func (s *Service) ownCount(ctx context.Context, w *where, query string, limit int, merge bool) (int, error) {
-	var q string
-	var args []any
+	q, args := s.ownCountSQL(w, query, limit, merge)
+	var n int
+	if err := s.db.GetContext(ctx, &n, s.db.Rebind(q), args...); err != nil {
+		return 0, fmt.Errorf("ticket: count text matches: %w", err)
+	}
+	return n, nil
+}
+
+// ownCountSQL is ownCount's query and its arguments.
+func (s *Service) ownCountSQL(w *where, query string, limit int, merge bool) (q string, args []any) {
 	switch {
 	case s.dialect == Postgres:
 		q = `SELECT COUNT(*) FROM (SELECT 1 FROM tickets t WHERE ` + w.sql() + ` AND t.search @@ to_tsquery('french', ?) LIMIT ?) c`
@@ -194,11 +202,7 @@ func (s *Service) ownCount(ctx context.Context, w *where, query string, limit in
   WHERE f.tickets_fts MATCH ? AND ` + w.sql() + ` LIMIT ?) c`
 		args = append(append([]any{query}, w.args...), limit)
 	}
-	var n int
-	if err := s.db.GetContext(ctx, &n, s.db.Rebind(q), args...); err != nil {
-		return 0, fmt.Errorf("ticket: count text matches: %w", err)
-	}
-	return n, nil
+	return q, args
 }
 
 // commentCount counts, up to limit, the tickets of w with a comment the user may read

@@ -402,6 +402,25 @@ func TestOwnCountMerge(t *testing.T) {
   AND status IN (`+marks+`)`, args...); err != nil {
 					t.Fatal(err)
 				}
+				// Both lists come in id order from their indexes: merged, never sorted.
+				q, args := s.ownCountSQL(w, query, 10, true)
+				var plan []struct {
+					ID      int    `db:"id"`
+					Parent  int    `db:"parent"`
+					NotUsed int    `db:"notused"`
+					Detail  string `db:"detail"`
+				}
+				if err := s.db.Select(&plan, "EXPLAIN QUERY PLAN "+q, args...); err != nil {
+					t.Fatal(err)
+				}
+				var steps []string
+				for _, p := range plan {
+					steps = append(steps, p.Detail)
+				}
+				if all := strings.Join(steps, "; "); !strings.Contains(all, "MERGE (INTERSECT)") || strings.Contains(all, "TEMP B-TREE") ||
+					strings.Count(all, "COVERING INDEX tickets_status_ids") != len(w.statuses) {
+					t.Fatalf("%v %s: plan %s", sts, query, all)
+				}
 				for _, limit := range []int{1, 2, 7, 40, 1000} {
 					for _, merge := range []bool{false, true} {
 						n, err := s.ownCount(ctx, w, query, limit, merge)
