@@ -403,14 +403,14 @@ func TestOwnCountMerge(t *testing.T) {
 					t.Fatal(err)
 				}
 				// Both lists come in id order from their indexes: merged, never sorted.
-				q, args := s.ownCountSQL(w, query, 10, true)
+				mergeSQL, mergeArgs := s.ownCountSQL(w, query, 10, true)
 				var plan []struct {
 					ID      int    `db:"id"`
 					Parent  int    `db:"parent"`
 					NotUsed int    `db:"notused"`
 					Detail  string `db:"detail"`
 				}
-				if err := s.db.Select(&plan, "EXPLAIN QUERY PLAN "+q, args...); err != nil {
+				if err := s.db.Select(&plan, "EXPLAIN QUERY PLAN "+mergeSQL, mergeArgs...); err != nil {
 					t.Fatal(err)
 				}
 				var steps []string
