@@ -277,6 +277,18 @@ func TestSearchTextPlans(t *testing.T) {
 				what := fmt.Sprintf("case %d: user %d (%s) %+v window %d cap %d", i, u.ID, u.Role, f, s.textWindow, s.opt.ListCountCap)
 				checkPages(t, s, u, f, want, what)
 			}
+			// An agent's status filter alone with a word in many of its tickets: the count
+			// of their own text merges the statuses' ids with the full-text index
+			// (ownCount), capped or not, for one status or several.
+			for _, sts := range [][]Status{{StatusWaiting}, {StatusNew, StatusClosed}, {StatusClosed, StatusInProgress, StatusClosed}} {
+				for _, q := range []string{"imprimante", "imprim", "wifi", "wifi imprim", "zorglub"} {
+					for _, c := range []struct{ window, limit, cap int }{{10, 1, 2}, {10, 2, 7}, {20, 3, 40}, {50, 5, 10000}} {
+						s.textWindow, s.opt.ListCountCap = c.window, c.cap
+						f := Filter{Status: sts, Q: q, Limit: c.limit}
+						checkPages(t, s, agents[0], f, referenceSearch(t, s.db, s.dialect, agents[0], f), fmt.Sprintf("%+v %+v", f, c))
+					}
+				}
+			}
 			// A word of the internal notes is not a customer's: neither its pages nor
 			// its count.
 			for _, u := range customers {
@@ -358,6 +370,78 @@ func checkPages(t *testing.T, s *Service, u User, f Filter, want []string, what 
 		if total, capped := wantTotal(p); p.Total != total || p.TotalCapped != capped {
 			t.Fatalf("%s: back to page %d: total %d capped %v, want %d %v", what, i, p.Total, p.TotalCapped, total, capped)
 		}
+	}
+}
+
+// TestOwnCountMerge: on SQLite, the count of the tickets of a status filter whose own
+// text matches is the same, at every limit, whether the full-text index drives (each of
+// its rows looked up in tickets) or is merged with the ids of the statuses; and it is
+// the reference's.
+func TestOwnCountMerge(t *testing.T) {
+	ctx := context.Background()
+	s := newTestService(t, openSQLite(t), nil)
+	r := rand.New(rand.NewPCG(21, 2026))
+	agents, _ := seedText(t, s, r, 300)
+	for _, sts := range [][]Status{{StatusWaiting}, {StatusNew, StatusClosed}, {StatusClosed, StatusInProgress, StatusClosed}, {StatusNew, StatusInProgress, StatusWaiting, StatusWaitingUser, StatusClosed}} {
+		for _, q := range []string{"imprimante", "imprim", "wifi", "wifi imprim", "zorglub", "absent"} {
+			w, ts, err := s.searchWhere(agents[0], Filter{Status: sts, Q: q})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(w.statuses) == 0 {
+				t.Fatalf("%v: no statuses for the merge", sts)
+			}
+			for _, query := range []string{ts.whole, ts.query} {
+				var want int
+				marks := strings.TrimSuffix(strings.Repeat("?, ", len(w.statuses)), ", ")
+				args := []any{query}
+				for _, st := range w.statuses {
+					args = append(args, st)
+				}
+				if err := s.db.Get(&want, `SELECT COUNT(*) FROM tickets WHERE id IN (SELECT rowid FROM tickets_fts WHERE tickets_fts MATCH ?)
+  AND status IN (`+marks+`)`, args...); err != nil {
+					t.Fatal(err)
+				}
+				// Both lists come in id order from their indexes: merged, never sorted.
+				mergeSQL, mergeArgs := s.ownCountSQL(w, query, 10, true)
+				var plan []struct {
+					ID      int    `db:"id"`
+					Parent  int    `db:"parent"`
+					NotUsed int    `db:"notused"`
+					Detail  string `db:"detail"`
+				}
+				if err := s.db.Select(&plan, "EXPLAIN QUERY PLAN "+mergeSQL, mergeArgs...); err != nil {
+					t.Fatal(err)
+				}
+				var steps []string
+				for _, p := range plan {
+					steps = append(steps, p.Detail)
+				}
+				if all := strings.Join(steps, "; "); !strings.Contains(all, "MERGE (INTERSECT)") || strings.Contains(all, "TEMP B-TREE") ||
+					strings.Count(all, "COVERING INDEX tickets_status_ids") != len(w.statuses) {
+					t.Fatalf("%v %s: plan %s", sts, query, all)
+				}
+				for _, limit := range []int{1, 2, 7, 40, 1000} {
+					for _, merge := range []bool{false, true} {
+						n, err := s.ownCount(ctx, w, query, limit, merge)
+						if err != nil {
+							t.Fatal(err)
+						}
+						if n != min(want, limit) {
+							t.Fatalf("%v %s limit %d merge %v: %d, want %d", sts, query, limit, merge, n, min(want, limit))
+						}
+					}
+				}
+			}
+		}
+	}
+	// Another condition than the statuses: no merge.
+	w, _, err := s.searchWhere(agents[0], Filter{Status: []Status{StatusNew}, Scope: ScopeAssigned, Q: "wifi"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w.statuses != nil {
+		t.Fatalf("statuses %v with another condition", w.statuses)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -14,11 +15,16 @@ import (
 type where struct {
 	conds []string
 	args  []any
+	// statuses are those of w's condition "t.status IN (…)", each once, when that is w's
+	// only condition (nil otherwise): a text search can then count its matches by
+	// merging two lists in id order (ownCount).
+	statuses []string
 }
 
 func (w *where) add(cond string, args ...any) {
 	w.conds = append(w.conds, cond)
 	w.args = append(w.args, args...)
+	w.statuses = nil // no longer the only condition
 }
 
 func (w *where) sql() string {
@@ -89,6 +95,13 @@ func (s *Service) searchWhere(u User, f Filter) (*where, *textSearch, error) {
 	}
 	if typ := strings.TrimSpace(f.Type); typ != "" {
 		w.add("t.request_type = ?", typ)
+	}
+	if len(f.Status) > 0 && len(w.conds) == 1 {
+		for _, st := range f.Status {
+			w.statuses = append(w.statuses, string(st))
+		}
+		slices.Sort(w.statuses)
+		w.statuses = slices.Compact(w.statuses)
 	}
 	q := strings.TrimSpace(f.Q)
 	if q == "" {
