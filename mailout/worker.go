@@ -174,7 +174,8 @@ func (w *Worker) check() error {
 
 // Run sends due mail until ctx is done. It claims rows ahead, four per sending slot and
 // more while claims come back full (see claimSize; one claim, and one transaction, for
-// many mails), starts one as each slot frees,
+// many mails), claims the next ones while the second half of a full claim goes out,
+// starts one as each slot frees,
 // looks again at once while rows keep coming, and otherwise waits for Wake or
 // PollInterval. When ctx is done it claims nothing more, gives back the rows claimed
 // and not started, and returns once the sends in flight have finished (each bounded by
@@ -188,7 +189,13 @@ func (w *Worker) Run(ctx context.Context) error {
 	timer := time.NewTimer(w.opt.PollInterval)
 	defer timer.Stop()
 	var ahead []ticket.OutboxMail // claimed, not started
-	defer func() { w.release(ahead) }()
+	var next chan claimed         // a claim in flight, started while ahead still held rows
+	defer func() {
+		w.release(ahead)
+		if next != nil {
+			w.release((<-next).rows)
+		}
+	}()
 	more := false // the last claim was full: more may be due
 	n := 0        // the last claim's size
 	for {
@@ -197,12 +204,14 @@ func (w *Worker) Run(ctx context.Context) error {
 			return nil // ctx is done
 		}
 		if len(ahead) == 0 {
-			n = w.claimSize(n, more)
-			rows, err := w.opt.Queue.ClaimOutbox(ctx, n, w.opt.Lease)
-			if err != nil && ctx.Err() == nil {
-				w.log.Error("claim outbox", slog.Any("error", err))
+			var c claimed
+			if next != nil {
+				c, next = <-next, nil
+			} else {
+				c = w.claim(ctx, w.claimSize(n, more))
 			}
-			ahead, more = rows, err == nil && len(rows) == n
+			n = c.n
+			ahead, more = c.rows, c.err == nil && len(c.rows) == c.n
 		}
 		start := min(free, len(ahead))
 		for i := start; i < free; i++ {
@@ -218,6 +227,14 @@ func (w *Worker) Run(ctx context.Context) error {
 			}()
 		}
 		ahead = ahead[start:]
+		if more && next == nil && len(ahead) <= n/2 {
+			// The next claim goes now, while the rest of this one goes out: a claim
+			// waits for the committer's next transaction, and the slots would wait
+			// with it.
+			next = make(chan claimed, 1)
+			size := w.claimSize(n, true)
+			go func() { next <- w.claim(ctx, size) }()
+		}
 		if len(ahead) > 0 || more {
 			// more to send, or more may be due: a full claim is followed by another
 			// once its rows are started, not by a wait for a wake-up that may have
@@ -233,6 +250,21 @@ func (w *Worker) Run(ctx context.Context) error {
 		}
 		timer.Stop() // since Go 1.23, Reset after Stop never sees a stale tick
 	}
+}
+
+// claimed is the outcome of one claim of n rows.
+type claimed struct {
+	rows []ticket.OutboxMail
+	n    int
+	err  error
+}
+
+func (w *Worker) claim(ctx context.Context, n int) claimed {
+	rows, err := w.opt.Queue.ClaimOutbox(ctx, n, w.opt.Lease)
+	if err != nil && ctx.Err() == nil {
+		w.log.Error("claim outbox", slog.Any("error", err))
+	}
+	return claimed{rows: rows, n: n, err: err}
 }
 
 // release gives back rows claimed and not started.

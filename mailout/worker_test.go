@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -508,5 +509,115 @@ func TestRunClaimsGrow(t *testing.T) {
 		if c > 64 {
 			t.Errorf("a claim of %d rows: over 32 per slot", c)
 		}
+	}
+}
+
+// slowClaims is a queue whose claims take a while (as a claim waits for the committer's
+// next transaction) and that notes, at each claim, how many rows were claimed before
+// and not sent yet.
+type slowClaims struct {
+	*fakeQueue
+	mu     sync.Mutex
+	unsent []int
+}
+
+func (q *slowClaims) ClaimOutbox(ctx context.Context, limit int, lease time.Duration) ([]ticket.OutboxMail, error) {
+	q.fakeQueue.mu.Lock()
+	n := 0
+	for _, r := range q.fakeQueue.rows {
+		if r.state == ticket.OutboxPending && r.claimedUntil.After(time.Now()) {
+			n++
+		}
+	}
+	q.fakeQueue.mu.Unlock()
+	q.mu.Lock()
+	q.unsent = append(q.unsent, n)
+	q.mu.Unlock()
+	time.Sleep(10 * time.Millisecond)
+	return q.fakeQueue.ClaimOutbox(ctx, limit, lease)
+}
+
+// TestRunClaimsAhead: the claim after a full one starts while rows of the full one are
+// still to send, so that the slots do not wait for it.
+func TestRunClaimsAhead(t *testing.T) {
+	const n = 200
+	q := &slowClaims{fakeQueue: queued(n)}
+	s := SenderFunc(func(context.Context, string, []string, []byte) error {
+		time.Sleep(time.Millisecond)
+		return nil
+	})
+	w, _ := newTestWorker(t, q, s, func(o *Options) {
+		o.Concurrency = 2
+		o.PollInterval = time.Hour
+		o.Wake = make(chan struct{}) // never
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx) }()
+	waitFor(t, func() bool {
+		for i := int64(1); i <= n; i++ {
+			if q.row(i).state != ticket.OutboxSent {
+				return false
+			}
+		}
+		return true
+	})
+	cancel()
+	<-done
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	ahead := 0
+	for _, u := range q.unsent[1:] {
+		if u > 2 { // more than the two slots have in flight: rows not started yet
+			ahead++
+		}
+	}
+	if ahead == 0 {
+		t.Fatalf("every claim waited for the previous one's rows to be sent (unsent rows at each claim: %v)", q.unsent)
+	}
+}
+
+// TestRunReleasesClaimAhead: a claim made ahead and not started when Run stops is given
+// back with the rest.
+func TestRunReleasesClaimAhead(t *testing.T) {
+	q := queued(40)
+	var calls atomic.Int32
+	started := make(chan struct{}, 40)
+	unblock := make(chan struct{})
+	s := SenderFunc(func(ctx context.Context, from string, to []string, msg []byte) error {
+		if calls.Add(1) <= 2 {
+			return nil // the first two go: the claim of 4 is half sent
+		}
+		started <- struct{}{}
+		<-unblock
+		return nil
+	})
+	w, _ := newTestWorker(t, q, s, func(o *Options) { o.Concurrency = 1 })
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx) }()
+	<-started // the third in flight, the fourth ahead
+	waitFor(t, func() bool { q.mu.Lock(); defer q.mu.Unlock(); return len(q.claims) >= 2 })
+	cancel()
+	close(unblock)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	sent, claimed := 0, 0
+	for _, r := range q.rows {
+		switch {
+		case r.state == ticket.OutboxSent:
+			sent++
+		case r.state == ticket.OutboxPending && !r.claimedUntil.IsZero():
+			claimed++
+		}
+	}
+	if q.claims[0] != 4 || q.claims[1] != 8 {
+		t.Errorf("claims %v, want 4 then 8 ahead", q.claims)
+	}
+	if sent != 3 || claimed != 0 || q.released != 9 {
+		t.Fatalf("%d sent, %d left claimed, %d given back; want 3, 0 and 9 (one of the first claim, the 8 of the claim ahead)", sent, claimed, q.released)
 	}
 }
