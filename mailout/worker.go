@@ -231,9 +231,9 @@ func (w *Worker) Run(ctx context.Context) error {
 			// The next claim goes now, while the rest of this one goes out: a claim
 			// waits for the committer's next transaction, and the slots would wait
 			// with it.
-			next = make(chan claimed, 1)
-			size := w.claimSize(n, true)
-			go func() { next <- w.claim(ctx, size) }()
+			ch, size := make(chan claimed, 1), w.claimSize(n, true)
+			next = ch
+			go func() { ch <- w.claim(ctx, size) }()
 		}
 		if len(ahead) > 0 || more {
 			// more to send, or more may be due: a full claim is followed by another
