@@ -109,12 +109,7 @@ func (v *MailView) Fields() []Field {
 }
 
 func (v *MailView) field(key, value string) Field {
-	name := lookup(v.Lang, key)
-	label := name + " :" // French typography: a space before the colon
-	if v.Lang == "en" {
-		label = name + ":"
-	}
-	return Field{Name: name, Label: label, Value: value}
+	return Field{Name: lookup(v.Lang, key), Label: label(v.Lang, key), Value: value}
 }
 
 // RatingChoice is one answer of the satisfaction question in a mail: its text key and
