@@ -472,17 +472,9 @@ func TestClaimSize(t *testing.T) {
 	}
 }
 
-// TestRunClaimsGrow: a backlog of 300 mails goes out in a few claims that grow (8, 16,
-// 32, 64, …) rather than in 38 claims of 8.
-func TestRunClaimsGrow(t *testing.T) {
-	const n = 300
-	q := queued(n)
-	s := SenderFunc(func(context.Context, string, []string, []byte) error { return nil })
-	w, _ := newTestWorker(t, q, s, func(o *Options) {
-		o.Concurrency = 2
-		o.PollInterval = time.Hour
-		o.Wake = make(chan struct{}) // never
-	})
+// runUntilSent runs w until rows 1 to n of q are sent, then stops it.
+func runUntilSent(t *testing.T, w *Worker, q *fakeQueue, n int64) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- w.Run(ctx) }()
@@ -495,7 +487,23 @@ func TestRunClaimsGrow(t *testing.T) {
 		return true
 	})
 	cancel()
-	<-done
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestRunClaimsGrow: a backlog of 300 mails goes out in a few claims that grow (8, 16,
+// 32, 64, …) rather than in 38 claims of 8.
+func TestRunClaimsGrow(t *testing.T) {
+	const n = 300
+	q := queued(n)
+	s := SenderFunc(func(context.Context, string, []string, []byte) error { return nil })
+	w, _ := newTestWorker(t, q, s, func(o *Options) {
+		o.Concurrency = 2
+		o.PollInterval = time.Hour
+		o.Wake = make(chan struct{}) // never
+	})
+	runUntilSent(t, w, q, n)
 	q.mu.Lock()
 	claims := append([]int(nil), q.claims...)
 	q.mu.Unlock()
@@ -551,19 +559,7 @@ func TestRunClaimsAhead(t *testing.T) {
 		o.PollInterval = time.Hour
 		o.Wake = make(chan struct{}) // never
 	})
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- w.Run(ctx) }()
-	waitFor(t, func() bool {
-		for i := int64(1); i <= n; i++ {
-			if q.row(i).state != ticket.OutboxSent {
-				return false
-			}
-		}
-		return true
-	})
-	cancel()
-	<-done
+	runUntilSent(t, w, q.fakeQueue, n)
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	ahead := 0

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"testing"
+
+	"github.com/jmoiron/sqlx"
 )
 
 // TestInboundRawMigration: a database whose messages were stored in inbound.raw (before
@@ -14,26 +16,7 @@ func TestInboundRawMigration(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			ctx := context.Background()
 			db := open(t)
-			ms, err := migrations(DialectOf(db))
-			if err != nil {
-				t.Fatal(err)
-			}
-			conn, err := db.Connx(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := conn.ExecContext(ctx, `CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMP NOT NULL)`); err != nil {
-				t.Fatal(err)
-			}
-			for _, m := range ms {
-				if m.version >= 22 {
-					break
-				}
-				if err := applyMigration(ctx, conn, m); err != nil {
-					t.Fatal(err)
-				}
-			}
-			conn.Close()
+			migrateBelow(t, db, 22)
 			raw := []byte("From: a@ecole.test\r\nSubject: avant\r\n\r\nCorps \x00\xff\r\n")
 			ins := db.Rebind(`INSERT INTO inbound (dedup_key, channel, size, raw, raw_blob, state, received_at) VALUES (?, 'smtp', ?, ?, ?, 'processed', CURRENT_TIMESTAMP)`)
 			for _, r := range []struct {
@@ -62,6 +45,32 @@ func TestInboundRawMigration(t *testing.T) {
 				t.Fatalf("inbound_raw holds %d rows (%v), want 1", rows, err)
 			}
 		})
+	}
+}
+
+// migrateBelow applies the migrations before version to a new database, as an older
+// Guichet left it.
+func migrateBelow(t *testing.T, db *sqlx.DB, version int) {
+	t.Helper()
+	ctx := context.Background()
+	ms, err := migrations(DialectOf(db))
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := db.Connx(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, `CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMP NOT NULL)`); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range ms {
+		if m.version < version {
+			if err := applyMigration(ctx, conn, m); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
 }
 

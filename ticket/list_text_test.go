@@ -454,25 +454,7 @@ func TestMigrateSearchVectors(t *testing.T) {
 	}
 	ctx := context.Background()
 	db := openPostgres(t)
-	ms, err := migrations(Postgres)
-	if err != nil {
-		t.Fatal(err)
-	}
-	conn, err := db.Connx(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := conn.ExecContext(ctx, `CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMP NOT NULL)`); err != nil {
-		t.Fatal(err)
-	}
-	for _, m := range ms {
-		if m.version < 14 {
-			if err := applyMigration(ctx, conn, m); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	conn.Close()
+	migrateBelow(t, db, 14)
 	exec := func(q string, args ...any) {
 		t.Helper()
 		if _, err := db.ExecContext(ctx, db.Rebind(q), args...); err != nil {
