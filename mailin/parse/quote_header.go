@@ -1,6 +1,7 @@
 package parse
 
 import (
+	"bytes"
 	"regexp"
 	"strings"
 	"unicode"
@@ -28,10 +29,6 @@ var (
 	wroteMidRe = regexp.MustCompile(`(?i)^\s*(on|le|am|el|il|op|den|em|w dniu|dnia)\s.*\d.*\s(` + wroteVerbs + `)\s[^:：]{1,80}[:：]\s*$`)
 	// "On 11-Apr-2011, at 6:54 PM, X <x@y> sent:" — a weaker verb, only after "On <date>".
 	sentRe = regexp.MustCompile(`(?i)^\s*on\s.*\d.*\ssent\s*:\s*$`)
-	// Words that open a quote header written over several lines, or a short word and a
-	// number ("pe 20. lokakuuta …", "tir. 18. apr. …").
-	// isIntro also takes a line with an address ("@" or "<") anywhere.
-	introStartRe = regexp.MustCompile(`(?i)^\s*(on|le|am|el|il|op|den|d\.|w dniu|dnia|em|dne|på|в|vào|\S*\d|\S{1,6}\s+\d)`)
 	// "2014-03-20 8:48 GMT+01:00 Name <a@b>:" and other headers ending with an address.
 	addrColonRe = regexp.MustCompile(`[\w.+-]+@[\w.-]+>?\s*["»]?\s*[:：]$`)
 	// "2011/4/7 Name <a@b>" followed by quoted lines (Gmail in some locales).
@@ -261,7 +258,7 @@ func isAttribution(s string) bool {
 	if !strings.HasSuffix(t, ":") && !strings.HasSuffix(t, "：") {
 		return endsWithVerb(t) && looksLikeHeader(s)
 	}
-	if wroteRe.MatchString(s) && looksLikeHeader(s) {
+	if matchWrote(s) && looksLikeHeader(s) { // wroteRe, without its cost
 		return true
 	}
 	if wroteMidRe.MatchString(s) || sentRe.MatchString(s) || wroteOnRe.MatchString(s) {
@@ -325,10 +322,46 @@ func lead(l string) byte {
 	return 0
 }
 
-// isIntro reports whether l may open a quote header written over several lines.
+// isIntro reports whether l may open a quote header written over several lines: it
+// holds an address ("@" or "<"), or it opens with a word that such headers open with,
+// or with a short word and a number ("pe 20. lokakuuta …", "tir. 18. apr. …"). It says
+// what `(?i)^\s*(on|le|am|el|il|op|den|d\.|w dniu|dnia|em|dne|på|в|vào|\S*\d|\S{1,6}\s+\d)`
+// says (TestPrefilters checks that), written out because a pattern costs a lot on
+// every line: after white space, one of introWords (no word boundary), or a first word
+// that holds a digit (\S*\d), or a first word of one to six characters, white space and
+// a digit (\S{1,6}\s+\d). \S is any character but the white space of \s, a byte that is not
+// UTF-8 included (a pattern reads it as U+FFFD, one character, as DecodeRuneInString).
 func isIntro(l string) bool {
-	return strings.ContainsAny(l, "@<") || introStartRe.MatchString(l)
+	if strings.ContainsAny(l, "@<") {
+		return true
+	}
+	t := trimLeftSpaceRE(l)
+	for _, w := range introWords {
+		if hasPrefixFold(t, w) {
+			return true
+		}
+	}
+	i, n := 0, 0 // the first word is t[:i], n characters
+	for i < len(t) && !isSpaceRE(t[i]) {
+		if isDigit(t[i]) {
+			return true // no byte of a multibyte character is an ASCII digit
+		}
+		_, w := utf8.DecodeRuneInString(t[i:])
+		i += w
+		n++
+	}
+	if n < 1 || n > 6 {
+		return false
+	}
+	j := i
+	for j < len(t) && isSpaceRE(t[j]) {
+		j++
+	}
+	return j > i && j < len(t) && isDigit(t[j])
 }
+
+// introWords are the words that isIntro's pattern opens with.
+var introWords = []string{"on", "le", "am", "el", "il", "op", "den", "d.", "w dniu", "dnia", "em", "dne", "på", "в", "vào"}
 
 // isRuleByte reports a byte that rules are drawn with: "-----", "_____", "=====", "*****".
 func isRuleByte(b byte) bool { return b == '-' || b == '_' || b == '=' || b == '*' }
@@ -366,7 +399,43 @@ var replyAboveRe = regexp.MustCompile(`(?i)(above this line|above the line|au-de
 // for a reply, in a line of at most ten words (a sentence that mentions "above this
 // line" is not one).
 func isReplyAboveMarker(l string) bool {
-	return len(strings.Fields(l)) <= 10 && replyAboveRe.MatchString(l) && replyWordRe.MatchString(l)
+	return mayReplyAbove(l) && len(strings.Fields(l)) <= 10 && replyAboveRe.MatchString(l) && replyWordRe.MatchString(l)
+}
+
+// replyAboveKeys are words of replyAboveRe's phrases, one in each: "above" (this line,
+// the line), "ligne" (au-dessus de cette ligne), "zeile" (oberhalb/über dieser zeile),
+// "cima" (por encima de esta línea, acima desta linha), "opra" (sopra questa riga),
+// "boven" (boven deze regel), "ovanf" (ovanför denna rad), "powy" (powyżej tej linii);
+// the Japanese phrase is checked as it is. Their letters are ASCII and none is k or s,
+// so the pattern's case folding matches them only in ASCII, upper or lower case
+// (TestFoldASCII checks that).
+var replyAboveKeys = [][]byte{[]byte("above"), []byte("ligne"), []byte("zeile"), []byte("cima"),
+	[]byte("opra"), []byte("boven"), []byte("ovanf"), []byte("powy")}
+
+// mayReplyAbove reports whether replyAboveRe can match l: l holds one of replyAboveKeys
+// in any case, or the Japanese phrase.
+func mayReplyAbove(l string) bool {
+	var buf [256]byte
+	if len(l) > len(buf) {
+		return true // let the pattern say
+	}
+	if strings.Contains(l, "この行より上") {
+		return true
+	}
+	b := buf[:len(l)]
+	for i := 0; i < len(l); i++ {
+		c := l[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		b[i] = c
+	}
+	for _, k := range replyAboveKeys {
+		if bytes.Contains(b, k) {
+			return true
+		}
+	}
+	return false
 }
 
 // replyWordRe: the marker asks for a reply ("type your reply", "répondez", "antworten",
