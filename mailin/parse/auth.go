@@ -57,7 +57,36 @@ func mayBeSigned(header []byte) bool {
 	if end < 0 {
 		return true
 	}
-	return bytes.Contains(bytes.ToLower(header[:end]), []byte("dkim-signature"))
+	if !isASCII(header[:end]) {
+		// lower-casing may make ASCII of other letters (the Kelvin sign is a "k")
+		return bytes.Contains(bytes.ToLower(header[:end]), []byte("dkim-signature"))
+	}
+	return containsFoldASCII(header[:end], "dkim-signature")
+}
+
+// containsFoldASCII reports whether the ASCII text b holds the lower-case ASCII word w in
+// any case: bytes.Contains(bytes.ToLower(b), w) without the copy.
+func containsFoldASCII(b []byte, w string) bool {
+	for i := 0; i+len(w) <= len(b); i++ {
+		if equalFoldASCII(b[i:i+len(w)], w) {
+			return true
+		}
+	}
+	return false
+}
+
+// equalFoldASCII reports whether the ASCII b is the lower-case ASCII w in any case.
+func equalFoldASCII(b []byte, w string) bool {
+	for i := range len(w) {
+		c := b[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != w[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // authFromResults sums up the results of our Authentication-Results headers: for DKIM,

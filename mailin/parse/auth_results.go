@@ -14,39 +14,71 @@ type headerField struct{ key, value string }
 
 // rawHeaderFields returns the fields of the header of raw in their order, top first.
 // Lines without a colon are skipped. Folded lines are joined in one pass: a header of
-// many short continuation lines costs its length, not its square.
+// many short continuation lines costs its length, not its square. The header is copied
+// once (and once more lower-cased, when it is ASCII, for the names); a value is a piece
+// of that copy unless it was folded.
 func rawHeaderFields(raw []byte) []headerField {
+	end := 0 // the header is raw[:end], up to its blank line
+	for end < len(raw) {
+		line, next := raw[end:], len(raw)
+		if i := bytes.IndexByte(line, '\n'); i >= 0 {
+			line, next = line[:i], end+i+1
+		}
+		if len(bytes.TrimRight(line, "\r")) == 0 {
+			break
+		}
+		end = next
+	}
+	hdr := string(raw[:end])
+	lower := ""
+	if isASCII(raw[:end]) {
+		lower = strings.ToLower(hdr) // same length: names are cut from it at the same offsets
+	}
 	var out []headerField
 	var val strings.Builder
+	cur, folded := "", false // the value so far: cur, or val once a line was folded into it
 	flush := func() {
 		if len(out) > 0 {
-			out[len(out)-1].value = strings.TrimSpace(val.String())
+			if folded {
+				out[len(out)-1].value = strings.TrimSpace(val.String())
+			} else {
+				out[len(out)-1].value = strings.TrimSpace(cur)
+			}
 		}
 		val.Reset()
+		cur, folded = "", false
 	}
-	for len(raw) > 0 {
-		line := raw
-		if i := bytes.IndexByte(raw, '\n'); i >= 0 {
-			line, raw = raw[:i], raw[i+1:]
+	for off := 0; off < len(hdr); {
+		line := hdr[off:]
+		lineOff := off
+		if i := strings.IndexByte(line, '\n'); i >= 0 {
+			line = line[:i]
+			off += i + 1
 		} else {
-			raw = nil
+			off = len(hdr)
 		}
-		line = bytes.TrimRight(line, "\r")
-		if len(line) == 0 {
-			break // end of the header
-		}
+		line = strings.TrimRight(line, "\r")
 		if (line[0] == ' ' || line[0] == '\t') && len(out) > 0 {
+			if !folded {
+				val.WriteString(cur)
+				folded = true
+			}
 			val.WriteByte(' ')
-			val.WriteString(strings.TrimSpace(string(line)))
+			val.WriteString(strings.TrimSpace(line))
 			continue
 		}
-		k, v, ok := strings.Cut(string(line), ":")
+		k, v, ok := strings.Cut(line, ":")
 		if !ok {
 			continue
 		}
 		flush()
-		out = append(out, headerField{key: strings.ToLower(strings.TrimSpace(k))})
-		val.WriteString(v)
+		if lower != "" {
+			k = lower[lineOff : lineOff+len(k)]
+		} else {
+			k = strings.ToLower(k)
+		}
+		out = append(out, headerField{key: strings.TrimSpace(k)})
+		cur = v
 	}
 	flush()
 	return out

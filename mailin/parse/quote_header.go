@@ -482,6 +482,9 @@ func splitShared(lines []string) []string {
 		if t := strings.TrimSpace(lines[i]); len(t) >= 3 && strings.EqualFold(t[:3], "on ") {
 			continue
 		}
+		if !matchWrote(lines[i]) {
+			continue // sharedRe ends like wroteRe: without a verb at the end, no match
+		}
 		m := sharedRe.FindStringSubmatch(lines[i])
 		if m == nil || !isAttribution(m[2]) {
 			continue

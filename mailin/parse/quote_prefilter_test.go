@@ -39,7 +39,7 @@ func TestPrefilters(t *testing.T) {
 		"On Mon, 10 Mar 2025 at 08:00, Camille <c@d.fr> wrote:", "Le lun. 10 mars 2025 à 08:00, Camille Durand <camille.durand@ac-lyon.fr> a écrit :",
 		"Am 10.03.2025 um 08:00 schrieb Camille Durand:", "W dniu 10.03.2025 o 08:00, Jan napisał(a):", "10 марта 2025 г., в 08:00, Иван написал:",
 		"2025/3/10 小明 写道：", "El 10 mar 2025, a las 8:00, Ana escribió:", "Den 10 mars 2025 skrev Sven:", "pe 20. lokakuuta 2025 klo 8.00 Matti kirjoitti:",
-		"tir. 18. apr. 2025 kl. 08:00 skrev Ola", "d. 10. mar. 2025 kl. 08:00 skrev", "vào 08:00 ngày 10 tháng 3, Minh viết:",
+		"tir. 18. apr. 2025 kl. 08:00 skrev Ola", "ok On Wed, Apr 4, 2012 at 3:59 PM, bob@example.com wrote:", "d. 10. mar. 2025 kl. 08:00 skrev", "vào 08:00 ngày 10 tháng 3, Minh viết:",
 	}
 	lines = withVariants(lines)
 	var roots []string
@@ -83,6 +83,7 @@ func TestPrefilters(t *testing.T) {
 		{"deviceRe", deviceRe, mayMobile},
 		{"replyAboveRe", replyAboveRe, mayReplyAbove},
 		{"dashNameRe", dashNameRe, func(l string) bool { return l != "" && l[0] == '-' }},
+		{"sharedRe", sharedRe, matchWrote},
 	}
 	// isIntro must say exactly what the one pattern it replaces said
 	introRe := regexp.MustCompile(`(?i)^\s*(on|le|am|el|il|op|den|d\.|w dniu|dnia|em|dne|på|в|vào|\S*\d|\S{1,6}\s+\d|.*@|.*<)`)

@@ -174,10 +174,11 @@ func countDigits(s string) int {
 	return n
 }
 
-// mayMobile reports whether mobileRe can match l: it starts with the first letter of one
-// of its phrases ("Sent …", "Envoyé …", "Von …", "Gesendet …", "Get …", "Inviato …",
-// "Wysłane …", "Obtenir …", "Télécharger …", and outlookAppRe's "Baixe …", "Pobierz …")
-// and is short enough for it.
+// mayMobile reports whether mobileRe, outlookAppRe or deviceRe can match l: it starts
+// with the first letter of one of their phrases ("Sent …", "Envoyé …", "Von …",
+// "Gesendet …", "Get …", "Inviato …", "Wysłane …", "Obtenir …", "Télécharger …", and
+// outlookAppRe's "Baixe …", "Pobierz …"; not "d" or "h": "Download …" and "Hämta …" do
+// not get through), is short enough, and opens with one of mobileStarts.
 func mayMobile(l string) bool {
 	b := lead(l)
 	switch b | 0x20 {
