@@ -267,46 +267,56 @@ func (w *walker) bounce(in *ticket.Inbound) *ticket.Bounce {
 	return b
 }
 
-// unflow joins the soft line breaks of format=flowed text (RFC 3676).
+// unflow joins the soft line breaks of format=flowed text (RFC 3676). A line is
+// written as it is read, without building the lines of the result apart.
 func unflow(s string, delsp bool) string {
-	lines := strings.Split(s, "\n")
-	var out []string
-	var cur strings.Builder
-	curDepth := -1
-	flush := func() {
-		if curDepth >= 0 {
-			out = append(out, strings.Repeat(">", curDepth)+cur.String())
+	var b strings.Builder
+	b.Grow(len(s))
+	curDepth := -1 // quote depth of the line being joined, -1 between lines
+	started := false
+	for rest := s; ; {
+		l, more := rest, false
+		if i := strings.IndexByte(rest, '\n'); i >= 0 {
+			l, rest, more = rest[:i], rest[i+1:], true
 		}
-		cur.Reset()
-		curDepth = -1
-	}
-	for _, l := range lines {
 		depth := 0
 		for depth < len(l) && l[depth] == '>' {
 			depth++
 		}
-		body := l[depth:]
-		body = strings.TrimPrefix(body, " ") // space-stuffing
-		if depth > 0 {
-			body = " " + body
-		}
+		raw := strings.TrimPrefix(l[depth:], " ") // space-stuffing
+		sp := depth > 0                           // the piece is " " + raw
 		if curDepth >= 0 && depth != curDepth {
-			flush()
+			curDepth = -1
 		}
 		if curDepth < 0 {
+			if started {
+				b.WriteByte('\n')
+			}
+			started = true
+			for range depth {
+				b.WriteByte('>')
+			}
 			curDepth = depth
 		} else if depth > 0 {
-			body = strings.TrimPrefix(body, " ")
+			sp = false // a continuation of a quoted line joins without the space
 		}
-		soft := strings.HasSuffix(body, " ") && l != "-- "
+		soft := (raw != "" && raw[len(raw)-1] == ' ' || raw == "" && sp) && l != "-- "
 		if soft && delsp {
-			body = body[:len(body)-1]
+			if raw != "" {
+				raw = raw[:len(raw)-1]
+			} else {
+				sp = false
+			}
 		}
-		cur.WriteString(body)
+		if sp {
+			b.WriteByte(' ')
+		}
+		b.WriteString(raw)
 		if !soft {
-			flush()
+			curDepth = -1
+		}
+		if !more {
+			return b.String()
 		}
 	}
-	flush()
-	return strings.Join(out, "\n")
 }
