@@ -64,11 +64,12 @@ func mayBeSigned(header []byte) bool {
 	return containsFoldASCII(header[:end], "dkim-signature")
 }
 
-// containsFoldASCII reports whether the ASCII text b holds the lower-case ASCII word w in
-// any case: bytes.Contains(bytes.ToLower(b), w) without the copy.
+// containsFoldASCII reports whether the ASCII text b holds the lower-case ASCII word w,
+// which starts with a letter, in any case: bytes.Contains(bytes.ToLower(b), w) without
+// the copy.
 func containsFoldASCII(b []byte, w string) bool {
 	for i := 0; i+len(w) <= len(b); i++ {
-		if equalFoldASCII(b[i:i+len(w)], w) {
+		if b[i]|0x20 == w[0] && equalFoldASCII(b[i:i+len(w)], w) { // |0x20 lower-cases a letter
 			return true
 		}
 	}

@@ -34,7 +34,7 @@ func rawHeaderFields(raw []byte) []headerField {
 	if isASCII(raw[:end]) {
 		lower = strings.ToLower(hdr) // same length: names are cut from it at the same offsets
 	}
-	var out []headerField
+	out := make([]headerField, 0, strings.Count(hdr, "\n")+1) // at most a field a line
 	var val strings.Builder
 	cur, folded := "", false // the value so far: cur, or val once a line was folded into it
 	flush := func() {

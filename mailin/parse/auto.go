@@ -2,6 +2,8 @@ package parse
 
 import (
 	"strings"
+
+	"github.com/guichet/guichet/ticket"
 )
 
 // headerGetter is the part of a message header detectAutomatic reads. It is satisfied
@@ -37,7 +39,9 @@ var oofSubjects = []string{
 //   - "empty_envelope_sender": MAIL FROM:<> when the envelope is known (hasEnvelope),
 //     else a "Return-Path: <>" written by the delivering MTA;
 //   - "mailer_daemon": a sender whose local part is mailer-daemon or postmaster.
-func detectAutomatic(h headerGetter, envelopeFrom string, hasEnvelope bool, opt Options) (bool, string) {
+//
+// parseList is parseAddressListLenient, or a memo of it.
+func detectAutomatic(h headerGetter, envelopeFrom string, hasEnvelope bool, opt Options, parseList func(string) []ticket.Address) (bool, string) {
 	opt = opt.withDefaults()
 	for _, v := range h.Values(opt.LoopHeader) {
 		if opt.LoopValue == "" || strings.Contains(strings.ToLower(v), strings.ToLower(opt.LoopValue)) {
@@ -79,7 +83,7 @@ func detectAutomatic(h headerGetter, envelopeFrom string, hasEnvelope bool, opt 
 		return true, "empty_envelope_sender"
 	}
 	for _, k := range []string{"From", "Sender"} {
-		l := parseAddressListLenient(h.Get(k))
+		l := parseList(h.Get(k))
 		if len(l) > 0 && isDaemon(l[0].Email) {
 			return true, "mailer_daemon"
 		}

@@ -186,3 +186,20 @@ func FuzzNormalizeSubject(f *testing.F) {
 }
 
 var keyRe = regexp.MustCompile(`^[A-Z][A-Z0-9]{1,15}-[0-9]+$`)
+
+// FuzzJoinFields: joinFields is strings.Join(strings.Fields(s), sep).
+func FuzzJoinFields(f *testing.F) {
+	for _, s := range []string{"", " ", "a", "a b", " a", "a ", "a  b", "a\tb", "a\u00a0b", "a\u3000b", "a\x85b", "\xc2\x85",
+		"\xff \xfe", "Re: [#AB-1]  x", "a\vb", "é è"} {
+		f.Add(s, " ")
+		f.Add(s, "")
+	}
+	for _, v := range headerValues(corpusMessages(), "Subject", "From", "To", "Message-Id") {
+		f.Add(v, " ")
+	}
+	f.Fuzz(func(t *testing.T, s, sep string) {
+		if got, want := joinFields(s, sep), strings.Join(strings.Fields(s), sep); got != want {
+			t.Fatalf("joinFields(%q, %q) = %q, want %q", s, sep, got, want)
+		}
+	})
+}

@@ -24,13 +24,35 @@ func (w *walker) fillHeader(in *ticket.Inbound, h textproto.Header) {
 	in.MessageID = parseMsgID(h.Get("Message-Id"))
 	in.InReplyTo = parseMsgIDList(h.Get("In-Reply-To"))
 	in.References = parseMsgIDList(strings.Join(h.Values("References"), " "))
-	in.From = firstAddress(h, fb, "From", "Sender", "Return-Path")
+	in.From = firstAddress(h, fb, w.senders.parse, "From", "Sender", "Return-Path")
 	in.ReplyTo = parseAddressListLenient(decodeHeaderRaw(h.Get("Reply-To"), fb))
 	in.To = parseAddressListLenient(decodeHeaderRaw(strings.Join(h.Values("To"), ", "), fb))
 	in.Cc = parseAddressListLenient(decodeHeaderRaw(strings.Join(h.Values("Cc"), ", "), fb))
 	in.Subject = strings.TrimSpace(decodeHeader(h.Get("Subject"), fb))
 	in.Summary, in.ThreadKey, in.BareKeys = normalizeSubject(in.Subject)
 	in.Date = parseDateLenient(h.Get("Date"))
+}
+
+// addressMemo is parseAddressListLenient remembering its last few answers: the sender
+// fields of a message are read by fillHeader, then again by detectAutomatic. Its lists
+// are read, never kept in an Inbound, so that no two fields of one share a list.
+type addressMemo struct {
+	in  [4]string
+	out [4][]ticket.Address
+	n   int
+}
+
+// parse is parseAddressListLenient(s).
+func (m *addressMemo) parse(s string) []ticket.Address {
+	for i := range min(m.n, len(m.in)) {
+		if m.in[i] == s {
+			return m.out[i]
+		}
+	}
+	l := parseAddressListLenient(s)
+	m.in[m.n%len(m.in)], m.out[m.n%len(m.in)] = s, l
+	m.n++
+	return l
 }
 
 // decodeHeaderRaw converts raw 8-bit bytes of an address header to UTF-8 but leaves
@@ -67,10 +89,11 @@ func decodeHeaderRaw(s, fallback string) string {
 
 // firstAddress returns the first mailbox with an address in the first of keys that
 // has one (a header may be repeated; a broken first From is followed by a good one).
-func firstAddress(h textproto.Header, fb string, keys ...string) ticket.Address {
+// parseList is parseAddressListLenient, or a memo of it.
+func firstAddress(h textproto.Header, fb string, parseList func(string) []ticket.Address, keys ...string) ticket.Address {
 	for _, k := range keys {
 		for _, v := range h.Values(k) {
-			for _, a := range parseAddressListLenient(decodeHeaderRaw(v, fb)) {
+			for _, a := range parseList(decodeHeaderRaw(v, fb)) {
 				if strings.Contains(a.Email, "@") {
 					return a
 				}
@@ -78,7 +101,7 @@ func firstAddress(h textproto.Header, fb string, keys ...string) ticket.Address 
 		}
 	}
 	for _, k := range keys {
-		if l := parseAddressListLenient(decodeHeaderRaw(h.Get(k), fb)); len(l) > 0 {
+		if l := parseList(decodeHeaderRaw(h.Get(k), fb)); len(l) > 0 {
 			return l[0]
 		}
 	}

@@ -219,13 +219,15 @@ func dropCRBeforeLF(b []byte) []byte {
 		return b
 	}
 	out := b[:i]
-	for ; i < len(b); i++ {
-		if b[i] == '\r' && i+1 < len(b) && b[i+1] == '\n' {
-			continue
+	for {
+		rest := b[i+1:] // after a CR that an LF follows
+		j := bytes.Index(rest, []byte("\r\n"))
+		if j < 0 {
+			return append(out, rest...)
 		}
-		out = append(out, b[i])
+		out = append(out, rest[:j]...) // copy moves bytes down, never over unread ones
+		i += 1 + j
 	}
-	return out
 }
 
 func latin1(b []byte) string {

@@ -40,6 +40,7 @@ type walker struct {
 	fallback    string      // charset for raw 8-bit header bytes: the first one the message names
 	textRead    int         // bytes of text read into memory so far (maxTextBytes at most)
 	cuts        *[]QuoteCut // when set, receives the quote rules' cuts (inspect)
+	senders     addressMemo // the sender fields' address lists, read twice
 }
 
 // piece is the text of one body part or alternative group.

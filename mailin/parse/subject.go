@@ -41,14 +41,14 @@ const prefixHead = 100
 // "[#AB-1]" from "[#[#AB-1]CD-2]" leaves a token), after whitespace is collapsed (which
 // can join "[#" and a key), and prefixes are stripped until none is left.
 func normalizeSubject(s string) (summary, threadKey string, bareKeys []string) {
-	s = strings.Join(strings.Fields(s), " ")
+	s = joinFields(s, " ")
 	if m := tokenRe.FindStringSubmatch(s); m != nil {
 		threadKey = strings.ToUpper(m[1])
 	}
 	for tokenRe.MatchString(s) {
 		s = tokenRe.ReplaceAllString(s, " ")
 	}
-	s = strings.Join(strings.Fields(s), " ")
+	s = joinFields(s, " ")
 	for {
 		head := s[:min(len(s), prefixHead)]
 		if loc := prefixRe.FindStringIndex(head); loc != nil {
