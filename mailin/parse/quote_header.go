@@ -278,15 +278,36 @@ var wroteVerbList = func() []string {
 }()
 
 // endsWithVerb reports whether t ends with one of the verbs of wroteRe: what wroteRe
-// matches in a line that does not end with a colon, without its cost.
+// matches in a line that does not end with a colon, without its cost. It compares t
+// lower-cased (strings.ToLower of its last 64 bytes) with the verbs, rune by rune from
+// the end, without making the lower-cased copy (see hasLowerSuffix).
 func endsWithVerb(t string) bool {
-	lt := strings.ToLower(tail(t, 64))
+	t = tail(t, 64)
 	for _, v := range wroteVerbList {
-		if strings.HasSuffix(lt, v) {
+		if hasLowerSuffix(t, v) {
 			return true
 		}
 	}
 	return false
+}
+
+// hasLowerSuffix reports whether strings.ToLower(t) ends with v, a valid lower-case
+// string: ToLower lower-cases rune by rune (a byte that is not UTF-8 becomes U+FFFD,
+// which v does not hold), and the runes that end a valid encoding read the same
+// backwards.
+func hasLowerSuffix(t, v string) bool {
+	for v != "" {
+		if t == "" {
+			return false
+		}
+		vr, vn := utf8.DecodeLastRuneInString(v)
+		tr, tn := utf8.DecodeLastRuneInString(t)
+		if unicode.ToLower(tr) != vr {
+			return false
+		}
+		v, t = v[:len(v)-vn], t[:len(t)-tn]
+	}
+	return true
 }
 
 // tail returns the last n bytes of s or a little more, cut at a rune boundary.

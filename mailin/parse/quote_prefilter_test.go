@@ -92,6 +92,17 @@ func TestPrefilters(t *testing.T) {
 			t.Errorf("isIntro(%q) = %v, the pattern says %v", l, got, want)
 		}
 	}
+	// endsWithVerb must say what it said when it lower-cased a copy
+	for _, l := range lines {
+		want := false
+		lt := strings.ToLower(tail(l, 64))
+		for _, v := range wroteVerbList {
+			want = want || strings.HasSuffix(lt, v)
+		}
+		if got := endsWithVerb(l); got != want {
+			t.Errorf("endsWithVerb(%q) = %v, with a lower-cased copy %v", l, got, want)
+		}
+	}
 	// matchWrote must say exactly what wroteRe says on the lines that end with a colon,
 	// where isAttribution asks it, and on the lines made so (the pattern is slow: not on
 	// lines longer than headers are)
