@@ -201,9 +201,9 @@ func joinFields(s, sep string) string {
 	single := sep == " "
 	prevSpace := true // at the start, a space would be leading
 	for _, r := range s {
-		if r < utf8.RuneSelf && asciiSpace[r] || r >= utf8.RuneSelf && unicode.IsSpace(r) {
+		if isFieldSpace(r) {
 			if !single || r != ' ' || prevSpace {
-				return strings.Join(strings.Fields(s), sep)
+				return joinFieldsCopy(s, sep)
 			}
 			prevSpace = true
 			continue
@@ -211,9 +211,44 @@ func joinFields(s, sep string) string {
 		prevSpace = false
 	}
 	if prevSpace && s != "" {
-		return strings.Join(strings.Fields(s), sep) // a trailing space
+		return joinFieldsCopy(s, sep) // a trailing space
 	}
 	return s
+}
+
+// joinFieldsCopy is strings.Join(strings.Fields(s), sep), written in one pass.
+func joinFieldsCopy(s, sep string) string {
+	var b strings.Builder
+	b.Grow(len(s))
+	start := -1 // of the word being read
+	for i, r := range s {
+		if !isFieldSpace(r) {
+			if start < 0 {
+				start = i
+			}
+			continue
+		}
+		if start >= 0 {
+			if b.Len() > 0 {
+				b.WriteString(sep)
+			}
+			b.WriteString(s[start:i])
+			start = -1
+		}
+	}
+	if start >= 0 {
+		if b.Len() > 0 {
+			b.WriteString(sep)
+		}
+		b.WriteString(s[start:])
+	}
+	return b.String()
+}
+
+// isFieldSpace reports the white space strings.Fields splits at (unicode.IsSpace; a
+// byte that is not UTF-8 reads as U+FFFD, which is not space).
+func isFieldSpace(r rune) bool {
+	return r < utf8.RuneSelf && asciiSpace[r] || r >= utf8.RuneSelf && unicode.IsSpace(r)
 }
 
 // asciiSpace are the ASCII bytes unicode.IsSpace reports.

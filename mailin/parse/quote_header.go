@@ -283,13 +283,24 @@ var wroteVerbList = func() []string {
 // the end, without making the lower-cased copy (see hasLowerSuffix).
 func endsWithVerb(t string) bool {
 	t = tail(t, 64)
-	for _, v := range wroteVerbList {
+	last, _ := utf8.DecodeLastRuneInString(t)
+	for _, v := range verbsByLast[unicode.ToLower(last)] {
 		if hasLowerSuffix(t, v) {
 			return true
 		}
 	}
 	return false
 }
+
+// verbsByLast is wroteVerbList by the last rune of each verb.
+var verbsByLast = func() map[rune][]string {
+	m := map[rune][]string{}
+	for _, v := range wroteVerbList {
+		r, _ := utf8.DecodeLastRuneInString(v)
+		m[r] = append(m[r], v)
+	}
+	return m
+}()
 
 // hasLowerSuffix reports whether strings.ToLower(t) ends with v, a valid lower-case
 // string: ToLower lower-cases rune by rune (a byte that is not UTF-8 becomes U+FFFD,

@@ -35,6 +35,10 @@ func TestPrefilters(t *testing.T) {
 		"Scarica Outlook per Android", "Baixe o Outlook para iOS", "Skaffa Outlook för iOS", "Outlook for iOS", "o Outlook para Android", "Obtenir Outlook pour iOS",
 		"Sendt fra min iPhone", "Skickat från min iPhone", "Wysłano z iPhone'a", "Verstuurd vanaf mijn iPhone", "Von meinem iPhone gesendet",
 		"Enviado desde mi iPhone", "Inviato da iPhone", "Verzonden met iPhone", "Gesendet von meinem Handy",
+		// forward markers
+		"Begin doorgestuurd bericht:", "Anfang der weitergeleiteten Nachricht:", "Inicio del mensaje reenviado:",
+		"Inizio messaggio inoltrato:", "Início da mensagem reencaminhada:", "Vidarebefordrat brev:",
+		"Początek przekazywanej wiadomości:", "転送されたメッセージ：", "Forwarded message:", "  Début du message réexpédié :",
 		// attributions, wrapped or not, and the verbs with their colon
 		"On Mon, 10 Mar 2025 at 08:00, Camille <c@d.fr> wrote:", "Le lun. 10 mars 2025 à 08:00, Camille Durand <camille.durand@ac-lyon.fr> a écrit :",
 		"Am 10.03.2025 um 08:00 schrieb Camille Durand:", "W dniu 10.03.2025 o 08:00, Jan napisał(a):", "10 марта 2025 г., в 08:00, Иван написал:",
