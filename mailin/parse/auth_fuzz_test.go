@@ -129,3 +129,30 @@ func FuzzRawHeaderFields(f *testing.F) {
 		}
 	})
 }
+
+// FuzzMayBeSigned: mayBeSigned says what lower-casing the header section and looking for
+// the name in it says.
+func FuzzMayBeSigned(f *testing.F) {
+	for _, s := range []string{"", "\n\n", "DKIM-Signature: x\n\n", "dkim-signature\n\n", "X: dkim-signatur\r\n\r\n", "a\nDKIM-SIGNATURE\n\n",
+		"-dkim-signature\n\n", "dkim--signature\n\n", "D\u212aIM-Signature\n\n", "\xffdkim-signature\n\n", "dkim-signature"} {
+		f.Add([]byte(s))
+	}
+	for _, m := range corpusMessages() {
+		f.Add(m)
+	}
+	f.Fuzz(func(t *testing.T, header []byte) {
+		want := true
+		end := -1
+		for _, blank := range []string{"\n\n", "\n\r\n"} {
+			if i := bytes.Index(header, []byte(blank)); i >= 0 && (end < 0 || i < end) {
+				end = i
+			}
+		}
+		if end >= 0 {
+			want = bytes.Contains(bytes.ToLower(header[:end]), []byte("dkim-signature"))
+		}
+		if got := mayBeSigned(header); got != want {
+			t.Fatalf("mayBeSigned(%q) = %v, want %v", header, got, want)
+		}
+	})
+}

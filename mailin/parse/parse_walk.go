@@ -245,7 +245,7 @@ func (w *walker) signature(h textproto.Header, body io.Reader, depth int) {
 // maxTextBytes.
 func (w *walker) readLimited(r io.Reader, what string) []byte {
 	left := maxTextBytes - w.textRead
-	b, err := io.ReadAll(io.LimitReader(r, int64(left)+1))
+	b, err := readAllCap(io.LimitReader(r, int64(left)+1), min(left+1, 4096))
 	if err != nil {
 		w.warnf("%s: read error: %v", what, err)
 	}
@@ -256,6 +256,26 @@ func (w *walker) readLimited(r io.Reader, what string) []byte {
 	}
 	w.textRead += len(b)
 	return b
+}
+
+// readAllCap is io.ReadAll into a buffer of n bytes at first, doubled when full: a
+// mail's text fits in the first one, where ReadAll grows from 512 bytes in several
+// allocations and copies.
+func readAllCap(r io.Reader, n int) ([]byte, error) {
+	b := make([]byte, 0, n)
+	for {
+		k, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+k]
+		if err != nil {
+			if err == io.EOF {
+				err = nil
+			}
+			return b, err
+		}
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+	}
 }
 
 // readHeaderOnly reads a header block from r.

@@ -35,6 +35,8 @@ func TestPrefilters(t *testing.T) {
 		"Scarica Outlook per Android", "Baixe o Outlook para iOS", "Skaffa Outlook för iOS", "Outlook for iOS", "o Outlook para Android", "Obtenir Outlook pour iOS",
 		"Sendt fra min iPhone", "Skickat från min iPhone", "Wysłano z iPhone'a", "Verstuurd vanaf mijn iPhone", "Von meinem iPhone gesendet",
 		"Enviado desde mi iPhone", "Inviato da iPhone", "Verzonden met iPhone", "Gesendet von meinem Handy",
+		// subjects
+		"[Fwd: Impossible de me connecter]", "Re: [#AURAN1-1042] x", "TR : test", "Problème ENT-42",
 		// forward markers
 		"Begin doorgestuurd bericht:", "Anfang der weitergeleiteten Nachricht:", "Inicio del mensaje reenviado:",
 		"Inizio messaggio inoltrato:", "Início da mensagem reencaminhada:", "Vidarebefordrat brev:",
@@ -88,6 +90,10 @@ func TestPrefilters(t *testing.T) {
 		{"replyAboveRe", replyAboveRe, mayReplyAbove},
 		{"dashNameRe", dashNameRe, func(l string) bool { return l != "" && l[0] == '-' }},
 		{"sharedRe", sharedRe, matchWrote},
+		{"prefixRe", prefixRe, hasColon},
+		{"bracketHeadRe", bracketHeadRe, hasColon},
+		{"fwdPrefixRe", fwdPrefixRe, hasColon},
+		{"bareKeyRe", bareKeyRe, hasDashDigit},
 	}
 	// isIntro must say exactly what the one pattern it replaces said
 	introRe := regexp.MustCompile(`(?i)^\s*(on|le|am|el|il|op|den|d\.|w dniu|dnia|em|dne|på|в|vào|\S*\d|\S{1,6}\s+\d|.*@|.*<)`)
