@@ -167,14 +167,15 @@ func (w *walker) fillBody(in *ticket.Inbound, pieces []piece) {
 		}
 	}
 	for _, pc := range pieces {
-		if t := strings.TrimRight(pc.plain, " \t\n"); strings.TrimSpace(t) != "" {
+		plain := pc.text()
+		if t := strings.TrimRight(plain, " \t\n"); strings.TrimSpace(t) != "" {
 			texts = append(texts, strings.TrimLeft(t, "\n"))
 		}
 		switch {
 		case pc.html != "":
 			htmls = append(htmls, pc.html)
-		case hasHTML && strings.TrimSpace(pc.plain) != "":
-			htmls = append(htmls, "<pre>"+html.EscapeString(pc.plain)+"</pre>")
+		case hasHTML && strings.TrimSpace(plain) != "":
+			htmls = append(htmls, "<pre>"+html.EscapeString(plain)+"</pre>")
 		}
 	}
 	in.Text = strings.Join(texts, "\n\n")
@@ -257,7 +258,7 @@ func forwardedText(sub *ticket.Inbound, pieces []piece) string {
 	b.WriteString("\n")
 	var texts []string
 	for _, pc := range pieces {
-		if t := strings.TrimSpace(pc.plain); t != "" {
+		if t := strings.TrimSpace(pc.text()); t != "" {
 			texts = append(texts, t)
 		}
 	}

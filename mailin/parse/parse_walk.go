@@ -48,6 +48,17 @@ type piece struct {
 	plain    string
 	html     string // raw, unsanitised
 	fromHTML bool   // plain was converted from html
+	// htmlSrc, when set, is the HTML that plain is still to be converted from (see
+	// text): an HTML alternative beside a plain one is never converted.
+	htmlSrc *string
+}
+
+// text returns the plain text of the piece, converting its HTML the first time.
+func (pc *piece) text() string {
+	if pc.htmlSrc != nil {
+		pc.plain, pc.htmlSrc = htmlToText(*pc.htmlSrc), nil
+	}
+	return pc.plain
 }
 
 func (w *walker) warnf(format string, args ...any) {
@@ -192,7 +203,7 @@ func chooseAlternative(groups [][]piece) []piece {
 			if pc.html != "" {
 				hasHTML = true
 			}
-			if !pc.fromHTML && strings.TrimSpace(pc.plain) != "" {
+			if !pc.fromHTML && strings.TrimSpace(pc.text()) != "" {
 				hasPlain = true
 			}
 		}
