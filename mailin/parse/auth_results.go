@@ -30,10 +30,6 @@ func rawHeaderFields(raw []byte) []headerField {
 		end = next
 	}
 	hdr := string(raw[:end])
-	lower := ""
-	if isASCII(raw[:end]) {
-		lower = strings.ToLower(hdr) // same length: names are cut from it at the same offsets
-	}
 	out := make([]headerField, 0, strings.Count(hdr, "\n")+1) // at most a field a line
 	var val strings.Builder
 	cur, folded := "", false // the value so far: cur, or val once a line was folded into it
@@ -50,7 +46,6 @@ func rawHeaderFields(raw []byte) []headerField {
 	}
 	for off := 0; off < len(hdr); {
 		line := hdr[off:]
-		lineOff := off
 		if i := strings.IndexByte(line, '\n'); i >= 0 {
 			line = line[:i]
 			off += i + 1
@@ -72,16 +67,45 @@ func rawHeaderFields(raw []byte) []headerField {
 			continue
 		}
 		flush()
-		if lower != "" {
-			k = lower[lineOff : lineOff+len(k)]
-		} else {
-			k = strings.ToLower(k)
-		}
-		out = append(out, headerField{key: strings.TrimSpace(k)})
+		out = append(out, headerField{key: lowerFieldName(strings.TrimSpace(k))})
 		cur = v
 	}
 	flush()
 	return out
+}
+
+// fieldNames are the field names of most headers, lower case: lowerFieldName returns
+// them without a copy.
+var fieldNames = []string{"received", "authentication-results", "date", "from", "to", "cc", "subject", "message-id",
+	"mime-version", "content-type", "content-transfer-encoding", "in-reply-to", "references", "reply-to",
+	"return-path", "dkim-signature", "arc-seal", "arc-message-signature", "arc-authentication-results",
+	"x-mailer", "user-agent", "content-language", "thread-topic", "thread-index", "list-unsubscribe",
+	"delivered-to", "received-spf", "x-originating-ip", "sender", "precedence"}
+
+// lowerFieldName is strings.ToLower(k), a field name.
+func lowerFieldName(k string) string {
+	for _, n := range fieldNames {
+		if len(n) == len(k) && equalFoldASCIIString(k, n) {
+			return n
+		}
+	}
+	return strings.ToLower(k)
+}
+
+// equalFoldASCIIString reports whether s is the lower-case ASCII w with its ASCII letters
+// in any case (no other rune lower-cases to an ASCII letter but the Kelvin sign and the
+// dotted I, which are not ASCII bytes).
+func equalFoldASCIIString(s, w string) bool {
+	for i := range len(w) {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != w[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // trustedResults returns the results of the Authentication-Results fields (RFC 8601)

@@ -250,7 +250,7 @@ func isASCII(b []byte) bool {
 // unfold removes header folding: CRLF or LF followed by whitespace becomes the
 // whitespace, and any remaining line break is dropped.
 func unfold(s string) string {
-	if !strings.ContainsAny(s, "\r\n") {
+	if strings.IndexByte(s, '\n') < 0 && strings.IndexByte(s, '\r') < 0 {
 		return s
 	}
 	s = strings.ReplaceAll(s, "\r\n", "\n")

@@ -177,6 +177,9 @@ func quoteHeader(lines []string, i int) (int, string) {
 	joined := strings.TrimSpace(l)
 	intro := -1 // isIntro(l), once needed
 	parts, blank := 1, 0
+	if len(joined) > maxAttribution {
+		parts = 5 // joined only grows: isAttribution would say no to all (a paragraph)
+	}
 	for j := i; j < len(lines) && j < i+6 && parts <= 4; j++ {
 		if j > i {
 			if intro < 0 {
@@ -248,7 +251,7 @@ func joinHeader(a, b string) string {
 // isAttribution reports whether s, a line or joined lines, is an "On <date>, <someone>
 // wrote:" header in one of the known languages.
 func isAttribution(s string) bool {
-	if len(s) > 400 {
+	if len(s) > maxAttribution {
 		return false
 	}
 	// Every pattern below is anchored at the end: a header ends with a colon, or (wroteRe
@@ -267,6 +270,9 @@ func isAttribution(s string) bool {
 	return len(s) < 300 && addrColonRe.MatchString(s) && strings.ContainsAny(s, "0123456789") &&
 		headerKind(s) == 0
 }
+
+// maxAttribution is the longest attribution, in bytes, lines joined.
+const maxAttribution = 400
 
 // wroteVerbList is wroteVerbs as plain lower-case strings.
 var wroteVerbList = func() []string {
@@ -364,7 +370,7 @@ func lead(l string) byte {
 // a digit (\S{1,6}\s+\d). \S is any character but the white space of \s, a byte that is not
 // UTF-8 included (a pattern reads it as U+FFFD, one character, as DecodeRuneInString).
 func isIntro(l string) bool {
-	if strings.ContainsAny(l, "@<") {
+	if strings.IndexByte(l, '@') >= 0 || strings.IndexByte(l, '<') >= 0 {
 		return true
 	}
 	t := trimLeftSpaceRE(l)
