@@ -48,11 +48,13 @@ func checkAuth(ctx context.Context, header []byte, msg func() io.Reader, from st
 // nowhere in it, in any case. A false answer is certain; a true one is checked by the
 // verifier.
 func mayBeSigned(header []byte) bool {
-	end := -1
-	for _, blank := range []string{"\n\n", "\n\r\n"} {
-		if i := bytes.Index(header, []byte(blank)); i >= 0 && (end < 0 || i < end) {
-			end = i
-		}
+	end := bytes.Index(header, []byte("\n\r\n"))
+	in := header // the first "\n\n", if before end, is in header[:end+1]
+	if end >= 0 {
+		in = header[:end+1]
+	}
+	if i := bytes.Index(in, []byte("\n\n")); i >= 0 {
+		end = i
 	}
 	if end < 0 {
 		return true

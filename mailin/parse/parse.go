@@ -151,7 +151,7 @@ func message(ctx context.Context, r io.ReaderAt, size int64, raw []byte, blobs B
 		return nil, fmt.Errorf("%w: %w", ErrStore, w.blobErr)
 	}
 	w.fillBody(in, pieces)
-	in.Automatic, in.AutoReason = detectAutomatic(&h, opt.EnvelopeFrom, opt.HasEnvelope, opt, w.senders.parse)
+	in.Automatic, in.AutoReason = detectAutomatic(&h, opt.EnvelopeFrom, opt.HasEnvelope, opt, &w.memo)
 	in.Bounce = w.bounce(in)
 	if in.Bounce != nil && !in.Automatic {
 		in.Automatic, in.AutoReason = true, "dsn"

@@ -16,7 +16,7 @@ import (
 
 // fillHeader sets the header fields of in from h.
 func (w *walker) fillHeader(in *ticket.Inbound, h textproto.Header) {
-	_, params := parseMediaHeader(h.Get("Content-Type"), "")
+	_, params := w.memo.mediaHeader(h.Get("Content-Type"), "")
 	fb := strings.ToLower(params["charset"]) // raw 8-bit header bytes are most often in the body's charset
 	if fb == "" || fb == "us-ascii" || fb == "utf-8" {
 		fb = w.fallback
@@ -24,7 +24,7 @@ func (w *walker) fillHeader(in *ticket.Inbound, h textproto.Header) {
 	in.MessageID = parseMsgID(h.Get("Message-Id"))
 	in.InReplyTo = parseMsgIDList(h.Get("In-Reply-To"))
 	in.References = parseMsgIDList(strings.Join(h.Values("References"), " "))
-	in.From = firstAddress(h, fb, w.senders.parse, "From", "Sender", "Return-Path")
+	in.From = firstAddress(h, fb, w.memo.addressList, "From", "Sender", "Return-Path")
 	in.ReplyTo = parseAddressListLenient(decodeHeaderRaw(h.Get("Reply-To"), fb))
 	in.To = parseAddressListLenient(decodeHeaderRaw(strings.Join(h.Values("To"), ", "), fb))
 	in.Cc = parseAddressListLenient(decodeHeaderRaw(strings.Join(h.Values("Cc"), ", "), fb))
@@ -33,26 +33,60 @@ func (w *walker) fillHeader(in *ticket.Inbound, h textproto.Header) {
 	in.Date = parseDateLenient(h.Get("Date"))
 }
 
-// addressMemo is parseAddressListLenient remembering its last few answers: the sender
-// fields of a message are read by fillHeader, then again by detectAutomatic. Its lists
-// are read, never kept in an Inbound, so that no two fields of one share a list.
-type addressMemo struct {
-	in  [4]string
-	out [4][]ticket.Address
-	n   int
+// parseMemo remembers the last answers of the header parsers that one message asks
+// twice or more: fillHeader, the walk and detectAutomatic each read the sender fields
+// or the Content-Type. A nil *parseMemo remembers nothing.
+type parseMemo struct {
+	addrIn  [4]string
+	addrOut [4][]ticket.Address
+	nAddr   int
+	media   [3]mediaAnswer
+	nMedia  int
 }
 
-// parse is parseAddressListLenient(s).
-func (m *addressMemo) parse(s string) []ticket.Address {
-	for i := range min(m.n, len(m.in)) {
-		if m.in[i] == s {
-			return m.out[i]
+// mediaAnswer is what parseMediaHeader answered for a value and a fallback charset.
+type mediaAnswer struct {
+	v, fallback string
+	mt          string
+	params      map[string]string
+}
+
+// addressList is parseAddressListLenient(s). Its lists are read, never kept in an
+// Inbound, so that no two fields of one share a list.
+func (m *parseMemo) addressList(s string) []ticket.Address {
+	if m == nil {
+		return parseAddressListLenient(s)
+	}
+	for i := range min(m.nAddr, len(m.addrIn)) {
+		if m.addrIn[i] == s {
+			return m.addrOut[i]
 		}
 	}
 	l := parseAddressListLenient(s)
-	m.in[m.n%len(m.in)], m.out[m.n%len(m.in)] = s, l
-	m.n++
+	m.addrIn[m.nAddr%len(m.addrIn)], m.addrOut[m.nAddr%len(m.addrIn)] = s, l
+	m.nAddr++
 	return l
+}
+
+// mediaHeader is parseMediaHeader(v, fallback); its callers only read the parameters.
+// The fallback charset reads raw 8-bit bytes and RFC 2231 values without a charset:
+// for a value in UTF-8 without "*", the answer is the same whatever the fallback.
+func (m *parseMemo) mediaHeader(v, fallback string) (string, map[string]string) {
+	if m == nil {
+		return parseMediaHeader(v, fallback)
+	}
+	if utf8.ValidString(v) && strings.IndexByte(v, '*') < 0 {
+		fallback = ""
+	}
+	for i := range min(m.nMedia, len(m.media)) {
+		if a := m.media[i]; a.v == v && a.fallback == fallback {
+			return a.mt, a.params
+		}
+	}
+	mt, params := parseMediaHeader(v, fallback)
+	m.media[m.nMedia%len(m.media)] = mediaAnswer{v: v, fallback: fallback, mt: mt, params: params}
+	m.nMedia++
+	return mt, params
 }
 
 // decodeHeaderRaw converts raw 8-bit bytes of an address header to UTF-8 but leaves

@@ -40,7 +40,7 @@ type walker struct {
 	fallback    string      // charset for raw 8-bit header bytes: the first one the message names
 	textRead    int         // bytes of text read into memory so far (maxTextBytes at most)
 	cuts        *[]QuoteCut // when set, receives the quote rules' cuts (inspect)
-	senders     addressMemo // the sender fields' address lists, read twice
+	memo        parseMemo   // header values parsed more than once
 }
 
 // piece is the text of one body part or alternative group.
@@ -77,7 +77,7 @@ func (w *walker) entity(h textproto.Header, body io.Reader, depth int, parent st
 		return nil
 	}
 	ct := h.Get("Content-Type")
-	mt, params := parseMediaHeader(ct, w.fallback)
+	mt, params := w.memo.mediaHeader(ct, w.fallback)
 	if mt == "multipart/" {
 		mt = "multipart/mixed" // RFC 2046 §5.1.3: an unknown multipart is read as mixed
 	}
@@ -90,7 +90,7 @@ func (w *walker) entity(h textproto.Header, body io.Reader, depth int, parent st
 			mt = "message/rfc822"
 		}
 	}
-	disp, dparams := parseMediaHeader(h.Get("Content-Disposition"), w.fallback)
+	disp, dparams := w.memo.mediaHeader(h.Get("Content-Disposition"), w.fallback)
 	name := dparams["filename"]
 	if name == "" {
 		name = params["name"]
