@@ -41,6 +41,7 @@ type walker struct {
 	textRead    int         // bytes of text read into memory so far (maxTextBytes at most)
 	cuts        *[]QuoteCut // when set, receives the quote rules' cuts (inspect)
 	memo        parseMemo   // header values parsed more than once
+	size        int64       // of the message: no part decodes to more bytes
 }
 
 // piece is the text of one body part or alternative group.
@@ -256,7 +257,7 @@ func (w *walker) signature(h textproto.Header, body io.Reader, depth int) {
 // maxTextBytes.
 func (w *walker) readLimited(r io.Reader, what string) []byte {
 	left := maxTextBytes - w.textRead
-	b, err := readAllCap(io.LimitReader(r, int64(left)+1), min(left+1, 4096))
+	b, err := readAllCap(io.LimitReader(r, int64(left)+1), int(min(int64(left)+1, 4096, max(w.size, 0)+1)))
 	if err != nil {
 		w.warnf("%s: read error: %v", what, err)
 	}
