@@ -30,7 +30,8 @@ const (
 )
 
 // hnode is one element of the light tree stripQuotedHTML builds: byte offsets in the
-// source, and the attributes that name client quote structures.
+// source, and the attributes that name client quote structures (typ only on a
+// blockquote, style and nameAttr on a div, marker on an hr: where quoteRule reads them).
 type hnode struct {
 	tag                   atom.Atom
 	name                  string // for tags without an atom
@@ -63,6 +64,14 @@ var voidTags = map[atom.Atom]bool{atom.Br: true, atom.Hr: true, atom.Img: true, 
 func buildHTMLTree(s string) *hnode {
 	root := &hnode{start: 0, end: len(s)}
 	stack := []*hnode{root}
+	var slab []hnode // nodes are cut from chunks of growing size, not allocated one by one
+	newNode := func() *hnode {
+		if len(slab) == cap(slab) {
+			slab = make([]hnode, 0, min(256, max(16, 2*cap(slab))))
+		}
+		slab = slab[:len(slab)+1]
+		return &slab[len(slab)-1]
+	}
 	z := html.NewTokenizer(strings.NewReader(s))
 	off, count := 0, 0
 	for {
@@ -78,26 +87,37 @@ func buildHTMLTree(s string) *hnode {
 			return root
 		case html.StartTagToken, html.SelfClosingTagToken:
 			name, hasAttr := z.TagName()
-			n := &hnode{tag: atom.Lookup(name), start: pos, end: off}
+			n := newNode()
+			*n = hnode{tag: atom.Lookup(name), start: pos, end: off}
 			if n.tag == 0 {
 				n.name = string(name)
 			}
 			for hasAttr {
 				var k, v []byte
 				k, v, hasAttr = z.TagAttr()
+				// quoteRule reads type on a blockquote, style and name on a div, the
+				// marker on an hr only: the others are not kept
 				switch string(k) {
 				case "class":
 					n.class = string(v)
 				case "id":
 					n.id = string(v)
 				case "type":
-					n.typ = string(v)
+					if n.tag == atom.Blockquote {
+						n.typ = string(v)
+					}
 				case "style":
-					n.style = string(v)
+					if n.tag == atom.Div {
+						n.style = string(v)
+					}
 				case "name":
-					n.nameAttr = string(v)
+					if n.tag == atom.Div {
+						n.nameAttr = string(v)
+					}
 				case "data-marker":
-					n.marker = string(v)
+					if n.tag == atom.Hr {
+						n.marker = string(v)
+					}
 				}
 			}
 			if count++; count > maxQuoteNodes {
