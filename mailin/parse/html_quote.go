@@ -236,6 +236,9 @@ func stripQuotedHTML(s string) (string, []htmlCut) { return stripQuotedHTMLOf(s,
 // start the quote in a reply, start the forwarded mail (its header block shows the
 // forwarded mail's own subject, without "FW:"), and it stays.
 func stripQuotedHTMLOf(s string, fwdSubject bool) (string, []htmlCut) {
+	if !mayQuoteHTML(s) {
+		return s, nil // no element quoteRule names: no tree to build
+	}
 	root := buildHTMLTree(s)
 	if root == nil {
 		return s, nil
@@ -338,6 +341,76 @@ func stripQuotedHTMLOf(s string, fwdSubject bool) (string, []htmlCut) {
 	}
 	b.WriteString(s[pos:])
 	return b.String(), cuts
+}
+
+// mayQuoteHTML reports whether an element of s may be one that quoteRule names, from
+// what its source must hold: a "<blockquote" start tag, or an attribute with a value
+// ("class", "id", "name", "data-marker" before white space and "=": names are ASCII,
+// in any case, and never escaped), or a style attribute whose value says "border" (in
+// any case, or escaped: s holds a "&").
+func mayQuoteHTML(s string) bool {
+	for i := 0; ; {
+		j := strings.IndexByte(s[i:], '<')
+		if j < 0 {
+			break
+		}
+		i += j + 1
+		if len(s)-i >= len("blockquote") && equalFoldASCIIString(s[i:i+len("blockquote")], "blockquote") {
+			return true
+		}
+	}
+	style := false
+	for i := 0; ; {
+		j := strings.IndexByte(s[i:], '=')
+		if j < 0 {
+			break
+		}
+		k := i + j // the name ends before white space and the "="
+		for k > 0 && isHTMLSpace(s[k-1]) {
+			k--
+		}
+		for _, name := range quoteAttrNames {
+			if k >= len(name) && equalFoldASCIIString(s[k-len(name):k], name) {
+				return true
+			}
+		}
+		style = style || k >= len("style") && equalFoldASCIIString(s[k-len("style"):k], "style")
+		i += j + 1
+	}
+	return style && (strings.IndexByte(s, '&') >= 0 || containsFoldASCIIString(s, "border"))
+}
+
+// quoteAttrNames are the attributes whose value alone may make an element one of
+// quoteRule's.
+var quoteAttrNames = []string{"class", "id", "name", "data-marker"}
+
+// isHTMLSpace reports the white space the tokenizer skips around "=" in a tag.
+func isHTMLSpace(c byte) bool { return c == ' ' || c == '\n' || c == '\r' || c == '\t' || c == '\f' }
+
+// containsFoldASCIIString reports whether s holds the lower-case ASCII word w, which
+// starts with a letter, with its ASCII letters in any case.
+func containsFoldASCIIString(s, w string) bool {
+	lo, up := w[0], w[0]-'a'+'A'
+	nextLo, nextUp := strings.IndexByte(s, lo), strings.IndexByte(s, up)
+	for nextLo >= 0 || nextUp >= 0 {
+		i := nextLo
+		if i < 0 || nextUp >= 0 && nextUp < i {
+			i = nextUp
+		}
+		if len(s)-i >= len(w) && equalFoldASCIIString(s[i:i+len(w)], w) {
+			return true
+		}
+		if i == nextLo {
+			if nextLo = strings.IndexByte(s[i+1:], lo); nextLo >= 0 {
+				nextLo += i + 1
+			}
+		} else {
+			if nextUp = strings.IndexByte(s[i+1:], up); nextUp >= 0 {
+				nextUp += i + 1
+			}
+		}
+	}
+	return false
 }
 
 // blankHTML reports whether a stretch of HTML shows nothing but blank space.
