@@ -207,7 +207,10 @@ var lmtpRe = regexp.MustCompile(`(?i)\swith\s+(?:UTF8)?LMTP[SA]{0,2}\b`)
 // isLMTPHop reports whether a Received field records an LMTP delivery: a hop inside the
 // mail system, never a client's entry from outside (LMTP is not spoken on the Internet,
 // RFC 2033 section 5).
-func isLMTPHop(v string) bool { return lmtpRe.MatchString(v) }
+func isLMTPHop(v string) bool {
+	// the pattern holds "lmtp", whose letters fold only to ASCII (TestFoldASCII)
+	return containsFoldASCIIString(v, "lmtp") && lmtpRe.MatchString(v)
+}
 
 // RelayTrusted reports whether remote, an "ip:port" (or a bare IP), is in trusted. A
 // client on a Unix socket or with an unreadable address is not.

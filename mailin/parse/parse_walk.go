@@ -102,7 +102,7 @@ func (w *walker) entity(h textproto.Header, body io.Reader, depth int, parent st
 	if strings.HasPrefix(mt, "multipart/") {
 		return w.multipart(p, body)
 	}
-	dec, known := newTransferDecoder(h.Get("Content-Transfer-Encoding"), body)
+	dec, known := newTransferDecoder(h.Get("Content-Transfer-Encoding"), body, w.size)
 	if !known {
 		w.warnf("unknown transfer encoding %q: read as is", h.Get("Content-Transfer-Encoding"))
 	}
@@ -249,7 +249,7 @@ func (w *walker) signature(h textproto.Header, body io.Reader, depth int) {
 			name = "smime.p7s"
 		}
 	}
-	dec, _ := newTransferDecoder(h.Get("Content-Transfer-Encoding"), body)
+	dec, _ := newTransferDecoder(h.Get("Content-Transfer-Encoding"), body, w.size)
 	w.store(part{h: h, mt: mt, params: params, disp: disp, name: name, depth: depth}, dec)
 }
 

@@ -35,6 +35,8 @@ func TestPrefilters(t *testing.T) {
 		"Scarica Outlook per Android", "Baixe o Outlook para iOS", "Skaffa Outlook för iOS", "Outlook for iOS", "o Outlook para Android", "Obtenir Outlook pour iOS",
 		"Sendt fra min iPhone", "Skickat från min iPhone", "Wysłano z iPhone'a", "Verstuurd vanaf mijn iPhone", "Von meinem iPhone gesendet",
 		"Enviado desde mi iPhone", "Inviato da iPhone", "Verzonden met iPhone", "Gesendet von meinem Handy",
+		// Received fields
+		"from mx.example.org by imap.example.org (Dovecot) with LMTP id x", "by mail with esmtp; with UTF8LMTPSA id y",
 		// subjects
 		"[Fwd: Impossible de me connecter]", "Re: [#AURAN1-1042] x", "TR : test", "Problème ENT-42",
 		// forward markers
@@ -94,6 +96,7 @@ func TestPrefilters(t *testing.T) {
 		{"bracketHeadRe", bracketHeadRe, hasColon},
 		{"fwdPrefixRe", fwdPrefixRe, hasColon},
 		{"bareKeyRe", bareKeyRe, hasDashDigit},
+		{"lmtpRe", lmtpRe, func(l string) bool { return containsFoldASCIIString(l, "lmtp") }},
 	}
 	// isIntro must say exactly what the one pattern it replaces said
 	introRe := regexp.MustCompile(`(?i)^\s*(on|le|am|el|il|op|den|d\.|w dniu|dnia|em|dne|på|в|vào|\S*\d|\S{1,6}\s+\d|.*@|.*<)`)
@@ -175,8 +178,9 @@ func withVariants(lines []string) []string {
 // compares, each of their letters is equal only to itself and its other ASCII case.
 func TestFoldASCII(t *testing.T) {
 	// and "border", which mayQuoteHTML looks for as outlookBorderRe would (tag and
-	// attribute names are lower-cased in ASCII only by the tokenizer)
-	for _, k := range append(replyAboveKeys, []byte("border")) {
+	// attribute names are lower-cased in ASCII only by the tokenizer), and "lmtp",
+	// which isLMTPHop looks for before lmtpRe
+	for _, k := range append(replyAboveKeys, []byte("border"), []byte("lmtp")) {
 		for _, c := range string(k) {
 			orbit := []rune{c}
 			for r := unicode.SimpleFold(c); r != c; r = unicode.SimpleFold(r) {
