@@ -48,16 +48,50 @@ func checkAuth(ctx context.Context, header []byte, msg func() io.Reader, from st
 // nowhere in it, in any case. A false answer is certain; a true one is checked by the
 // verifier.
 func mayBeSigned(header []byte) bool {
-	end := -1
-	for _, blank := range []string{"\n\n", "\n\r\n"} {
-		if i := bytes.Index(header, []byte(blank)); i >= 0 && (end < 0 || i < end) {
-			end = i
-		}
+	end := bytes.Index(header, []byte("\n\r\n"))
+	in := header // the first "\n\n", if before end, is in header[:end+1]
+	if end >= 0 {
+		in = header[:end+1]
+	}
+	if i := bytes.Index(in, []byte("\n\n")); i >= 0 {
+		end = i
 	}
 	if end < 0 {
 		return true
 	}
-	return bytes.Contains(bytes.ToLower(header[:end]), []byte("dkim-signature"))
+	if !isASCII(header[:end]) {
+		// lower-casing may make ASCII of other letters (the Kelvin sign is a "k")
+		return bytes.Contains(bytes.ToLower(header[:end]), []byte("dkim-signature"))
+	}
+	// ASCII: bytes.Contains(bytes.ToLower(h), "dkim-signature") without the copy, from
+	// each "-", which has no case, at index 4 of the name
+	h := header[:end]
+	for i := 4; i+10 <= len(h); {
+		j := bytes.IndexByte(h[i:len(h)-9], '-')
+		if j < 0 {
+			return false
+		}
+		i += j
+		if equalFoldASCII(h[i-4:i+10], "dkim-signature") {
+			return true
+		}
+		i++
+	}
+	return false
+}
+
+// equalFoldASCII reports whether the ASCII b is the lower-case ASCII w in any case.
+func equalFoldASCII(b []byte, w string) bool {
+	for i := range len(w) {
+		c := b[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != w[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // authFromResults sums up the results of our Authentication-Results headers: for DKIM,

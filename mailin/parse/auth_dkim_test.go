@@ -144,6 +144,12 @@ func TestMayBeSigned(t *testing.T) {
 		{"only in the body", "From: a@b.fr\r\n\r\nDKIM-Signature: v=1\r\n", false},
 		{"no blank line seen", "From: a@b.fr\r\nSubject: x\r\n", true},
 		{"empty", "", true},
+		{"mixed case", "From: a@b.fr\r\nDkIm-SiGnAtUrE: v=1\r\n\r\nbody\r\n", true},
+		{"at the very end", "From: a@b.fr\r\nX: dkim-signature\r\n\r\n", true},
+		{"cut short", "From: a@b.fr\r\nX: dkim-signatur\r\n\r\n", false},
+		{"Kelvin sign", "From: a@b.fr\r\nD\u212aIM-Signature: v=1\r\n\r\nbody\r\n", true},
+		{"not UTF-8", "From: \xe9t\xe9\r\nDKIM-Signature: v=1\r\n\r\nbody\r\n", true},
+		{"not UTF-8, unsigned", "From: \xe9t\xe9\r\n\r\nbody\r\n", false},
 	} {
 		if got := mayBeSigned([]byte(tc.header)); got != tc.want {
 			t.Errorf("%s: mayBeSigned = %v, want %v", tc.name, got, tc.want)

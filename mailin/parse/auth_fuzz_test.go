@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
+	"strings"
 	"testing"
 )
 
@@ -65,6 +67,92 @@ func FuzzTrustedResults(f *testing.F) {
 		a := checkAuth(context.Background(), skipMboxLine(raw), func() io.Reader { return bytes.NewReader(skipMboxLine(raw)) }, "alice@ecole.test", opt)
 		if (a.Source == authSourceResults) != (len(res) > 0) || a.Ignored != ignored {
 			t.Fatalf("checkAuth %+v, with %d results and %d ignored", a, len(res), ignored)
+		}
+	})
+}
+
+// rawHeaderFieldsRef is rawHeaderFields as it was written first, a line at a time: the
+// reference the faster one must agree with.
+func rawHeaderFieldsRef(raw []byte) []headerField {
+	var out []headerField
+	var val strings.Builder
+	flush := func() {
+		if len(out) > 0 {
+			out[len(out)-1].value = strings.TrimSpace(val.String())
+		}
+		val.Reset()
+	}
+	for len(raw) > 0 {
+		line := raw
+		if i := bytes.IndexByte(raw, '\n'); i >= 0 {
+			line, raw = raw[:i], raw[i+1:]
+		} else {
+			raw = nil
+		}
+		line = bytes.TrimRight(line, "\r")
+		if len(line) == 0 {
+			break // end of the header
+		}
+		if (line[0] == ' ' || line[0] == '\t') && len(out) > 0 {
+			val.WriteByte(' ')
+			val.WriteString(strings.TrimSpace(string(line)))
+			continue
+		}
+		k, v, ok := strings.Cut(string(line), ":")
+		if !ok {
+			continue
+		}
+		flush()
+		out = append(out, headerField{key: strings.ToLower(strings.TrimSpace(k))})
+		val.WriteString(v)
+	}
+	flush()
+	return out
+}
+
+// FuzzRawHeaderFields: rawHeaderFields reads every header as rawHeaderFieldsRef does.
+func FuzzRawHeaderFields(f *testing.F) {
+	for _, s := range []string{
+		"", "\r\n", "A: b\r\n\r\nbody", "A: b\n \n\tc\r\n\r\n", " x\r\nA:b", "\r\r\nA: b", "A: b\r\r\r\nB: c\r\n\r\r\n",
+		"A: b\r\nno colon\r\n  folded\r\nB:c", "R\u212aeceived: x\r\n", "RECEIVED : \xe9\r\n x\r\n", "A: b\r\n\r",
+		"Authentication-Results: localhost; dkim=pass\r\n\theader.d=x\r\nReceived: from x\r\n by y with LMTP\r\n\r\n",
+	} {
+		f.Add([]byte(s))
+	}
+	for _, m := range corpusMessages() {
+		f.Add(m)
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		got, want := rawHeaderFields(raw), rawHeaderFieldsRef(raw)
+		if !slices.Equal(got, want) {
+			t.Fatalf("rawHeaderFields(%q) =\n%q, the reference says\n%q", raw, got, want)
+		}
+	})
+}
+
+// FuzzMayBeSigned: mayBeSigned says what lower-casing the header section and looking for
+// the name in it says.
+func FuzzMayBeSigned(f *testing.F) {
+	for _, s := range []string{"", "\n\n", "DKIM-Signature: x\n\n", "dkim-signature\n\n", "X: dkim-signatur\r\n\r\n", "a\nDKIM-SIGNATURE\n\n",
+		"-dkim-signature\n\n", "dkim--signature\n\n", "D\u212aIM-Signature\n\n", "\xffdkim-signature\n\n", "dkim-signature"} {
+		f.Add([]byte(s))
+	}
+	for _, m := range corpusMessages() {
+		f.Add(m)
+	}
+	f.Fuzz(func(t *testing.T, header []byte) {
+		want := true
+		end := -1
+		for _, blank := range []string{"\n\n", "\n\r\n"} {
+			if i := bytes.Index(header, []byte(blank)); i >= 0 && (end < 0 || i < end) {
+				end = i
+			}
+		}
+		if end >= 0 {
+			want = bytes.Contains(bytes.ToLower(header[:end]), []byte("dkim-signature"))
+		}
+		if got := mayBeSigned(header); got != want {
+			t.Fatalf("mayBeSigned(%q) = %v, want %v", header, got, want)
 		}
 	})
 }

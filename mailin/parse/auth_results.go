@@ -14,42 +14,98 @@ type headerField struct{ key, value string }
 
 // rawHeaderFields returns the fields of the header of raw in their order, top first.
 // Lines without a colon are skipped. Folded lines are joined in one pass: a header of
-// many short continuation lines costs its length, not its square.
+// many short continuation lines costs its length, not its square. The header is copied
+// once (and once more lower-cased, when it is ASCII, for the names); a value is a piece
+// of that copy unless it was folded.
 func rawHeaderFields(raw []byte) []headerField {
-	var out []headerField
+	end := 0 // the header is raw[:end], up to its blank line
+	for end < len(raw) {
+		line, next := raw[end:], len(raw)
+		if i := bytes.IndexByte(line, '\n'); i >= 0 {
+			line, next = line[:i], end+i+1
+		}
+		if len(bytes.TrimRight(line, "\r")) == 0 {
+			break
+		}
+		end = next
+	}
+	hdr := string(raw[:end])
+	out := make([]headerField, 0, strings.Count(hdr, "\n")+1) // at most a field a line
 	var val strings.Builder
+	cur, folded := "", false // the value so far: cur, or val once a line was folded into it
 	flush := func() {
 		if len(out) > 0 {
-			out[len(out)-1].value = strings.TrimSpace(val.String())
+			if folded {
+				out[len(out)-1].value = strings.TrimSpace(val.String())
+			} else {
+				out[len(out)-1].value = strings.TrimSpace(cur)
+			}
 		}
 		val.Reset()
+		cur, folded = "", false
 	}
-	for len(raw) > 0 {
-		line := raw
-		if i := bytes.IndexByte(raw, '\n'); i >= 0 {
-			line, raw = raw[:i], raw[i+1:]
+	for off := 0; off < len(hdr); {
+		line := hdr[off:]
+		if i := strings.IndexByte(line, '\n'); i >= 0 {
+			line = line[:i]
+			off += i + 1
 		} else {
-			raw = nil
+			off = len(hdr)
 		}
-		line = bytes.TrimRight(line, "\r")
-		if len(line) == 0 {
-			break // end of the header
-		}
+		line = strings.TrimRight(line, "\r")
 		if (line[0] == ' ' || line[0] == '\t') && len(out) > 0 {
+			if !folded {
+				val.WriteString(cur)
+				folded = true
+			}
 			val.WriteByte(' ')
-			val.WriteString(strings.TrimSpace(string(line)))
+			val.WriteString(strings.TrimSpace(line))
 			continue
 		}
-		k, v, ok := strings.Cut(string(line), ":")
+		k, v, ok := strings.Cut(line, ":")
 		if !ok {
 			continue
 		}
 		flush()
-		out = append(out, headerField{key: strings.ToLower(strings.TrimSpace(k))})
-		val.WriteString(v)
+		out = append(out, headerField{key: lowerFieldName(strings.TrimSpace(k))})
+		cur = v
 	}
 	flush()
 	return out
+}
+
+// fieldNames are the field names of most headers, lower case: lowerFieldName returns
+// them without a copy.
+var fieldNames = []string{"received", "authentication-results", "date", "from", "to", "cc", "subject", "message-id",
+	"mime-version", "content-type", "content-transfer-encoding", "in-reply-to", "references", "reply-to",
+	"return-path", "dkim-signature", "arc-seal", "arc-message-signature", "arc-authentication-results",
+	"x-mailer", "user-agent", "content-language", "thread-topic", "thread-index", "list-unsubscribe",
+	"delivered-to", "received-spf", "x-originating-ip", "sender", "precedence"}
+
+// lowerFieldName is strings.ToLower(k), a field name.
+func lowerFieldName(k string) string {
+	for _, n := range fieldNames {
+		if len(n) == len(k) && equalFoldASCIIString(k, n) {
+			return n
+		}
+	}
+	return strings.ToLower(k)
+}
+
+// equalFoldASCIIString reports whether s is the lower-case ASCII w with its ASCII letters
+// in any case (no other rune lower-cases to an ASCII letter but the Kelvin sign and the
+// dotted I, which are not ASCII bytes).
+func equalFoldASCIIString(s, w string) bool {
+	for i := range len(w) {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != w[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // trustedResults returns the results of the Authentication-Results fields (RFC 8601)
@@ -151,7 +207,10 @@ var lmtpRe = regexp.MustCompile(`(?i)\swith\s+(?:UTF8)?LMTP[SA]{0,2}\b`)
 // isLMTPHop reports whether a Received field records an LMTP delivery: a hop inside the
 // mail system, never a client's entry from outside (LMTP is not spoken on the Internet,
 // RFC 2033 section 5).
-func isLMTPHop(v string) bool { return lmtpRe.MatchString(v) }
+func isLMTPHop(v string) bool {
+	// the pattern holds "lmtp", whose letters fold only to ASCII (TestFoldASCII)
+	return containsFoldASCIIString(v, "lmtp") && lmtpRe.MatchString(v)
+}
 
 // RelayTrusted reports whether remote, an "ip:port" (or a bare IP), is in trusted. A
 // client on a Unix socket or with an unreadable address is not.

@@ -37,14 +37,16 @@ var oofSubjects = []string{
 //   - "empty_envelope_sender": MAIL FROM:<> when the envelope is known (hasEnvelope),
 //     else a "Return-Path: <>" written by the delivering MTA;
 //   - "mailer_daemon": a sender whose local part is mailer-daemon or postmaster.
-func detectAutomatic(h headerGetter, envelopeFrom string, hasEnvelope bool, opt Options) (bool, string) {
+//
+// memo, when not nil, remembers what the parse of the message already read.
+func detectAutomatic(h headerGetter, envelopeFrom string, hasEnvelope bool, opt Options, memo *parseMemo) (bool, string) {
 	opt = opt.withDefaults()
 	for _, v := range h.Values(opt.LoopHeader) {
 		if opt.LoopValue == "" || strings.Contains(strings.ToLower(v), strings.ToLower(opt.LoopValue)) {
 			return true, "loop"
 		}
 	}
-	mt, params := parseMediaHeader(h.Get("Content-Type"), "")
+	mt, params := memo.mediaHeader(h.Get("Content-Type"), "")
 	if mt == "multipart/report" {
 		rt := strings.ToLower(params["report-type"])
 		if rt == "disposition-notification" {
@@ -79,7 +81,7 @@ func detectAutomatic(h headerGetter, envelopeFrom string, hasEnvelope bool, opt 
 		return true, "empty_envelope_sender"
 	}
 	for _, k := range []string{"From", "Sender"} {
-		l := parseAddressListLenient(h.Get(k))
+		l := memo.addressList(h.Get(k))
 		if len(l) > 0 && isDaemon(l[0].Email) {
 			return true, "mailer_daemon"
 		}

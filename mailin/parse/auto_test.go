@@ -45,7 +45,7 @@ func TestDetectAutomatic(t *testing.T) {
 			for k, v := range tt.h {
 				h.Set(k, v)
 			}
-			got, reason := detectAutomatic(h, tt.env, tt.hasEnv, opt)
+			got, reason := detectAutomatic(h, tt.env, tt.hasEnv, opt, nil)
 			if got != tt.want || reason != tt.reason {
 				t.Errorf("got %v %q, want %v %q", got, reason, tt.want, tt.reason)
 			}

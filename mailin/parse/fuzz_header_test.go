@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"mime"
 	"net/mail"
+	"reflect"
 	"regexp"
 	"strings"
 	"testing"
@@ -186,3 +187,48 @@ func FuzzNormalizeSubject(f *testing.F) {
 }
 
 var keyRe = regexp.MustCompile(`^[A-Z][A-Z0-9]{1,15}-[0-9]+$`)
+
+// FuzzJoinFields: joinFields is strings.Join(strings.Fields(s), sep).
+func FuzzJoinFields(f *testing.F) {
+	for _, s := range []string{"", " ", "a", "a b", " a", "a ", "a  b", "a\tb", "a\u00a0b", "a\u3000b", "a\x85b", "\xc2\x85",
+		"\xff \xfe", "Re: [#AB-1]  x", "a\vb", "é è"} {
+		f.Add(s, " ")
+		f.Add(s, "")
+	}
+	for _, v := range headerValues(corpusMessages(), "Subject", "From", "To", "Message-Id") {
+		f.Add(v, " ")
+	}
+	f.Fuzz(func(t *testing.T, s, sep string) {
+		if got, want := joinFields(s, sep), strings.Join(strings.Fields(s), sep); got != want {
+			t.Fatalf("joinFields(%q, %q) = %q, want %q", s, sep, got, want)
+		}
+	})
+}
+
+// TestParseMemo: what the memo of one message answers is what the parsers answer,
+// whatever fallback charset each caller gives for the same value.
+func TestParseMemo(t *testing.T) {
+	values := []string{"", "text/plain; charset=UTF-8; format=flowed", "text/plain; name=\"caf\xe9.txt\"",
+		"attachment; filename*=UTF-8''caf%C3%A9.txt", "attachment; filename*0*=''caf%E9; filename*1=.txt",
+		"application/pdf; name==?utf-8?q?caf=C3=A9?=.pdf", "text/plain; charset=\"iso-8859-1\"", "inline; filename=\"\xe9t\xe9.png\""}
+	values = append(values, headerValues(corpusMessages(), "Content-Type", "Content-Disposition")...)
+	fallbacks := []string{"", "utf-8", "iso-8859-1", "windows-1252", "utf-16le", "utf-7", "shift_jis", "koi8-r"}
+	for _, v := range values {
+		var m parseMemo
+		for _, fb := range fallbacks {
+			mt, params := m.mediaHeader(v, fb)
+			wmt, wparams := parseMediaHeader(v, fb)
+			if mt != wmt || !reflect.DeepEqual(params, wparams) {
+				t.Fatalf("mediaHeader(%q, %q) = %q %q, parseMediaHeader says %q %q", v, fb, mt, params, wmt, wparams)
+			}
+		}
+	}
+	for _, v := range headerValues(corpusMessages(), "From", "To", "Sender") {
+		var m parseMemo
+		for range 2 {
+			if got, want := m.addressList(v), parseAddressListLenient(v); !reflect.DeepEqual(got, want) {
+				t.Fatalf("addressList(%q) = %v, want %v", v, got, want)
+			}
+		}
+	}
+}

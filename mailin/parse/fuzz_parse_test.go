@@ -1,6 +1,7 @@
 package parse
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -127,7 +128,7 @@ func FuzzTransferDecode(f *testing.F) {
 
 func decodeAll(t *testing.T, enc string, b []byte) ([]byte, bool) {
 	t.Helper()
-	d, _ := newTransferDecoder(enc, bytes.NewReader(b))
+	d, _ := newTransferDecoder(enc, bytes.NewReader(b), int64(len(b)))
 	out, err := io.ReadAll(d)
 	if err != nil {
 		t.Fatalf("%s: reading from memory failed: %v", enc, err)
@@ -200,4 +201,67 @@ func uuencode(data []byte) string {
 		data = data[n:]
 	}
 	return b.String()
+}
+
+// appendQPLineRef is appendQPLine as it was first written, a byte at a time.
+func appendQPLineRef(dst, line []byte) []byte {
+	hardBreak := bytes.HasSuffix(line, []byte("\n"))
+	line = bytes.TrimRight(line, "\r\n")
+	trimmed := bytes.TrimRight(line, " \t")
+	soft := bytes.HasSuffix(trimmed, []byte("="))
+	if soft {
+		line = trimmed[:len(trimmed)-1]
+	} else if hardBreak {
+		line = trimmed
+	}
+	for i := 0; i < len(line); i++ {
+		c := line[i]
+		if c == '=' && i+2 < len(line) && isHex(line[i+1]) && isHex(line[i+2]) {
+			dst = append(dst, unhex(line[i+1])<<4|unhex(line[i+2]))
+			i += 2
+			continue
+		}
+		dst = append(dst, c)
+	}
+	if hardBreak && !soft {
+		dst = append(dst, '\n')
+	}
+	return dst
+}
+
+// FuzzQPDecoder: the quoted-printable decoder gives what decoding each line read by a
+// 4 KB bufio.Reader with appendQPLineRef gives, also when it reads through the small
+// reader of a small message, after its header.
+func FuzzQPDecoder(f *testing.F) {
+	for _, s := range []string{"", "=", "=\r\n", "a=3Db=3\r\n=C3=A9 \t\r\nx=\n=zz=4", strings.Repeat("a=C3=A9", 1000) + "\r\nfin=",
+		"soft =\r\nbreak\r\n", "=4=41\n\n\r\n"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var want []byte
+		src := bufio.NewReader(bytes.NewReader(b))
+		for {
+			line, err := src.ReadSlice('\n')
+			want = appendQPLineRef(want, line)
+			if err != nil && err != bufio.ErrBufferFull {
+				break
+			}
+		}
+		got, _ := decodeAll(t, "quoted-printable", b)
+		if !bytes.Equal(got, want) {
+			t.Fatalf("qp(%q) = %q, want %q", b, got, want)
+		}
+		msg := append([]byte("Content-Transfer-Encoding: quoted-printable\r\n\r\n"), b...)
+		br := bufio.NewReaderSize(bytes.NewReader(msg), min(4096, max(16, len(msg)))) // as message makes it
+		if _, err := br.ReadSlice('\n'); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := br.ReadSlice('\n'); err != nil {
+			t.Fatal(err)
+		}
+		d, _ := newTransferDecoder("quoted-printable", br, int64(len(msg)))
+		if got, err := io.ReadAll(d); err != nil || !bytes.Equal(got, want) {
+			t.Fatalf("qp(%q) through the message's reader = %q, %v; want %q", b, got, err, want)
+		}
+	})
 }

@@ -299,3 +299,25 @@ var dkimResults = map[string]bool{"pass": true, "fail": true, "none": true, "neu
 	"temperror": true, "permerror": true, "policy": true}
 
 var signatureRe = regexp.MustCompile(`(?i)dkim-signature\s*:`)
+
+// FuzzDropSpaceBeforeLF: dropSpaceBeforeLF does what replacing `[ \t]+\n` with "\n"
+// does; endsWithVerb says what lower-casing a copy said.
+func FuzzDropSpaceBeforeLF(f *testing.F) {
+	for _, s := range []string{"", "\n", " \n", "a \t \nb  \n", "a b", " \t", "\n \n\t\n", "x\t\n\n y \n", "a écrit \n", "WROTE", "İ\u212a napisał(a)"} {
+		f.Add(s)
+	}
+	re := regexp.MustCompile(`[ \t]+\n`)
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := dropSpaceBeforeLF(s), re.ReplaceAllString(s, "\n"); got != want {
+			t.Fatalf("dropSpaceBeforeLF(%q) = %q, want %q", s, got, want)
+		}
+		want := false
+		lt := strings.ToLower(tail(s, 64))
+		for _, v := range wroteVerbList {
+			want = want || strings.HasSuffix(lt, v)
+		}
+		if got := endsWithVerb(s); got != want {
+			t.Fatalf("endsWithVerb(%q) = %v, with a lower-cased copy %v", s, got, want)
+		}
+	})
+}

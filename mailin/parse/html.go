@@ -134,7 +134,7 @@ func (t *textWriter) text(s string, verbatim bool) {
 		lead := s[0] == ' ' || s[0] == '\n' || s[0] == '\t' || s[0] == '\r'
 		last := s[len(s)-1]
 		trail := last == ' ' || last == '\n' || last == '\t' || last == '\r'
-		s = strings.Join(strings.Fields(s), " ")
+		s = joinFields(s, " ")
 		if lead {
 			t.space = true
 		}
@@ -172,11 +172,39 @@ func (t *textWriter) write(s string) {
 	t.b.WriteString(s)
 }
 
-var trailingSpace = regexp.MustCompile(`[ \t]+\n`)
-
 func (t *textWriter) String() string {
-	s := trailingSpace.ReplaceAllString(t.b.String(), "\n")
-	return strings.TrimSpace(s)
+	return strings.TrimSpace(dropSpaceBeforeLF(t.b.String()))
+}
+
+// dropSpaceBeforeLF removes the runs of spaces and tabs that end lines: what replacing
+// `[ \t]+\n` with "\n" does (each match is a whole run, as the run's first byte is the
+// leftmost start and the run is taken greedily).
+func dropSpaceBeforeLF(s string) string {
+	var b []byte
+	last := 0 // s[last:] is not copied to b yet
+	for i := 0; i < len(s); {
+		j := strings.IndexByte(s[i:], '\n')
+		if j < 0 {
+			break
+		}
+		nl := i + j
+		k := nl
+		for k > i && (s[k-1] == ' ' || s[k-1] == '\t') {
+			k--
+		}
+		if k < nl {
+			if b == nil {
+				b = make([]byte, 0, len(s))
+			}
+			b = append(b, s[last:k]...)
+			last = nl
+		}
+		i = nl + 1
+	}
+	if b == nil {
+		return s
+	}
+	return string(append(b, s[last:]...))
 }
 
 // sanitizer is bluemonday's UGC policy without remote images: an img keeps only a cid:

@@ -30,7 +30,8 @@ const (
 )
 
 // hnode is one element of the light tree stripQuotedHTML builds: byte offsets in the
-// source, and the attributes that name client quote structures.
+// source, and the attributes that name client quote structures (typ only on a
+// blockquote, style and nameAttr on a div, marker on an hr: where quoteRule reads them).
 type hnode struct {
 	tag                   atom.Atom
 	name                  string // for tags without an atom
@@ -63,6 +64,14 @@ var voidTags = map[atom.Atom]bool{atom.Br: true, atom.Hr: true, atom.Img: true, 
 func buildHTMLTree(s string) *hnode {
 	root := &hnode{start: 0, end: len(s)}
 	stack := []*hnode{root}
+	var slab []hnode // nodes are cut from chunks of growing size, not allocated one by one
+	newNode := func() *hnode {
+		if len(slab) == cap(slab) {
+			slab = make([]hnode, 0, min(256, max(16, 2*cap(slab))))
+		}
+		slab = slab[:len(slab)+1]
+		return &slab[len(slab)-1]
+	}
 	z := html.NewTokenizer(strings.NewReader(s))
 	off, count := 0, 0
 	for {
@@ -78,26 +87,37 @@ func buildHTMLTree(s string) *hnode {
 			return root
 		case html.StartTagToken, html.SelfClosingTagToken:
 			name, hasAttr := z.TagName()
-			n := &hnode{tag: atom.Lookup(name), start: pos, end: off}
+			n := newNode()
+			*n = hnode{tag: atom.Lookup(name), start: pos, end: off}
 			if n.tag == 0 {
 				n.name = string(name)
 			}
 			for hasAttr {
 				var k, v []byte
 				k, v, hasAttr = z.TagAttr()
+				// quoteRule reads type on a blockquote, style and name on a div, the
+				// marker on an hr only: the others are not kept
 				switch string(k) {
 				case "class":
 					n.class = string(v)
 				case "id":
 					n.id = string(v)
 				case "type":
-					n.typ = string(v)
+					if n.tag == atom.Blockquote {
+						n.typ = string(v)
+					}
 				case "style":
-					n.style = string(v)
+					if n.tag == atom.Div {
+						n.style = string(v)
+					}
 				case "name":
-					n.nameAttr = string(v)
+					if n.tag == atom.Div {
+						n.nameAttr = string(v)
+					}
 				case "data-marker":
-					n.marker = string(v)
+					if n.tag == atom.Hr {
+						n.marker = string(v)
+					}
 				}
 			}
 			if count++; count > maxQuoteNodes {
@@ -216,6 +236,9 @@ func stripQuotedHTML(s string) (string, []htmlCut) { return stripQuotedHTMLOf(s,
 // start the quote in a reply, start the forwarded mail (its header block shows the
 // forwarded mail's own subject, without "FW:"), and it stays.
 func stripQuotedHTMLOf(s string, fwdSubject bool) (string, []htmlCut) {
+	if !mayQuoteHTML(s) {
+		return s, nil // no element quoteRule names: no tree to build
+	}
 	root := buildHTMLTree(s)
 	if root == nil {
 		return s, nil
@@ -318,6 +341,76 @@ func stripQuotedHTMLOf(s string, fwdSubject bool) (string, []htmlCut) {
 	}
 	b.WriteString(s[pos:])
 	return b.String(), cuts
+}
+
+// mayQuoteHTML reports whether an element of s may be one that quoteRule names, from
+// what its source must hold: a "<blockquote" start tag, or an attribute with a value
+// ("class", "id", "name", "data-marker" before white space and "=": names are ASCII,
+// in any case, and never escaped), or a style attribute whose value says "border" (in
+// any case, or escaped: s holds a "&").
+func mayQuoteHTML(s string) bool {
+	for i := 0; ; {
+		j := strings.IndexByte(s[i:], '<')
+		if j < 0 {
+			break
+		}
+		i += j + 1
+		if len(s)-i >= len("blockquote") && equalFoldASCIIString(s[i:i+len("blockquote")], "blockquote") {
+			return true
+		}
+	}
+	style := false
+	for i := 0; ; {
+		j := strings.IndexByte(s[i:], '=')
+		if j < 0 {
+			break
+		}
+		k := i + j // the name ends before white space and the "="
+		for k > 0 && isHTMLSpace(s[k-1]) {
+			k--
+		}
+		for _, name := range quoteAttrNames {
+			if k >= len(name) && equalFoldASCIIString(s[k-len(name):k], name) {
+				return true
+			}
+		}
+		style = style || k >= len("style") && equalFoldASCIIString(s[k-len("style"):k], "style")
+		i += j + 1
+	}
+	return style && (strings.IndexByte(s, '&') >= 0 || containsFoldASCIIString(s, "border"))
+}
+
+// quoteAttrNames are the attributes whose value alone may make an element one of
+// quoteRule's.
+var quoteAttrNames = []string{"class", "id", "name", "data-marker"}
+
+// isHTMLSpace reports the white space the tokenizer skips around "=" in a tag.
+func isHTMLSpace(c byte) bool { return c == ' ' || c == '\n' || c == '\r' || c == '\t' || c == '\f' }
+
+// containsFoldASCIIString reports whether s holds the lower-case ASCII word w, which
+// starts with a letter, with its ASCII letters in any case.
+func containsFoldASCIIString(s, w string) bool {
+	lo, up := w[0], w[0]-'a'+'A'
+	nextLo, nextUp := strings.IndexByte(s, lo), strings.IndexByte(s, up)
+	for nextLo >= 0 || nextUp >= 0 {
+		i := nextLo
+		if i < 0 || nextUp >= 0 && nextUp < i {
+			i = nextUp
+		}
+		if len(s)-i >= len(w) && equalFoldASCIIString(s[i:i+len(w)], w) {
+			return true
+		}
+		if i == nextLo {
+			if nextLo = strings.IndexByte(s[i+1:], lo); nextLo >= 0 {
+				nextLo += i + 1
+			}
+		} else {
+			if nextUp = strings.IndexByte(s[i+1:], up); nextUp >= 0 {
+				nextUp += i + 1
+			}
+		}
+	}
+	return false
 }
 
 // blankHTML reports whether a stretch of HTML shows nothing but blank space.

@@ -368,3 +368,37 @@ func TestMessageOutlookHTMLForward(t *testing.T) {
 		}
 	}
 }
+
+// FuzzMayQuoteHTML: when mayQuoteHTML says no, no element of the HTML is one that
+// quoteRule names, and stripQuotedHTMLOf leaves the HTML alone as it did before it
+// looked.
+func FuzzMayQuoteHTML(f *testing.F) {
+	htmlSeeds(f)
+	for _, s := range []string{
+		"<BLOCKQUOTE>q</BLOCKQUOTE>", "<BlockQuote type=cite>", "<div CLASS\t=\f\"gmail_quote\">q</div>", "<p class=gmail_quote>",
+		`<div style="b&#111;rder-top:solid #E1E1E1 1.0pt">`, `<div STYLE = "BORDER-TOP: 1pt solid rgb(225,225,225)">`,
+		`<div style="border-color: rgb(225, 225, 225)">`, `<div style="margin:0">x</div>`, "<hr ID=stopSpelling>", "<div NAME=quote>",
+		`<hr data-marker="__DIVIDER__">`, "<div id\n=divRplyFwdMsg>", "<div =class=x>", "<div class>", "<div class/=x>",
+		"<p style=\"margin:0\">Bonjour<br></p>\r\n<table><tr><td><b>RNE</b></td></tr></table><img src=\"cid:logo@x\">",
+		"< blockquote>", "<blockquote", "<div\x00class=gmail_quote>", "<div cla\x00ss=gmail_quote>", "<div class=\"yahoo&#95;quoted\">",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if mayQuoteHTML(s) {
+			return
+		}
+		var walk func(n *hnode)
+		walk = func(n *hnode) {
+			for _, k := range n.kids {
+				if rule, _ := quoteRule(k); rule != "" {
+					t.Fatalf("mayQuoteHTML(%q) = false, but %s element at %d is %s", s, k.tag, k.start, rule)
+				}
+				walk(k)
+			}
+		}
+		if root := buildHTMLTree(s); root != nil {
+			walk(root)
+		}
+	})
+}

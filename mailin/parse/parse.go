@@ -132,7 +132,9 @@ func message(ctx context.Context, r io.ReaderAt, size int64, raw []byte, blobs B
 		off = mboxSkipAt(r, size)
 	}
 	body := func() io.Reader { return io.NewSectionReader(r, off, size-off) }
-	br := bufio.NewReader(body())
+	// bufio's 4 KB, or less for a smaller message: nothing is gained by more buffer
+	// than there are bytes (a multipart body is read through buffers of its own)
+	br := bufio.NewReaderSize(body(), int(min(4096, max(16, size-off))))
 	h, warns := readHeaderLenient(br)
 	if h.Len() == 0 {
 		return nil, ErrNoHeader
@@ -143,7 +145,7 @@ func message(ctx context.Context, r io.ReaderAt, size int64, raw []byte, blobs B
 	} else {
 		fallback = firstCharsetAt(r, size)
 	}
-	w := &walker{ctx: ctx, blobs: blobs, opt: opt, warnings: warns, fallback: fallback, cuts: cuts}
+	w := &walker{ctx: ctx, blobs: blobs, opt: opt, warnings: warns, fallback: fallback, cuts: cuts, size: size - off}
 	in = &ticket.Inbound{}
 	w.fillHeader(in, h)
 	pieces := w.entity(h, br, 0, "")
@@ -151,7 +153,7 @@ func message(ctx context.Context, r io.ReaderAt, size int64, raw []byte, blobs B
 		return nil, fmt.Errorf("%w: %w", ErrStore, w.blobErr)
 	}
 	w.fillBody(in, pieces)
-	in.Automatic, in.AutoReason = detectAutomatic(&h, opt.EnvelopeFrom, opt.HasEnvelope, opt)
+	in.Automatic, in.AutoReason = detectAutomatic(&h, opt.EnvelopeFrom, opt.HasEnvelope, opt, &w.memo)
 	in.Bounce = w.bounce(in)
 	if in.Bounce != nil && !in.Automatic {
 		in.Automatic, in.AutoReason = true, "dsn"

@@ -4,6 +4,8 @@ import (
 	"mime"
 	"net/mail"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/guichet/guichet/ticket"
 )
@@ -69,7 +71,7 @@ func cleanName(n string) string {
 	if strings.Contains(n, "=?") {
 		n = decodeHeader(n, "")
 	}
-	return strings.Join(strings.Fields(n), " ")
+	return joinFields(n, " ")
 }
 
 // parseAddressListLenient reads an address list, keeping every mailbox that parses:
@@ -178,7 +180,7 @@ func parseMsgIDList(v string) []string {
 				break
 			}
 			if id := strings.TrimSpace(v[lt+1 : lt+gt]); id != "" {
-				ids = append(ids, strings.Join(strings.Fields(id), ""))
+				ids = append(ids, joinFields(id, ""))
 			}
 			v = v[lt+gt+1:]
 		}
@@ -191,3 +193,63 @@ func parseMsgIDList(v string) []string {
 	}
 	return ids
 }
+
+// joinFields is strings.Join(strings.Fields(s), sep) without building the fields when
+// the result is s itself: s has no white space (unicode.IsSpace, as Fields splits at)
+// other than single spaces between words, and sep is " " for those.
+func joinFields(s, sep string) string {
+	single := sep == " "
+	prevSpace := true // at the start, a space would be leading
+	for _, r := range s {
+		if isFieldSpace(r) {
+			if !single || r != ' ' || prevSpace {
+				return joinFieldsCopy(s, sep)
+			}
+			prevSpace = true
+			continue
+		}
+		prevSpace = false
+	}
+	if prevSpace && s != "" {
+		return joinFieldsCopy(s, sep) // a trailing space
+	}
+	return s
+}
+
+// joinFieldsCopy is strings.Join(strings.Fields(s), sep), written in one pass.
+func joinFieldsCopy(s, sep string) string {
+	var b strings.Builder
+	b.Grow(len(s))
+	start := -1 // of the word being read
+	for i, r := range s {
+		if !isFieldSpace(r) {
+			if start < 0 {
+				start = i
+			}
+			continue
+		}
+		if start >= 0 {
+			if b.Len() > 0 {
+				b.WriteString(sep)
+			}
+			b.WriteString(s[start:i])
+			start = -1
+		}
+	}
+	if start >= 0 {
+		if b.Len() > 0 {
+			b.WriteString(sep)
+		}
+		b.WriteString(s[start:])
+	}
+	return b.String()
+}
+
+// isFieldSpace reports the white space strings.Fields splits at (unicode.IsSpace; a
+// byte that is not UTF-8 reads as U+FFFD, which is not space).
+func isFieldSpace(r rune) bool {
+	return r < utf8.RuneSelf && asciiSpace[r] || r >= utf8.RuneSelf && unicode.IsSpace(r)
+}
+
+// asciiSpace are the ASCII bytes unicode.IsSpace reports.
+var asciiSpace = [utf8.RuneSelf]bool{'\t': true, '\n': true, '\v': true, '\f': true, '\r': true, ' ': true}

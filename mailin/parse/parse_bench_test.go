@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"math/rand/v2"
+	"mime/quotedprintable"
 	"strings"
 	"testing"
 )
@@ -74,6 +75,31 @@ func benchHTML() []byte {
 		"\r\n--alt\r\nContent-Type: text/html; charset=UTF-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n" + h.String() + "--alt--\r\n")
 }
 
+// benchReplyText is a typical short reply from Gmail: a few lines of answer, a signature,
+// the attribution line and the quoted request.
+func benchReplyText() string {
+	return "Bonjour,\r\n\r\nMerci pour votre réponse rapide. J'ai vidé le cache du navigateur comme indiqué\r\n" +
+		"et je peux de nouveau me connecter, mais les devoirs de la semaine dernière\r\n" +
+		"n'apparaissent toujours pas pour la classe de 3e B.\r\n\r\nBonne journée,\r\n\r\n-- \r\n" +
+		"Camille Durand\r\nProfesseure de mathématiques, collège Jean Moulin\r\n04 72 00 00 00\r\n\r\n" +
+		"Le lun. 10 mars 2025 à 08:00, Assistance ENT <support@localhost> a écrit :\r\n\r\n" +
+		"> Bonjour,\r\n>\r\n> Pourriez-vous vider le cache de votre navigateur puis vous reconnecter ?\r\n" +
+		"> Si le problème persiste, indiquez-nous le navigateur utilisé et l'heure\r\n> de l'erreur.\r\n>\r\n" +
+		"> Cordialement,\r\n> L'assistance ENT\r\n> [#AURAN1-1042]\r\n>\r\n" +
+		"> Le dim. 9 mars 2025 à 21:14, Camille Durand <camille.durand@ac-lyon.fr> a écrit :\r\n" +
+		"> > Bonjour, depuis ce matin je n'arrive plus à me connecter à l'ENT.\r\n"
+}
+
+// benchReply is benchReplyText as Gmail sends it: quoted-printable in a text/plain part.
+func benchReply() []byte {
+	var b bytes.Buffer
+	w := quotedprintable.NewWriter(&b)
+	_, _ = w.Write([]byte(benchReplyText()))
+	_ = w.Close()
+	hdr := strings.Replace(benchHeader, "Subject: =?utf-8?q?Impossible", "In-Reply-To: <reply.1@localhost>\r\nReferences: <req.1@ac-lyon.fr> <reply.1@localhost>\r\nSubject: =?utf-8?q?Re=3A_=5B=23AURAN1-1042=5D_Impossible", 1)
+	return []byte(hdr + "Content-Type: text/plain; charset=\"UTF-8\"\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n" + b.String())
+}
+
 // BenchmarkParse parses realistic inbound mail, unsigned, with the DKIM check on as in
 // guichet serve; attachments are only hashed (HashOnly).
 func BenchmarkParse(b *testing.B) {
@@ -84,6 +110,7 @@ func BenchmarkParse(b *testing.B) {
 		{"text_2KB", benchPlain()},
 		{"attachment_200KB", benchAttachment()},
 		{"html_alternative", benchHTML()},
+		{"reply_quoted", benchReply()},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			opt := Options{SupportAddresses: []string{"support@localhost"}, LoopValue: "support@localhost",
@@ -99,6 +126,26 @@ func BenchmarkParse(b *testing.B) {
 				if _, err := Message(context.Background(), c.raw, HashOnly{}, opt); err != nil {
 					b.Fatal(err)
 				}
+			}
+		})
+	}
+}
+
+// BenchmarkVisibleText measures the quote rules alone on ordinary texts: a reply with
+// its attribution, signature and quote, and prose without any quote.
+func BenchmarkVisibleText(b *testing.B) {
+	for _, c := range []struct{ name, text, want string }{
+		{"reply", strings.ReplaceAll(benchReplyText(), "\r\n", "\n"), "Bonjour,\n\nMerci pour votre réponse rapide."},
+		{"prose_3KB", strings.ReplaceAll(benchText(3000), "\r\n", "\n"), "Bonjour, depuis ce matin"},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			if got := visibleText(c.text); !strings.HasPrefix(got, c.want) || strings.Contains(got, "a écrit") {
+				b.Fatalf("visible %q", got)
+			}
+			b.SetBytes(int64(len(c.text)))
+			b.ReportAllocs()
+			for b.Loop() {
+				visibleText(c.text)
 			}
 		})
 	}

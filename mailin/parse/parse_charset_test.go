@@ -73,3 +73,24 @@ func TestMessageAtHeaderEdges(t *testing.T) {
 		t.Fatalf("headerBytes: %d bytes, want %d", len(got), len(hdr))
 	}
 }
+
+// FuzzConvertText: convertText is convertCharset with CRLF made LF, whatever the charset
+// and the bytes (and it may change only its own copy of them).
+func FuzzConvertText(f *testing.F) {
+	for _, cs := range []string{"", "UTF-8", " \"utf-8\" ", "us-ascii", "x-unknown", "iso-8859-1", "windows-1252", "utf-16le", "utf-7", "iso-2022-jp", "shift_jis", "nonsense"} {
+		for _, s := range []string{"", "a\r\nb", "\r\r\n\r", "é\r\n\xe9\r\n", "\xc3\r\n\xa9", "+AOk-\r\n", "a\x00\r\x00\n\x00", "\r\n\r\n", "\x1b$B$3\x1b(B\r\n"} {
+			f.Add(cs, []byte(s))
+		}
+	}
+	for _, b := range corpusSeeds(".txt") {
+		f.Add("utf-8", b)
+	}
+	f.Fuzz(func(t *testing.T, cs string, b []byte) {
+		want, wantKnown := convertCharset(cs, b)
+		want = strings.ReplaceAll(want, "\r\n", "\n")
+		got, known := convertText(cs, append([]byte(nil), b...))
+		if got != want || known != wantKnown {
+			t.Fatalf("convertText(%q, %q) = %q, %v; convertCharset and ReplaceAll say %q, %v", cs, b, got, known, want, wantKnown)
+		}
+	})
+}

@@ -53,3 +53,67 @@ func TestParseEmptyMediaType(t *testing.T) {
 		t.Fatalf("text %q, attachments %+v", in.Text, in.Attachments)
 	}
 }
+
+// unflowRef is unflow as it was written first, with the lines of the result apart: the
+// reference the faster one must agree with.
+func unflowRef(s string, delsp bool) string {
+	lines := strings.Split(s, "\n")
+	var out []string
+	var cur strings.Builder
+	curDepth := -1
+	flush := func() {
+		if curDepth >= 0 {
+			out = append(out, strings.Repeat(">", curDepth)+cur.String())
+		}
+		cur.Reset()
+		curDepth = -1
+	}
+	for _, l := range lines {
+		depth := 0
+		for depth < len(l) && l[depth] == '>' {
+			depth++
+		}
+		body := l[depth:]
+		body = strings.TrimPrefix(body, " ") // space-stuffing
+		if depth > 0 {
+			body = " " + body
+		}
+		if curDepth >= 0 && depth != curDepth {
+			flush()
+		}
+		if curDepth < 0 {
+			curDepth = depth
+		} else if depth > 0 {
+			body = strings.TrimPrefix(body, " ")
+		}
+		soft := strings.HasSuffix(body, " ") && l != "-- "
+		if soft && delsp {
+			body = body[:len(body)-1]
+		}
+		cur.WriteString(body)
+		if !soft {
+			flush()
+		}
+	}
+	flush()
+	return strings.Join(out, "\n")
+}
+
+// FuzzUnflow: unflow joins every text as unflowRef does, with and without DelSp.
+func FuzzUnflow(f *testing.F) {
+	for _, s := range []string{
+		"", "\n", " ", "a \nb", "a \n", "> a \n> b\n>> c \n> d", ">\n> \n>  \n> x", "-- \nsig", "a  \n b \n\nc",
+		"> a \nb \nc", ">", "> ", ">> ", " > x", "a\r\nb \r\nc", "> \n> \n", "x \n> y \n> \nz",
+	} {
+		f.Add(s, false)
+		f.Add(s, true)
+	}
+	for _, b := range corpusSeeds(".txt", ".eml") {
+		f.Add(strings.ReplaceAll(string(b), "\r\n", "\n"), false)
+	}
+	f.Fuzz(func(t *testing.T, s string, delsp bool) {
+		if got, want := unflow(s, delsp), unflowRef(s, delsp); got != want {
+			t.Fatalf("unflow(%q, %v) = %q, the reference says %q", s, delsp, got, want)
+		}
+	})
+}

@@ -27,19 +27,31 @@ type plainDecoder struct{ io.Reader }
 func (plainDecoder) broken() bool { return false }
 
 // newTransferDecoder returns a decoder for enc; known is false for an encoding it does
-// not know (the body is then passed through).
-func newTransferDecoder(enc string, r io.Reader) (d transferDecoder, known bool) {
+// not know (the body is then passed through). left bounds the bytes r has left (-1:
+// unknown).
+func newTransferDecoder(enc string, r io.Reader, left int64) (d transferDecoder, known bool) {
 	switch strings.ToLower(strings.TrimSpace(enc)) {
 	case "base64":
-		return &base64Decoder{src: bufio.NewReader(r)}, true
+		return &base64Decoder{src: lineReader(r, left)}, true
 	case "quoted-printable":
-		return &qpDecoder{src: bufio.NewReader(r)}, true
+		return &qpDecoder{src: lineReader(r, left)}, true
 	case "x-uuencode", "uuencode", "x-uue":
-		return &uuDecoder{src: bufio.NewReader(r)}, true
+		return &uuDecoder{src: lineReader(r, left)}, true
 	case "", "7bit", "8bit", "binary", "7-bit", "8-bit":
 		return plainDecoder{r}, true
 	}
 	return plainDecoder{r}, false
+}
+
+// lineReader is bufio.NewReader(r), or r itself when it is a bufio.Reader at least as
+// large as the whole message, left bytes (the message's reader, smaller than 4 KB for a
+// small message): what r has left, after the header, fills neither buffer, and lines
+// are read the same from both.
+func lineReader(r io.Reader, left int64) *bufio.Reader {
+	if b, ok := r.(*bufio.Reader); ok && left >= 0 && int64(b.Size()) >= left {
+		return b
+	}
+	return bufio.NewReader(r)
 }
 
 // base64Decoder decodes base64, skipping characters outside the alphabet (and
@@ -172,6 +184,7 @@ func (d *base64Decoder) flush() {
 type qpDecoder struct {
 	src *bufio.Reader
 	out []byte
+	buf []byte // backing array of out, reused once out is drained
 	eof bool
 	err error // a read error, returned once out is drained
 }
@@ -195,7 +208,8 @@ func (d *qpDecoder) Read(p []byte) (int, error) {
 				d.err = err
 			}
 		}
-		d.out = appendQPLine(d.out, line)
+		d.buf = appendQPLine(d.buf[:0], line)
+		d.out = d.buf
 	}
 	n := copy(p, d.out)
 	d.out = d.out[n:]
@@ -212,14 +226,20 @@ func appendQPLine(dst, line []byte) []byte {
 	} else if hardBreak {
 		line = trimmed
 	}
-	for i := 0; i < len(line); i++ {
-		c := line[i]
-		if c == '=' && i+2 < len(line) && isHex(line[i+1]) && isHex(line[i+2]) {
-			dst = append(dst, unhex(line[i+1])<<4|unhex(line[i+2]))
-			i += 2
-			continue
+	for len(line) > 0 {
+		i := bytes.IndexByte(line, '=')
+		if i < 0 {
+			dst = append(dst, line...)
+			break
 		}
-		dst = append(dst, c)
+		dst = append(dst, line[:i]...)
+		if i+2 < len(line) && isHex(line[i+1]) && isHex(line[i+2]) {
+			dst = append(dst, unhex(line[i+1])<<4|unhex(line[i+2]))
+			line = line[i+3:]
+		} else {
+			dst = append(dst, '=') // starts no escape: kept
+			line = line[i+1:]
+		}
 	}
 	if hardBreak && !soft {
 		dst = append(dst, '\n')

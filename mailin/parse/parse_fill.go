@@ -16,7 +16,7 @@ import (
 
 // fillHeader sets the header fields of in from h.
 func (w *walker) fillHeader(in *ticket.Inbound, h textproto.Header) {
-	_, params := parseMediaHeader(h.Get("Content-Type"), "")
+	_, params := w.memo.mediaHeader(h.Get("Content-Type"), "")
 	fb := strings.ToLower(params["charset"]) // raw 8-bit header bytes are most often in the body's charset
 	if fb == "" || fb == "us-ascii" || fb == "utf-8" {
 		fb = w.fallback
@@ -24,13 +24,69 @@ func (w *walker) fillHeader(in *ticket.Inbound, h textproto.Header) {
 	in.MessageID = parseMsgID(h.Get("Message-Id"))
 	in.InReplyTo = parseMsgIDList(h.Get("In-Reply-To"))
 	in.References = parseMsgIDList(strings.Join(h.Values("References"), " "))
-	in.From = firstAddress(h, fb, "From", "Sender", "Return-Path")
+	in.From = firstAddress(h, fb, w.memo.addressList, "From", "Sender", "Return-Path")
 	in.ReplyTo = parseAddressListLenient(decodeHeaderRaw(h.Get("Reply-To"), fb))
 	in.To = parseAddressListLenient(decodeHeaderRaw(strings.Join(h.Values("To"), ", "), fb))
 	in.Cc = parseAddressListLenient(decodeHeaderRaw(strings.Join(h.Values("Cc"), ", "), fb))
 	in.Subject = strings.TrimSpace(decodeHeader(h.Get("Subject"), fb))
 	in.Summary, in.ThreadKey, in.BareKeys = normalizeSubject(in.Subject)
 	in.Date = parseDateLenient(h.Get("Date"))
+}
+
+// parseMemo remembers the last answers of the header parsers that one message asks
+// twice or more: fillHeader, the walk and detectAutomatic each read the sender fields
+// or the Content-Type. A nil *parseMemo remembers nothing.
+type parseMemo struct {
+	addrIn  [4]string
+	addrOut [4][]ticket.Address
+	nAddr   int
+	media   [3]mediaAnswer
+	nMedia  int
+}
+
+// mediaAnswer is what parseMediaHeader answered for a value and a fallback charset.
+type mediaAnswer struct {
+	v, fallback string
+	mt          string
+	params      map[string]string
+}
+
+// addressList is parseAddressListLenient(s). Its lists are read, never kept in an
+// Inbound, so that no two fields of one share a list.
+func (m *parseMemo) addressList(s string) []ticket.Address {
+	if m == nil {
+		return parseAddressListLenient(s)
+	}
+	for i := range min(m.nAddr, len(m.addrIn)) {
+		if m.addrIn[i] == s {
+			return m.addrOut[i]
+		}
+	}
+	l := parseAddressListLenient(s)
+	m.addrIn[m.nAddr%len(m.addrIn)], m.addrOut[m.nAddr%len(m.addrIn)] = s, l
+	m.nAddr++
+	return l
+}
+
+// mediaHeader is parseMediaHeader(v, fallback); its callers only read the parameters.
+// The fallback charset reads raw 8-bit bytes and RFC 2231 values without a charset:
+// for a value in UTF-8 without "*", the answer is the same whatever the fallback.
+func (m *parseMemo) mediaHeader(v, fallback string) (string, map[string]string) {
+	if m == nil {
+		return parseMediaHeader(v, fallback)
+	}
+	if utf8.ValidString(v) && strings.IndexByte(v, '*') < 0 {
+		fallback = ""
+	}
+	for i := range min(m.nMedia, len(m.media)) {
+		if a := m.media[i]; a.v == v && a.fallback == fallback {
+			return a.mt, a.params
+		}
+	}
+	mt, params := parseMediaHeader(v, fallback)
+	m.media[m.nMedia%len(m.media)] = mediaAnswer{v: v, fallback: fallback, mt: mt, params: params}
+	m.nMedia++
+	return mt, params
 }
 
 // decodeHeaderRaw converts raw 8-bit bytes of an address header to UTF-8 but leaves
@@ -67,10 +123,11 @@ func decodeHeaderRaw(s, fallback string) string {
 
 // firstAddress returns the first mailbox with an address in the first of keys that
 // has one (a header may be repeated; a broken first From is followed by a good one).
-func firstAddress(h textproto.Header, fb string, keys ...string) ticket.Address {
+// parseList is parseAddressListLenient, or a memo of it.
+func firstAddress(h textproto.Header, fb string, parseList func(string) []ticket.Address, keys ...string) ticket.Address {
 	for _, k := range keys {
 		for _, v := range h.Values(k) {
-			for _, a := range parseAddressListLenient(decodeHeaderRaw(v, fb)) {
+			for _, a := range parseList(decodeHeaderRaw(v, fb)) {
 				if strings.Contains(a.Email, "@") {
 					return a
 				}
@@ -78,7 +135,7 @@ func firstAddress(h textproto.Header, fb string, keys ...string) ticket.Address 
 		}
 	}
 	for _, k := range keys {
-		if l := parseAddressListLenient(decodeHeaderRaw(h.Get(k), fb)); len(l) > 0 {
+		if l := parseList(decodeHeaderRaw(h.Get(k), fb)); len(l) > 0 {
 			return l[0]
 		}
 	}
@@ -93,6 +150,9 @@ func parseDateLenient(v string) time.Time {
 	v = strings.TrimSpace(v)
 	if v == "" {
 		return time.Time{}
+	}
+	if t, ok := parseDateCommon(v); ok {
+		return t
 	}
 	if t, err := mail.ParseDate(v); err == nil {
 		return t
@@ -111,6 +171,25 @@ func parseDateLenient(v string) time.Time {
 	return time.Time{}
 }
 
+// dateLayoutCommon is how nearly every mailer writes the date (RFC 5322 with the day of
+// the week and a numeric zone).
+const dateLayoutCommon = "Mon, 2 Jan 2006 15:04:05 -0700"
+
+// parseDateCommon is mail.ParseDate for the common form of v, trimmed, without its
+// cost (it tries a dozen layouts without the day of the week first, each failure an
+// allocated error). When v holds no CR or LF and its first "+" or "-" starts its last
+// five bytes, ParseDate tries its layouts on v itself with nothing after it; the
+// layouts before dateLayoutCommon start with the day of the month, which a string that
+// dateLayoutCommon reads (it starts with the name of a day) never does, so ParseDate
+// returns what time.Parse does with dateLayoutCommon. TestParseDateCommon compares the two.
+func parseDateCommon(v string) (time.Time, bool) {
+	if len(v) < 5 || strings.IndexAny(v, "+-") != len(v)-5 || strings.ContainsAny(v, "\r\n") || v[0] == ' ' || v[0] == '\t' {
+		return time.Time{}, false
+	}
+	t, err := time.Parse(dateLayoutCommon, v)
+	return t, err == nil
+}
+
 // fillBody sets Text, Visible and HTML from the pieces of the body and the text of
 // attached messages.
 func (w *walker) fillBody(in *ticket.Inbound, pieces []piece) {
@@ -122,14 +201,15 @@ func (w *walker) fillBody(in *ticket.Inbound, pieces []piece) {
 		}
 	}
 	for _, pc := range pieces {
-		if t := strings.TrimRight(pc.plain, " \t\n"); strings.TrimSpace(t) != "" {
+		plain := pc.text()
+		if t := strings.TrimRight(plain, " \t\n"); strings.TrimSpace(t) != "" {
 			texts = append(texts, strings.TrimLeft(t, "\n"))
 		}
 		switch {
 		case pc.html != "":
 			htmls = append(htmls, pc.html)
-		case hasHTML && strings.TrimSpace(pc.plain) != "":
-			htmls = append(htmls, "<pre>"+html.EscapeString(pc.plain)+"</pre>")
+		case hasHTML && strings.TrimSpace(plain) != "":
+			htmls = append(htmls, "<pre>"+html.EscapeString(plain)+"</pre>")
 		}
 	}
 	in.Text = strings.Join(texts, "\n\n")
@@ -212,7 +292,7 @@ func forwardedText(sub *ticket.Inbound, pieces []piece) string {
 	b.WriteString("\n")
 	var texts []string
 	for _, pc := range pieces {
-		if t := strings.TrimSpace(pc.plain); t != "" {
+		if t := strings.TrimSpace(pc.text()); t != "" {
 			texts = append(texts, t)
 		}
 	}
@@ -245,46 +325,56 @@ func (w *walker) bounce(in *ticket.Inbound) *ticket.Bounce {
 	return b
 }
 
-// unflow joins the soft line breaks of format=flowed text (RFC 3676).
+// unflow joins the soft line breaks of format=flowed text (RFC 3676). A line is
+// written as it is read, without building the lines of the result apart.
 func unflow(s string, delsp bool) string {
-	lines := strings.Split(s, "\n")
-	var out []string
-	var cur strings.Builder
-	curDepth := -1
-	flush := func() {
-		if curDepth >= 0 {
-			out = append(out, strings.Repeat(">", curDepth)+cur.String())
+	var b strings.Builder
+	b.Grow(len(s))
+	curDepth := -1 // quote depth of the line being joined, -1 between lines
+	started := false
+	for rest := s; ; {
+		l, more := rest, false
+		if i := strings.IndexByte(rest, '\n'); i >= 0 {
+			l, rest, more = rest[:i], rest[i+1:], true
 		}
-		cur.Reset()
-		curDepth = -1
-	}
-	for _, l := range lines {
 		depth := 0
 		for depth < len(l) && l[depth] == '>' {
 			depth++
 		}
-		body := l[depth:]
-		body = strings.TrimPrefix(body, " ") // space-stuffing
-		if depth > 0 {
-			body = " " + body
-		}
+		raw := strings.TrimPrefix(l[depth:], " ") // space-stuffing
+		sp := depth > 0                           // the piece is " " + raw
 		if curDepth >= 0 && depth != curDepth {
-			flush()
+			curDepth = -1
 		}
 		if curDepth < 0 {
+			if started {
+				b.WriteByte('\n')
+			}
+			started = true
+			for range depth {
+				b.WriteByte('>')
+			}
 			curDepth = depth
 		} else if depth > 0 {
-			body = strings.TrimPrefix(body, " ")
+			sp = false // a continuation of a quoted line joins without the space
 		}
-		soft := strings.HasSuffix(body, " ") && l != "-- "
+		soft := (raw != "" && raw[len(raw)-1] == ' ' || raw == "" && sp) && l != "-- "
 		if soft && delsp {
-			body = body[:len(body)-1]
+			if raw != "" {
+				raw = raw[:len(raw)-1]
+			} else {
+				sp = false
+			}
 		}
-		cur.WriteString(body)
+		if sp {
+			b.WriteByte(' ')
+		}
+		b.WriteString(raw)
 		if !soft {
-			flush()
+			curDepth = -1
+		}
+		if !more {
+			return b.String()
 		}
 	}
-	flush()
-	return strings.Join(out, "\n")
 }

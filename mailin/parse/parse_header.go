@@ -162,8 +162,8 @@ func toUTF8(cs string, b []byte) string {
 // convertCharset converts b from charset cs to UTF-8 and reports whether cs was known.
 func convertCharset(cs string, b []byte) (string, bool) {
 	cs = strings.ToLower(strings.Trim(strings.TrimSpace(cs), `"'`))
-	switch cs {
-	case "", "utf-8", "utf8", "us-ascii", "ascii", "ansi_x3.4-1968", "x-unknown", "unknown-8bit", "default":
+	switch {
+	case isUTF8Name(cs):
 		if utf8.Valid(b) {
 			return string(b), true
 		}
@@ -189,6 +189,47 @@ func convertCharset(cs string, b []byte) (string, bool) {
 	return strings.ToValidUTF8(string(out), "\uFFFD"), true
 }
 
+// isUTF8Name reports the charset names (lower case, trimmed) that convertCharset reads
+// as UTF-8 when the text is valid UTF-8.
+func isUTF8Name(cs string) bool {
+	switch cs {
+	case "", "utf-8", "utf8", "us-ascii", "ascii", "ansi_x3.4-1968", "x-unknown", "unknown-8bit", "default":
+		return true
+	}
+	return false
+}
+
+// convertText is convertCharset for a body text, with its CRLF line ends made LF (as
+// strings.ReplaceAll(s, "\r\n", "\n") does). b is the caller's, and may be changed: the
+// most common case, valid UTF-8, drops the CRs from b itself and copies it once. (A CR
+// goes only before an LF, so the bytes stay valid UTF-8 and their characters the same.)
+func convertText(cs string, b []byte) (string, bool) {
+	if isUTF8Name(strings.ToLower(strings.Trim(strings.TrimSpace(cs), `"'`))) && utf8.Valid(b) {
+		return string(dropCRBeforeLF(b)), true
+	}
+	s, known := convertCharset(cs, b)
+	return strings.ReplaceAll(s, "\r\n", "\n"), known
+}
+
+// dropCRBeforeLF removes, in place, each CR that an LF follows, and returns what is left
+// of b.
+func dropCRBeforeLF(b []byte) []byte {
+	i := bytes.Index(b, []byte("\r\n"))
+	if i < 0 {
+		return b
+	}
+	out := b[:i]
+	for {
+		rest := b[i+1:] // after a CR that an LF follows
+		j := bytes.Index(rest, []byte("\r\n"))
+		if j < 0 {
+			return append(out, rest...)
+		}
+		out = append(out, rest[:j]...) // copy moves bytes down, never over unread ones
+		i += 1 + j
+	}
+}
+
 func latin1(b []byte) string {
 	s, err := charmap.Windows1252.NewDecoder().Bytes(b)
 	if err != nil {
@@ -209,7 +250,7 @@ func isASCII(b []byte) bool {
 // unfold removes header folding: CRLF or LF followed by whitespace becomes the
 // whitespace, and any remaining line break is dropped.
 func unfold(s string) string {
-	if !strings.ContainsAny(s, "\r\n") {
+	if strings.IndexByte(s, '\n') < 0 && strings.IndexByte(s, '\r') < 0 {
 		return s
 	}
 	s = strings.ReplaceAll(s, "\r\n", "\n")

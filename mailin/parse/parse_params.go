@@ -23,9 +23,11 @@ func parseMediaHeader(v, fallback string) (string, map[string]string) {
 		val     string
 		encoded bool
 	}
-	plain := map[string]string{}
-	ext := map[string]string{}
-	segs := map[string][]segment{}
+	// the plain parameters go to params, decoded, as they come (the first of a name
+	// wins); the RFC 2231 ones, rarer, are gathered apart and override them after
+	params := map[string]string{}
+	var ext map[string]string
+	var segs map[string][]segment
 	for rest != "" {
 		rest = strings.TrimLeft(rest, " \t;")
 		if rest == "" {
@@ -79,22 +81,24 @@ func parseMediaHeader(v, fallback string) (string, map[string]string) {
 		name, star, isStar := strings.Cut(key, "*")
 		switch {
 		case !isStar:
-			if _, dup := plain[name]; !dup {
-				plain[name] = val
+			if _, dup := params[name]; !dup {
+				params[name] = decodeHeader(val, fallback)
 			}
 		case star == "":
+			if ext == nil {
+				ext = map[string]string{}
+			}
 			ext[name] = val
 		default:
 			encoded := strings.HasSuffix(star, "*")
 			n, err := strconv.Atoi(strings.TrimSuffix(star, "*"))
 			if err == nil {
+				if segs == nil {
+					segs = map[string][]segment{}
+				}
 				segs[name] = append(segs[name], segment{n, val, encoded})
 			}
 		}
-	}
-	params := map[string]string{}
-	for k, v := range plain {
-		params[k] = decodeHeader(v, fallback)
 	}
 	for k, ss := range segs {
 		sort.Slice(ss, func(i, j int) bool { return ss[i].n < ss[j].n })

@@ -26,13 +26,12 @@ func (w *walker) text(p part, dec transferDecoder) []piece {
 			cs = name
 		}
 	}
-	s, known := convertCharset(cs, b)
+	s, known := convertText(cs, b)
 	if !known {
 		w.warnf("unknown charset %q: read as UTF-8 or Windows-1252", cs)
 	}
-	s = strings.ReplaceAll(s, "\r\n", "\n")
 	if p.mt == "text/html" {
-		return []piece{{plain: htmlToText(s), html: s, fromHTML: true}}
+		return []piece{{html: s, fromHTML: true, htmlSrc: &s}} // converted when needed
 	}
 	if strings.EqualFold(p.params["format"], "flowed") {
 		s = unflow(s, strings.EqualFold(p.params["delsp"], "yes"))

@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"io/fs"
+	"net/mail"
 	"os"
 	"path/filepath"
 	"strings"
@@ -208,4 +210,59 @@ func TestParseAddressLenient(t *testing.T) {
 	if len(l) != 3 || l[1].Email != "jo@x.org" {
 		t.Errorf("list %+v", l)
 	}
+}
+
+// TestParseDateCommon checks the shortcut of parseDateLenient against mail.ParseDate:
+// whenever it answers, ParseDate gives the same time, on the Date fields of the test
+// data and the corpora and on variants of them.
+func TestParseDateCommon(t *testing.T) {
+	dates := []string{
+		"Mon, 10 Mar 2025 08:00:00 +0100", "Mon, 10 Mar 2025 08:00:00 -0000", "Tue, 1 Apr 2025 23:59:59 +1400",
+		"Mon, 10 Mar 2025 08:00 +0100", "10 Mar 2025 08:00:00 +0100", "Mon, 10 Mar 25 08:00:00 +0100",
+		"Mon, 10 Mar 2025 08:00:00 GMT", "Mon, 10 Mar 2025 08:00:00 +0100 (CET)", "Fri, 31 Feb 2025 08:00:00 +0100",
+		"Mon, 10 Mar 2025 08:00:00 +01000", "Mon, 10 Mar 2025 08:00:00 +01", "Mon, 10-Mar-2025 08:00:00 +0100",
+		"Sun, 10 Mar 2025 08:00:00 +0100", "Mon,  10 Mar 2025 08:00:00 +0100", "Monday, 10 Mar 2025 08:00:00 +0100",
+		"Mon, 10 Mar 2025 24:00:00 +0100", "Mon, 10 Mar 2025 08:00:60 +0100", "Mon, 10 Mar 2025 08:00:00 +2500", "",
+	}
+	var roots []string
+	for _, m := range append(corpusMessages(), corpusSeeds(".eml", ".msg")...) {
+		roots = append(roots, string(m))
+	}
+	_ = filepath.WalkDir("testdata", func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			if b, err := os.ReadFile(p); err == nil {
+				roots = append(roots, string(b))
+			}
+		}
+		return nil
+	})
+	dates = append(dates, headerValues(stringsToBytes(roots), "Date", "Resent-Date")...)
+	for _, d := range dates[:len(dates):len(dates)] {
+		dates = append(dates, strings.ToUpper(d), strings.ToLower(d), " "+d, d+" ", strings.Replace(d, "+", "-", 1),
+			strings.Replace(d, " ", "\r\n ", 1), strings.Replace(d, ",", "", 1))
+	}
+	fast := 0
+	for _, d := range dates {
+		got, ok := parseDateCommon(strings.TrimSpace(d))
+		if !ok {
+			continue
+		}
+		fast++
+		want, err := mail.ParseDate(strings.TrimSpace(d))
+		if err != nil || !got.Equal(want) || got.Location().String() != want.Location().String() || got.String() != want.String() {
+			t.Errorf("parseDateCommon(%q) = %v, mail.ParseDate says %v, %v", d, got, want, err)
+		}
+	}
+	if fast < 10 {
+		t.Errorf("the shortcut read only %d dates of %d: the check tests little", fast, len(dates))
+	}
+	t.Logf("%d of %d dates read by the shortcut", fast, len(dates))
+}
+
+func stringsToBytes(ss []string) [][]byte {
+	out := make([][]byte, len(ss))
+	for i, s := range ss {
+		out[i] = []byte(s)
+	}
+	return out
 }

@@ -40,6 +40,8 @@ type walker struct {
 	fallback    string      // charset for raw 8-bit header bytes: the first one the message names
 	textRead    int         // bytes of text read into memory so far (maxTextBytes at most)
 	cuts        *[]QuoteCut // when set, receives the quote rules' cuts (inspect)
+	memo        parseMemo   // header values parsed more than once
+	size        int64       // of the message: no part decodes to more bytes
 }
 
 // piece is the text of one body part or alternative group.
@@ -47,6 +49,17 @@ type piece struct {
 	plain    string
 	html     string // raw, unsanitised
 	fromHTML bool   // plain was converted from html
+	// htmlSrc, when set, is the HTML that plain is still to be converted from (see
+	// text): an HTML alternative beside a plain one is never converted.
+	htmlSrc *string
+}
+
+// text returns the plain text of the piece, converting its HTML the first time.
+func (pc *piece) text() string {
+	if pc.htmlSrc != nil {
+		pc.plain, pc.htmlSrc = htmlToText(*pc.htmlSrc), nil
+	}
+	return pc.plain
 }
 
 func (w *walker) warnf(format string, args ...any) {
@@ -65,7 +78,7 @@ func (w *walker) entity(h textproto.Header, body io.Reader, depth int, parent st
 		return nil
 	}
 	ct := h.Get("Content-Type")
-	mt, params := parseMediaHeader(ct, w.fallback)
+	mt, params := w.memo.mediaHeader(ct, w.fallback)
 	if mt == "multipart/" {
 		mt = "multipart/mixed" // RFC 2046 §5.1.3: an unknown multipart is read as mixed
 	}
@@ -78,7 +91,7 @@ func (w *walker) entity(h textproto.Header, body io.Reader, depth int, parent st
 			mt = "message/rfc822"
 		}
 	}
-	disp, dparams := parseMediaHeader(h.Get("Content-Disposition"), w.fallback)
+	disp, dparams := w.memo.mediaHeader(h.Get("Content-Disposition"), w.fallback)
 	name := dparams["filename"]
 	if name == "" {
 		name = params["name"]
@@ -89,7 +102,7 @@ func (w *walker) entity(h textproto.Header, body io.Reader, depth int, parent st
 	if strings.HasPrefix(mt, "multipart/") {
 		return w.multipart(p, body)
 	}
-	dec, known := newTransferDecoder(h.Get("Content-Transfer-Encoding"), body)
+	dec, known := newTransferDecoder(h.Get("Content-Transfer-Encoding"), body, w.size)
 	if !known {
 		w.warnf("unknown transfer encoding %q: read as is", h.Get("Content-Transfer-Encoding"))
 	}
@@ -191,7 +204,7 @@ func chooseAlternative(groups [][]piece) []piece {
 			if pc.html != "" {
 				hasHTML = true
 			}
-			if !pc.fromHTML && strings.TrimSpace(pc.plain) != "" {
+			if !pc.fromHTML && strings.TrimSpace(pc.text()) != "" {
 				hasPlain = true
 			}
 		}
@@ -236,7 +249,7 @@ func (w *walker) signature(h textproto.Header, body io.Reader, depth int) {
 			name = "smime.p7s"
 		}
 	}
-	dec, _ := newTransferDecoder(h.Get("Content-Transfer-Encoding"), body)
+	dec, _ := newTransferDecoder(h.Get("Content-Transfer-Encoding"), body, w.size)
 	w.store(part{h: h, mt: mt, params: params, disp: disp, name: name, depth: depth}, dec)
 }
 
@@ -244,7 +257,7 @@ func (w *walker) signature(h textproto.Header, body io.Reader, depth int) {
 // maxTextBytes.
 func (w *walker) readLimited(r io.Reader, what string) []byte {
 	left := maxTextBytes - w.textRead
-	b, err := io.ReadAll(io.LimitReader(r, int64(left)+1))
+	b, err := readAllCap(io.LimitReader(r, int64(left)+1), int(min(int64(left)+1, 4096, max(w.size, 0)+1)))
 	if err != nil {
 		w.warnf("%s: read error: %v", what, err)
 	}
@@ -255,6 +268,26 @@ func (w *walker) readLimited(r io.Reader, what string) []byte {
 	}
 	w.textRead += len(b)
 	return b
+}
+
+// readAllCap is io.ReadAll into a buffer of n bytes at first, doubled when full: a
+// mail's text fits in the first one, where ReadAll grows from 512 bytes in several
+// allocations and copies.
+func readAllCap(r io.Reader, n int) ([]byte, error) {
+	b := make([]byte, 0, n)
+	for {
+		k, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+k]
+		if err != nil {
+			if err == io.EOF {
+				err = nil
+			}
+			return b, err
+		}
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+	}
 }
 
 // readHeaderOnly reads a header block from r.

@@ -105,19 +105,29 @@ func isInvisible(l string) bool {
 	return true
 }
 
-// mayForward reports whether forwardRe can match l: it starts with a rule or with the
-// first letter of "Begin forwarded message:", "Début du message réexpédié :", "Anfang
-// der weitergeleiteten Nachricht:", "Inicio del mensaje reenviado:", "Inizio messaggio
-// inoltrato:", "Vidarebefordrat brev:", "Początek przekazywanej wiadomości:" or
-// "Forwarded message:".
+// mayForward reports whether forwardRe can match l: after white space, it starts with
+// a rule or with the first word of "Begin forwarded message:", "Begin doorgestuurd
+// bericht:", "Début du message réexpédié :", "Anfang der weitergeleiteten Nachricht:",
+// "Inicio del mensaje reenviado:", "Inizio messaggio inoltrato:", "Início da mensagem
+// reencaminhada:", "Vidarebefordrat brev:", "Początek przekazywanej wiadomości:",
+// "転送されたメッセージ:" or "Forwarded message:", in any case (as the pattern
+// folds it).
 func mayForward(l string) bool {
-	switch b := lead(l); b | 0x20 {
-	case 'b', 'd', 'a', 'i', 'f', 'v', 'p':
+	if isRuleByte(lead(l)) {
 		return true
-	default:
-		return isRuleByte(b) || b >= 0x80
 	}
+	t := trimLeftSpaceRE(l)
+	for _, w := range forwardWords {
+		if hasPrefixFold(t, w) {
+			return true
+		}
+	}
+	return false
 }
+
+// forwardWords are the first words of forwardRe's markers that do not start with a rule.
+var forwardWords = []string{"begin ", "début", "anfang ", "inicio ", "inizio ", "início ", "vidarebefordrat ",
+	"początek ", "転送されたメッセージ", "forwarded "}
 
 // forwardAt returns the index of the line that starts a forwarded mail, or -1 when a
 // quote header comes first (a forward inside the quoted history of a reply is history)

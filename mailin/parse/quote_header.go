@@ -1,6 +1,7 @@
 package parse
 
 import (
+	"bytes"
 	"regexp"
 	"strings"
 	"unicode"
@@ -28,10 +29,6 @@ var (
 	wroteMidRe = regexp.MustCompile(`(?i)^\s*(on|le|am|el|il|op|den|em|w dniu|dnia)\s.*\d.*\s(` + wroteVerbs + `)\s[^:：]{1,80}[:：]\s*$`)
 	// "On 11-Apr-2011, at 6:54 PM, X <x@y> sent:" — a weaker verb, only after "On <date>".
 	sentRe = regexp.MustCompile(`(?i)^\s*on\s.*\d.*\ssent\s*:\s*$`)
-	// Words that open a quote header written over several lines, or a short word and a
-	// number ("pe 20. lokakuuta …", "tir. 18. apr. …").
-	// isIntro also takes a line with an address ("@" or "<") anywhere.
-	introStartRe = regexp.MustCompile(`(?i)^\s*(on|le|am|el|il|op|den|d\.|w dniu|dnia|em|dne|på|в|vào|\S*\d|\S{1,6}\s+\d)`)
 	// "2014-03-20 8:48 GMT+01:00 Name <a@b>:" and other headers ending with an address.
 	addrColonRe = regexp.MustCompile(`[\w.+-]+@[\w.-]+>?\s*["»]?\s*[:：]$`)
 	// "2011/4/7 Name <a@b>" followed by quoted lines (Gmail in some locales).
@@ -180,6 +177,9 @@ func quoteHeader(lines []string, i int) (int, string) {
 	joined := strings.TrimSpace(l)
 	intro := -1 // isIntro(l), once needed
 	parts, blank := 1, 0
+	if len(joined) > maxAttribution {
+		parts = 5 // joined only grows: isAttribution would say no to all (a paragraph)
+	}
 	for j := i; j < len(lines) && j < i+6 && parts <= 4; j++ {
 		if j > i {
 			if intro < 0 {
@@ -251,7 +251,7 @@ func joinHeader(a, b string) string {
 // isAttribution reports whether s, a line or joined lines, is an "On <date>, <someone>
 // wrote:" header in one of the known languages.
 func isAttribution(s string) bool {
-	if len(s) > 400 {
+	if len(s) > maxAttribution {
 		return false
 	}
 	// Every pattern below is anchored at the end: a header ends with a colon, or (wroteRe
@@ -261,7 +261,7 @@ func isAttribution(s string) bool {
 	if !strings.HasSuffix(t, ":") && !strings.HasSuffix(t, "：") {
 		return endsWithVerb(t) && looksLikeHeader(s)
 	}
-	if wroteRe.MatchString(s) && looksLikeHeader(s) {
+	if matchWrote(s) && looksLikeHeader(s) { // wroteRe, without its cost
 		return true
 	}
 	if wroteMidRe.MatchString(s) || sentRe.MatchString(s) || wroteOnRe.MatchString(s) {
@@ -270,6 +270,9 @@ func isAttribution(s string) bool {
 	return len(s) < 300 && addrColonRe.MatchString(s) && strings.ContainsAny(s, "0123456789") &&
 		headerKind(s) == 0
 }
+
+// maxAttribution is the longest attribution, in bytes, lines joined.
+const maxAttribution = 400
 
 // wroteVerbList is wroteVerbs as plain lower-case strings.
 var wroteVerbList = func() []string {
@@ -281,15 +284,47 @@ var wroteVerbList = func() []string {
 }()
 
 // endsWithVerb reports whether t ends with one of the verbs of wroteRe: what wroteRe
-// matches in a line that does not end with a colon, without its cost.
+// matches in a line that does not end with a colon, without its cost. It compares t
+// lower-cased (strings.ToLower of its last 64 bytes) with the verbs, rune by rune from
+// the end, without making the lower-cased copy (see hasLowerSuffix).
 func endsWithVerb(t string) bool {
-	lt := strings.ToLower(tail(t, 64))
-	for _, v := range wroteVerbList {
-		if strings.HasSuffix(lt, v) {
+	t = tail(t, 64)
+	last, _ := utf8.DecodeLastRuneInString(t)
+	for _, v := range verbsByLast[unicode.ToLower(last)] {
+		if hasLowerSuffix(t, v) {
 			return true
 		}
 	}
 	return false
+}
+
+// verbsByLast is wroteVerbList by the last rune of each verb.
+var verbsByLast = func() map[rune][]string {
+	m := map[rune][]string{}
+	for _, v := range wroteVerbList {
+		r, _ := utf8.DecodeLastRuneInString(v)
+		m[r] = append(m[r], v)
+	}
+	return m
+}()
+
+// hasLowerSuffix reports whether strings.ToLower(t) ends with v, a valid lower-case
+// string: ToLower lower-cases rune by rune (a byte that is not UTF-8 becomes U+FFFD,
+// which v does not hold), and the runes that end a valid encoding read the same
+// backwards.
+func hasLowerSuffix(t, v string) bool {
+	for v != "" {
+		if t == "" {
+			return false
+		}
+		vr, vn := utf8.DecodeLastRuneInString(v)
+		tr, tn := utf8.DecodeLastRuneInString(t)
+		if unicode.ToLower(tr) != vr {
+			return false
+		}
+		v, t = v[:len(v)-vn], t[:len(t)-tn]
+	}
+	return true
 }
 
 // tail returns the last n bytes of s or a little more, cut at a rune boundary.
@@ -325,10 +360,46 @@ func lead(l string) byte {
 	return 0
 }
 
-// isIntro reports whether l may open a quote header written over several lines.
+// isIntro reports whether l may open a quote header written over several lines: it
+// holds an address ("@" or "<"), or it opens with a word that such headers open with,
+// or with a short word and a number ("pe 20. lokakuuta …", "tir. 18. apr. …"). It says
+// what `(?i)^\s*(on|le|am|el|il|op|den|d\.|w dniu|dnia|em|dne|på|в|vào|\S*\d|\S{1,6}\s+\d)`
+// says (TestPrefilters checks that), written out because a pattern costs a lot on
+// every line: after white space, one of introWords (no word boundary), or a first word
+// that holds a digit (\S*\d), or a first word of one to six characters, white space and
+// a digit (\S{1,6}\s+\d). \S is any character but the white space of \s, a byte that is not
+// UTF-8 included (a pattern reads it as U+FFFD, one character, as DecodeRuneInString).
 func isIntro(l string) bool {
-	return strings.ContainsAny(l, "@<") || introStartRe.MatchString(l)
+	if strings.IndexByte(l, '@') >= 0 || strings.IndexByte(l, '<') >= 0 {
+		return true
+	}
+	t := trimLeftSpaceRE(l)
+	for _, w := range introWords {
+		if hasPrefixFold(t, w) {
+			return true
+		}
+	}
+	i, n := 0, 0 // the first word is t[:i], n characters
+	for i < len(t) && !isSpaceRE(t[i]) {
+		if isDigit(t[i]) {
+			return true // no byte of a multibyte character is an ASCII digit
+		}
+		_, w := utf8.DecodeRuneInString(t[i:])
+		i += w
+		n++
+	}
+	if n < 1 || n > 6 {
+		return false
+	}
+	j := i
+	for j < len(t) && isSpaceRE(t[j]) {
+		j++
+	}
+	return j > i && j < len(t) && isDigit(t[j])
 }
+
+// introWords are the words that isIntro's pattern opens with.
+var introWords = []string{"on", "le", "am", "el", "il", "op", "den", "d.", "w dniu", "dnia", "em", "dne", "på", "в", "vào"}
 
 // isRuleByte reports a byte that rules are drawn with: "-----", "_____", "=====", "*****".
 func isRuleByte(b byte) bool { return b == '-' || b == '_' || b == '=' || b == '*' }
@@ -366,7 +437,43 @@ var replyAboveRe = regexp.MustCompile(`(?i)(above this line|above the line|au-de
 // for a reply, in a line of at most ten words (a sentence that mentions "above this
 // line" is not one).
 func isReplyAboveMarker(l string) bool {
-	return len(strings.Fields(l)) <= 10 && replyAboveRe.MatchString(l) && replyWordRe.MatchString(l)
+	return mayReplyAbove(l) && len(strings.Fields(l)) <= 10 && replyAboveRe.MatchString(l) && replyWordRe.MatchString(l)
+}
+
+// replyAboveKeys are words of replyAboveRe's phrases, one in each: "above" (this line,
+// the line), "ligne" (au-dessus de cette ligne), "zeile" (oberhalb/über dieser zeile),
+// "cima" (por encima de esta línea, acima desta linha), "opra" (sopra questa riga),
+// "boven" (boven deze regel), "ovanf" (ovanför denna rad), "powy" (powyżej tej linii);
+// the Japanese phrase is checked as it is. Their letters are ASCII and none is k or s,
+// so the pattern's case folding matches them only in ASCII, upper or lower case
+// (TestFoldASCII checks that).
+var replyAboveKeys = [][]byte{[]byte("above"), []byte("ligne"), []byte("zeile"), []byte("cima"),
+	[]byte("opra"), []byte("boven"), []byte("ovanf"), []byte("powy")}
+
+// mayReplyAbove reports whether replyAboveRe can match l: l holds one of replyAboveKeys
+// in any case, or the Japanese phrase.
+func mayReplyAbove(l string) bool {
+	var buf [256]byte
+	if len(l) > len(buf) {
+		return true // let the pattern say
+	}
+	if strings.Contains(l, "この行より上") {
+		return true
+	}
+	b := buf[:len(l)]
+	for i := 0; i < len(l); i++ {
+		c := l[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		b[i] = c
+	}
+	for _, k := range replyAboveKeys {
+		if bytes.Contains(b, k) {
+			return true
+		}
+	}
+	return false
 }
 
 // replyWordRe: the marker asks for a reply ("type your reply", "répondez", "antworten",
@@ -412,6 +519,9 @@ func splitShared(lines []string) []string {
 		}
 		if t := strings.TrimSpace(lines[i]); len(t) >= 3 && strings.EqualFold(t[:3], "on ") {
 			continue
+		}
+		if !matchWrote(lines[i]) {
+			continue // sharedRe ends like wroteRe: without a verb at the end, no match
 		}
 		m := sharedRe.FindStringSubmatch(lines[i])
 		if m == nil || !isAttribution(m[2]) {

@@ -174,15 +174,37 @@ func countDigits(s string) int {
 	return n
 }
 
-// mayMobile reports whether mobileRe can match l: it starts with the first letter of one
-// of its phrases ("Sent …", "Envoyé …", "Von …", "Gesendet …", "Get …", "Inviato …",
-// "Wysłane …", "Obtenir …", "Télécharger …", and outlookAppRe's "Baixe …", "Pobierz …")
-// and is short enough for it.
+// mayMobile reports whether mobileRe, outlookAppRe or deviceRe can match l: it starts
+// with the first letter of one of their phrases ("Sent …", "Envoyé …", "Von …",
+// "Gesendet …", "Get …", "Inviato …", "Wysłane …", "Obtenir …", "Télécharger …", and
+// outlookAppRe's "Baixe …", "Pobierz …"; not "d" or "h": "Download …" and "Hämta …" do
+// not get through), is short enough, and opens with one of mobileStarts.
 func mayMobile(l string) bool {
 	b := lead(l)
 	switch b | 0x20 {
 	case 's', 'e', 'v', 'g', 'i', 'w', 'o', 't', 'b', 'p':
-		return len(strings.TrimLeft(l, " \t\n\f\r")) <= 400
+		return len(strings.TrimLeft(l, " \t\n\f\r")) <= 400 && mobileStart(l)
 	}
-	return b >= 0x80 // a letter that folds to one of them ("ſ"): let the pattern say
+	return b >= 0x80 && mobileStart(l) // a letter that folds to one of them ("ſ")
+}
+
+// mobileStarts are how the lines of mobileRe, outlookAppRe and deviceRe start, after
+// white space: "sen" (sent, sendt), "envoy", "von", "gesendet", "enviado", "inviato",
+// "verzonden", "verstuurd", "skickat", "wysła" (wysłane, wysłano), "get", "télécharger"
+// for mobileRe and deviceRe; outlookAppRe's verbs, and "o" for its "outlook" and "o
+// outlook" without a verb (and obtenir, obtener, obter, ottieni).
+var mobileStarts = []string{"sen", "envoy", "von", "gesendet", "enviado", "inviato", "verzonden",
+	"verstuurd", "skickat", "wysła", "get", "télécharger", "download", "descargar", "scarica",
+	"baix", "skaffa", "hämta", "pobierz", "o"}
+
+// mobileStart reports whether l starts, after white space, with one of mobileStarts
+// under the patterns' case folding.
+func mobileStart(l string) bool {
+	t := trimLeftSpaceRE(l)
+	for _, p := range mobileStarts {
+		if hasPrefixFold(t, p) {
+			return true
+		}
+	}
+	return false
 }

@@ -41,16 +41,19 @@ const prefixHead = 100
 // "[#AB-1]" from "[#[#AB-1]CD-2]" leaves a token), after whitespace is collapsed (which
 // can join "[#" and a key), and prefixes are stripped until none is left.
 func normalizeSubject(s string) (summary, threadKey string, bareKeys []string) {
-	s = strings.Join(strings.Fields(s), " ")
+	s = joinFields(s, " ")
 	if m := tokenRe.FindStringSubmatch(s); m != nil {
 		threadKey = strings.ToUpper(m[1])
 	}
 	for tokenRe.MatchString(s) {
 		s = tokenRe.ReplaceAllString(s, " ")
 	}
-	s = strings.Join(strings.Fields(s), " ")
+	s = joinFields(s, " ")
 	for {
 		head := s[:min(len(s), prefixHead)]
+		if !hasColon(head) {
+			break // prefixRe and bracketHeadRe end with a colon
+		}
 		if loc := prefixRe.FindStringIndex(head); loc != nil {
 			s = s[loc[1]:]
 			continue
@@ -62,6 +65,9 @@ func normalizeSubject(s string) (summary, threadKey string, bareKeys []string) {
 		break
 	}
 	summary = strings.TrimSpace(s)
+	if !hasDashDigit(summary) {
+		return summary, threadKey, nil // a key holds "-" and a digit
+	}
 	seen := map[string]bool{}
 	for _, loc := range bareKeyRe.FindAllStringIndex(summary, -1) {
 		if !keyBoundary(summary, loc[0]-1) || !keyBoundary(summary, loc[1]) {
@@ -103,5 +109,22 @@ var fwdPrefixRe = regexp.MustCompile(`(?i)^\s*(?:\[#[^\]]{0,40}\]\s*)*\[?\s*(?:`
 
 // isForwardSubject reports whether a subject says its mail is a forward.
 func isForwardSubject(s string) bool {
-	return fwdPrefixRe.MatchString(s[:min(len(s), prefixHead)])
+	head := s[:min(len(s), prefixHead)]
+	return hasColon(head) && fwdPrefixRe.MatchString(head) // the pattern ends with a colon
+}
+
+// hasDashDigit reports whether s holds a "-" followed by an ASCII digit, as every match
+// of bareKeyRe does.
+func hasDashDigit(s string) bool {
+	for i := strings.IndexByte(s, '-'); i >= 0 && i+1 < len(s); {
+		if isDigit(s[i+1]) {
+			return true
+		}
+		j := strings.IndexByte(s[i+1:], '-')
+		if j < 0 {
+			return false
+		}
+		i += 1 + j
+	}
+	return false
 }
