@@ -549,8 +549,12 @@ func (s *Service) insertInbound(ctx context.Context, tx *sqlx.Tx, key, mid strin
 	if d.RawBlob != "" {
 		raw, size = []byte{}, d.RawSize // the bytes are in the blob store
 	}
-	rows, err := tx.QueryxContext(ctx, s.q.InsertInbound, key, mid, d.Env.From, strings.Join(d.Env.Recipients, ","),
-		d.Env.Channel, d.Env.RemoteAddr, size, state, note, s.now(), sum, d.RawBlob)
+	args := []any{key, mid, d.Env.From, strings.Join(d.Env.Recipients, ","),
+		d.Env.Channel, d.Env.RemoteAddr, size, state, note, s.now(), sum, d.RawBlob}
+	if s.dialect == Postgres {
+		args = append(args, raw, raw) // insert-inbound@postgres stores them too
+	}
+	rows, err := tx.QueryxContext(ctx, s.q.InsertInbound, args...)
 	if err != nil {
 		return 0, false, fmt.Errorf("ticket: store inbound: %w", err)
 	}
@@ -567,7 +571,7 @@ func (s *Service) insertInbound(ctx context.Context, tx *sqlx.Tx, key, mid strin
 	if err != nil {
 		return 0, false, fmt.Errorf("ticket: store inbound: %w", err)
 	}
-	if inserted && len(raw) > 0 {
+	if inserted && len(raw) > 0 && s.dialect != Postgres {
 		// apart from the row, which later changes would otherwise write again whole
 		if _, err := tx.ExecContext(ctx, s.q.InsertInboundRaw, id, raw); err != nil {
 			return 0, false, fmt.Errorf("ticket: store inbound: %w", err)

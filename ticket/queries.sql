@@ -17,6 +17,19 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (dedup_key) DO NOTHING
 RETURNING id;
 
+-- name: insert-inbound@postgres
+-- The message's bytes in the same statement (a round trip less); on SQLite, which has no
+-- INSERT in WITH, insert-inbound-raw follows. The last two parameters are the bytes.
+WITH i AS (
+    INSERT INTO inbound (dedup_key, message_id, envelope_from, recipients, channel, remote_addr, size, state, error, received_at, body_sha256, raw_blob)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    ON CONFLICT (dedup_key) DO NOTHING
+    RETURNING id
+), r AS (
+    INSERT INTO inbound_raw (id, raw) SELECT id, ? FROM i WHERE octet_length(?::bytea) > 0
+)
+SELECT id FROM i;
+
 -- name: insert-inbound-raw
 INSERT INTO inbound_raw (id, raw) VALUES (?, ?);
 
