@@ -373,37 +373,59 @@ func checkPages(t *testing.T, s *Service, u User, f Filter, want []string, what 
 	}
 }
 
-// TestOwnCountMerge: on SQLite, the count of the tickets of a status filter whose own
-// text matches is the same, at every limit, whether the full-text index drives (each of
-// its rows looked up in tickets) or is merged with the ids of the statuses; and it is
-// the reference's.
+// TestOwnCountMerge: on SQLite, the tickets of a filter by status, assignee or type (one
+// of them or several) whose own text matches are the same, counted or listed, at every
+// limit, whether the full-text index drives (each of its rows looked up in tickets) or is
+// merged with the ids of the first condition; and they are the reference's.
 func TestOwnCountMerge(t *testing.T) {
 	ctx := context.Background()
 	s := newTestService(t, openSQLite(t), nil)
 	r := rand.New(rand.NewPCG(21, 2026))
 	agents, _ := seedText(t, s, r, 300)
-	for _, sts := range [][]Status{{StatusWaiting}, {StatusNew, StatusClosed}, {StatusClosed, StatusInProgress, StatusClosed}, {StatusNew, StatusInProgress, StatusWaiting, StatusWaitingUser, StatusClosed}} {
+	var filters []Filter
+	for _, sts := range [][]Status{nil, {StatusWaiting}, {StatusNew, StatusClosed}, {StatusClosed, StatusInProgress, StatusClosed}, {StatusNew, StatusInProgress, StatusWaiting, StatusWaitingUser, StatusClosed}} {
+		for _, scope := range []string{"", ScopeAssigned} {
+			for _, typ := range []string{"", "Incident", "Demande"} {
+				if sts != nil || scope != "" || typ != "" {
+					filters = append(filters, Filter{Status: sts, Scope: scope, Type: typ})
+				}
+			}
+		}
+	}
+	for _, f := range filters {
+		// The reference: the conditions written out.
+		conds, condArgs := []string{"1 = 1"}, []any{}
+		if len(f.Status) > 0 {
+			var marks []string
+			for _, st := range f.Status {
+				marks, condArgs = append(marks, "?"), append(condArgs, string(st))
+			}
+			conds = append(conds, "status IN ("+strings.Join(marks, ", ")+")")
+		}
+		if f.Scope == ScopeAssigned {
+			conds, condArgs = append(conds, "assignee_id = ?"), append(condArgs, agents[0].ID)
+		}
+		if f.Type != "" {
+			conds, condArgs = append(conds, "request_type = ?"), append(condArgs, f.Type)
+		}
 		for _, q := range []string{"imprimante", "imprim", "wifi", "wifi imprim", "zorglub", "absent"} {
-			w, ts, err := s.searchWhere(agents[0], Filter{Status: sts, Q: q})
+			f.Q = q
+			w, ts, err := s.searchWhere(agents[0], f)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(w.statuses) == 0 {
-				t.Fatalf("%v: no statuses for the merge", sts)
+			if len(w.lists) != len(w.conds) || len(w.lists) == 0 {
+				t.Fatalf("%+v: %d lists for %d conditions", f, len(w.lists), len(w.conds))
 			}
 			for _, query := range []string{ts.whole, ts.query} {
-				var want int
-				marks := strings.TrimSuffix(strings.Repeat("?, ", len(w.statuses)), ", ")
-				args := []any{query}
-				for _, st := range w.statuses {
-					args = append(args, st)
-				}
-				if err := s.db.Get(&want, `SELECT COUNT(*) FROM tickets WHERE id IN (SELECT rowid FROM tickets_fts WHERE tickets_fts MATCH ?)
-  AND status IN (`+marks+`)`, args...); err != nil {
+				var want []int64
+				if err := s.db.Select(&want, `SELECT id FROM tickets WHERE id IN (SELECT rowid FROM tickets_fts WHERE tickets_fts MATCH ?)
+  AND `+strings.Join(conds, " AND ")+` ORDER BY id DESC`, append([]any{query}, condArgs...)...); err != nil {
 					t.Fatal(err)
 				}
-				// Both lists come in id order from their indexes: merged, never sorted.
-				mergeSQL, mergeArgs := s.ownCountSQL(w, query, 10, true)
+				// The first list and the full-text index come in id order from their
+				// indexes: merged, never sorted; the other conditions looked up.
+				mergeSQL, mergeArgs := s.ownIDsSQL(w, query, 10, true)
 				var plan []struct {
 					ID      int    `db:"id"`
 					Parent  int    `db:"parent"`
@@ -417,9 +439,21 @@ func TestOwnCountMerge(t *testing.T) {
 				for _, p := range plan {
 					steps = append(steps, p.Detail)
 				}
-				if all := strings.Join(steps, "; "); !strings.Contains(all, "MERGE (INTERSECT)") || strings.Contains(all, "TEMP B-TREE") ||
-					strings.Count(all, "COVERING INDEX tickets_status_ids") != len(w.statuses) {
-					t.Fatalf("%v %s: plan %s", sts, query, all)
+				first := map[string]int{"tickets_status_ids": len(w.lists[0].statuses)}
+				switch {
+				case f.Scope == ScopeAssigned:
+					first = map[string]int{"tickets_assignee_ids": 1}
+				case len(f.Status) == 0:
+					first = map[string]int{"tickets_type_ids": 1}
+				}
+				all := strings.Join(steps, "; ")
+				ok := strings.Count(all, "MERGE (INTERSECT)") == 1 && !strings.Contains(all, "TEMP B-TREE") &&
+					(len(w.lists) == 1) == !strings.Contains(all, "SEARCH t USING INTEGER PRIMARY KEY")
+				for _, ix := range []string{"tickets_status_ids", "tickets_assignee_ids", "tickets_type_ids"} {
+					ok = ok && strings.Count(all, "COVERING INDEX "+ix+" ") == first[ix]
+				}
+				if !ok {
+					t.Fatalf("%+v %s: plan %s", f, query, all)
 				}
 				for _, limit := range []int{1, 2, 7, 40, 1000} {
 					for _, merge := range []bool{false, true} {
@@ -427,21 +461,38 @@ func TestOwnCountMerge(t *testing.T) {
 						if err != nil {
 							t.Fatal(err)
 						}
-						if n != min(want, limit) {
-							t.Fatalf("%v %s limit %d merge %v: %d, want %d", sts, query, limit, merge, n, min(want, limit))
+						ids, err := s.ownIDs(ctx, w, query, limit, merge)
+						if err != nil {
+							t.Fatal(err)
+						}
+						if n != min(len(want), limit) || len(ids) != n {
+							t.Fatalf("%+v %s limit %d merge %v: %d (%d ids), want %d", f, query, limit, merge, n, len(ids), min(len(want), limit))
+						}
+						if merge { // newest first, as the window
+							if fmt.Sprint(ids) != fmt.Sprint(want[:n]) {
+								t.Fatalf("%+v %s limit %d: %v, want %v", f, query, limit, ids, want[:n])
+							}
+							continue
+						}
+						for _, id := range ids {
+							if !slices.Contains(want, id) {
+								t.Fatalf("%+v %s limit %d: %d does not match", f, query, limit, id)
+							}
 						}
 					}
 				}
 			}
 		}
 	}
-	// Another condition than the statuses: no merge.
-	w, _, err := s.searchWhere(agents[0], Filter{Status: []Status{StatusNew}, Scope: ScopeAssigned, Q: "wifi"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if w.statuses != nil {
-		t.Fatalf("statuses %v with another condition", w.statuses)
+	// Another condition than those: no lists.
+	for _, f := range []Filter{{Status: []Status{StatusNew}, Scope: ScopeMine, Q: "wifi"}, {Scope: ScopeUnassigned, Type: "Incident", Q: "wifi"}} {
+		w, _, err := s.searchWhere(agents[0], f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if w.lists != nil {
+			t.Fatalf("%+v: lists %v with another condition", f, w.lists)
+		}
 	}
 }
 
