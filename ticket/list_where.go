@@ -28,6 +28,9 @@ type where struct {
 type idList struct {
 	sql  string
 	args []any
+	// check is the condition "the ticket {id} is in the list", from the same index (a
+	// seek of its own per id), with the same arguments.
+	check string
 	// statuses: the list of those statuses (each once), for the tests.
 	statuses []string
 }
@@ -40,7 +43,23 @@ const (
 	statusIDsSQL   = `SELECT t.id FROM tickets t INDEXED BY tickets_status_ids WHERE t.status <> '' AND t.status = ?`
 	assigneeIDsSQL = `SELECT t.id FROM tickets t INDEXED BY tickets_assignee_ids WHERE t.assignee_id <> 0 AND t.assignee_id = ?`
 	typeIDsSQL     = `SELECT t.id FROM tickets t INDEXED BY tickets_type_ids WHERE t.request_type <> '' AND t.request_type = ?`
+	// The checks: the same indexes, sought by (value, id).
+	statusCheckSQL   = `EXISTS (SELECT 1 FROM tickets l INDEXED BY tickets_status_ids WHERE l.status <> '' AND l.status IN (%s) AND l.id = {id})`
+	assigneeCheckSQL = `EXISTS (SELECT 1 FROM tickets l INDEXED BY tickets_assignee_ids WHERE l.assignee_id <> 0 AND l.assignee_id = ? AND l.id = {id})`
+	typeCheckSQL     = `EXISTS (SELECT 1 FROM tickets l INDEXED BY tickets_type_ids WHERE l.request_type <> '' AND l.request_type = ? AND l.id = {id})`
 )
+
+// checks is the condition that the ticket id (an expression) is in each of lists, and
+// its arguments.
+func checks(lists []idList, id string) (string, []any) {
+	var conds []string
+	var args []any
+	for _, l := range lists {
+		conds = append(conds, strings.ReplaceAll(l.check, "{id}", id))
+		args = append(args, l.args...)
+	}
+	return strings.Join(conds, " AND "), args
+}
 
 func (w *where) add(cond string, args ...any) {
 	w.conds = append(w.conds, cond)
@@ -97,7 +116,7 @@ func (s *Service) searchWhere(u User, f Filter) (*where, *textSearch, error) {
 		}
 		if f.Scope == ScopeAssigned {
 			w.add("t.assignee_id = ?", u.ID)
-			lists = append(lists, idList{sql: assigneeIDsSQL, args: []any{u.ID}})
+			lists = append(lists, idList{sql: assigneeIDsSQL, check: assigneeCheckSQL, args: []any{u.ID}})
 		} else {
 			w.add("t.assignee_id IS NULL")
 		}
@@ -121,7 +140,7 @@ func (s *Service) searchWhere(u User, f Filter) (*where, *textSearch, error) {
 		}
 		slices.Sort(sts)
 		sts = slices.Compact(sts)
-		l := idList{statuses: sts}
+		l := idList{statuses: sts, check: fmt.Sprintf(statusCheckSQL, strings.TrimSuffix(strings.Repeat("?, ", len(sts)), ", "))}
 		for i, st := range sts {
 			if i > 0 {
 				l.sql += "\n  UNION ALL "
@@ -133,7 +152,7 @@ func (s *Service) searchWhere(u User, f Filter) (*where, *textSearch, error) {
 	}
 	if typ := strings.TrimSpace(f.Type); typ != "" {
 		w.add("t.request_type = ?", typ)
-		lists = append(lists, idList{sql: typeIDsSQL, args: []any{typ}})
+		lists = append(lists, idList{sql: typeIDsSQL, check: typeCheckSQL, args: []any{typ}})
 	}
 	if len(lists) == len(w.conds) {
 		w.lists = lists // each condition has its list
