@@ -9,7 +9,7 @@ CREATE INDEX tickets_assignee_ids ON tickets (assignee_id) WHERE assignee_id <> 
 CREATE INDEX tickets_type_ids ON tickets (request_type) WHERE request_type <> '';
 
 -- The terms of the full-text indexes, in order: a text search turns the prefix of a word
--- into the few terms that begin with it (textSearch.expand), whose lists FTS5 reads from
+-- into the few terms that begin with it (Service.expand), whose lists FTS5 reads from
 -- a given id on, where it merges the whole lists of a prefix before its first row.
 CREATE VIRTUAL TABLE tickets_fts_terms USING fts5vocab(tickets_fts, instance);
 CREATE VIRTUAL TABLE comments_fts_terms USING fts5vocab(comments_fts, instance);
