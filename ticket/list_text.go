@@ -391,7 +391,9 @@ func (s *Service) unionCount(ctx context.Context, w *where, ts *textSearch, limi
 // and their count up to the cap (cap+1 meaning "more"): the page from the window when
 // the window holds it, else from the set; the count from the window when it saw the
 // whole list, else "more" when the tickets' own text, or their comments, already match
-// more than the cap (the words as whole words first), else from the set.
+// more than the cap (the words as whole words first), else from the set (PostgreSQL) or
+// the union of the lists of ids (SQLite, unionCount). On SQLite the words are first
+// turned into the terms that begin with them when they are few (expand).
 func (s *Service) searchText(ctx context.Context, w *where, ts *textSearch, cur *cursor, limit int) ([]ListRow, int, error) {
 	size := max(s.textWindow, 20*limit)
 	if err := s.expand(ctx, ts); err != nil {
