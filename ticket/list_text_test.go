@@ -373,37 +373,63 @@ func checkPages(t *testing.T, s *Service, u User, f Filter, want []string, what 
 	}
 }
 
-// TestOwnCountMerge: on SQLite, the count of the tickets of a status filter whose own
-// text matches is the same, at every limit, whether the full-text index drives (each of
-// its rows looked up in tickets) or is merged with the ids of the statuses; and it is
-// the reference's.
+// TestOwnCountMerge: on SQLite, the tickets of a filter by status, assignee or type (one
+// of them or several) whose own text matches are the same, counted or listed, at every
+// limit, whether the full-text index drives (each of its rows looked up in tickets) or is
+// merged with the ids of the first condition; and they are the reference's.
 func TestOwnCountMerge(t *testing.T) {
 	ctx := context.Background()
 	s := newTestService(t, openSQLite(t), nil)
 	r := rand.New(rand.NewPCG(21, 2026))
 	agents, _ := seedText(t, s, r, 300)
-	for _, sts := range [][]Status{{StatusWaiting}, {StatusNew, StatusClosed}, {StatusClosed, StatusInProgress, StatusClosed}, {StatusNew, StatusInProgress, StatusWaiting, StatusWaitingUser, StatusClosed}} {
+	var filters []Filter
+	for _, sts := range [][]Status{nil, {StatusWaiting}, {StatusNew, StatusClosed}, {StatusClosed, StatusInProgress, StatusClosed}, {StatusNew, StatusInProgress, StatusWaiting, StatusWaitingUser, StatusClosed}} {
+		for _, scope := range []string{"", ScopeAssigned} {
+			for _, typ := range []string{"", "Incident", "Demande"} {
+				if sts != nil || scope != "" || typ != "" {
+					filters = append(filters, Filter{Status: sts, Scope: scope, Type: typ})
+				}
+			}
+		}
+	}
+	for _, f := range filters {
+		// The reference: the conditions written out.
+		conds, condArgs := []string{"1 = 1"}, []any{}
+		if len(f.Status) > 0 {
+			var marks []string
+			for _, st := range f.Status {
+				marks, condArgs = append(marks, "?"), append(condArgs, string(st))
+			}
+			conds = append(conds, "status IN ("+strings.Join(marks, ", ")+")")
+		}
+		if f.Scope == ScopeAssigned {
+			conds, condArgs = append(conds, "assignee_id = ?"), append(condArgs, agents[0].ID)
+		}
+		if f.Type != "" {
+			conds, condArgs = append(conds, "request_type = ?"), append(condArgs, f.Type)
+		}
 		for _, q := range []string{"imprimante", "imprim", "wifi", "wifi imprim", "zorglub", "absent"} {
-			w, ts, err := s.searchWhere(agents[0], Filter{Status: sts, Q: q})
+			f.Q = q
+			w, ts, err := s.searchWhere(agents[0], f)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(w.statuses) == 0 {
-				t.Fatalf("%v: no statuses for the merge", sts)
+			if len(w.lists) != len(w.conds) || len(w.lists) == 0 {
+				t.Fatalf("%+v: %d lists for %d conditions", f, len(w.lists), len(w.conds))
 			}
-			for _, query := range []string{ts.whole, ts.query} {
-				var want int
-				marks := strings.TrimSuffix(strings.Repeat("?, ", len(w.statuses)), ", ")
-				args := []any{query}
-				for _, st := range w.statuses {
-					args = append(args, st)
-				}
-				if err := s.db.Get(&want, `SELECT COUNT(*) FROM tickets WHERE id IN (SELECT rowid FROM tickets_fts WHERE tickets_fts MATCH ?)
-  AND status IN (`+marks+`)`, args...); err != nil {
+			queries := []string{ts.whole, ts.query}
+			if err := s.expand(ctx, ts); err != nil {
+				t.Fatal(err)
+			}
+			for _, query := range append(queries, ts.query) {
+				var want []int64
+				if err := s.db.Select(&want, `SELECT id FROM tickets WHERE id IN (SELECT rowid FROM tickets_fts WHERE tickets_fts MATCH ?)
+  AND `+strings.Join(conds, " AND ")+` ORDER BY id DESC`, append([]any{query}, condArgs...)...); err != nil {
 					t.Fatal(err)
 				}
-				// Both lists come in id order from their indexes: merged, never sorted.
-				mergeSQL, mergeArgs := s.ownCountSQL(w, query, 10, true)
+				// The first list and the full-text index come in id order from their
+				// indexes: merged, never sorted; the other conditions looked up.
+				mergeSQL, mergeArgs := s.ownIDsSQL(w, query, 10, true)
 				var plan []struct {
 					ID      int    `db:"id"`
 					Parent  int    `db:"parent"`
@@ -417,9 +443,31 @@ func TestOwnCountMerge(t *testing.T) {
 				for _, p := range plan {
 					steps = append(steps, p.Detail)
 				}
-				if all := strings.Join(steps, "; "); !strings.Contains(all, "MERGE (INTERSECT)") || strings.Contains(all, "TEMP B-TREE") ||
-					strings.Count(all, "COVERING INDEX tickets_status_ids") != len(w.statuses) {
-					t.Fatalf("%v %s: plan %s", sts, query, all)
+				// The first list merged (the assignee's, else the statuses', each
+				// status once, else the type's), the others sought, nothing looked
+				// up in the table.
+				first, others := "tickets_status_ids", map[string]int{}
+				merged := map[string]int{"tickets_status_ids": len(w.lists[0].statuses)}
+				switch {
+				case f.Scope == ScopeAssigned:
+					first, merged = "tickets_assignee_ids", map[string]int{"tickets_assignee_ids": 1}
+				case len(f.Status) == 0:
+					first, merged = "tickets_type_ids", map[string]int{"tickets_type_ids": 1}
+				}
+				if len(f.Status) > 0 && first != "tickets_status_ids" {
+					others["tickets_status_ids"] = 1
+				}
+				if f.Type != "" && first != "tickets_type_ids" {
+					others["tickets_type_ids"] = 1
+				}
+				all := strings.Join(steps, "; ")
+				ok := strings.Count(all, "MERGE (INTERSECT)") == 1 && !strings.Contains(all, "TEMP B-TREE") && !strings.Contains(all, "PRIMARY KEY")
+				for _, ix := range []string{"tickets_status_ids", "tickets_assignee_ids", "tickets_type_ids"} {
+					ok = ok && strings.Count(all, "SEARCH t USING COVERING INDEX "+ix+" ") == merged[ix] &&
+						strings.Count(all, "SEARCH l EXISTS USING COVERING INDEX "+ix+" ") == others[ix]
+				}
+				if !ok {
+					t.Fatalf("%+v %s: plan %s", f, query, all)
 				}
 				for _, limit := range []int{1, 2, 7, 40, 1000} {
 					for _, merge := range []bool{false, true} {
@@ -427,21 +475,170 @@ func TestOwnCountMerge(t *testing.T) {
 						if err != nil {
 							t.Fatal(err)
 						}
-						if n != min(want, limit) {
-							t.Fatalf("%v %s limit %d merge %v: %d, want %d", sts, query, limit, merge, n, min(want, limit))
+						ids, err := s.ownIDs(ctx, w, query, limit, merge)
+						if err != nil {
+							t.Fatal(err)
+						}
+						if n != min(len(want), limit) || len(ids) != n {
+							t.Fatalf("%+v %s limit %d merge %v: %d (%d ids), want %d", f, query, limit, merge, n, len(ids), min(len(want), limit))
+						}
+						if merge { // newest first, as the window
+							if fmt.Sprint(ids) != fmt.Sprint(want[:n]) {
+								t.Fatalf("%+v %s limit %d: %v, want %v", f, query, limit, ids, want[:n])
+							}
+							continue
+						}
+						for _, id := range ids {
+							if !slices.Contains(want, id) {
+								t.Fatalf("%+v %s limit %d: %d does not match", f, query, limit, id)
+							}
 						}
 					}
 				}
 			}
 		}
 	}
-	// Another condition than the statuses: no merge.
-	w, _, err := s.searchWhere(agents[0], Filter{Status: []Status{StatusNew}, Scope: ScopeAssigned, Q: "wifi"})
-	if err != nil {
-		t.Fatal(err)
+	// The tickets of w with a comment that matches, the same whether each comment's
+	// ticket is looked up or checked against the first list, and the reference's.
+	for _, f := range filters {
+		for _, q := range []string{"merci", "toner", "imprim", "zorglub"} {
+			f.Q = q
+			w, ts, err := s.searchWhere(agents[0], f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			queries := []string{ts.whole, ts.cquery}
+			if err := s.expand(ctx, ts); err != nil {
+				t.Fatal(err)
+			}
+			for _, query := range append(queries, ts.cquery) {
+				var want []int64
+				if err := s.db.Select(&want, s.db.Rebind(`SELECT t.id FROM tickets t WHERE t.id IN (SELECT c.ticket_id FROM comments c
+  WHERE c.id IN (SELECT rowid FROM comments_fts WHERE comments_fts MATCH ?)) AND `+w.sql()+` ORDER BY t.id`), append([]any{query}, w.args...)...); err != nil {
+					t.Fatal(err)
+				}
+				for _, limit := range []int{1, 3, 1000} {
+					for _, merge := range []bool{false, true} {
+						ids, err := s.commentIDs(ctx, w, ts, query, limit, merge)
+						if err != nil {
+							t.Fatal(err)
+						}
+						n, err := s.commentCount(ctx, w, ts, query, limit, merge)
+						if err != nil {
+							t.Fatal(err)
+						}
+						slices.Sort(ids)
+						if len(ids) != min(len(want), limit) || n != len(ids) || len(ids) != len(slices.Compact(slices.Clone(ids))) ||
+							limit >= len(want) && fmt.Sprint(ids) != fmt.Sprint(want) {
+							t.Fatalf("%+v %s limit %d merge %v: comments %v (%d), want %v", f, query, limit, merge, ids, n, want)
+						}
+						for _, id := range ids {
+							if !slices.Contains(want, id) {
+								t.Fatalf("%+v %s limit %d merge %v: %d has no such comment", f, query, limit, merge, id)
+							}
+						}
+					}
+				}
+			}
+		}
 	}
-	if w.statuses != nil {
-		t.Fatalf("statuses %v with another condition", w.statuses)
+	// Another condition than those: no lists.
+	for _, f := range []Filter{{Status: []Status{StatusNew}, Scope: ScopeMine, Q: "wifi"}, {Scope: ScopeUnassigned, Type: "Incident", Q: "wifi"}} {
+		w, _, err := s.searchWhere(agents[0], f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if w.lists != nil {
+			t.Fatalf("%+v: lists %v with another condition", f, w.lists)
+		}
+	}
+}
+
+// TestSearchTextExpand: on SQLite, a word of ASCII letters and digits becomes the terms of
+// each full-text index that begin with it when they are at most maxPrefixTerms, all of
+// ASCII letters and digits (else it stays a prefix query); the pages and counts are the
+// reference's either way.
+func TestSearchTextExpand(t *testing.T) {
+	ctx := context.Background()
+	s := newTestService(t, openSQLite(t), nil)
+	r := rand.New(rand.NewPCG(23, 2026))
+	agents, customers := seedText(t, s, r, 120)
+	exec := func(q string, args ...any) {
+		t.Helper()
+		if _, err := s.db.ExecContext(ctx, q, args...); err != nil {
+			t.Fatalf("%v\n%s", err, q)
+		}
+	}
+	at := time.Date(2026, 6, 1, 8, 0, 0, 0, time.UTC)
+	var many []string
+	for i := range maxPrefixTerms + 1 {
+		many = append(many, fmt.Sprintf("x%d", i))
+	}
+	texts := []string{"Salle 12", "salles du fond", "sallex", "Réseau lent", "kappa", "kappaκ", strings.Join(many, " "), "mot passe wifi",
+		"suite de auran1 77", "auran1 70"}
+	for i, text := range texts {
+		id := 1000 + i
+		exec(`INSERT INTO tickets (id, key, desk_id, number, summary, description, status, requester_id, uai, request_type, source, created_at, updated_at)
+  VALUES (?, ?, ?, ?, ?, '', 'new', 200, '0690026D', 'Incident', 'email', ?, ?)`, id, fmt.Sprintf("AURAN1-%d", id), s.desk.ID, id, text, at, at.Add(time.Duration(i)*time.Minute))
+		exec(`INSERT INTO comments (ticket_id, author_id, body, visibility, source, created_at) VALUES (?, 100, ?, 'public', 'web', ?)`,
+			id, []string{"mercis bien", "kappa"}[i%2], at)
+	}
+	for _, q := range ftsIndexPending {
+		exec(q)
+	}
+	for _, c := range []struct{ q, query, cquery string }{
+		{"sall", `("salle" OR "salles" OR "sallex")`, `"salle"`},
+		{"salle", `("salle" OR "salles" OR "sallex")`, `"salle"`},
+		{"salles", `"salles"`, `"salles"`},
+		{"res", `"reseau"`, `"reseau"`},
+		{"x", `"x"*`, `"x"`},         // more terms than maxPrefixTerms
+		{"kap", `"kap"*`, `"kappa"`}, // a term of other letters
+		{"élè", `"élè"*`, `"élè"*`},  // a word of other letters
+		{"merc", `"merc"`, `"merci" OR "mercis"`},
+		{"wifi", `"wifi"`, `"wifi"`},
+		{"mot pas", `"mot" AND "passe"`, `"mot" AND "passe"`},
+	} {
+		_, ts, err := s.searchWhere(agents[0], Filter{Q: c.q})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.expand(ctx, ts); err != nil {
+			t.Fatal(err)
+		}
+		// Terms of the seeded tickets may join in (wifi, passe…): each expected
+		// group is in the query, and the form is the expected one.
+		for _, got := range []struct{ got, want string }{{ts.query, c.query}, {ts.cquery, c.cquery}} {
+			for _, part := range strings.Split(strings.Trim(got.want, "()"), " OR ") {
+				if !strings.Contains(got.got, part) {
+					t.Errorf("%q: query %s, want %s in it (%s)", c.q, got.got, part, got.want)
+				}
+			}
+			if strings.HasSuffix(got.want, "*") != strings.HasSuffix(got.got, "*") {
+				t.Errorf("%q: query %s, want the form of %s", c.q, got.got, got.want)
+			}
+		}
+		if c.q == "wifi" && (ts.query != ts.whole || ts.cquery != ts.whole) {
+			t.Errorf("wifi: %s / %s, want the whole word %s", ts.query, ts.cquery, ts.whole)
+		}
+		for _, u := range []User{agents[0], customers[0]} {
+			for _, cfg := range []struct{ window, limit, cap int }{{1, 1, 2}, {1, 2, 7}, {50, 3, 10000}, {defaultTextWindow, 2, 10000}} {
+				s.textWindow, s.opt.ListCountCap = cfg.window, cfg.cap
+				for _, f := range []Filter{{Q: c.q, Limit: cfg.limit}, {Q: c.q, Status: []Status{StatusNew}, Limit: cfg.limit}, {Q: c.q, Type: "Incident", Limit: cfg.limit}} {
+					checkPages(t, s, u, f, referenceSearch(t, s.db, s.dialect, u, f), fmt.Sprintf("user %d %+v %+v", u.ID, f, cfg))
+				}
+			}
+		}
+	}
+	// A key whose ticket's text does not match, with matches in the window and a
+	// count under the cap: the key's ticket is counted with them.
+	for _, cfg := range []struct{ window, limit, cap int }{{1, 1, 40}, {1, 2, 7}, {1, 1, 10000}} {
+		s.textWindow, s.opt.ListCountCap = cfg.window, cfg.cap
+		f := Filter{Q: "auran1-7", Limit: cfg.limit}
+		want := referenceSearch(t, s.db, s.dialect, agents[0], f)
+		if !slices.Contains(want, "AURAN1-7") || len(want) < 3 {
+			t.Fatalf("reference %v: the key and two texts", want)
+		}
+		checkPages(t, s, agents[0], f, want, fmt.Sprintf("%+v %+v", f, cfg))
 	}
 }
 

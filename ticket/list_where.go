@@ -15,16 +15,56 @@ import (
 type where struct {
 	conds []string
 	args  []any
-	// statuses are those of w's condition "t.status IN (…)", each once, when that is w's
-	// only condition (nil otherwise): a text search can then count its matches by
-	// merging two lists in id order (ownCount).
+	// lists are w's conditions as lists of ids in id order, from indexes, when each of
+	// its conditions is one (a status filter, an assignee, a request type; nil
+	// otherwise): a text search can then count its matches by merging such a list with
+	// the full-text index's (ownCount). The most selective first: an assignee's, the
+	// statuses', a type's.
+	lists []idList
+}
+
+// idList is a SELECT of ticket ids in id order, from an index and nothing else, and its
+// arguments.
+type idList struct {
+	sql  string
+	args []any
+	// check is the condition "the ticket {id} is in the list", from the same index (a
+	// seek of its own per id), with the same arguments.
+	check string
+	// statuses: the list of those statuses (each once), for the tests.
 	statuses []string
+}
+
+// The id lists (see where.lists). Each reads a partial index whose condition only these
+// queries write, so that the planner keeps the list's order indexes for every other
+// query (migrations 0021 and 0023). A status filter is the UNION ALL of its statuses'
+// lists (each status once: no id twice), merged in id order too.
+const (
+	statusIDsSQL   = `SELECT t.id FROM tickets t INDEXED BY tickets_status_ids WHERE t.status <> '' AND t.status = ?`
+	assigneeIDsSQL = `SELECT t.id FROM tickets t INDEXED BY tickets_assignee_ids WHERE t.assignee_id <> 0 AND t.assignee_id = ?`
+	typeIDsSQL     = `SELECT t.id FROM tickets t INDEXED BY tickets_type_ids WHERE t.request_type <> '' AND t.request_type = ?`
+	// The checks: the same indexes, sought by (value, id).
+	statusCheckSQL   = `EXISTS (SELECT 1 FROM tickets l INDEXED BY tickets_status_ids WHERE l.status <> '' AND l.status IN (%s) AND l.id = {id})`
+	assigneeCheckSQL = `EXISTS (SELECT 1 FROM tickets l INDEXED BY tickets_assignee_ids WHERE l.assignee_id <> 0 AND l.assignee_id = ? AND l.id = {id})`
+	typeCheckSQL     = `EXISTS (SELECT 1 FROM tickets l INDEXED BY tickets_type_ids WHERE l.request_type <> '' AND l.request_type = ? AND l.id = {id})`
+)
+
+// checks is the condition that the ticket id (an expression) is in each of lists, and
+// its arguments.
+func checks(lists []idList, id string) (string, []any) {
+	var conds []string
+	var args []any
+	for _, l := range lists {
+		conds = append(conds, strings.ReplaceAll(l.check, "{id}", id))
+		args = append(args, l.args...)
+	}
+	return strings.Join(conds, " AND "), args
 }
 
 func (w *where) add(cond string, args ...any) {
 	w.conds = append(w.conds, cond)
 	w.args = append(w.args, args...)
-	w.statuses = nil // no longer the only condition
+	w.lists = nil // a condition without its list
 }
 
 func (w *where) sql() string {
@@ -49,6 +89,7 @@ const (
 // key, a condition of w).
 func (s *Service) searchWhere(u User, f Filter) (*where, *textSearch, error) {
 	w := &where{}
+	var lists []idList // the lists of w's conditions so far (see where.lists)
 	staff := u.Role.IsStaff()
 	switch f.Scope {
 	case "", ScopeAll:
@@ -75,6 +116,7 @@ func (s *Service) searchWhere(u User, f Filter) (*where, *textSearch, error) {
 		}
 		if f.Scope == ScopeAssigned {
 			w.add("t.assignee_id = ?", u.ID)
+			lists = append(lists, idList{sql: assigneeIDsSQL, check: assigneeCheckSQL, args: []any{u.ID}})
 		} else {
 			w.add("t.assignee_id IS NULL")
 		}
@@ -92,16 +134,28 @@ func (s *Service) searchWhere(u User, f Filter) (*where, *textSearch, error) {
 			args = append(args, string(st))
 		}
 		w.add("t.status IN ("+strings.Join(marks, ", ")+")", args...)
+		var sts []string
+		for _, st := range f.Status {
+			sts = append(sts, string(st))
+		}
+		slices.Sort(sts)
+		sts = slices.Compact(sts)
+		l := idList{statuses: sts, check: fmt.Sprintf(statusCheckSQL, strings.TrimSuffix(strings.Repeat("?, ", len(sts)), ", "))}
+		for i, st := range sts {
+			if i > 0 {
+				l.sql += "\n  UNION ALL "
+			}
+			l.sql += statusIDsSQL
+			l.args = append(l.args, st)
+		}
+		lists = append(lists, l)
 	}
 	if typ := strings.TrimSpace(f.Type); typ != "" {
 		w.add("t.request_type = ?", typ)
+		lists = append(lists, idList{sql: typeIDsSQL, check: typeCheckSQL, args: []any{typ}})
 	}
-	if len(f.Status) > 0 && len(w.conds) == 1 {
-		for _, st := range f.Status {
-			w.statuses = append(w.statuses, string(st))
-		}
-		slices.Sort(w.statuses)
-		w.statuses = slices.Compact(w.statuses)
+	if len(lists) == len(w.conds) {
+		w.lists = lists // each condition has its list
 	}
 	q := strings.TrimSpace(f.Q)
 	if q == "" {

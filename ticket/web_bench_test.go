@@ -263,6 +263,18 @@ func benchQueries(b *testing.B, db *sqlx.DB) {
 		{"customer-text", customer, Filter{Q: "wifi"}},
 		{"agent-status-text-common", agent, Filter{Status: []Status{StatusWaiting}, Q: "imprimante"}},
 		{"agent-text-comments", agent, Filter{Q: "merci"}}, // in every comment, in no ticket's text
+		// Other filters with a common word: the agent's own tickets (66,667, 9,524 of
+		// them with the word: under the cap), with a type, a type alone (over the cap),
+		// open statuses, a word of every comment.
+		{"agent-assigned-text-common", agent, Filter{Scope: ScopeAssigned, Q: "imprimante"}},
+		{"agent-assigned-type-text", agent, Filter{Scope: ScopeAssigned, Type: "Incident", Q: "imprimante"}},
+		{"agent-type-text-common", agent, Filter{Type: "Incident", Q: "imprimante"}},
+		{"agent-assigned-status-text", agent, Filter{Scope: ScopeAssigned, Status: []Status{StatusNew, StatusInProgress, StatusWaiting}, Q: "imprimante"}},
+		{"agent-assigned-text-comments", agent, Filter{Scope: ScopeAssigned, Q: "merci"}},
+		{"customer-type-text", customer, Filter{Type: "Incident", Q: "wifi"}},
+		// A word of every ticket, and the start of a common word, with a status.
+		{"agent-status-text-every", agent, Filter{Status: []Status{StatusClosed}, Q: "salle"}},
+		{"agent-status-text-prefix", agent, Filter{Status: []Status{StatusWaiting}, Q: "imprim"}},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			var p Page
