@@ -5,7 +5,23 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/jmoiron/sqlx"
 )
+
+// retentionBenchService opens the dashboard's million tickets (see BenchmarkDashboard)
+// with a Service whose clock stands an hour after their last week.
+func retentionBenchService(b *testing.B) (*sqlx.DB, *Service, time.Time) {
+	db := dashSQLite(b)
+	now := dashEnd.Add(time.Hour)
+	s, err := NewService(context.Background(), db, Options{PublicURL: "http://x", Secret: []byte("0123456789abcdef0123"),
+		Now: func() time.Time { return now }})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close() })
+	return db, s, now
+}
 
 // BenchmarkRetentionIdle measures what serve's hourly retention pass costs when nothing
 // is due, on the dashboard's million tickets (SQLite; see BenchmarkDashboard for
@@ -14,15 +30,8 @@ import (
 // tickets' and the loose inbound messages' index look-ups, which must not walk the
 // tickets already purged.
 func BenchmarkRetentionIdle(b *testing.B) {
-	db := dashSQLite(b)
+	db, s, now := retentionBenchService(b)
 	ctx := context.Background()
-	now := dashEnd.Add(time.Hour)
-	s, err := NewService(ctx, db, Options{PublicURL: "http://x", Secret: []byte("0123456789abcdef0123"),
-		Now: func() time.Time { return now }})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { s.Close() })
 	cutoff := now.AddDate(0, -24, 0)
 	res, err := db.ExecContext(ctx, db.Rebind("UPDATE tickets SET purged_at = closed_at WHERE status = 'closed' AND closed_at < ? AND purged_at IS NULL"), cutoff)
 	if err != nil {
@@ -50,15 +59,8 @@ func BenchmarkRetentionIdle(b *testing.B) {
 // no comments, files or mail), batch after batch through the committer: the time per
 // ticket, and so how long one batch holds the writer.
 func BenchmarkRetentionWeek(b *testing.B) {
-	db := dashSQLite(b)
+	db, s, now := retentionBenchService(b)
 	ctx := context.Background()
-	now := dashEnd.Add(time.Hour)
-	s, err := NewService(ctx, db, Options{PublicURL: "http://x", Secret: []byte("0123456789abcdef0123"),
-		Now: func() time.Time { return now }})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { s.Close() })
 	from, to := now.AddDate(0, -24, 0), now.AddDate(0, -24, 7)
 	for _, q := range []string{
 		// what earlier passes did (as in BenchmarkRetentionIdle)

@@ -80,8 +80,10 @@ func mayBeSigned(header []byte) bool {
 	return false
 }
 
-// equalFoldASCII reports whether the ASCII b is the lower-case ASCII w in any case.
-func equalFoldASCII(b []byte, w string) bool {
+// equalFoldASCII reports whether b (at least as long as w) starts with the lower-case
+// ASCII w, its ASCII letters in any case (no other rune lower-cases to an ASCII letter
+// but the Kelvin sign and the dotted I, which are not ASCII bytes).
+func equalFoldASCII[T []byte | string](b T, w string) bool {
 	for i := range len(w) {
 		c := b[i]
 		if 'A' <= c && c <= 'Z' {

@@ -85,27 +85,11 @@ var fieldNames = []string{"received", "authentication-results", "date", "from", 
 // lowerFieldName is strings.ToLower(k), a field name.
 func lowerFieldName(k string) string {
 	for _, n := range fieldNames {
-		if len(n) == len(k) && equalFoldASCIIString(k, n) {
+		if len(n) == len(k) && equalFoldASCII(k, n) {
 			return n
 		}
 	}
 	return strings.ToLower(k)
-}
-
-// equalFoldASCIIString reports whether s is the lower-case ASCII w with its ASCII letters
-// in any case (no other rune lower-cases to an ASCII letter but the Kelvin sign and the
-// dotted I, which are not ASCII bytes).
-func equalFoldASCIIString(s, w string) bool {
-	for i := range len(w) {
-		c := s[i]
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		if c != w[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // trustedResults returns the results of the Authentication-Results fields (RFC 8601)

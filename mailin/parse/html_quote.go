@@ -355,7 +355,7 @@ func mayQuoteHTML(s string) bool {
 			break
 		}
 		i += j + 1
-		if len(s)-i >= len("blockquote") && equalFoldASCIIString(s[i:i+len("blockquote")], "blockquote") {
+		if len(s)-i >= len("blockquote") && equalFoldASCII(s[i:i+len("blockquote")], "blockquote") {
 			return true
 		}
 	}
@@ -370,11 +370,11 @@ func mayQuoteHTML(s string) bool {
 			k--
 		}
 		for _, name := range quoteAttrNames {
-			if k >= len(name) && equalFoldASCIIString(s[k-len(name):k], name) {
+			if k >= len(name) && equalFoldASCII(s[k-len(name):k], name) {
 				return true
 			}
 		}
-		style = style || k >= len("style") && equalFoldASCIIString(s[k-len("style"):k], "style")
+		style = style || k >= len("style") && equalFoldASCII(s[k-len("style"):k], "style")
 		i += j + 1
 	}
 	return style && (strings.IndexByte(s, '&') >= 0 || containsFoldASCIIString(s, "border"))
@@ -397,7 +397,7 @@ func containsFoldASCIIString(s, w string) bool {
 		if i < 0 || nextUp >= 0 && nextUp < i {
 			i = nextUp
 		}
-		if len(s)-i >= len(w) && equalFoldASCIIString(s[i:i+len(w)], w) {
+		if len(s)-i >= len(w) && equalFoldASCII(s[i:i+len(w)], w) {
 			return true
 		}
 		if i == nextLo {
