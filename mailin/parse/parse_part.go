@@ -222,7 +222,7 @@ func cleanFilename(s string) string {
 		return r
 	}, s)
 	s = strings.TrimSpace(s)
-	if s == "." || s == ".." {
+	if s == "." || s == ".." || s == "/" { // path.Base of a name of slashes alone is "/"
 		return ""
 	}
 	return s
