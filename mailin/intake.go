@@ -25,7 +25,9 @@ type Receiver interface {
 // Intake is the Deliverer behind every inbound channel (SMTP, LMTP, ingest, IMAP): it
 // parses a message where it arrived (in the session's goroutine, so parsing runs in
 // parallel) and hands raw bytes and parse result to the Acceptor, which stores both in
-// one commit. A message that cannot be parsed is stored all the same, marked failed.
+// one commit; a message kept in a spool first (Spool) is parsed after the 250 instead,
+// by the service, in arrival order. A message that cannot be parsed is stored all the
+// same, marked failed.
 type Intake struct {
 	acc   Acceptor
 	blobs parse.BlobWriter
@@ -80,6 +82,10 @@ func (i *Intake) Deliver(ctx context.Context, raw []byte, env ticket.Envelope) e
 	if len(raw) == 0 {
 		return Refuse("empty message")
 	}
+	if i.spoolsFirst(env) {
+		// parsed after the 250 (the attachments' files with it), in arrival order
+		return i.hand(ctx, ticket.Delivery{Raw: raw, Env: env, Prepare: i.prepare}, nil)
+	}
 	msg, perr := i.Parse(ctx, raw, env)
 	if errors.Is(perr, parse.ErrStore) {
 		// Could not write an attachment (disk full?): try again later rather than store
@@ -106,8 +112,8 @@ func (i *Intake) hand(ctx context.Context, d ticket.Delivery, k ticket.Kept) err
 		}
 		err = enq.EnqueueKept(ctx, d, k)
 		rec, spooled = ticket.Receipt{State: "pending"}, true
-	} else if r, ok := i.acc.(SpoolReceiver); ok && i.Queue && i.Spool != nil && env.Channel != "imap" {
-		rec, err = r.ReceiveSpooled(ctx, d, i.Spool)
+	} else if i.spoolsFirst(env) {
+		rec, err = i.acc.(SpoolReceiver).ReceiveSpooled(ctx, d, i.Spool)
 		spooled = true
 	} else if r, ok := i.acc.(Receiver); ok && i.Queue {
 		rec, err = r.Receive(ctx, d)
@@ -122,7 +128,9 @@ func (i *Intake) hand(ctx context.Context, d ticket.Delivery, k ticket.Kept) err
 		}
 		return err
 	}
-	i.health.record(nil)
+	if d.Prepare == nil {
+		i.health.record(nil) // else once it is parsed (prepare)
+	}
 	size := int64(len(d.Raw))
 	if d.RawBlob != "" {
 		size = d.RawSize
@@ -147,6 +155,27 @@ func (i *Intake) hand(ctx context.Context, d ticket.Delivery, k ticket.Kept) err
 	if i.OnReceipt != nil {
 		i.OnReceipt(env, rec)
 	}
+	return nil
+}
+
+// spoolsFirst tells whether a message received with env goes to the spool before the
+// 250 (ticket.Service.ReceiveSpooled), the database's work following it.
+func (i *Intake) spoolsFirst(env ticket.Envelope) bool {
+	_, ok := i.acc.(SpoolReceiver)
+	return ok && i.Queue && i.Spool != nil && env.Channel != "imap"
+}
+
+// prepare is the ticket.Delivery.Prepare of a message spooled before it was parsed: the
+// service's preparer calls it after the 250. An attachment that could not be written
+// (disk full?) is an error, tried again later; the message stays in the spool meanwhile.
+func (i *Intake) prepare(ctx context.Context, d *ticket.Delivery) error {
+	msg, perr := i.Parse(ctx, d.Raw, d.Env)
+	if errors.Is(perr, parse.ErrStore) {
+		i.health.record(perr)
+		return perr
+	}
+	i.health.record(nil)
+	d.Msg, d.ParseErr = msg, perr
 	return nil
 }
 

@@ -52,6 +52,12 @@ type Delivery struct {
 	RawBlob string
 	RawSize int64
 	BodySum string
+	// Prepare, when set, fills Msg and ParseErr from Raw (Msg is nil until then): a
+	// delivery given to ReceiveSpooled is then parsed after the sender's 250, by the
+	// Service's preparer, in arrival order, and its attachments are written there, off
+	// the 250's path. An error means it could not be done now (an attachment could not
+	// be written): it is tried again later, and the messages behind it wait.
+	Prepare func(ctx context.Context, d *Delivery) error
 }
 
 // Receipt tells what Accept did with a delivery.
@@ -306,6 +312,7 @@ func (s *Service) linger(batch []*intakeReq) []*intakeReq {
 // drain answers the writes still waiting and processes the queued messages, then
 // returns: Close leaves nothing stored unprocessed that it could process.
 func (s *Service) drain() {
+	<-s.prepDone // what was handed over is in incoming
 	for {
 		select {
 		case r := <-s.reqs:

@@ -110,6 +110,9 @@ func (b *backlog) len() int {
 // weight estimates the memory a queued message holds.
 func weight(d Delivery) int64 {
 	w := int64(1024)
+	if d.Prepare != nil {
+		w += int64(len(d.Raw)) // held until parsed, which holds about as much
+	}
 	if m := d.Msg; m != nil {
 		w += int64(len(m.Text) + len(m.Visible) + len(m.HTML) + len(m.Subject))
 		w += int64(len(m.Attachments)+len(m.References)+len(m.To)+len(m.Cc)) * 128
@@ -154,7 +157,9 @@ func (s *Service) ReceiveSpooled(ctx context.Context, d Delivery, sp Spool) (Rec
 		s.backlog.release(w)
 		return Receipt{}, fmt.Errorf("ticket: spool message: %w", err)
 	}
-	d.Raw = nil // in the spool, read back when stored
+	if d.Prepare == nil {
+		d.Raw = nil // in the spool, read back when stored
+	}
 	if err := s.handOver(queued{kept: k, d: d, weight: w}); err != nil {
 		return Receipt{}, err
 	}
@@ -173,9 +178,9 @@ func (s *Service) EnqueueKept(ctx context.Context, d Delivery, k Kept) error {
 	return s.handOver(queued{kept: k, d: d, weight: w})
 }
 
-// handOver gives a spooled delivery to the committer, or gives its room in the backlog
-// back when the service is closed. It never blocks: the channel has room for a full
-// backlog, and the caller holds its part of it.
+// handOver gives a spooled delivery to the committer, through the preparer, or gives
+// its room in the backlog back when the service is closed. It never blocks: the
+// channels have room for a full backlog, and the caller holds its part of it.
 func (s *Service) handOver(q queued) error {
 	s.closeMu.RLock()
 	defer s.closeMu.RUnlock()
@@ -183,9 +188,69 @@ func (s *Service) handOver(q queued) error {
 		s.backlog.release(q.weight)
 		return ErrClosed
 	}
+	s.preparing <- q
+	return nil
+}
+
+// preparer hands the spooled deliveries on to the committer in the order they were
+// handed over, parsing on the way those that have not been (Delivery.Prepare): the
+// sender has its 250 once the message is in the spool, and the parse, the attachments'
+// files and the database's work all follow it. Once the service stops it hands on what
+// it holds and closes prepDone.
+func (s *Service) preparer() {
+	defer s.wg.Done()
+	defer close(s.prepDone)
+	for {
+		select {
+		case q := <-s.preparing:
+			s.prepare(q)
+		case <-s.stop:
+			// closed is set: nothing more is handed over
+			for {
+				select {
+				case q := <-s.preparing:
+					s.prepare(q)
+				default:
+					return
+				}
+			}
+		}
+	}
+}
+
+// prepareRetry bounds the wait between two tries of a delivery that could not be
+// prepared; the first wait is Service.prepareWait (a second).
+const prepareRetry = 30 * time.Second
+
+// prepare runs q's Prepare, trying again while it fails (the messages behind it wait,
+// the backlog fills and new senders get a 451), and hands q to the committer. A delivery
+// still failing when the service stops is left in its spool for the next start.
+func (s *Service) prepare(q queued) {
+	for wait := s.prepareWait; q.d.Prepare != nil; wait = min(2*wait, prepareRetry) {
+		err := q.d.Prepare(context.Background(), &q.d)
+		if err == nil {
+			q.d.Prepare, q.d.Raw = nil, nil // in the spool, read back when stored
+			break
+		}
+		select {
+		case <-s.stop:
+			s.log.Error("received message not parsed; left in the spool for the next start",
+				"from", q.d.Env.From, slog.Any("error", err))
+			s.backlog.release(q.weight)
+			return
+		default:
+		}
+		s.log.Error("received message not parsed; tried again, the messages after it wait",
+			"from", q.d.Env.From, "retry_in", wait, slog.Any("error", err))
+		t := time.NewTimer(wait)
+		select {
+		case <-t.C:
+		case <-s.stop:
+		}
+		t.Stop()
+	}
 	q.at = time.Now()
 	s.incoming <- q
-	return nil
 }
 
 // RetryParked queues again the spooled deliveries that the database refused (see

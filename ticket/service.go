@@ -119,19 +119,24 @@ type Service struct {
 	staffAt    time.Time
 
 	reqs      chan *intakeReq
-	queue     []queued     // stored, to process; the committer's own
-	incoming  chan queued  // spooled deliveries handed to the committer (ReceiveSpooled)
-	urgent    atomic.Int64 // writes sent to reqs that someone waits for, not yet taken
-	parkMu    sync.Mutex
-	parked    []queued // spooled deliveries the database refused; RetryParked tries again
-	backlog   *backlog
-	outcomes  sync.Map // outcome → *atomic.Int64
-	stop      chan struct{}
-	wg        sync.WaitGroup
-	closeOnce sync.Once
-	closeMu   sync.RWMutex
-	closed    bool
-	walCopied atomic.Bool // the checkpointer copied the whole WAL (SQLite)
+	queue     []queued      // stored, to process; the committer's own
+	incoming  chan queued   // spooled deliveries handed to the committer (ReceiveSpooled)
+	preparing chan queued   // spooled deliveries handed over, for the preparer (queue.go)
+	prepDone  chan struct{} // closed when the preparer has handed everything on
+	// prepareWait is the first wait before a delivery that could not be prepared is
+	// tried again (a second; tests shorten it).
+	prepareWait time.Duration
+	urgent      atomic.Int64 // writes sent to reqs that someone waits for, not yet taken
+	parkMu      sync.Mutex
+	parked      []queued // spooled deliveries the database refused; RetryParked tries again
+	backlog     *backlog
+	outcomes    sync.Map // outcome → *atomic.Int64
+	stop        chan struct{}
+	wg          sync.WaitGroup
+	closeOnce   sync.Once
+	closeMu     sync.RWMutex
+	closed      bool
+	walCopied   atomic.Bool // the checkpointer copied the whole WAL (SQLite)
 
 	// txMail counts the outbox rows written by the committer's transaction in progress
 	// (the committer's own): only a commit that queued mail wakes the sender, so that
@@ -221,6 +226,7 @@ func NewService(ctx context.Context, db *sqlx.DB, opt Options) (*Service, error)
 		textWindow: defaultTextWindow,
 		reqs:       make(chan *intakeReq, 256), stop: make(chan struct{}),
 		backlog: newBacklog(opt.Backlog, opt.BacklogBytes), incoming: make(chan queued, opt.Backlog),
+		preparing: make(chan queued, opt.Backlog), prepDone: make(chan struct{}), prepareWait: time.Second,
 	}
 	if err := s.bindAll(); err != nil {
 		return nil, err
@@ -256,7 +262,8 @@ func NewService(ctx context.Context, db *sqlx.DB, opt Options) (*Service, error)
 			s.log.Info("untyped tickets given the default request type", "type", opt.DefaultRequestType, "tickets", n)
 		}
 	}
-	s.wg.Add(1)
+	s.wg.Add(2)
+	go s.preparer()
 	// labelled, so that a profile shows the single writer apart (-tagfocus writer=committer)
 	go pprof.Do(context.Background(), pprof.Labels("writer", "committer"), func(context.Context) { s.committer() })
 	if s.dialect == SQLite {

@@ -2,10 +2,12 @@ package main
 
 import (
 	"encoding/json"
+	"net/smtp"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // cutOffMail ends inside its attachment: no closing boundary (issue 10, item 2). Line
@@ -95,25 +97,53 @@ func TestCutOffAttachmentOverSMTPAndIngest(t *testing.T) {
 }
 
 // TestAttachmentWriteFailureIsTemporary: a real failure to write an attachment (here the
-// blob's folder cannot be made) still answers 451 over SMTP and exits 75 from ingest,
-// cut-off mail or not: the sender keeps the message for later.
+// blob's folder cannot be made), cut-off mail or not, exits 75 from ingest: the sender
+// keeps the message for later. Over SMTP the message is in the spool before it is parsed:
+// it gets its 250 and waits there, /healthz failing, tried again until the file can be
+// written; then it becomes a ticket with its file, once.
 func TestAttachmentWriteFailureIsTemporary(t *testing.T) {
 	h := startHarness(t)
 	// A file where the blob's folder must go: writing the attachment fails.
-	if err := os.WriteFile(filepath.Join(h.dataDir, "attachments", cutOffBlob[:2]), []byte("x"), 0o600); err != nil {
+	block := filepath.Join(h.dataDir, "attachments", cutOffBlob[:2])
+	if err := os.WriteFile(block, []byte("x"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	complete := strings.Replace(cutOffMail, "cut1@", "whole@", 1) + "--X--\n"
 	for _, raw := range []string{cutOffMail, complete} {
-		err := h.send("a@ecole.test", raw)
-		if err == nil || !strings.HasPrefix(err.Error(), "451") {
-			t.Fatalf("SMTP with the blob folder blocked: %v, want 451", err)
-		}
 		if code, _, errs := h.cli(raw, "ingest", "--no-send"); code != 75 {
 			t.Fatalf("ingest with the blob folder blocked: exit %d, want 75: %s", code, errs)
 		}
 	}
+	for _, raw := range []string{cutOffMail, complete} {
+		if err := smtp.SendMail(h.smtpAddr, nil, "a@ecole.test", []string{"support@localhost"}, []byte(strings.ReplaceAll(raw, "\n", "\r\n"))); err != nil {
+			t.Fatalf("SMTP with the blob folder blocked: %v, want a 250 (the spool has it)", err)
+		}
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if code, _ := get(t, "http://"+h.httpAddr+"/healthz"); code != 200 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("/healthz still ok while attachments cannot be written")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	if l := h.list(); len(l) != 0 {
 		t.Fatalf("tickets without their files: %v", l)
+	}
+	if err := os.Remove(block); err != nil {
+		t.Fatal(err)
+	}
+	h.waitProcessed()
+	l := h.list()
+	if len(l) != 2 {
+		t.Fatalf("%d tickets once the folder can be made, want 2: %v", len(l), l)
+	}
+	if _, err := os.Stat(filepath.Join(block, cutOffBlob[2:])); err != nil {
+		t.Fatalf("attachment not written once it could be: %v", err)
+	}
+	if code, body := get(t, "http://"+h.httpAddr+"/healthz"); code != 200 {
+		t.Fatalf("/healthz once the messages are in: %d %s", code, body)
 	}
 }
