@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/debug"
 	"strings"
 	"syscall"
@@ -77,9 +78,23 @@ type IO struct {
 // from 62 to 76 MB.
 const defaultGCPercent = 200
 
+// spareProcs is how many more Ps (GOMAXPROCS) than CPUs the server runs with when the
+// environment sets none. The background work (the committer's transactions, the outbox's
+// renders) runs in bursts of milliseconds; while such bursts hold every P, a sender's
+// next command waits for one of them to end, or for the runtime's 10 ms poll of the
+// network. With a spare P the command is read at once and the kernel shares the CPUs
+// between the threads. Measured on the 2 KB load at a steady 500 msg/s
+// (`guichet-load --rate 500 --sizes 2k`, 2 CPUs, six interleaved pairs of runs): p99 of
+// the 250 10.6-14.7 → 9.3-10.9 ms, p50 2.2-2.7 → 1.9-2.2 ms, same CPU per message; the
+// closed loop 790-794 → 803-874 msg/s.
+const spareProcs = 2
+
 func main() {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(defaultGCPercent)
+	}
+	if os.Getenv("GOMAXPROCS") == "" {
+		runtime.GOMAXPROCS(runtime.GOMAXPROCS(0) + spareProcs)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], IO{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv, DefaultConfig: defaultConfigPath}, stop)
