@@ -34,6 +34,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 )
 
 // Store keeps content under a folder, addressed by SHA-256; see the package doc for when
@@ -46,7 +47,20 @@ type Store struct {
 	// bufs hold what PutBlob gathers, 64 KiB at a time, before writing it to its file
 	// (shared with the ForMail copy).
 	bufs *sync.Pool
+	// dirs tells, for each ab/ folder (by its byte), what PutBlob knows of it: dirMade
+	// once it exists, dirSynced once this process has also synced the top folder after
+	// that, so that a put does not look for its folder each time (two stats and a mkdir)
+	// and a synced put makes a folder's entry durable once, even when an unsynced put
+	// made the folder (shared with the ForMail copy).
+	dirs *[256]atomic.Uint32
 }
+
+// What Store.dirs knows of a folder.
+const (
+	dirUnknown uint32 = iota
+	dirMade
+	dirSynced
+)
 
 // Open returns a Store storing under dir, creating it if needed.
 func Open(dir string) (*Store, error) {
@@ -54,7 +68,7 @@ func Open(dir string) (*Store, error) {
 		return nil, fmt.Errorf("blob: blobs dir: %w", err)
 	}
 	bufs := &sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 64<<10) }}
-	return &Store{dir: dir, sync: (*os.File).Sync, bufs: bufs}, nil
+	return &Store{dir: dir, sync: (*os.File).Sync, bufs: bufs, dirs: new([256]atomic.Uint32)}, nil
 }
 
 // ForMail returns a Store on the same folder whose PutBlob does not sync (see the
@@ -76,7 +90,12 @@ func (b *Store) PutBlob(ctx context.Context, r io.Reader) (string, int64, error)
 	if err != nil {
 		return "", 0, fmt.Errorf("blob: blob temp file: %w", err)
 	}
-	defer os.Remove(f.Name())
+	renamed := false
+	defer func() {
+		if !renamed {
+			os.Remove(f.Name())
+		}
+	}()
 	h := sha256.New()
 	// Buffered: a decoder hands over a line's worth at a time (57 bytes of base64), and
 	// each would be a write to the file of its own.
@@ -107,26 +126,62 @@ func (b *Store) PutBlob(ctx context.Context, r io.Reader) (string, int64, error)
 		}
 	}
 	sub := filepath.Dir(dst)
-	_, err = os.Stat(sub)
-	newSub := errors.Is(err, os.ErrNotExist)
-	if err := os.MkdirAll(sub, 0o750); err != nil {
-		return "", 0, fmt.Errorf("blob: blob dir: %w", err)
+	known := &b.dirs[dirIndex(sum)]
+	if known.Load() == dirUnknown {
+		if err := b.makeDir(sub, known); err != nil {
+			return "", 0, err
+		}
 	}
-	if err := os.Rename(f.Name(), dst); err != nil {
+	err = os.Rename(f.Name(), dst)
+	if errors.Is(err, fs.ErrNotExist) {
+		// the folder went away since (removed by hand?): made again
+		known.Store(dirUnknown)
+		if err := b.makeDir(sub, known); err != nil {
+			return "", 0, err
+		}
+		err = os.Rename(f.Name(), dst)
+	}
+	if err != nil {
 		return "", 0, fmt.Errorf("blob: store blob: %w", err)
 	}
+	renamed = true
 	if b.noSync {
 		return sum, n, nil
 	}
 	if err := b.syncDir(sub); err != nil {
 		return "", 0, err
 	}
-	if newSub {
+	if known.Load() != dirSynced {
+		// the folder's own entry, once: it may be new, or made by an unsynced put
 		if err := b.syncDir(b.dir); err != nil {
 			return "", 0, err
 		}
+		known.Store(dirSynced)
 	}
 	return sum, n, nil
+}
+
+// makeDir makes a blob's folder and records that it exists.
+func (b *Store) makeDir(sub string, known *atomic.Uint32) error {
+	if err := os.MkdirAll(sub, 0o750); err != nil {
+		return fmt.Errorf("blob: blob dir: %w", err)
+	}
+	known.CompareAndSwap(dirUnknown, dirMade)
+	return nil
+}
+
+// dirIndex is the byte that names a hash's folder (its first two hex digits).
+func dirIndex(sum string) byte {
+	return unhex(sum[0])<<4 | unhex(sum[1])
+}
+
+func unhex(c byte) byte {
+	switch {
+	case c >= 'a':
+		return c - 'a' + 10
+	default:
+		return c - '0'
+	}
 }
 
 // syncDir makes the entries of a folder (a file renamed into it) durable.

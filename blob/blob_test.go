@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -68,8 +69,17 @@ func TestPutBlobSyncs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The folder was made by the unsynced put: its entry in the top folder is synced
+	// now, once.
+	if len(l.synced) != 3 || l.synced[1] != filepath.Dir(b.path(sum2)) || l.synced[2] != b.dir {
+		t.Fatalf("content already there unsynced: synced %q, want the file, its folder and the top folder", l.synced)
+	}
+	l.synced = nil
+	if _, _, err := b.PutBlob(ctx, strings.NewReader("pièce jointe d'un mail")); err != nil {
+		t.Fatal(err)
+	}
 	if len(l.synced) != 2 || l.synced[1] != filepath.Dir(b.path(sum2)) {
-		t.Fatalf("content already there unsynced: synced %q, want the file and its folder", l.synced)
+		t.Fatalf("a third put: synced %q, want the file and its folder", l.synced)
 	}
 
 	// A sync that fails fails the put: the caller must not commit a change that
@@ -165,6 +175,50 @@ func BenchmarkPutBlobMail(b *testing.B) {
 		binary.LittleEndian.PutUint64(data, uint64(i)) // a new content each time
 		if _, n, err := m.PutBlob(context.Background(), &lineReader{data: data, n: 57}); err != nil || n != int64(len(data)) {
 			b.Fatal(n, err)
+		}
+	}
+}
+
+// TestPutBlobFolderGone: a put remembers the folders it made, and makes one again that
+// went away meanwhile (removed by hand); no temporary file is left behind.
+func TestPutBlobFolderGone(t *testing.T) {
+	ctx := context.Background()
+	b, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	mail := b.ForMail()
+	sum, _, err := mail.PutBlob(ctx, strings.NewReader("premier"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.RemoveAll(filepath.Dir(b.path(sum))); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []*Store{mail, b} {
+		got, _, err := s.PutBlob(ctx, strings.NewReader("premier"))
+		if err != nil || got != sum {
+			t.Fatalf("put after its folder went: %s, %v", got, err)
+		}
+		if _, err := os.Stat(b.path(sum)); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.RemoveAll(filepath.Dir(b.path(sum))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	left, err := os.ReadDir(filepath.Join(b.dir, "tmp"))
+	if err != nil || len(left) != 0 {
+		t.Fatalf("temporary files left: %v %v", left, err)
+	}
+}
+
+// TestDirIndex: every folder name has its own index.
+func TestDirIndex(t *testing.T) {
+	for i := range 256 {
+		sum := fmt.Sprintf("%02x", i) + strings.Repeat("0", 62)
+		if got := dirIndex(sum); int(got) != i {
+			t.Fatalf("dirIndex(%s…) = %d, want %d", sum[:2], got, i)
 		}
 	}
 }
