@@ -392,6 +392,42 @@ func TestOwnCountMerge(t *testing.T) {
 			}
 		}
 	}
+	// The lists themselves, for each agent: the first list's ids in id order (as the
+	// merge reads them) that the others' checks keep are the filter's tickets, those of
+	// the conditions written out; each list's ids come once.
+	for _, f := range filters {
+		for _, agent := range agents {
+			w, _, err := s.searchWhere(agent, f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var want, got, first []int64
+			if err := s.db.Select(&want, `SELECT t.id FROM tickets t WHERE `+w.sql()+` ORDER BY t.id`, w.args...); err != nil {
+				t.Fatal(err)
+			}
+			l := w.lists[0]
+			if err := s.db.Select(&first, `SELECT id FROM (`+l.sql+`
+  ORDER BY 1 LIMIT -1) m`, l.args...); err != nil {
+				t.Fatal(err)
+			}
+			if !slices.IsSorted(first) || len(slices.Compact(slices.Clone(first))) != len(first) {
+				t.Fatalf("%+v agent %d: the first list is not in id order, each id once: %v", f, agent.ID, first)
+			}
+			q, args := `SELECT m.id FROM (`+l.sql+`
+  ORDER BY 1 LIMIT -1) m`, slices.Clone(l.args)
+			if len(w.lists) > 1 {
+				cond, condArgs := checks(w.lists[1:], "m.id")
+				q += ` WHERE ` + cond
+				args = append(args, condArgs...)
+			}
+			if err := s.db.Select(&got, q, args...); err != nil {
+				t.Fatal(err)
+			}
+			if len(want) == 0 || fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Fatalf("%+v agent %d: lists give %v, want %v", f, agent.ID, got, want)
+			}
+		}
+	}
 	for _, f := range filters {
 		// The reference: the conditions written out.
 		conds, condArgs := []string{"1 = 1"}, []any{}
