@@ -392,6 +392,42 @@ func TestOwnCountMerge(t *testing.T) {
 			}
 		}
 	}
+	// The lists themselves, for each agent: the first list's ids in id order (as the
+	// merge reads them) that the others' checks keep are the filter's tickets, those of
+	// the conditions written out; each list's ids come once.
+	for _, f := range filters {
+		for _, agent := range agents {
+			w, _, err := s.searchWhere(agent, f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var want, got, first []int64
+			if err := s.db.Select(&want, `SELECT t.id FROM tickets t WHERE `+w.sql()+` ORDER BY t.id`, w.args...); err != nil {
+				t.Fatal(err)
+			}
+			l := w.lists[0]
+			if err := s.db.Select(&first, `SELECT id FROM (`+l.sql+`
+  ORDER BY 1 LIMIT -1) m`, l.args...); err != nil {
+				t.Fatal(err)
+			}
+			if !slices.IsSorted(first) || len(slices.Compact(slices.Clone(first))) != len(first) {
+				t.Fatalf("%+v agent %d: the first list is not in id order, each id once: %v", f, agent.ID, first)
+			}
+			q, args := `SELECT m.id FROM (`+l.sql+`
+  ORDER BY 1 LIMIT -1) m`, slices.Clone(l.args)
+			if len(w.lists) > 1 {
+				cond, condArgs := checks(w.lists[1:], "m.id")
+				q += ` WHERE ` + cond
+				args = append(args, condArgs...)
+			}
+			if err := s.db.Select(&got, q, args...); err != nil {
+				t.Fatal(err)
+			}
+			if len(want) == 0 || fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Fatalf("%+v agent %d: lists give %v, want %v", f, agent.ID, got, want)
+			}
+		}
+	}
 	for _, f := range filters {
 		// The reference: the conditions written out.
 		conds, condArgs := []string{"1 = 1"}, []any{}
@@ -414,7 +450,13 @@ func TestOwnCountMerge(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(w.lists) != len(w.conds) || len(w.lists) == 0 {
+			// One list per condition, but one for the assignee and the statuses, or
+			// else the type.
+			lists := len(w.conds)
+			if f.Scope == ScopeAssigned && (len(f.Status) > 0 || f.Type != "") {
+				lists--
+			}
+			if len(w.lists) != lists || len(w.lists) == 0 {
 				t.Fatalf("%+v: %d lists for %d conditions", f, len(w.lists), len(w.conds))
 			}
 			queries := []string{ts.whole, ts.query}
@@ -443,26 +485,30 @@ func TestOwnCountMerge(t *testing.T) {
 				for _, p := range plan {
 					steps = append(steps, p.Detail)
 				}
-				// The first list merged (the assignee's, else the statuses', each
-				// status once, else the type's), the others sought, nothing looked
-				// up in the table.
+				// The first list merged (the assignee's with the statuses', each
+				// status once, else with the type's, else alone; else the statuses',
+				// else the type's), the others sought, nothing looked up in the table.
 				first, others := "tickets_status_ids", map[string]int{}
 				merged := map[string]int{"tickets_status_ids": len(w.lists[0].statuses)}
 				switch {
+				case f.Scope == ScopeAssigned && len(f.Status) > 0:
+					first, merged = "tickets_assignee_status_ids", map[string]int{"tickets_assignee_status_ids": len(w.lists[0].statuses)}
+				case f.Scope == ScopeAssigned && f.Type != "":
+					first, merged = "tickets_assignee_type_ids", map[string]int{"tickets_assignee_type_ids": 1}
 				case f.Scope == ScopeAssigned:
 					first, merged = "tickets_assignee_ids", map[string]int{"tickets_assignee_ids": 1}
 				case len(f.Status) == 0:
 					first, merged = "tickets_type_ids", map[string]int{"tickets_type_ids": 1}
 				}
-				if len(f.Status) > 0 && first != "tickets_status_ids" {
+				if len(f.Status) > 0 && !strings.Contains(first, "status") {
 					others["tickets_status_ids"] = 1
 				}
-				if f.Type != "" && first != "tickets_type_ids" {
+				if f.Type != "" && !strings.Contains(first, "type") {
 					others["tickets_type_ids"] = 1
 				}
 				all := strings.Join(steps, "; ")
 				ok := strings.Count(all, "MERGE (INTERSECT)") == 1 && !strings.Contains(all, "TEMP B-TREE") && !strings.Contains(all, "PRIMARY KEY")
-				for _, ix := range []string{"tickets_status_ids", "tickets_assignee_ids", "tickets_type_ids"} {
+				for _, ix := range []string{"tickets_status_ids", "tickets_assignee_ids", "tickets_type_ids", "tickets_assignee_status_ids", "tickets_assignee_type_ids"} {
 					ok = ok && strings.Count(all, "SEARCH t USING COVERING INDEX "+ix+" ") == merged[ix] &&
 						strings.Count(all, "SEARCH l EXISTS USING COVERING INDEX "+ix+" ") == others[ix]
 				}

@@ -19,7 +19,8 @@ type where struct {
 	// its conditions is one (a status filter, an assignee, a request type; nil
 	// otherwise): a text search can then count its matches by merging such a list with
 	// the full-text index's (ownCount). The most selective first: an assignee's, the
-	// statuses', a type's.
+	// statuses', a type's; an assignee's with statuses, or else with a type, is one list
+	// of both (the agent's own tickets of those statuses, or of that type).
 	lists []idList
 }
 
@@ -29,7 +30,8 @@ type idList struct {
 	sql  string
 	args []any
 	// check is the condition "the ticket {id} is in the list", from the same index (a
-	// seek of its own per id), with the same arguments.
+	// seek of its own per id), with the same arguments; none for an assignee's list with
+	// statuses or a type, which is always the first.
 	check string
 	// statuses: the list of those statuses (each once), for the tests.
 	statuses []string
@@ -37,17 +39,42 @@ type idList struct {
 
 // The id lists (see where.lists). Each reads a partial index whose condition only these
 // queries write, so that the planner keeps the list's order indexes for every other
-// query (migrations 0021 and 0023). A status filter is the UNION ALL of its statuses'
-// lists (each status once: no id twice), merged in id order too.
+// query (migrations 0021, 0023 and 0024). A status filter is the UNION ALL of its
+// statuses' lists (each status once: no id twice), merged in id order too.
 const (
 	statusIDsSQL   = `SELECT t.id FROM tickets t INDEXED BY tickets_status_ids WHERE t.status <> '' AND t.status = ?`
 	assigneeIDsSQL = `SELECT t.id FROM tickets t INDEXED BY tickets_assignee_ids WHERE t.assignee_id <> 0 AND t.assignee_id = ?`
 	typeIDsSQL     = `SELECT t.id FROM tickets t INDEXED BY tickets_type_ids WHERE t.request_type <> '' AND t.request_type = ?`
+	// An assignee's with a status, and with a type.
+	assigneeStatusIDsSQL = `SELECT t.id FROM tickets t INDEXED BY tickets_assignee_status_ids WHERE t.assignee_id <> 0 AND t.assignee_id = ? AND t.status = ?`
+	assigneeTypeIDsSQL   = `SELECT t.id FROM tickets t INDEXED BY tickets_assignee_type_ids WHERE t.assignee_id <> 0 AND t.assignee_id = ? AND t.request_type = ?`
 	// The checks: the same indexes, sought by (value, id).
 	statusCheckSQL   = `EXISTS (SELECT 1 FROM tickets l INDEXED BY tickets_status_ids WHERE l.status <> '' AND l.status IN (%s) AND l.id = {id})`
 	assigneeCheckSQL = `EXISTS (SELECT 1 FROM tickets l INDEXED BY tickets_assignee_ids WHERE l.assignee_id <> 0 AND l.assignee_id = ? AND l.id = {id})`
 	typeCheckSQL     = `EXISTS (SELECT 1 FROM tickets l INDEXED BY tickets_type_ids WHERE l.request_type <> '' AND l.request_type = ? AND l.id = {id})`
 )
+
+// statusesList is the list of the tickets of statuses sts (sorted, each once): the UNION
+// ALL of one list per status, of the assignee's tickets when assignee is not nil.
+func statusesList(sts []string, assignee any) idList {
+	l := idList{statuses: sts}
+	if assignee == nil {
+		l.check = fmt.Sprintf(statusCheckSQL, strings.TrimSuffix(strings.Repeat("?, ", len(sts)), ", "))
+	}
+	for i, st := range sts {
+		if i > 0 {
+			l.sql += "\n  UNION ALL "
+		}
+		if assignee == nil {
+			l.sql += statusIDsSQL
+			l.args = append(l.args, st)
+		} else {
+			l.sql += assigneeStatusIDsSQL
+			l.args = append(l.args, assignee, st)
+		}
+	}
+	return l
+}
 
 // checks is the condition that the ticket id (an expression) is in each of lists, and
 // its arguments.
@@ -90,6 +117,8 @@ const (
 func (s *Service) searchWhere(u User, f Filter) (*where, *textSearch, error) {
 	w := &where{}
 	var lists []idList // the lists of w's conditions so far (see where.lists)
+	var assignee any   // the assignee of the scope, whose list may take in the next one
+	listed := 0        // how many of w's conditions have their list
 	staff := u.Role.IsStaff()
 	switch f.Scope {
 	case "", ScopeAll:
@@ -117,6 +146,7 @@ func (s *Service) searchWhere(u User, f Filter) (*where, *textSearch, error) {
 		if f.Scope == ScopeAssigned {
 			w.add("t.assignee_id = ?", u.ID)
 			lists = append(lists, idList{sql: assigneeIDsSQL, check: assigneeCheckSQL, args: []any{u.ID}})
+			assignee, listed = u.ID, listed+1
 		} else {
 			w.add("t.assignee_id IS NULL")
 		}
@@ -140,21 +170,25 @@ func (s *Service) searchWhere(u User, f Filter) (*where, *textSearch, error) {
 		}
 		slices.Sort(sts)
 		sts = slices.Compact(sts)
-		l := idList{statuses: sts, check: fmt.Sprintf(statusCheckSQL, strings.TrimSuffix(strings.Repeat("?, ", len(sts)), ", "))}
-		for i, st := range sts {
-			if i > 0 {
-				l.sql += "\n  UNION ALL "
-			}
-			l.sql += statusIDsSQL
-			l.args = append(l.args, st)
+		if assignee != nil {
+			// The assignee's tickets of these statuses: one list for both conditions.
+			lists[len(lists)-1], assignee = statusesList(sts, assignee), nil
+		} else {
+			lists = append(lists, statusesList(sts, nil))
 		}
-		lists = append(lists, l)
+		listed++
 	}
 	if typ := strings.TrimSpace(f.Type); typ != "" {
 		w.add("t.request_type = ?", typ)
-		lists = append(lists, idList{sql: typeIDsSQL, check: typeCheckSQL, args: []any{typ}})
+		listed++
+		if assignee != nil {
+			// The assignee's tickets of this type: one list for both conditions.
+			lists[len(lists)-1] = idList{sql: assigneeTypeIDsSQL, args: []any{assignee, typ}}
+		} else {
+			lists = append(lists, idList{sql: typeIDsSQL, check: typeCheckSQL, args: []any{typ}})
+		}
 	}
-	if len(lists) == len(w.conds) {
+	if listed == len(w.conds) {
 		w.lists = lists // each condition has its list
 	}
 	q := strings.TrimSpace(f.Q)
