@@ -322,8 +322,19 @@ func (s *Service) now() time.Time { return s.opt.Now().UTC() }
 
 func (s *Service) link(key string) string { return s.opt.PublicURL + "/requests/" + key }
 
-// checkpointer copies the SQLite WAL back into the database every second, off the
-// committer's path (automatic checkpoints are off, see Open). PASSIVE never blocks
+// checkpointEvery is how often the checkpointer copies the WAL into the database. Each
+// pass ends with an fsync of the database file, which holds the disk meanwhile, and a
+// spool's fsync (a sender's 250) waits behind it: short passes keep that wait short. With
+// 200 KB messages at 50 msg/s (about 10 MB of WAL a second), four interleaved pairs of
+// runs: p99 of the 250 8.8-17.8 ms with a pass a second, 7.6-9.8 ms with four. A pass
+// with nothing to copy writes nothing.
+const checkpointEvery = 250 * time.Millisecond
+
+// truncateEvery is how many passes go between two TRUNCATE passes (about a minute).
+const truncateEvery = int(time.Minute / checkpointEvery)
+
+// checkpointer copies the SQLite WAL back into the database every checkpointEvery, off
+// the committer's path (automatic checkpoints are off, see Open). PASSIVE never blocks
 // writers. A WAL is only started over by a write that begins once every frame is copied,
 // which under a steady flow of writes never happens by itself: the WAL would grow by
 // the whole write volume (about 100 KB per message) until the TRUNCATE of every minute.
@@ -331,7 +342,7 @@ func (s *Service) link(key string) string { return s.opt.PublicURL + "/requests/
 // between two transactions (resetWAL), and its next write starts the WAL over.
 func (s *Service) checkpointer() {
 	defer s.wg.Done()
-	tick := time.NewTicker(time.Second)
+	tick := time.NewTicker(checkpointEvery)
 	defer tick.Stop()
 	for n := 1; ; n++ {
 		select {
@@ -341,7 +352,7 @@ func (s *Service) checkpointer() {
 		case <-tick.C:
 		}
 		mode := "PASSIVE"
-		if n%60 == 0 {
+		if n%truncateEvery == 0 {
 			mode = "TRUNCATE"
 		}
 		s.checkpoint(mode)
