@@ -152,3 +152,25 @@ func TestSpooledPrepareFailingAtClose(t *testing.T) {
 		t.Fatalf("kept %d done %d inbound %d backlog %d, want 1 0 0 0", sp.kept, sp.doneCount(), inbound, s.Backlog())
 	}
 }
+
+// TestSpooledPreparePanics: a Prepare that panics does not end the process: its message
+// is stored as failed (its raw bytes kept), and the one behind it is processed.
+func TestSpooledPreparePanics(t *testing.T) {
+	db := openSQLite(t)
+	s := newTestService(t, db, nil)
+	sp := &memSpool{}
+	bad := preparedMail("a@ecole.test", "Demande", "a1@x", nil)
+	bad.Prepare = func(ctx context.Context, d *Delivery) error { panic("index out of range") }
+	for _, d := range []Delivery{bad, preparedMail("b@ecole.test", "Autre", "b1@x", nil)} {
+		if _, err := s.ReceiveSpooled(context.Background(), d, sp); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitBacklog(t, s)
+	var tickets, failed int
+	db.Get(&tickets, "SELECT COUNT(*) FROM tickets")
+	db.Get(&failed, "SELECT COUNT(*) FROM inbound WHERE state = 'failed'")
+	if tickets != 1 || failed != 1 || sp.doneCount() != 2 {
+		t.Fatalf("tickets %d failed %d done %d, want 1 1 2", tickets, failed, sp.doneCount())
+	}
+}

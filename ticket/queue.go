@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -227,7 +228,7 @@ const prepareRetry = 30 * time.Second
 // still failing when the service stops is left in its spool for the next start.
 func (s *Service) prepare(q queued) {
 	for wait := s.prepareWait; q.d.Prepare != nil; wait = min(2*wait, prepareRetry) {
-		err := q.d.Prepare(context.Background(), &q.d)
+		err := runPrepare(&q.d)
 		if err == nil {
 			q.d.Prepare, q.d.Raw = nil, nil // in the spool, read back when stored
 			break
@@ -251,6 +252,19 @@ func (s *Service) prepare(q queued) {
 	}
 	q.at = time.Now()
 	s.incoming <- q
+}
+
+// runPrepare calls d.Prepare. A panic in it becomes the delivery's parse error: the
+// message is stored as failed, as one that cannot be parsed, and neither the process
+// nor the messages behind it stop there.
+func runPrepare(d *Delivery) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			d.Msg, d.ParseErr = nil, fmt.Errorf("ticket: parse panicked: %v\n%s", p, debug.Stack())
+			err = nil
+		}
+	}()
+	return d.Prepare(context.Background(), d)
 }
 
 // RetryParked queues again the spooled deliveries that the database refused (see
