@@ -33,6 +33,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"sync/atomic"
 )
@@ -172,16 +173,8 @@ func (b *Store) makeDir(sub string, known *atomic.Uint32) error {
 
 // dirIndex is the byte that names a hash's folder (its first two hex digits).
 func dirIndex(sum string) byte {
-	return unhex(sum[0])<<4 | unhex(sum[1])
-}
-
-func unhex(c byte) byte {
-	switch {
-	case c >= 'a':
-		return c - 'a' + 10
-	default:
-		return c - '0'
-	}
+	b, _ := strconv.ParseUint(sum[:2], 16, 8) // sum is PutBlob's own hex
+	return byte(b)
 }
 
 // syncDir makes the entries of a folder (a file renamed into it) durable.
