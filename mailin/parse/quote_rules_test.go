@@ -292,7 +292,7 @@ func TestAttributionOverBlankLines(t *testing.T) {
 // looked at every line again after each removal was quadratic (20 KB of "----"
 // signatures took 4 s, 40 KB 12 s); 300 KB of each now takes well under a second.
 func TestVisibleTextHostileTails(t *testing.T) {
-	deadline := 20 * time.Second // a loaded machine or -race; the quadratic took minutes
+	deadline := 20 * time.Second * raceSlowdown // a loaded machine; the quadratic took minutes
 	for _, unit := range []string{
 		"text\n\n----\nSam\n", "text\n--\nSam\n", "ᐧ\n\u200b\n—\n", "| a\n|\n", "x\n\n\n\n\n----\n",
 		"Merci à a@b.fr\nLe 20/07/2013 à 10:00, X a écrit :\n", "On Sat\n\n<\n",

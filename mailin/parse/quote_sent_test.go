@@ -154,9 +154,9 @@ func TestStripSentHostile(t *testing.T) {
 	}
 	big := strings.Repeat("a a a a a a a a a a a a a a a a a a a b\n", 50000)
 	sent := strings.Repeat("a ", 200000)
-	deadline := 20 * time.Second
+	deadline := 20 * time.Second * raceSlowdown
 	if os.Getenv("CI") == "" {
-		deadline = 60 * time.Second
+		deadline = 60 * time.Second * raceSlowdown
 	}
 	start := time.Now()
 	StripSent(big, []string{sent})
