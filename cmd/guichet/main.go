@@ -87,6 +87,8 @@ const defaultGCPercent = 200
 // (`guichet-load --rate 500 --sizes 2k`, 2 CPUs, six interleaved pairs of runs): p99 of
 // the 250 10.6-14.7 → 9.3-10.9 ms, p50 2.2-2.7 → 1.9-2.2 ms, same CPU per message; the
 // closed loop 790-794 → 803-874 msg/s.
+// Setting it stops the runtime from following a container's CPU limit changed later
+// (docs/reference.md says so).
 const spareProcs = 2
 
 func main() {
